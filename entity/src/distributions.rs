@@ -1,0 +1,27 @@
+//! A hive's weekly pickup with its ordering window.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "distributions")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub hive_id: i64,
+    pub status: String,
+    pub orders_open_at: DateTimeUtc,
+    pub orders_close_at: DateTimeUtc,
+    pub pickup_starts_at: DateTimeUtc,
+    pub pickup_ends_at: DateTimeUtc,
+    pub capacity: Option<i32>,
+    pub closed_at: Option<DateTimeUtc>,
+    pub completed_at: Option<DateTimeUtc>,
+    pub cancelled_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,24 @@
+//! One line of an order: an offer, a quantity and the prices at order time.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "order_lines")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub order_id: i64,
+    pub offer_id: i64,
+    pub producer_id: i64,
+    pub quantity: i64,
+    pub unit_price_cents: i64,
+    pub vat_rate_bps: i32,
+    pub delivered_quantity: Option<i64>,
+    pub status: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,14 @@
+//! Schema migrations, run on start and by `alveole migrate`; schema only, never demo data.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_schema;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_create_schema::Migration)]
+    }
+}

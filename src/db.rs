@@ -1,0 +1,66 @@
+//! Database connection for SQLite or PostgreSQL, migrations, and the readiness check.
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use std::time::Duration;
+
+pub fn is_sqlite(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}
+
+/// Connects, creating the SQLite file and its folder on first start.
+pub async fn connect(url: &str, schema: Option<&str>) -> Result<DatabaseConnection, DbErr> {
+    if is_sqlite(url) {
+        if let Some(path) = sqlite_file(url) {
+            if let Some(dir) = std::path::Path::new(&path).parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
+                }
+            }
+        }
+    }
+    let mut opt = ConnectOptions::new(url.to_owned());
+    opt.max_connections(if is_sqlite(url) { 8 } else { 16 })
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false);
+    if let Some(schema) = schema {
+        opt.set_schema_search_path(schema.to_owned());
+    }
+    let db = Database::connect(opt).await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        // WAL lets readers run beside the one writer; the setting is stored in the file.
+        db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+    }
+    Ok(db)
+}
+
+fn sqlite_file(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() || path == ":memory:" { None } else { Some(path.to_owned()) }
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Ready when the database answers and no migration is pending.
+pub async fn ready(db: &DatabaseConnection) -> Result<(), String> {
+    db.execute_unprepared("SELECT 1").await.map_err(|e| format!("database: {e}"))?;
+    let pending = Migrator::get_pending_migrations(db).await.map_err(|e| format!("migrations: {e}"))?;
+    if pending.is_empty() { Ok(()) } else { Err(format!("{} migration(s) pending", pending.len())) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_sqlite_file() {
+        assert_eq!(sqlite_file("sqlite://./data/a.db?mode=rwc").as_deref(), Some("./data/a.db"));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+    }
+}

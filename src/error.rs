@@ -1,0 +1,228 @@
+//! The one error type: each variant maps to a status, a stable code and a translated message.
+
+use crate::domain::Locale;
+use crate::i18n;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use sea_orm::DbErr;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// One thing wrong with a field: a translation key and the values its message mentions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldMessage {
+    pub key: &'static str,
+    pub args: Vec<(&'static str, String)>,
+}
+
+/// Field name → what is wrong with it.
+#[derive(Debug, Default, Clone)]
+pub struct FieldErrors(pub BTreeMap<String, Vec<FieldMessage>>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &str, key: &'static str) {
+        self.add_with(field, key, Vec::new());
+    }
+
+    pub fn add_with(&mut self, field: &str, key: &'static str, args: Vec<(&'static str, String)>) {
+        self.0.entry(field.to_owned()).or_default().push(FieldMessage { key, args });
+    }
+
+    /// Adds every message of `other`, so validator and domain checks report together.
+    pub fn merge(&mut self, other: FieldErrors) {
+        for (field, msgs) in other.0 {
+            self.0.entry(field).or_default().extend(msgs);
+        }
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.0.contains_key(field)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Keeps the value when it parsed, records the field's error otherwise.
+    pub fn check<T>(&mut self, field: &str, r: Result<T, &'static str>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(k) => {
+                self.add(field, k);
+                None
+            }
+        }
+    }
+
+    /// Field → translated messages, for JSON errors and form templates.
+    pub fn translated(&self, lang: Locale) -> BTreeMap<String, Vec<String>> {
+        self.0
+            .iter()
+            .map(|(f, ms)| (f.clone(), ms.iter().map(|m| i18n::t_args(lang, m.key, &m.args)).collect()))
+            .collect()
+    }
+
+    pub fn into_result(self) -> Result<(), AppError> {
+        if self.is_empty() { Ok(()) } else { Err(AppError::Invalid(self)) }
+    }
+}
+
+impl From<validator::ValidationErrors> for FieldErrors {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        let mut out = FieldErrors::default();
+        for (field, errs) in errors.field_errors() {
+            for e in errs {
+                out.add(&field, message_key(&e.code));
+            }
+        }
+        out
+    }
+}
+
+/// Maps a validator code to one of our translation keys.
+fn message_key(code: &str) -> &'static str {
+    match code {
+        "required" => "error.required",
+        "length" | "too_long" => "error.too_long",
+        "email" => "error.email",
+        "url" => "error.url",
+        "range" => "error.range",
+        "url_scheme" => "error.url",
+        _ => "error.invalid",
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("sign-in required")]
+    Unauthorized,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("invalid security token")]
+    Csrf,
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("too many requests")]
+    RateLimited,
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn field(field: &str, key: &'static str) -> AppError {
+        let mut f = FieldErrors::default();
+        f.add(field, key);
+        AppError::Invalid(f)
+    }
+
+    pub fn field_with(field: &str, key: &'static str, args: Vec<(&'static str, String)>) -> AppError {
+        let mut f = FieldErrors::default();
+        f.add_with(field, key, args);
+        AppError::Invalid(f)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound => "not_found",
+            AppError::Unauthorized => "unauthorized",
+            AppError::Forbidden => "forbidden",
+            AppError::Csrf => "csrf",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Invalid(_) => "invalid",
+            AppError::Conflict(code) => code,
+            AppError::RateLimited => "rate_limited",
+            AppError::Db(_) | AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// Translation key of the message shown to people; internals never leak.
+    pub fn message_key(&self) -> &'static str {
+        match self {
+            AppError::NotFound => "error.not_found",
+            AppError::Unauthorized => "error.unauthorized",
+            AppError::Forbidden => "error.forbidden",
+            AppError::Csrf => "error.csrf",
+            AppError::BadRequest(key) => key,
+            AppError::Invalid(_) => "error.invalid_form",
+            AppError::Conflict(code) => conflict_key(code),
+            AppError::RateLimited => "error.rate_limited",
+            AppError::Db(_) | AppError::Internal(_) => "error.internal",
+        }
+    }
+}
+
+fn conflict_key(code: &str) -> &'static str {
+    match code {
+        "email_taken" => "error.email_taken",
+        "already_member" => "error.already_member",
+        "already_requested" => "error.already_requested",
+        "already_decided" => "error.already_decided",
+        "not_member" => "error.not_member",
+        "product_in_use" => "error.product_in_use",
+        _ => "error.conflict",
+    }
+}
+
+/// Marks an error response so the HTML layer can render it as a page in the visitor's language.
+#[derive(Clone, Debug)]
+pub struct ErrorPage {
+    pub message_key: &'static str,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let lang = i18n::current_lang();
+        let mut error = json!({
+            "code": self.code(),
+            "message": i18n::t(lang, self.message_key()),
+        });
+        if let AppError::Invalid(fields) = &self {
+            error["fields"] = json!(fields.translated(lang));
+        }
+        let mut resp = (status, Json(json!({ "error": error }))).into_response();
+        resp.extensions_mut().insert(ErrorPage { message_key: self.message_key() });
+        resp
+    }
+}
+
+impl From<tera::Error> for AppError {
+    fn from(e: tera::Error) -> Self {
+        // Tera's Display hides the cause; the chain says which variable or filter failed.
+        let mut msg = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            source = s.source();
+        }
+        AppError::Internal(msg)
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

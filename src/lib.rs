@@ -1,0 +1,50 @@
+//! Alvéole: a pre-order marketplace for local food; `build_app` wires configuration, database and routes.
+
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod i18n;
+pub mod seed;
+pub mod services;
+pub mod web;
+
+use config::Config;
+use error::{AppError, AppResult};
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+/// Everything a request handler may need, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub views: Arc<web::render::Views>,
+    /// Key for CSRF tokens and other signatures; from `ALVEOLE_SECRET` or generated once and stored.
+    pub secret: Arc<Vec<u8>>,
+}
+
+impl AppState {
+    /// Connects to the database, applies pending migrations and loads the secret and templates.
+    pub async fn connect(config: Config) -> AppResult<AppState> {
+        let db = db::connect(&config.database_url, config.database_schema.as_deref()).await?;
+        db::migrate(&db).await?;
+        AppState::with_db(config, db).await
+    }
+
+    /// Builds the state on a database that is already migrated.
+    pub async fn with_db(config: Config, db: DatabaseConnection) -> AppResult<AppState> {
+        let secret = match &config.secret {
+            Some(s) => s.clone(),
+            None => services::settings::secret(&db).await?,
+        };
+        let views = web::render::Views::load().map_err(AppError::from)?;
+        Ok(AppState { db, config: Arc::new(config), views: Arc::new(views), secret: Arc::new(secret.into_bytes()) })
+    }
+}
+
+/// The whole application as a router, for `alveole serve` and for the tests.
+pub async fn build_app(config: Config) -> AppResult<axum::Router> {
+    let state = AppState::connect(config).await?;
+    Ok(web::router(state))
+}

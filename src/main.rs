@@ -1,0 +1,121 @@
+//! The `alveole` command: serve the marketplace, migrate the database, load the demo.
+
+use alveole::config::Config;
+use alveole::{AppState, db, seed, web};
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "alveole", version, about = "Alvéole: pre-order local food, collected at a weekly pickup")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the site and the API (the default); an empty database gets the demo first.
+    Serve {
+        /// Do not load the demo into an empty database.
+        #[arg(long)]
+        no_demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load the demo hive, producers, products and members (safe to run again).
+    Seed {
+        /// Delete every record first, then load the demo.
+        #[arg(long)]
+        reset: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("alveole: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(config.json_logs);
+    match run(cli.command.unwrap_or(Command::Serve { no_demo: false }), config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("alveole: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json { builder.json().init() } else { builder.init() }
+}
+
+async fn run(command: Command, config: Config) -> Result<(), alveole::error::AppError> {
+    match command {
+        Command::Migrate => {
+            let conn = db::connect(&config.database_url, config.database_schema.as_deref()).await?;
+            db::migrate(&conn).await?;
+            println!("Database is up to date.");
+        }
+        Command::Seed { reset } => {
+            let state = AppState::connect(config).await?;
+            if reset {
+                seed::reset(&state.db).await?;
+            }
+            let r = seed::run(&state.db).await?;
+            println!(
+                "Demo loaded: {} accounts, {} hive, {} producers, {} products, {} memberships added.",
+                r.users, r.hives, r.producers, r.products, r.memberships
+            );
+        }
+        Command::Serve { no_demo } => {
+            let addr = config.addr;
+            let base_url = config.base_url.clone();
+            let state = AppState::connect(config).await?;
+            let demo = !no_demo && seed::is_empty(&state.db).await?;
+            if demo {
+                seed::run(&state.db).await?;
+            }
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| alveole::error::AppError::Internal(format!("cannot listen on {addr}: {e}")))?;
+            println!("Alvéole is running at {base_url}");
+            if let Ok(logins) = seed::demo_logins() {
+                println!(
+                    "Demo logins (password \"{}\"): member {}, producer {}, manager {}, admin {}",
+                    logins.password, logins.member, logins.producer, logins.manager, logins.admin
+                );
+            }
+            if state.config.stripe_secret_key.is_none() {
+                println!("Payments are in test mode; no card is ever charged.");
+            }
+            axum::serve(listener, web::router(state))
+                .with_graceful_shutdown(shutdown())
+                .await
+                .map_err(|e| alveole::error::AppError::Internal(format!("server: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}

@@ -1,0 +1,224 @@
+//! Accounts and sessions: sign-up, log-in with argon2id, database sessions and roles derived from data.
+
+use crate::domain::{Email, Locale, Password, UserId};
+use crate::error::{AppError, AppResult};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::Argon2;
+use chrono::{Duration, Utc};
+use entity::{hive_members, hives, producers, sessions, users};
+use rand::RngCore;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
+
+/// The signed-in person, as handlers and templates see them.
+#[derive(Clone, Debug, Serialize)]
+pub struct CurrentUser {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub locale: Locale,
+    pub is_admin: bool,
+}
+
+impl From<users::Model> for CurrentUser {
+    fn from(u: users::Model) -> Self {
+        CurrentUser {
+            id: UserId(u.id),
+            email: u.email,
+            name: u.name,
+            locale: Locale::parse(&u.locale).unwrap_or_default(),
+            is_admin: u.is_admin,
+        }
+    }
+}
+
+pub struct NewAccount {
+    pub email: Email,
+    pub password: Password,
+    pub name: String,
+    pub locale: Locale,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionKind {
+    /// A browser session behind a cookie.
+    Web,
+    /// A bearer token for the JSON API.
+    Api,
+}
+
+impl SessionKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Web => "web",
+            SessionKind::Api => "api",
+        }
+    }
+
+    fn lifetime(self) -> Duration {
+        match self {
+            SessionKind::Web => Duration::days(30),
+            SessionKind::Api => Duration::days(90),
+        }
+    }
+}
+
+/// Hashes with argon2id on a blocking thread, so a burst of log-ins cannot stall the async workers.
+pub async fn hash_password(password: String) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| AppError::Internal(format!("hashing: {e}")))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("hashing task: {e}")))?
+}
+
+async fn verify_password(password: String, hash: String) -> AppResult<bool> {
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&hash).map_err(|e| AppError::Internal(format!("stored hash: {e}")))?;
+        Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("hashing task: {e}")))?
+}
+
+/// A hash to verify against when the e-mail is unknown, so both paths take the same time.
+fn decoy_hash() -> &'static str {
+    static H: OnceLock<String> = OnceLock::new();
+    H.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(b"decoy password", &salt).map(|h| h.to_string()).unwrap_or_default()
+    })
+}
+
+pub async fn sign_up(db: &DatabaseConnection, account: NewAccount) -> AppResult<users::Model> {
+    let hash = hash_password(account.password.expose().to_owned()).await?;
+    let user = users::ActiveModel {
+        email: Set(account.email.as_str().to_owned()),
+        password_hash: Set(hash),
+        name: Set(account.name),
+        locale: Set(account.locale.code().to_owned()),
+        is_admin: Set(false),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    user.insert(db).await.map_err(super::conflict_on_unique("email_taken"))
+}
+
+/// The user whose e-mail and password match; `None` for any mismatch, without saying which.
+pub async fn authenticate(db: &DatabaseConnection, email: &str, password: &str) -> AppResult<Option<users::Model>> {
+    let email = email.trim().to_lowercase();
+    let user = users::Entity::find().filter(users::Column::Email.eq(email)).one(db).await?;
+    let hash = user.as_ref().map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
+    let ok = verify_password(password.to_owned(), hash).await?;
+    Ok(user.filter(|_| ok))
+}
+
+fn token_id(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Opens a session and returns its token; only the token's hash is stored.
+pub async fn open_session(db: &DatabaseConnection, user: UserId, kind: SessionKind) -> AppResult<String> {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    let now = Utc::now();
+    sessions::ActiveModel {
+        id: Set(token_id(&token)),
+        user_id: Set(user.0),
+        kind: Set(kind.as_str().to_owned()),
+        created_at: Set(now),
+        expires_at: Set(now + kind.lifetime()),
+    }
+    .insert(db)
+    .await?;
+    Ok(token)
+}
+
+pub async fn close_session(db: &DatabaseConnection, token: &str) -> AppResult<()> {
+    sessions::Entity::delete_by_id(token_id(token)).exec(db).await?;
+    Ok(())
+}
+
+/// The user behind a live session token of the given kind.
+pub async fn user_for_token(db: &DatabaseConnection, token: &str, kind: SessionKind) -> AppResult<Option<CurrentUser>> {
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let Some(session) = sessions::Entity::find_by_id(token_id(token)).one(db).await? else { return Ok(None) };
+    if session.kind != kind.as_str() || session.expires_at <= Utc::now() {
+        return Ok(None);
+    }
+    Ok(users::Entity::find_by_id(session.user_id).one(db).await?.map(CurrentUser::from))
+}
+
+pub async fn update_profile(db: &DatabaseConnection, user: UserId, name: String, locale: Locale) -> AppResult<()> {
+    let row = users::Entity::find_by_id(user.0).one(db).await?.ok_or(AppError::NotFound)?;
+    let mut row = row.into_active_model();
+    row.name = Set(name);
+    row.locale = Set(locale.code().to_owned());
+    row.update(db).await?;
+    Ok(())
+}
+
+/// What a user may do, read from the data rather than stored as flags.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Roles {
+    pub member_of: Vec<i64>,
+    pub manages: Vec<i64>,
+    pub owns: Vec<i64>,
+    pub admin: bool,
+}
+
+impl Roles {
+    /// Role names for the API: `member`, `manager`, `producer`, `admin`.
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if !self.member_of.is_empty() {
+            out.push("member");
+        }
+        if !self.manages.is_empty() {
+            out.push("manager");
+        }
+        if !self.owns.is_empty() {
+            out.push("producer");
+        }
+        if self.admin {
+            out.push("admin");
+        }
+        out
+    }
+}
+
+pub async fn roles(db: &DatabaseConnection, user: &CurrentUser) -> AppResult<Roles> {
+    let member_of = hive_members::Entity::find()
+        .select_only()
+        .column(hive_members::Column::HiveId)
+        .filter(hive_members::Column::UserId.eq(user.id.0))
+        .into_tuple::<i64>()
+        .all(db)
+        .await?;
+    let manages = hives::Entity::find()
+        .select_only()
+        .column(hives::Column::Id)
+        .filter(hives::Column::ManagerId.eq(user.id.0))
+        .into_tuple::<i64>()
+        .all(db)
+        .await?;
+    let owns = producers::Entity::find()
+        .select_only()
+        .column(producers::Column::Id)
+        .filter(producers::Column::OwnerId.eq(user.id.0))
+        .into_tuple::<i64>()
+        .all(db)
+        .await?;
+    Ok(Roles { member_of, manages, owns, admin: user.is_admin })
+}

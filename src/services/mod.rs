@@ -1,0 +1,20 @@
+//! The only place with database queries: each service turns rows into domain values and checks who may act.
+
+pub mod accounts;
+pub mod hives;
+pub mod postcodes;
+pub mod producers;
+pub mod settings;
+
+use crate::error::AppError;
+use sea_orm::{DbErr, SqlErr};
+
+/// True when the error is a unique-constraint violation, which callers turn into a field message.
+pub fn is_unique_violation(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Maps a unique violation to a conflict with `code`, anything else to a database error.
+pub fn conflict_on_unique(code: &'static str) -> impl Fn(DbErr) -> AppError {
+    move |e| if is_unique_violation(&e) { AppError::Conflict(code) } else { AppError::Db(e) }
+}

@@ -1,0 +1,399 @@
+//! Producers and their catalogue, and their requests to sell in hives with the manager's decision.
+
+use super::accounts::CurrentUser;
+use super::hives::{self, HiveView};
+use crate::domain::approval::{self, ApprovalError};
+use crate::domain::geo::round_km;
+use crate::domain::{ApprovalStatus, Category, Cents, Coordinates, HiveId, ProducerId, ProductId, UserId, VatRate};
+use crate::error::{AppError, AppResult};
+use chrono::{DateTime, Utc};
+use entity::{hive_producers, offers, producers, products};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
+use serde::Serialize;
+
+#[derive(Clone, Debug)]
+pub struct ProducerInput {
+    pub name: String,
+    pub trade: Option<String>,
+    pub description: String,
+    pub address: String,
+    pub coords: Coordinates,
+    pub photo_url: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ProducerView {
+    pub id: ProducerId,
+    pub owner_id: UserId,
+    pub name: String,
+    pub trade: Option<String>,
+    pub description: String,
+    pub address: String,
+    pub lat: f64,
+    pub lng: f64,
+    pub photo_url: Option<String>,
+}
+
+impl From<producers::Model> for ProducerView {
+    fn from(p: producers::Model) -> Self {
+        ProducerView {
+            id: ProducerId(p.id),
+            owner_id: UserId(p.owner_id),
+            name: p.name,
+            trade: p.trade,
+            description: p.description,
+            address: p.address,
+            lat: p.lat,
+            lng: p.lng,
+            photo_url: p.photo_url,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ProductInput {
+    pub name: String,
+    pub description: String,
+    pub category: Category,
+    pub unit: String,
+    pub price: Cents,
+    pub vat: VatRate,
+    pub active: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ProductView {
+    pub id: ProductId,
+    pub producer_id: ProducerId,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub unit: String,
+    pub price_cents: i64,
+    pub vat_rate_bps: i32,
+    pub price_excl_vat_cents: i64,
+    pub active: bool,
+}
+
+impl From<products::Model> for ProductView {
+    fn from(p: products::Model) -> Self {
+        ProductView {
+            id: ProductId(p.id),
+            producer_id: ProducerId(p.producer_id),
+            price_excl_vat_cents: Cents(p.price_cents).excl_vat(p.vat_rate_bps).0,
+            name: p.name,
+            description: p.description,
+            category: p.category,
+            unit: p.unit,
+            price_cents: p.price_cents,
+            vat_rate_bps: p.vat_rate_bps,
+            active: p.active,
+        }
+    }
+}
+
+pub async fn get(db: &DatabaseConnection, id: ProducerId) -> AppResult<producers::Model> {
+    producers::Entity::find_by_id(id.0).one(db).await?.ok_or(AppError::NotFound)
+}
+
+pub fn can_edit(user: &CurrentUser, producer: &producers::Model) -> bool {
+    user.is_admin || producer.owner_id == user.id.0
+}
+
+/// The producer, if `actor` owns it (or is an admin); 403 otherwise.
+pub async fn owned(db: &DatabaseConnection, actor: &CurrentUser, id: ProducerId) -> AppResult<producers::Model> {
+    let p = get(db, id).await?;
+    if can_edit(actor, &p) { Ok(p) } else { Err(AppError::Forbidden) }
+}
+
+pub async fn create(db: &DatabaseConnection, owner: &CurrentUser, input: ProducerInput) -> AppResult<ProducerView> {
+    let row = producers::ActiveModel {
+        owner_id: Set(owner.id.0),
+        name: Set(input.name),
+        trade: Set(input.trade),
+        description: Set(input.description),
+        address: Set(input.address),
+        lat: Set(input.coords.lat),
+        lng: Set(input.coords.lng),
+        photo_url: Set(input.photo_url),
+        stripe_account_id: Set(None),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(row.into())
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    id: ProducerId,
+    input: ProducerInput,
+) -> AppResult<ProducerView> {
+    let mut row = owned(db, actor, id).await?.into_active_model();
+    row.name = Set(input.name);
+    row.trade = Set(input.trade);
+    row.description = Set(input.description);
+    row.address = Set(input.address);
+    row.lat = Set(input.coords.lat);
+    row.lng = Set(input.coords.lng);
+    row.photo_url = Set(input.photo_url);
+    Ok(row.update(db).await?.into())
+}
+
+pub async fn owned_by(db: &DatabaseConnection, user: UserId) -> AppResult<Vec<ProducerView>> {
+    let rows = producers::Entity::find()
+        .filter(producers::Column::OwnerId.eq(user.0))
+        .order_by_asc(producers::Column::Name)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// A producer's products by category and name; archived ones only when asked.
+pub async fn products(db: &DatabaseConnection, producer: ProducerId, with_archived: bool) -> AppResult<Vec<ProductView>> {
+    let mut q = products::Entity::find().filter(products::Column::ProducerId.eq(producer.0));
+    if !with_archived {
+        q = q.filter(products::Column::Active.eq(true));
+    }
+    let rows = q.order_by_asc(products::Column::Category).order_by_asc(products::Column::Name).all(db).await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+pub async fn get_product(db: &DatabaseConnection, id: ProductId) -> AppResult<products::Model> {
+    products::Entity::find_by_id(id.0).one(db).await?.ok_or(AppError::NotFound)
+}
+
+/// The product, if `actor` owns its producer; 403 otherwise.
+pub async fn owned_product(db: &DatabaseConnection, actor: &CurrentUser, id: ProductId) -> AppResult<products::Model> {
+    let product = get_product(db, id).await?;
+    owned(db, actor, ProducerId(product.producer_id)).await?;
+    Ok(product)
+}
+
+pub async fn create_product(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    producer: ProducerId,
+    input: ProductInput,
+) -> AppResult<ProductView> {
+    owned(db, actor, producer).await?;
+    let now = Utc::now();
+    let row = products::ActiveModel {
+        producer_id: Set(producer.0),
+        name: Set(input.name),
+        description: Set(input.description),
+        category: Set(input.category.key().to_owned()),
+        unit: Set(input.unit),
+        price_cents: Set(input.price.0),
+        vat_rate_bps: Set(input.vat.bps()),
+        active: Set(input.active),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(row.into())
+}
+
+pub async fn update_product(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    id: ProductId,
+    input: ProductInput,
+) -> AppResult<ProductView> {
+    let mut row = owned_product(db, actor, id).await?.into_active_model();
+    row.name = Set(input.name);
+    row.description = Set(input.description);
+    row.category = Set(input.category.key().to_owned());
+    row.unit = Set(input.unit);
+    row.price_cents = Set(input.price.0);
+    row.vat_rate_bps = Set(input.vat.bps());
+    row.active = Set(input.active);
+    row.updated_at = Set(Utc::now());
+    Ok(row.update(db).await?.into())
+}
+
+/// What became of a product asked to be deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Removal {
+    Deleted,
+    /// It was offered in a distribution, whose records must keep it; it is hidden instead.
+    Archived,
+}
+
+pub async fn delete_product(db: &DatabaseConnection, actor: &CurrentUser, id: ProductId) -> AppResult<Removal> {
+    let product = owned_product(db, actor, id).await?;
+    let txn = db.begin().await?;
+    let used = offers::Entity::find().filter(offers::Column::ProductId.eq(id.0)).count(&txn).await? > 0;
+    let removal = if used {
+        let mut row = product.into_active_model();
+        row.active = Set(false);
+        row.updated_at = Set(Utc::now());
+        row.update(&txn).await?;
+        Removal::Archived
+    } else {
+        products::Entity::delete_by_id(id.0).exec(&txn).await?;
+        Removal::Deleted
+    };
+    txn.commit().await?;
+    Ok(removal)
+}
+
+/// A producer's request to sell in one hive, as the producer sees it.
+#[derive(Clone, Debug, Serialize)]
+pub struct HiveRequest {
+    pub hive_id: HiveId,
+    pub producer_id: ProducerId,
+    pub hive_name: String,
+    pub status: ApprovalStatus,
+    pub distance_km: f64,
+    pub requested_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// Asks to sell in a hive: refused beyond the hive's radius; a refused producer may ask again.
+pub async fn request_hive(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    hive_id: HiveId,
+    producer_id: ProducerId,
+) -> AppResult<HiveRequest> {
+    let producer = owned(db, actor, producer_id).await?;
+    let hive = hives::get(db, hive_id).await.map_err(|e| match e {
+        AppError::NotFound => AppError::field("hive_id", "error.no_such_hive"),
+        e => e,
+    })?;
+    let distance = Coordinates { lat: producer.lat, lng: producer.lng }.distance_km(Coordinates { lat: hive.lat, lng: hive.lng });
+    if let Err(ApprovalError::TooFar { distance_km, radius_km }) = approval::check_radius(distance, hive.radius_km) {
+        return Err(AppError::field_with(
+            "hive_id",
+            "error.too_far",
+            vec![("km", format!("{}", round_km(distance_km))), ("radius", radius_km.to_string())],
+        ));
+    }
+    let now = Utc::now();
+    let existing = hive_producers::Entity::find()
+        .filter(hive_producers::Column::HiveId.eq(hive.id))
+        .filter(hive_producers::Column::ProducerId.eq(producer.id))
+        .one(db)
+        .await?;
+    let row = match existing {
+        Some(link) => {
+            let status = ApprovalStatus::parse(&link.status).unwrap_or(ApprovalStatus::Pending);
+            let next = status.ask_again().map_err(|_| AppError::Conflict("already_requested"))?;
+            let mut row = link.into_active_model();
+            row.status = Set(next.as_str().to_owned());
+            row.requested_at = Set(now);
+            row.decided_at = Set(None);
+            row.decided_by = Set(None);
+            row.update(db).await?
+        }
+        None => hive_producers::ActiveModel {
+            hive_id: Set(hive.id),
+            producer_id: Set(producer.id),
+            status: Set(ApprovalStatus::Pending.as_str().to_owned()),
+            requested_at: Set(now),
+            decided_at: Set(None),
+            decided_by: Set(None),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .map_err(super::conflict_on_unique("already_requested"))?,
+    };
+    Ok(HiveRequest {
+        hive_id: HiveId(hive.id),
+        producer_id,
+        hive_name: hive.name,
+        status: ApprovalStatus::parse(&row.status).unwrap_or(ApprovalStatus::Pending),
+        distance_km: round_km(distance),
+        requested_at: row.requested_at,
+        decided_at: row.decided_at,
+    })
+}
+
+/// The manager approves or rejects a producer's request to sell in their hive.
+pub async fn decide(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    hive_id: HiveId,
+    producer_id: ProducerId,
+    to: ApprovalStatus,
+) -> AppResult<HiveRequest> {
+    let hive = hives::get(db, hive_id).await?;
+    if !hives::can_manage(actor, &hive) {
+        return Err(AppError::Forbidden);
+    }
+    let producer = get(db, producer_id).await?;
+    let link = hive_producers::Entity::find()
+        .filter(hive_producers::Column::HiveId.eq(hive.id))
+        .filter(hive_producers::Column::ProducerId.eq(producer.id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let from = ApprovalStatus::parse(&link.status).unwrap_or(ApprovalStatus::Pending);
+    let next = from.decide(to).map_err(|_| AppError::Conflict("already_decided"))?;
+    let mut row = link.into_active_model();
+    row.status = Set(next.as_str().to_owned());
+    row.decided_at = Set(Some(Utc::now()));
+    row.decided_by = Set(Some(actor.id.0));
+    let row = row.update(db).await?;
+    let distance = Coordinates { lat: producer.lat, lng: producer.lng }.distance_km(Coordinates { lat: hive.lat, lng: hive.lng });
+    Ok(HiveRequest {
+        hive_id,
+        producer_id,
+        hive_name: hive.name,
+        status: next,
+        distance_km: round_km(distance),
+        requested_at: row.requested_at,
+        decided_at: row.decided_at,
+    })
+}
+
+/// Every hive a producer has asked to sell in, with the decision, nearest first.
+pub async fn requests_of(db: &DatabaseConnection, producer: &producers::Model) -> AppResult<Vec<HiveRequest>> {
+    let links = hive_producers::Entity::find().filter(hive_producers::Column::ProducerId.eq(producer.id)).all(db).await?;
+    let ids: Vec<i64> = links.iter().map(|l| l.hive_id).collect();
+    let rows = entity::hives::Entity::find().filter(entity::hives::Column::Id.is_in(ids)).all(db).await?;
+    let farm = Coordinates { lat: producer.lat, lng: producer.lng };
+    let mut out: Vec<HiveRequest> = links
+        .into_iter()
+        .filter_map(|l| {
+            let h = rows.iter().find(|h| h.id == l.hive_id)?;
+            Some(HiveRequest {
+                hive_id: HiveId(h.id),
+                producer_id: ProducerId(producer.id),
+                hive_name: h.name.clone(),
+                status: ApprovalStatus::parse(&l.status).unwrap_or(ApprovalStatus::Pending),
+                distance_km: round_km(farm.distance_km(Coordinates { lat: h.lat, lng: h.lng })),
+                requested_at: l.requested_at,
+                decided_at: l.decided_at,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.distance_km.total_cmp(&b.distance_km));
+    Ok(out)
+}
+
+/// Hives a producer could ask to join: within each hive's own radius and not asked yet.
+pub async fn candidate_hives(db: &DatabaseConnection, producer: &producers::Model) -> AppResult<Vec<HiveView>> {
+    let asked: Vec<i64> = requests_of(db, producer).await?.iter().map(|r| r.hive_id.0).collect();
+    let farm = Coordinates { lat: producer.lat, lng: producer.lng };
+    let near = hives::near(db, farm, f64::from(approval::MAX_RADIUS_KM), 200).await?;
+    Ok(near
+        .into_iter()
+        .filter(|h| !asked.contains(&h.id.0) && h.distance_km.unwrap_or(f64::MAX) <= f64::from(h.radius_km))
+        .collect())
+}
+
+/// Hives where the producer is approved, with the distance from the farm.
+pub async fn approved_hives(db: &DatabaseConnection, producer: &producers::Model) -> AppResult<Vec<HiveRequest>> {
+    Ok(requests_of(db, producer).await?.into_iter().filter(|r| r.status == ApprovalStatus::Approved).collect())
+}

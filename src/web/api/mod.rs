@@ -1,0 +1,17 @@
+//! The JSON API of `shared/API.md`: the same operations as the pages, for scripts and integrations.
+
+mod accounts;
+mod catalogue;
+mod hives;
+
+use crate::AppState;
+use crate::error::AppError;
+use axum::Router;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().merge(accounts::routes()).merge(hives::routes()).merge(catalogue::routes()).fallback(not_found)
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}

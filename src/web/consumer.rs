@@ -1,0 +1,108 @@
+//! Pages for members and visitors: finding hives near them, a hive's page, joining it, a producer's page.
+
+use super::ctx::{AuthUser, Ctx, redirect_with_flash};
+use super::forms::{DEFAULT_SEARCH_KM, HiveSearch};
+use super::render::{render, render_invalid};
+use crate::AppState;
+use crate::domain::{ApprovalStatus, Coordinates, HiveId, ProducerId};
+use crate::error::{AppError, AppResult};
+use crate::services::hives::{self, HiveView};
+use crate::services::producers;
+use axum::Router;
+use axum::extract::{Query, State};
+use crate::web::forms::Path;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/hives", get(search))
+        .route("/hives/{hive_id}", get(hive_page))
+        .route("/hives/{hive_id}/join", post(join))
+        .route("/hives/{hive_id}/leave", post(leave))
+        .route("/producers/{producer_id}", get(producer_page))
+}
+
+async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
+    let mut c = tera::Context::new();
+    c.insert("hives", &hives::all(&state.db, 12).await?);
+    c.insert("search", &HiveSearch::default());
+    render(&state, &ctx, "home.html", c)
+}
+
+async fn search(State(state): State<AppState>, ctx: Ctx, Query(q): Query<HiveSearch>) -> AppResult<Response> {
+    let mut c = tera::Context::new();
+    c.insert("search", &q);
+    c.insert("default_km", &DEFAULT_SEARCH_KM);
+    c.insert("errors", &crate::error::FieldErrors::default().translated(ctx.lang));
+    match q.parse() {
+        Ok(Some((from, radius, place))) => {
+            c.insert("hives", &hives::near(&state.db, from, radius, 100).await?);
+            c.insert("place", &place);
+            c.insert("radius", &radius);
+            c.insert("searched", &true);
+        }
+        Ok(None) => {
+            c.insert("hives", &hives::all(&state.db, 100).await?);
+            c.insert("searched", &false);
+        }
+        Err(e) => {
+            c.insert("hives", &Vec::<HiveView>::new());
+            c.insert("searched", &false);
+            c.insert("errors", &e.translated(ctx.lang));
+            return render_invalid(&state, &ctx, "consumer/hives.html", c);
+        }
+    }
+    Ok(render(&state, &ctx, "consumer/hives.html", c)?.into_response())
+}
+
+async fn hive_page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<Html<String>> {
+    let hive = hives::get(&state.db, HiveId(id)).await?;
+    let can_manage = ctx.user.as_ref().is_some_and(|u| hives::can_manage(u, &hive));
+    let is_member = match &ctx.user {
+        Some(u) => hives::is_member(&state.db, u.id, HiveId(id)).await?,
+        None => false,
+    };
+    let linked = hives::producers_of(&state.db, &hive, None).await?;
+    let (approved, others): (Vec<_>, Vec<_>) = linked.into_iter().partition(|p| p.status == ApprovalStatus::Approved);
+    let mut c = tera::Context::new();
+    c.insert("manager_name", &hives::manager_name(&state.db, &hive).await?);
+    c.insert("members", &hives::member_count(&state.db, HiveId(id)).await?);
+    c.insert("hive", &HiveView::from_model(hive, None));
+    c.insert("producers", &approved);
+    c.insert("requests", &if can_manage { others } else { Vec::new() });
+    c.insert("can_manage", &can_manage);
+    c.insert("is_member", &is_member);
+    render(&state, &ctx, "consumer/hive.html", c)
+}
+
+async fn join(State(state): State<AppState>, AuthUser(user): AuthUser, Path(id): Path<i64>) -> AppResult<Response> {
+    let to = format!("/hives/{id}");
+    match hives::join(&state.db, &user, HiveId(id)).await {
+        Ok(()) => Ok(redirect_with_flash(&state, &to, "flash.joined")),
+        Err(AppError::Conflict("already_member")) => Ok(redirect_with_flash(&state, &to, "error.already_member")),
+        Err(e) => Err(e),
+    }
+}
+
+async fn leave(State(state): State<AppState>, AuthUser(user): AuthUser, Path(id): Path<i64>) -> AppResult<Response> {
+    let to = format!("/hives/{id}");
+    match hives::leave(&state.db, &user, HiveId(id)).await {
+        Ok(()) => Ok(redirect_with_flash(&state, &to, "flash.left")),
+        Err(AppError::Conflict("not_member")) => Ok(redirect_with_flash(&state, &to, "error.not_member")),
+        Err(e) => Err(e),
+    }
+}
+
+async fn producer_page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<Html<String>> {
+    let producer = producers::get(&state.db, ProducerId(id)).await?;
+    let can_edit = ctx.user.as_ref().is_some_and(|u| producers::can_edit(u, &producer));
+    let mut c = tera::Context::new();
+    c.insert("hives", &producers::approved_hives(&state.db, &producer).await?);
+    c.insert("products", &producers::products(&state.db, ProducerId(id), false).await?);
+    c.insert("can_edit", &can_edit);
+    c.insert("coords", &Coordinates { lat: producer.lat, lng: producer.lng });
+    c.insert("producer", &producers::ProducerView::from(producer));
+    render(&state, &ctx, "consumer/producer.html", c)
+}

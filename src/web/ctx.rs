@@ -1,0 +1,255 @@
+//! Per-request context: who is signed in, in which language, the CSRF check, flash messages and HTML error pages.
+
+use crate::AppState;
+use crate::domain::Locale;
+use crate::error::{AppError, ErrorPage};
+use crate::i18n;
+use crate::services::accounts::{self, CurrentUser, SessionKind};
+use axum::body::{Body, to_bytes};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+
+pub const SESSION_COOKIE: &str = "alveole_session";
+pub const CSRF_COOKIE: &str = "alveole_csrf";
+pub const LANG_COOKIE: &str = "alveole_lang";
+pub const FLASH_COOKIE: &str = "alveole_flash";
+pub const CSRF_FIELD: &str = "_csrf";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Form bodies are read whole for the CSRF check; nothing we accept is larger.
+const FORM_LIMIT: usize = 256 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub user: Option<CurrentUser>,
+    pub lang: Locale,
+    /// The token every HTML form must send back as `_csrf`.
+    pub csrf: String,
+    /// A translation key left by the previous request's redirect.
+    pub flash: Option<String>,
+    pub path: String,
+    pub is_api: bool,
+}
+
+impl Ctx {
+    pub fn t(&self, key: &str) -> String {
+        i18n::t(self.lang, key).to_owned()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Ctx>().cloned().ok_or_else(|| AppError::Internal("request context missing".into()))
+    }
+}
+
+/// A signed-in user; 401 for the API, a redirect to the log-in page for HTML.
+pub struct AuthUser(pub CurrentUser);
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
+        Ctx::from_request_parts(parts, s).await?.user.map(AuthUser).ok_or(AppError::Unauthorized)
+    }
+}
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}
+
+pub fn csrf_token(secret: &[u8], cookie_value: &str) -> String {
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret) {
+        Ok(m) => m,
+        Err(_) => return String::new(),
+    };
+    mac.update(b"csrf:");
+    mac.update(cookie_value.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A `Set-Cookie` value with our defaults: whole site, not readable by scripts, not sent cross-site.
+pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> HeaderValue {
+    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
+    let v = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A redirect that shows `flash_key` on the next page.
+pub fn redirect_with_flash(state: &AppState, to: &str, flash_key: &str) -> Response {
+    let mut resp = Redirect::to(to).into_response();
+    resp.headers_mut().append(header::SET_COOKIE, set_cookie(state, FLASH_COOKIE, flash_key, 120));
+    resp
+}
+
+/// A local path to go back to after a form, never another site.
+pub fn safe_next(next: &str) -> Option<String> {
+    let ok = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.contains("://");
+    ok.then(|| next.to_owned())
+}
+
+fn is_unsafe(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Builds the [`Ctx`], checks CSRF on state-changing requests and turns error responses into HTML pages.
+pub async fn context(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let is_api = path.starts_with("/api/");
+    let headers = req.headers().clone();
+
+    let bearer_token = if is_api { bearer(&headers) } else { None };
+    let session_cookie = cookie(&headers, SESSION_COOKIE);
+    let user = match (bearer_token, session_cookie) {
+        (Some(t), _) => accounts::user_for_token(&state.db, t, SessionKind::Api).await,
+        (None, Some(t)) => accounts::user_for_token(&state.db, t, SessionKind::Web).await,
+        (None, None) => Ok(None),
+    };
+    let user = match user {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+
+    let lang = user
+        .as_ref()
+        .map(|u| u.locale)
+        .or_else(|| cookie(&headers, LANG_COOKIE).and_then(Locale::parse))
+        .or_else(|| headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Locale::from_accept_language))
+        .unwrap_or_default();
+
+    let existing_csrf = cookie(&headers, CSRF_COOKIE).filter(|c| c.len() == 32 && c.bytes().all(|b| b.is_ascii_hexdigit()));
+    let (csrf_cookie, new_csrf_cookie) = match existing_csrf {
+        Some(c) => (c.to_owned(), false),
+        None => {
+            let mut b = [0u8; 16];
+            rand::rng().fill_bytes(&mut b);
+            (hex::encode(b), true)
+        }
+    };
+    let csrf = csrf_token(&state.secret, &csrf_cookie);
+    let flash = cookie(&headers, FLASH_COOKIE)
+        .filter(|k| k.len() < 64 && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_'))
+        .map(str::to_owned);
+
+    let ctx = Ctx { user, lang, csrf: csrf.clone(), flash: flash.clone(), path: path.clone(), is_api };
+    let mut req = req;
+    req.extensions_mut().insert(ctx.clone());
+
+    let resp = i18n::with_lang(lang, async move {
+        // Cookies authenticate on their own, so a request they authenticate must prove it came from our pages.
+        let needs_csrf = is_unsafe(req.method())
+            && !path.starts_with("/api/v1/webhooks/")
+            && (!is_api || (bearer_token.is_none() && session_cookie.is_some()));
+        let req = if needs_csrf {
+            match check_csrf(req, &csrf, new_csrf_cookie).await {
+                Ok(r) => r,
+                Err(e) => return e.into_response(),
+            }
+        } else {
+            req
+        };
+        next.run(req).await
+    })
+    .await;
+
+    let mut resp = if is_api { resp } else { html_errors(&state, &ctx, resp) };
+    if new_csrf_cookie {
+        resp.headers_mut().append(header::SET_COOKIE, set_cookie(&state, CSRF_COOKIE, &csrf_cookie, 365 * 86_400));
+    }
+    let sets_flash = resp
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|s| s.starts_with(FLASH_COOKIE)));
+    if flash.is_some() && !sets_flash && !resp.status().is_redirection() {
+        resp.headers_mut().append(header::SET_COOKIE, set_cookie(&state, FLASH_COOKIE, "", 0));
+    }
+    resp
+}
+
+async fn check_csrf(req: Request, expected: &str, cookie_is_new: bool) -> Result<Request, AppError> {
+    if cookie_is_new {
+        return Err(AppError::Csrf);
+    }
+    if let Some(h) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
+        return if constant_time_eq(h, expected) { Ok(req) } else { Err(AppError::Csrf) };
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(AppError::Csrf);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, FORM_LIMIT).await.map_err(|_| AppError::BadRequest("error.too_large"))?;
+    let sent = form_urlencoded::parse(&bytes).find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.into_owned());
+    match sent {
+        Some(t) if constant_time_eq(&t, expected) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        _ => Err(AppError::Csrf),
+    }
+}
+
+/// Error responses of HTML pages become a page in the visitor's language; 401 sends them to log in.
+fn html_errors(state: &AppState, ctx: &Ctx, resp: Response) -> Response {
+    let Some(page) = resp.extensions().get::<ErrorPage>().cloned() else { return resp };
+    let status = resp.status();
+    if status == StatusCode::UNAUTHORIZED {
+        let next = form_urlencoded::byte_serialize(ctx.path.as_bytes()).collect::<String>();
+        return Redirect::to(&format!("/login?next={next}")).into_response();
+    }
+    let mut c = tera::Context::new();
+    c.insert("status", &status.as_u16());
+    c.insert("message", i18n::t(ctx.lang, page.message_key));
+    match super::render::render(state, ctx, "error.html", c) {
+        Ok(html) => (status, html).into_response(),
+        Err(_) => resp,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_site() {
+        assert_eq!(safe_next("/hives/1").as_deref(), Some("/hives/1"));
+        assert!(safe_next("//evil.example").is_none());
+        assert!(safe_next("https://evil.example").is_none());
+        assert!(safe_next("/\\evil").is_none());
+    }
+
+    #[test]
+    fn csrf_tokens_depend_on_secret_and_cookie() {
+        let a = csrf_token(b"secret-one", "abc");
+        assert_eq!(a, csrf_token(b"secret-one", "abc"));
+        assert_ne!(a, csrf_token(b"secret-two", "abc"));
+        assert_ne!(a, csrf_token(b"secret-one", "abd"));
+        assert!(constant_time_eq(&a, &a) && !constant_time_eq(&a, "x"));
+    }
+}

@@ -1,0 +1,606 @@
+//! What people type, as strings, and how it becomes checked domain input with a message per wrong field.
+//!
+//! The same structs read HTML forms and JSON bodies, so the pages and the API accept and refuse alike.
+
+use crate::domain::account::parse_name;
+use crate::domain::catalogue::parse_unit;
+use crate::domain::{Category, Cents, Coordinates, Email, Locale, Password, VatRate};
+use crate::domain::approval::{DEFAULT_RADIUS_KM, MAX_RADIUS_KM};
+use crate::domain::money::MoneyError;
+use crate::error::{AppError, FieldErrors};
+use crate::services::accounts::NewAccount;
+use crate::services::hives::HiveInput;
+use crate::services::postcodes;
+use crate::services::producers::{ProducerInput, ProductInput};
+use axum::extract::{FromRequest, Request};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use validator::Validate;
+
+/// Accepts a string, a number, a boolean or null, so JSON clients may send `47.39` or `"47.39"`.
+pub fn loose<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Loose {
+        S(String),
+        I(i64),
+        F(f64),
+        B(bool),
+        N(()),
+    }
+    Ok(match Loose::deserialize(d)? {
+        Loose::S(s) => s,
+        Loose::I(i) => i.to_string(),
+        Loose::F(f) => f.to_string(),
+        Loose::B(b) => b.to_string(),
+        Loose::N(()) => String::new(),
+    })
+}
+
+fn loose_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    loose(d).map(Some)
+}
+
+/// Where a form came from: browsers leave out unticked boxes, API clients leave out what they mean as default.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Html,
+    Api,
+}
+
+fn validated(v: &impl Validate) -> FieldErrors {
+    v.validate().err().map(FieldErrors::from).unwrap_or_default()
+}
+
+fn text(errors: &mut FieldErrors, field: &str, value: &str, max: usize) -> Option<String> {
+    errors.check(field, parse_name(value, max))
+}
+
+fn free_text(errors: &mut FieldErrors, field: &str, value: &str, max: usize) -> String {
+    let s = value.trim();
+    if s.chars().count() > max {
+        errors.add(field, "error.too_long");
+    }
+    s.to_owned()
+}
+
+fn coordinates(errors: &mut FieldErrors, lat: &str, lng: &str, postcode: &str) -> Option<Coordinates> {
+    let (lat, lng) = (lat.trim(), lng.trim());
+    if lat.is_empty() && lng.is_empty() {
+        if let Some(place) = postcodes::lookup(postcode) {
+            return Some(place.coords);
+        }
+        let field = if postcode.trim().is_empty() { "lat" } else { "postcode" };
+        errors.add(field, if postcode.trim().is_empty() { "error.coordinates_required" } else { "error.postcode_unknown" });
+        return None;
+    }
+    let la = lat.replace(',', ".").parse::<f64>().ok().filter(|v| (-90.0..=90.0).contains(v));
+    let lo = lng.replace(',', ".").parse::<f64>().ok().filter(|v| (-180.0..=180.0).contains(v));
+    if la.is_none() {
+        errors.add("lat", "error.latitude");
+    }
+    if lo.is_none() {
+        errors.add("lng", "error.longitude");
+    }
+    Coordinates::new(la?, lo?).ok()
+}
+
+fn optional_postcode(errors: &mut FieldErrors, value: &str) -> Option<String> {
+    let s: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+    if s.is_empty() {
+        return None;
+    }
+    if s.len() == 5 && s.chars().all(|c| c.is_ascii_alphanumeric()) {
+        Some(s.to_uppercase())
+    } else {
+        errors.add("postcode", "error.postcode");
+        None
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, Validate)]
+#[serde(default)]
+pub struct SignupForm {
+    #[validate(length(max = 254))]
+    pub email: String,
+    #[serde(skip_serializing)]
+    pub password: String,
+    #[validate(length(max = 100))]
+    pub name: String,
+    pub locale: String,
+}
+
+impl SignupForm {
+    pub fn parse(&self, fallback: Locale) -> Result<NewAccount, FieldErrors> {
+        let mut e = validated(self);
+        let email = if e.has("email") { None } else { e.check("email", Email::parse(&self.email)) };
+        let password = e.check("password", Password::parse(&self.password));
+        let name = if e.has("name") { None } else { text(&mut e, "name", &self.name, 100) };
+        let locale = if self.locale.trim().is_empty() {
+            Some(fallback)
+        } else {
+            e.check("locale", Locale::parse(&self.locale).ok_or("error.locale"))
+        };
+        match (email, password, name, locale) {
+            (Some(email), Some(password), Some(name), Some(locale)) if e.is_empty() => {
+                Ok(NewAccount { email, password, name, locale })
+            }
+            _ => Err(e),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct LoginForm {
+    pub email: String,
+    #[serde(skip_serializing)]
+    pub password: String,
+    pub next: String,
+}
+
+impl LoginForm {
+    pub fn check(&self) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::default();
+        if self.email.trim().is_empty() {
+            e.add("email", "error.required");
+        }
+        if self.password.is_empty() {
+            e.add("password", "error.required");
+        }
+        if self.email.len() > 254 || self.password.len() > 1024 {
+            e.add("email", "error.login_failed");
+        }
+        if e.is_empty() { Ok(()) } else { Err(e) }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, Validate)]
+#[serde(default)]
+pub struct ProfileForm {
+    #[validate(length(max = 100))]
+    pub name: String,
+    pub locale: String,
+}
+
+impl ProfileForm {
+    pub fn parse(&self) -> Result<(String, Locale), FieldErrors> {
+        let mut e = validated(self);
+        let name = if e.has("name") { None } else { text(&mut e, "name", &self.name, 100) };
+        let locale = e.check("locale", Locale::parse(&self.locale).ok_or("error.locale"));
+        match (name, locale) {
+            (Some(n), Some(l)) if e.is_empty() => Ok((n, l)),
+            _ => Err(e),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, Validate)]
+#[serde(default)]
+pub struct HiveForm {
+    #[validate(length(max = 120))]
+    pub name: String,
+    #[validate(length(max = 5000))]
+    pub description: String,
+    #[validate(length(max = 255))]
+    pub address: String,
+    #[serde(deserialize_with = "loose")]
+    #[validate(length(max = 10))]
+    pub postcode: String,
+    #[serde(deserialize_with = "loose")]
+    #[validate(length(max = 32))]
+    pub lat: String,
+    #[serde(deserialize_with = "loose")]
+    #[validate(length(max = 32))]
+    pub lng: String,
+    #[validate(length(max = 64))]
+    pub timezone: String,
+    #[serde(deserialize_with = "loose")]
+    #[validate(length(max = 8))]
+    pub radius_km: String,
+}
+
+impl HiveForm {
+    pub fn from_hive(h: &crate::services::hives::HiveView) -> HiveForm {
+        HiveForm {
+            name: h.name.clone(),
+            description: h.description.clone(),
+            address: h.address.clone(),
+            postcode: h.postcode.clone().unwrap_or_default(),
+            lat: h.lat.to_string(),
+            lng: h.lng.to_string(),
+            timezone: h.timezone.clone(),
+            radius_km: h.radius_km.to_string(),
+        }
+    }
+
+    pub fn parse(&self) -> Result<HiveInput, FieldErrors> {
+        let mut e = validated(self);
+        let name = if e.has("name") { None } else { text(&mut e, "name", &self.name, 120) };
+        let description = free_text(&mut e, "description", &self.description, 5000);
+        let address = if e.has("address") { None } else { text(&mut e, "address", &self.address, 255) };
+        let postcode = optional_postcode(&mut e, &self.postcode);
+        let coords = coordinates(&mut e, &self.lat, &self.lng, &self.postcode);
+        let tz = self.timezone.trim();
+        let timezone = if tz.is_empty() {
+            Some("Europe/Paris".to_owned())
+        } else if tz.parse::<chrono_tz::Tz>().is_ok() {
+            Some(tz.to_owned())
+        } else {
+            e.add("timezone", "error.timezone");
+            None
+        };
+        let radius = self.radius_km.trim();
+        let radius_km = if radius.is_empty() {
+            Some(DEFAULT_RADIUS_KM)
+        } else {
+            match radius.parse::<i32>() {
+                Ok(r) if (1..=MAX_RADIUS_KM).contains(&r) => Some(r),
+                _ => {
+                    e.add_with("radius_km", "error.radius", vec![("max", MAX_RADIUS_KM.to_string())]);
+                    None
+                }
+            }
+        };
+        match (name, address, coords, timezone, radius_km) {
+            (Some(name), Some(address), Some(coords), Some(timezone), Some(radius_km)) if e.is_empty() => {
+                Ok(HiveInput { name, description, address, postcode, coords, timezone, radius_km })
+            }
+            _ => Err(e),
+        }
+    }
+}
+
+/// Where a visitor is: a postcode, or coordinates and a radius.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct HiveSearch {
+    pub postcode: String,
+    pub lat: String,
+    pub lng: String,
+    pub radius_km: String,
+}
+
+pub const DEFAULT_SEARCH_KM: f64 = 50.0;
+
+impl HiveSearch {
+    pub fn is_empty(&self) -> bool {
+        self.postcode.trim().is_empty() && self.lat.trim().is_empty() && self.lng.trim().is_empty()
+    }
+
+    /// The place and radius to search; `Ok(None)` when nothing was asked.
+    pub fn parse(&self) -> Result<Option<(Coordinates, f64, Option<String>)>, FieldErrors> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        let mut e = FieldErrors::default();
+        let radius = if self.radius_km.trim().is_empty() {
+            Some(DEFAULT_SEARCH_KM)
+        } else {
+            match self.radius_km.trim().parse::<f64>() {
+                Ok(r) if r > 0.0 && r <= f64::from(MAX_RADIUS_KM) => Some(r),
+                _ => {
+                    e.add_with("radius_km", "error.radius", vec![("max", MAX_RADIUS_KM.to_string())]);
+                    None
+                }
+            }
+        };
+        let place = if self.lat.trim().is_empty() && self.lng.trim().is_empty() {
+            postcodes::lookup(&self.postcode).map(|p| (p.coords, Some(format!("{} {}", p.postcode, p.city))))
+        } else {
+            None
+        };
+        let coords = match place.clone() {
+            Some((c, _)) => Some(c),
+            None if self.lat.trim().is_empty() && self.lng.trim().is_empty() => {
+                e.add("postcode", "error.postcode_unknown");
+                None
+            }
+            None => coordinates(&mut e, &self.lat, &self.lng, ""),
+        };
+        match (coords, radius) {
+            (Some(c), Some(r)) if e.is_empty() => Ok(Some((c, r, place.and_then(|p| p.1)))),
+            _ => Err(e),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, Validate)]
+#[serde(default)]
+pub struct ProducerForm {
+    #[validate(length(max = 120))]
+    pub name: String,
+    #[validate(length(max = 40))]
+    pub trade: String,
+    #[validate(length(max = 5000))]
+    pub description: String,
+    #[validate(length(max = 255))]
+    pub address: String,
+    #[serde(deserialize_with = "loose")]
+    #[validate(length(max = 10))]
+    pub postcode: String,
+    #[serde(deserialize_with = "loose")]
+    #[validate(length(max = 32))]
+    pub lat: String,
+    #[serde(deserialize_with = "loose")]
+    #[validate(length(max = 32))]
+    pub lng: String,
+    #[validate(length(max = 500))]
+    pub photo_url: String,
+}
+
+/// Trades a producer can pick; shown translated, stored as the key.
+pub const TRADES: [&str; 9] =
+    ["market_gardener", "baker", "cheese_maker", "beekeeper", "orchard", "livestock", "winemaker", "poultry", "other"];
+
+impl ProducerForm {
+    pub fn from_producer(p: &crate::services::producers::ProducerView) -> ProducerForm {
+        ProducerForm {
+            name: p.name.clone(),
+            trade: p.trade.clone().unwrap_or_default(),
+            description: p.description.clone(),
+            address: p.address.clone(),
+            postcode: String::new(),
+            lat: p.lat.to_string(),
+            lng: p.lng.to_string(),
+            photo_url: p.photo_url.clone().unwrap_or_default(),
+        }
+    }
+
+    pub fn parse(&self) -> Result<ProducerInput, FieldErrors> {
+        let mut e = validated(self);
+        let name = if e.has("name") { None } else { text(&mut e, "name", &self.name, 120) };
+        let trade = match self.trade.trim() {
+            "" => None,
+            t if TRADES.contains(&t) => Some(t.to_owned()),
+            _ => {
+                e.add("trade", "error.invalid");
+                None
+            }
+        };
+        let description = free_text(&mut e, "description", &self.description, 5000);
+        let address = if e.has("address") { None } else { text(&mut e, "address", &self.address, 255) };
+        let coords = coordinates(&mut e, &self.lat, &self.lng, &self.postcode);
+        let photo = self.photo_url.trim();
+        let photo_url = if photo.is_empty() {
+            None
+        } else {
+            match url::Url::parse(photo) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Some(photo.to_owned()),
+                _ => {
+                    e.add("photo_url", "error.url");
+                    None
+                }
+            }
+        };
+        match (name, address, coords) {
+            (Some(name), Some(address), Some(coords)) if e.is_empty() => {
+                Ok(ProducerInput { name, trade, description, address, coords, photo_url })
+            }
+            _ => Err(e),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, Validate)]
+#[serde(default)]
+pub struct ProductForm {
+    #[validate(length(max = 120))]
+    pub name: String,
+    #[validate(length(max = 2000))]
+    pub description: String,
+    pub category: String,
+    #[validate(length(max = 30))]
+    pub unit: String,
+    /// The price in euros as typed on the page: `3,20`.
+    #[serde(deserialize_with = "loose")]
+    #[validate(length(max = 20))]
+    pub price: String,
+    /// The price in cents, as API clients send it.
+    #[serde(deserialize_with = "loose")]
+    #[validate(length(max = 20))]
+    pub price_cents: String,
+    #[serde(deserialize_with = "loose")]
+    #[validate(length(max = 8))]
+    pub vat_rate_bps: String,
+    #[serde(deserialize_with = "loose_opt")]
+    pub active: Option<String>,
+}
+
+impl ProductForm {
+    pub fn from_product(p: &crate::services::producers::ProductView) -> ProductForm {
+        ProductForm {
+            name: p.name.clone(),
+            description: p.description.clone(),
+            category: p.category.clone(),
+            unit: p.unit.clone(),
+            price: Cents(p.price_cents).to_input(),
+            price_cents: String::new(),
+            vat_rate_bps: p.vat_rate_bps.to_string(),
+            active: Some(p.active.to_string()),
+        }
+    }
+
+    pub fn parse(&self, source: Source) -> Result<ProductInput, FieldErrors> {
+        let mut e = validated(self);
+        let name = if e.has("name") { None } else { text(&mut e, "name", &self.name, 120) };
+        let description = free_text(&mut e, "description", &self.description, 2000);
+        let category = if self.category.trim().is_empty() && source == Source::Api {
+            Some(Category::Other)
+        } else {
+            e.check("category", Category::parse(&self.category).ok_or("error.category"))
+        };
+        let unit = if e.has("unit") { None } else { e.check("unit", parse_unit(&self.unit)) };
+        let price = if !self.price_cents.trim().is_empty() {
+            let parsed = self.price_cents.trim().parse::<i64>().map_err(|_| MoneyError::Malformed);
+            e.check("price_cents", parsed.and_then(Cents::price).map_err(money_key))
+        } else {
+            let field = if source == Source::Api && self.price.trim().is_empty() { "price_cents" } else { "price" };
+            e.check(field, Cents::parse_euros(&self.price).and_then(|c| Cents::price(c.0)).map_err(money_key))
+        };
+        let vat = match self.vat_rate_bps.trim().parse::<i32>() {
+            Ok(bps) => e.check("vat_rate_bps", VatRate::from_bps(bps)),
+            Err(_) if self.vat_rate_bps.trim().is_empty() => {
+                e.add("vat_rate_bps", "error.required");
+                None
+            }
+            Err(_) => {
+                e.add("vat_rate_bps", "error.vat_rate");
+                None
+            }
+        };
+        let active = match self.active.as_deref().map(str::trim) {
+            None => source == Source::Api,
+            Some("true" | "on" | "1" | "yes") => true,
+            Some("false" | "off" | "0" | "no" | "") => false,
+            Some(_) => {
+                e.add("active", "error.invalid");
+                false
+            }
+        };
+        match (name, category, unit, price, vat) {
+            (Some(name), Some(category), Some(unit), Some(price), Some(vat)) if e.is_empty() => {
+                Ok(ProductInput { name, description, category, unit, price, vat, active })
+            }
+            _ => Err(e),
+        }
+    }
+}
+
+fn money_key(e: MoneyError) -> &'static str {
+    match e {
+        MoneyError::Empty => "error.required",
+        MoneyError::Malformed => "error.price",
+        MoneyError::TooManyDecimals => "error.price_decimals",
+        MoneyError::OutOfRange => "error.price_range",
+    }
+}
+
+/// A producer asks to sell in a hive: the hive on the producer's page, the producer in the API.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct HiveRequestForm {
+    #[serde(deserialize_with = "loose")]
+    pub hive_id: String,
+    #[serde(deserialize_with = "loose")]
+    pub producer_id: String,
+}
+
+pub fn parse_id(errors: &mut FieldErrors, field: &str, value: &str) -> Option<i64> {
+    match value.trim().parse::<i64>() {
+        Ok(id) if id > 0 => Some(id),
+        _ if value.trim().is_empty() => {
+            errors.add(field, "error.required");
+            None
+        }
+        _ => {
+            errors.add(field, "error.invalid");
+            None
+        }
+    }
+}
+
+/// A path segment such as an id; one that does not parse names no page, so it is a 404.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts<S> for Path<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(_) => Err(AppError::NotFound),
+        }
+    }
+}
+
+/// An HTML form body; a body that is not a form is a 400 with a message, never a 500.
+pub struct Form<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(v)) => Ok(Form(v)),
+            Err(_) => Err(AppError::BadRequest("error.bad_form")),
+        }
+    }
+}
+
+/// A JSON body; malformed JSON is a 400, a wrong type a 422 naming the field.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::rejection::JsonRejection;
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            Err(JsonRejection::JsonDataError(e)) => {
+                // The message reads "Failed to deserialize …: <path>: <reason>"; the path names the field.
+                let text = e.body_text();
+                let detail = text.split_once("target type: ").map_or(text.as_str(), |(_, d)| d);
+                let field = detail.split_once(": ").map(|(p, _)| p).filter(|p| !p.contains(' ')).unwrap_or("body");
+                Err(AppError::field(field, "error.invalid"))
+            }
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::BadRequest("error.json_content_type")),
+            Err(_) => Err(AppError::BadRequest("error.bad_json")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loose_fields_take_numbers_and_strings() {
+        let f: HiveForm = serde_json::from_value(serde_json::json!({"name": "R", "lat": 47.39, "lng": "0.68", "radius_km": 20}))
+            .expect("parses");
+        assert_eq!((f.lat.as_str(), f.lng.as_str(), f.radius_km.as_str()), ("47.39", "0.68", "20"));
+    }
+
+    #[test]
+    fn hive_form_reports_every_bad_field() {
+        let f = HiveForm { lat: "100".into(), lng: "x".into(), radius_km: "0".into(), timezone: "Mars/Base".into(), ..Default::default() };
+        let e = f.parse().expect_err("invalid");
+        for field in ["name", "address", "lat", "lng", "radius_km", "timezone"] {
+            assert!(e.has(field), "{field}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn coordinates_come_from_a_known_postcode() {
+        let f = HiveForm { name: "R".into(), address: "1 rue".into(), postcode: "37000".into(), ..Default::default() };
+        let h = f.parse().expect("valid");
+        assert!((h.coords.lat - 47.39).abs() < 0.1);
+        assert_eq!((h.radius_km, h.timezone.as_str()), (250, "Europe/Paris"));
+    }
+
+    #[test]
+    fn product_prices_in_euros_or_cents() {
+        let mut f = ProductForm { name: "Miel".into(), category: "honey".into(), unit: "pot".into(), price: "7,50".into(), vat_rate_bps: "550".into(), ..Default::default() };
+        let p = f.parse(Source::Html).expect("valid");
+        assert_eq!((p.price, p.active), (Cents(750), false));
+        f.price = String::new();
+        f.price_cents = "820".into();
+        let p = f.parse(Source::Api).expect("valid");
+        assert_eq!((p.price, p.active), (Cents(820), true));
+        f.price_cents = "-5".into();
+        assert!(f.parse(Source::Api).expect_err("negative").has("price_cents"));
+        f.price_cents = String::new();
+        f.price = "3.333".into();
+        assert!(f.parse(Source::Html).expect_err("decimals").has("price"));
+    }
+
+    #[test]
+    fn signup_checks_each_field() {
+        let f = SignupForm { email: "nope".into(), password: "short".into(), name: " ".into(), locale: "de".into() };
+        let e = f.parse(Locale::Fr).expect_err("invalid");
+        for field in ["email", "password", "name", "locale"] {
+            assert!(e.has(field), "{field}");
+        }
+    }
+}

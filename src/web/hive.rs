@@ -1,0 +1,104 @@
+//! Pages for hive managers: creating and editing a hive, approving or rejecting producers.
+
+use super::ctx::{AuthUser, Ctx, redirect_with_flash};
+use super::forms::{Form, HiveForm};
+use super::render::{render, render_invalid};
+use crate::AppState;
+use crate::domain::{ApprovalStatus, HiveId, ProducerId};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::services::hives::{self, HiveView};
+use crate::services::producers;
+use axum::Router;
+use axum::extract::State;
+use crate::web::forms::Path;
+use axum::response::{Html, Response};
+use axum::routing::{get, post};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/hives/new", get(new_page).post(create))
+        .route("/hives/{hive_id}/edit", get(edit_page).post(edit))
+        .route("/hives/{hive_id}/producers/{producer_id}/approve", post(approve))
+        .route("/hives/{hive_id}/producers/{producer_id}/reject", post(reject))
+}
+
+fn form_context(ctx: &Ctx, form: &HiveForm, errors: &FieldErrors, hive: Option<i64>) -> tera::Context {
+    let mut c = tera::Context::new();
+    c.insert("form", form);
+    c.insert("errors", &errors.translated(ctx.lang));
+    c.insert("hive_id", &hive);
+    c
+}
+
+async fn new_page(State(state): State<AppState>, ctx: Ctx, AuthUser(_): AuthUser) -> AppResult<Html<String>> {
+    let form = HiveForm { timezone: "Europe/Paris".into(), radius_km: "250".into(), ..Default::default() };
+    render(&state, &ctx, "hive/form.html", form_context(&ctx, &form, &FieldErrors::default(), None))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Form(form): Form<HiveForm>,
+) -> AppResult<Response> {
+    match form.parse() {
+        Ok(input) => {
+            let hive = hives::create(&state.db, &user, input).await?;
+            Ok(redirect_with_flash(&state, &format!("/hives/{}", hive.id), "flash.hive_created"))
+        }
+        Err(e) => render_invalid(&state, &ctx, "hive/form.html", form_context(&ctx, &form, &e, None)),
+    }
+}
+
+async fn managed(state: &AppState, user: &crate::services::accounts::CurrentUser, id: i64) -> AppResult<HiveView> {
+    let hive = hives::get(&state.db, HiveId(id)).await?;
+    if !hives::can_manage(user, &hive) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(HiveView::from_model(hive, None))
+}
+
+async fn edit_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
+    let hive = managed(&state, &user, id).await?;
+    render(&state, &ctx, "hive/form.html", form_context(&ctx, &HiveForm::from_hive(&hive), &FieldErrors::default(), Some(id)))
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Form(form): Form<HiveForm>,
+) -> AppResult<Response> {
+    managed(&state, &user, id).await?;
+    match form.parse() {
+        Ok(input) => {
+            hives::update(&state.db, &user, HiveId(id), input).await?;
+            Ok(redirect_with_flash(&state, &format!("/hives/{id}"), "flash.saved"))
+        }
+        Err(e) => render_invalid(&state, &ctx, "hive/form.html", form_context(&ctx, &form, &e, Some(id))),
+    }
+}
+
+async fn decide(state: &AppState, user: &crate::services::accounts::CurrentUser, hive: i64, producer: i64, to: ApprovalStatus) -> AppResult<Response> {
+    let back = format!("/hives/{hive}");
+    match producers::decide(&state.db, user, HiveId(hive), ProducerId(producer), to).await {
+        Ok(_) if to == ApprovalStatus::Approved => Ok(redirect_with_flash(state, &back, "flash.approved")),
+        Ok(_) => Ok(redirect_with_flash(state, &back, "flash.rejected")),
+        Err(AppError::Conflict(_)) => Ok(redirect_with_flash(state, &back, "error.already_decided")),
+        Err(e) => Err(e),
+    }
+}
+
+async fn approve(State(state): State<AppState>, AuthUser(user): AuthUser, Path((hive, producer)): Path<(i64, i64)>) -> AppResult<Response> {
+    decide(&state, &user, hive, producer, ApprovalStatus::Approved).await
+}
+
+async fn reject(State(state): State<AppState>, AuthUser(user): AuthUser, Path((hive, producer)): Path<(i64, i64)>) -> AppResult<Response> {
+    decide(&state, &user, hive, producer, ApprovalStatus::Rejected).await
+}

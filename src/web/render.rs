@@ -1,0 +1,112 @@
+//! Server-side pages with tera: one template set per language, with `t()` and money/distance filters bound to it.
+
+use super::ctx::Ctx;
+use crate::AppState;
+use crate::domain::catalogue::VatRate;
+use crate::domain::{Cents, Locale};
+use crate::error::AppResult;
+use crate::i18n;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::Value;
+use std::collections::HashMap;
+use tera::Tera;
+
+/// The templates, compiled into the binary so it runs from any folder.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/base.html")),
+    ("macros.html", include_str!("../../templates/macros.html")),
+    ("error.html", include_str!("../../templates/error.html")),
+    ("home.html", include_str!("../../templates/home.html")),
+    ("account/signup.html", include_str!("../../templates/account/signup.html")),
+    ("account/login.html", include_str!("../../templates/account/login.html")),
+    ("account/profile.html", include_str!("../../templates/account/profile.html")),
+    ("account/dashboard.html", include_str!("../../templates/account/dashboard.html")),
+    ("consumer/hives.html", include_str!("../../templates/consumer/hives.html")),
+    ("consumer/hive.html", include_str!("../../templates/consumer/hive.html")),
+    ("consumer/producer.html", include_str!("../../templates/consumer/producer.html")),
+    ("hive/form.html", include_str!("../../templates/hive/form.html")),
+    ("producer/form.html", include_str!("../../templates/producer/form.html")),
+    ("producer/products.html", include_str!("../../templates/producer/products.html")),
+    ("producer/product_form.html", include_str!("../../templates/producer/product_form.html")),
+    ("producer/hives.html", include_str!("../../templates/producer/hives.html")),
+];
+
+pub const STYLESHEET: &str = include_str!("../../templates/assets/alveole.css");
+
+pub struct Views {
+    en: Tera,
+    fr: Tera,
+}
+
+impl Views {
+    pub fn load() -> tera::Result<Views> {
+        let mut base = Tera::default();
+        base.add_raw_templates(TEMPLATES.iter().copied())?;
+        base.autoescape_on(vec![".html"]);
+        Ok(Views { en: with_language(base.clone(), Locale::En), fr: with_language(base, Locale::Fr) })
+    }
+
+    fn tera(&self, lang: Locale) -> &Tera {
+        match lang {
+            Locale::En => &self.en,
+            Locale::Fr => &self.fr,
+        }
+    }
+}
+
+fn with_language(mut tera: Tera, lang: Locale) -> Tera {
+    tera.register_function("t", move |args: &HashMap<String, Value>| {
+        let key = args.get("k").and_then(Value::as_str).unwrap_or("");
+        let mut s = i18n::t(lang, key).to_owned();
+        for (name, v) in args.iter().filter(|(n, _)| n.as_str() != "k") {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => {
+                    let text = match n.as_f64() {
+                        Some(f) if n.is_f64() && f.fract() == 0.0 => format!("{f:.0}"),
+                        _ => n.to_string(),
+                    };
+                    if lang == Locale::Fr { text.replace('.', ",") } else { text }
+                }
+                other => other.to_string(),
+            };
+            s = s.replace(&format!("{{{name}}}"), &text);
+        }
+        Ok(Value::String(s))
+    });
+    tera.register_filter("money", move |v: &Value, _: &HashMap<String, Value>| {
+        let cents = Cents(v.as_i64().unwrap_or(0));
+        Ok(Value::String(match lang {
+            Locale::Fr => cents.format_fr(),
+            Locale::En => cents.format_en(),
+        }))
+    });
+    tera.register_filter("vat", move |v: &Value, _: &HashMap<String, Value>| {
+        let bps = i32::try_from(v.as_i64().unwrap_or(0)).unwrap_or(0);
+        Ok(Value::String(VatRate::label(bps, lang == Locale::Fr)))
+    });
+    tera.register_filter("km", move |v: &Value, _: &HashMap<String, Value>| {
+        let km = v.as_f64().unwrap_or(0.0);
+        let text = if km < 10.0 { format!("{km:.1}") } else { format!("{km:.0}") };
+        let text = if lang == Locale::Fr { text.replace('.', ",") } else { text };
+        Ok(Value::String(format!("{text}\u{a0}km")))
+    });
+    tera
+}
+
+/// Renders a page with the values every layout needs.
+pub fn render(state: &AppState, ctx: &Ctx, name: &str, mut c: tera::Context) -> AppResult<Html<String>> {
+    c.insert("lang", ctx.lang.code());
+    c.insert("user", &ctx.user);
+    c.insert("csrf", &ctx.csrf);
+    c.insert("path", &ctx.path);
+    c.insert("flash", &ctx.flash.as_deref().map(|k| i18n::t(ctx.lang, k)));
+    c.insert("test_mode", &state.config.stripe_secret_key.is_none());
+    Ok(Html(state.views.tera(ctx.lang).render(name, &c)?))
+}
+
+/// A form shown again with what was typed and a message per field, as 422.
+pub fn render_invalid(state: &AppState, ctx: &Ctx, name: &str, c: tera::Context) -> AppResult<Response> {
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(state, ctx, name, c)?).into_response())
+}
