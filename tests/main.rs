@@ -1,1 +1,9 @@
+//! Integration tests: the real router on a fresh database per test, on SQLite and, when configured, PostgreSQL.
 
+mod support;
+
+mod accounts;
+mod browser;
+mod catalogue;
+mod hives;
+mod operations;

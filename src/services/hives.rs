@@ -41,7 +41,7 @@ pub struct HiveView {
     pub radius_km: i32,
     pub host_fee_bps: i32,
     pub manager_id: UserId,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Set when the hive was found by distance from a place.
     pub distance_km: Option<f64>,
 }
 

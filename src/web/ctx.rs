@@ -34,6 +34,8 @@ pub struct Ctx {
     pub flash: Option<String>,
     pub path: String,
     pub is_api: bool,
+    /// Where to come back to after logging in: this page for a GET, the page that posted otherwise.
+    pub return_to: Option<String>,
 }
 
 impl Ctx {
@@ -155,7 +157,17 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
         .filter(|k| k.len() < 64 && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_'))
         .map(str::to_owned);
 
-    let ctx = Ctx { user, lang, csrf: csrf.clone(), flash: flash.clone(), path: path.clone(), is_api };
+    let return_to = if req.method() == Method::GET {
+        Some(req.uri().path_and_query().map_or_else(|| path.clone(), |pq| pq.as_str().to_owned()))
+    } else {
+        headers
+            .get(header::REFERER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|r| url::Url::parse(r).ok())
+            .filter(|u| state.config.base_url.starts_with(&format!("{}://{}", u.scheme(), u.host_str().unwrap_or(""))))
+            .and_then(|u| safe_next(u.path()))
+    };
+    let ctx = Ctx { user, lang, csrf: csrf.clone(), flash: flash.clone(), path: path.clone(), is_api, return_to };
     let mut req = req;
     req.extensions_mut().insert(ctx.clone());
 
@@ -220,8 +232,11 @@ fn html_errors(state: &AppState, ctx: &Ctx, resp: Response) -> Response {
     let Some(page) = resp.extensions().get::<ErrorPage>().cloned() else { return resp };
     let status = resp.status();
     if status == StatusCode::UNAUTHORIZED {
-        let next = form_urlencoded::byte_serialize(ctx.path.as_bytes()).collect::<String>();
-        return Redirect::to(&format!("/login?next={next}")).into_response();
+        let to = match &ctx.return_to {
+            Some(back) => format!("/login?next={}", form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()),
+            None => "/login".to_owned(),
+        };
+        return Redirect::to(&to).into_response();
     }
     let mut c = tera::Context::new();
     c.insert("status", &status.as_u16());

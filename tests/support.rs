@@ -1,0 +1,346 @@
+//! The test harness: a fresh database and server per test, with browser-like and API clients.
+
+#![allow(dead_code)]
+
+use alveole::AppState;
+use alveole::config::Config;
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Client, Response, StatusCode, redirect};
+use scraper::{Html, Selector};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Once;
+
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+/// SQLite always; PostgreSQL too when `TEST_DATABASE_URL` (or a PostgreSQL `DATABASE_URL`) names one.
+pub fn backends() -> Vec<Backend> {
+    let mut out = vec![Backend::Sqlite];
+    let pg = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .or_else(|| std::env::var("DATABASE_URL").ok())
+        .filter(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"));
+    if let Some(url) = pg {
+        out.push(Backend::Postgres(url));
+    }
+    out
+}
+
+/// Runs `test` once per backend, each time on a new, empty database.
+pub async fn each_backend<F, Fut>(test: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for backend in backends() {
+        let app = TestApp::spawn(backend.clone()).await;
+        let cleanup = app.cleanup.clone();
+        test(app).await;
+        cleanup.run().await;
+    }
+}
+
+fn unique_name(prefix: &str) -> String {
+    let n: u64 = rand::random();
+    format!("{prefix}_{}_{n:x}", std::process::id())
+}
+
+#[derive(Clone)]
+pub enum Cleanup {
+    File(std::path::PathBuf),
+    Schema { url: String, schema: String },
+}
+
+impl Cleanup {
+    async fn run(&self) {
+        match self {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Schema { url, schema } => {
+                if let Ok(db) = Database::connect(url.as_str()).await {
+                    let _ = db.execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await;
+                }
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub backend: Backend,
+    cleanup: Cleanup,
+}
+
+static CRYPTO: Once = Once::new();
+
+pub fn test_config(database_url: &str, schema: Option<String>) -> Config {
+    let mut env: HashMap<&str, String> = HashMap::new();
+    env.insert("DATABASE_URL", database_url.to_owned());
+    env.insert("ALVEOLE_SECRET", "test-secret-test-secret-test-secret-0123".to_owned());
+    if let Some(s) = schema {
+        env.insert("DATABASE_SCHEMA", s);
+    }
+    Config::from_lookup(|k| env.get(k).cloned()).expect("test configuration")
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        CRYPTO.call_once(|| {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        });
+        let (config, cleanup) = match &backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{}.db", unique_name("alveole_test")));
+                let url = format!("sqlite://{}?mode=rwc", path.display());
+                (test_config(&url, None), Cleanup::File(path))
+            }
+            Backend::Postgres(url) => {
+                let schema = unique_name("t");
+                let db = Database::connect(url.as_str()).await.expect("connect to TEST_DATABASE_URL");
+                db.execute_unprepared(&format!("CREATE SCHEMA \"{schema}\"")).await.expect("create schema");
+                db.close().await.ok();
+                (test_config(url, Some(schema.clone())), Cleanup::Schema { url: url.clone(), schema })
+            }
+        };
+        let state = AppState::connect(config).await.expect("app state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let router = alveole::web::router(state.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        TestApp { base: format!("http://{addr}"), state, backend, cleanup }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A browser: keeps cookies, does not follow redirects so tests can see them.
+    pub async fn browser(&self) -> Browser {
+        self.browser_with_lang("en").await
+    }
+
+    pub async fn browser_with_lang(&self, lang: &str) -> Browser {
+        let mut headers = HeaderMap::new();
+        headers.insert("accept-language", HeaderValue::from_str(lang).expect("lang"));
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let client = Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .expect("client");
+        let mut b = Browser { client, jar, base: self.base.clone(), csrf: String::new() };
+        b.refresh_csrf().await;
+        b
+    }
+
+    pub fn api(&self) -> Api {
+        Api { client: Client::builder().redirect(redirect::Policy::none()).build().expect("client"), base: self.base.clone(), token: None }
+    }
+
+    /// Signs up through the API and returns a client holding that user's token.
+    pub async fn user(&self, email: &str, name: &str) -> Api {
+        let mut api = self.api();
+        let r = api.post("/api/v1/users", serde_json::json!({"email": email, "password": "correct horse battery", "name": name})).await;
+        assert_eq!(r.0, StatusCode::CREATED, "sign-up of {email}: {}", r.1);
+        api.login(email, "correct horse battery").await;
+        api
+    }
+
+    /// Loads the demo data into this test's database.
+    pub async fn seed(&self) {
+        alveole::seed::run(&self.state.db).await.expect("seed");
+    }
+}
+
+pub struct Browser {
+    pub client: Client,
+    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
+    pub base: String,
+    pub csrf: String,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Page {
+    pub fn html(&self) -> Html {
+        Html::parse_document(&self.body)
+    }
+
+    /// Texts of every element matching `selector`, trimmed.
+    pub fn texts(&self, selector: &str) -> Vec<String> {
+        let sel = Selector::parse(selector).expect("selector");
+        self.html().select(&sel).map(|e| e.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+    }
+
+    pub fn attr(&self, selector: &str, attr: &str) -> Option<String> {
+        let sel = Selector::parse(selector).expect("selector");
+        self.html().select(&sel).next().and_then(|e| e.value().attr(attr)).map(str::to_owned)
+    }
+
+    pub fn value_of(&self, name: &str) -> Option<String> {
+        self.attr(&format!("[name=\"{name}\"]"), "value")
+    }
+
+    pub fn field_error(&self, name: &str) -> Option<String> {
+        self.texts(&format!("#err-{name}")).into_iter().next()
+    }
+
+    pub fn contains(&self, text: &str) -> bool {
+        self.body.contains(text)
+    }
+}
+
+async fn page(r: Response) -> Page {
+    let status = r.status();
+    let location = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let body = r.text().await.unwrap_or_default();
+    Page { status, location, body }
+}
+
+impl Browser {
+    /// The value of one of this browser's cookies for the site.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let url: reqwest::Url = self.base.parse().expect("url");
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find_map(|pair| pair.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_owned()))
+    }
+
+    pub async fn refresh_csrf(&mut self) {
+        let p = self.get("/signup").await;
+        self.csrf = p.value_of("_csrf").expect("csrf token on the sign-up page");
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        page(self.client.get(format!("{}{path}", self.base)).send().await.expect("GET")).await
+    }
+
+    /// Posts a form with this browser's CSRF token, as the pages do.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut all: Vec<(&str, &str)> = vec![("_csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        page(self.client.post(format!("{}{path}", self.base)).form(fields).send().await.expect("POST")).await
+    }
+
+    /// Follows a redirect the way a browser would.
+    pub async fn follow(&self, p: &Page) -> Page {
+        let to = p.location.clone().unwrap_or_else(|| panic!("expected a redirect, got {}: {}", p.status, p.body));
+        self.get(&to).await
+    }
+
+    pub async fn signup(&self, email: &str, name: &str) -> Page {
+        let p = self.post("/signup", &[("name", name), ("email", email), ("password", "correct horse battery"), ("locale", "en")]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "sign-up: {}", p.body);
+        p
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Page {
+        self.post("/login", &[("email", email), ("password", password)]).await
+    }
+}
+
+pub struct Api {
+    pub client: Client,
+    pub base: String,
+    pub token: Option<String>,
+}
+
+async fn json(r: Response) -> (StatusCode, Value) {
+    let status = r.status();
+    let text = r.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+impl Api {
+    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut b = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            b = b.bearer_auth(t);
+        }
+        b
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        json(self.req(reqwest::Method::GET, path).send().await.expect("GET")).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        json(self.req(reqwest::Method::POST, path).json(&body).send().await.expect("POST")).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        json(self.req(reqwest::Method::PUT, path).json(&body).send().await.expect("PUT")).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        json(self.req(reqwest::Method::DELETE, path).send().await.expect("DELETE")).await
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: &'static [u8]) -> (StatusCode, Value) {
+        json(self.req(reqwest::Method::POST, path).header("content-type", content_type).body(body).send().await.expect("POST")).await
+    }
+
+    pub async fn login(&mut self, email: &str, password: &str) -> Value {
+        let (s, v) = self.post("/api/v1/session", serde_json::json!({"email": email, "password": password})).await;
+        assert_eq!(s, StatusCode::OK, "log-in of {email}: {v}");
+        self.token = v["token"].as_str().map(str::to_owned);
+        v
+    }
+
+    /// Creates a hive at the given place and returns its id.
+    pub async fn hive(&self, name: &str, lat: f64, lng: f64) -> String {
+        let (s, v) = self.post("/api/v1/hives", serde_json::json!({"name": name, "address": "1 place du Marché", "lat": lat, "lng": lng})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["id"].as_str().expect("hive id").to_owned()
+    }
+
+    /// Creates a producer at the given place and returns its id.
+    pub async fn producer(&self, name: &str, lat: f64, lng: f64) -> String {
+        let (s, v) = self
+            .post("/api/v1/producers", serde_json::json!({"name": name, "description": "", "address": "La Ferme", "lat": lat, "lng": lng}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["id"].as_str().expect("producer id").to_owned()
+    }
+
+    pub async fn product(&self, producer: &str, name: &str, price_cents: i64) -> String {
+        let (s, v) = self
+            .post(
+                &format!("/api/v1/producers/{producer}/products"),
+                serde_json::json!({"name": name, "unit": "kg", "price_cents": price_cents, "vat_rate_bps": 550, "category": "vegetables"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["id"].as_str().expect("product id").to_owned()
+    }
+}
+
+/// The field messages of a JSON error.
+pub fn fields(v: &Value) -> Vec<String> {
+    v["error"]["fields"].as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
+}
