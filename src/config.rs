@@ -37,7 +37,11 @@ impl Config {
 
     /// Reads every setting through `get`, so tests can configure without touching the process environment.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let var = |k: &str| get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let var = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let err = |var: &'static str, message: String| ConfigError { var, message };
 
         let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
@@ -45,31 +49,48 @@ impl Config {
             || database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://"))
         {
-            return Err(err("DATABASE_URL", "expected a sqlite:// or postgres:// URL".into()));
+            return Err(err(
+                "DATABASE_URL",
+                "expected a sqlite:// or postgres:// URL".into(),
+            ));
         }
 
         let database_schema = var("DATABASE_SCHEMA");
         if let Some(s) = &database_schema {
             let ok = !s.is_empty()
                 && s.len() <= 63
-                && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
                 && !s.starts_with(|c: char| c.is_ascii_digit());
             if !ok {
-                return Err(err("DATABASE_SCHEMA", format!("expected a lower-case SQL identifier, got '{s}'")));
+                return Err(err(
+                    "DATABASE_SCHEMA",
+                    format!("expected a lower-case SQL identifier, got '{s}'"),
+                ));
             }
         }
 
         let addr_text = var("ALVEOLE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
-        let addr: SocketAddr = addr_text
-            .parse()
-            .map_err(|_| err("ALVEOLE_ADDR", format!("expected host:port such as 127.0.0.1:3000, got '{addr_text}'")))?;
+        let addr: SocketAddr = addr_text.parse().map_err(|_| {
+            err(
+                "ALVEOLE_ADDR",
+                format!("expected host:port such as 127.0.0.1:3000, got '{addr_text}'"),
+            )
+        })?;
 
         let base_url = match var("ALVEOLE_BASE_URL") {
             Some(u) => {
-                let parsed = url::Url::parse(&u)
-                    .map_err(|_| err("ALVEOLE_BASE_URL", format!("expected an http(s) URL, got '{u}'")))?;
+                let parsed = url::Url::parse(&u).map_err(|_| {
+                    err(
+                        "ALVEOLE_BASE_URL",
+                        format!("expected an http(s) URL, got '{u}'"),
+                    )
+                })?;
                 if !matches!(parsed.scheme(), "http" | "https") {
-                    return Err(err("ALVEOLE_BASE_URL", format!("expected an http(s) URL, got '{u}'")));
+                    return Err(err(
+                        "ALVEOLE_BASE_URL",
+                        format!("expected an http(s) URL, got '{u}'"),
+                    ));
                 }
                 u.trim_end_matches('/').to_owned()
             }
@@ -77,42 +98,65 @@ impl Config {
         };
 
         let secret = var("ALVEOLE_SECRET");
-        if let Some(s) = &secret {
-            if s.len() < 32 {
-                return Err(err("ALVEOLE_SECRET", "must be at least 32 characters".into()));
-            }
+        if let Some(s) = &secret
+            && s.len() < 32
+        {
+            return Err(err(
+                "ALVEOLE_SECRET",
+                "must be at least 32 characters".into(),
+            ));
         }
 
         let smtp_url = var("SMTP_URL");
         if let Some(u) = &smtp_url {
-            let ok = url::Url::parse(u).map(|p| matches!(p.scheme(), "smtp" | "smtps")).unwrap_or(false);
+            let ok = url::Url::parse(u)
+                .map(|p| matches!(p.scheme(), "smtp" | "smtps"))
+                .unwrap_or(false);
             if !ok {
-                return Err(err("SMTP_URL", "expected smtp://host:port or smtps://user:pass@host".into()));
+                return Err(err(
+                    "SMTP_URL",
+                    "expected smtp://host:port or smtps://user:pass@host".into(),
+                ));
             }
         }
 
-        let mail_from = var("MAIL_FROM").unwrap_or_else(|| "Alvéole <no-reply@alveole.localhost>".to_owned());
+        let mail_from =
+            var("MAIL_FROM").unwrap_or_else(|| "Alvéole <no-reply@alveole.localhost>".to_owned());
         if !mail_from.contains('@') {
-            return Err(err("MAIL_FROM", "expected an address such as 'Alvéole <ruche@example.org>'".into()));
+            return Err(err(
+                "MAIL_FROM",
+                "expected an address such as 'Alvéole <ruche@example.org>'".into(),
+            ));
         }
 
         let stripe_secret_key = var("STRIPE_SECRET_KEY");
-        if let Some(k) = &stripe_secret_key {
-            if !(k.starts_with("sk_") || k.starts_with("rk_")) {
-                return Err(err("STRIPE_SECRET_KEY", "expected a key starting with sk_ or rk_".into()));
-            }
+        if let Some(k) = &stripe_secret_key
+            && !(k.starts_with("sk_") || k.starts_with("rk_"))
+        {
+            return Err(err(
+                "STRIPE_SECRET_KEY",
+                "expected a key starting with sk_ or rk_".into(),
+            ));
         }
         let stripe_webhook_secret = var("STRIPE_WEBHOOK_SECRET");
-        if let Some(k) = &stripe_webhook_secret {
-            if !k.starts_with("whsec_") {
-                return Err(err("STRIPE_WEBHOOK_SECRET", "expected a secret starting with whsec_".into()));
-            }
+        if let Some(k) = &stripe_webhook_secret
+            && !k.starts_with("whsec_")
+        {
+            return Err(err(
+                "STRIPE_WEBHOOK_SECRET",
+                "expected a secret starting with whsec_".into(),
+            ));
         }
         let stripe_api_base = var("STRIPE_API_BASE");
-        if let Some(u) = &stripe_api_base {
-            if url::Url::parse(u).map(|p| !matches!(p.scheme(), "http" | "https")).unwrap_or(true) {
-                return Err(err("STRIPE_API_BASE", format!("expected an http(s) URL, got '{u}'")));
-            }
+        if let Some(u) = &stripe_api_base
+            && url::Url::parse(u)
+                .map(|p| !matches!(p.scheme(), "http" | "https"))
+                .unwrap_or(true)
+        {
+            return Err(err(
+                "STRIPE_API_BASE",
+                format!("expected an http(s) URL, got '{u}'"),
+            ));
         }
 
         let platform_fee_bps = match var("ALVEOLE_PLATFORM_FEE_BPS") {
@@ -120,14 +164,24 @@ impl Config {
                 .parse::<i32>()
                 .ok()
                 .filter(|b| (0..=5000).contains(b))
-                .ok_or_else(|| err("ALVEOLE_PLATFORM_FEE_BPS", format!("expected basis points 0–5000, got '{v}'")))?,
+                .ok_or_else(|| {
+                    err(
+                        "ALVEOLE_PLATFORM_FEE_BPS",
+                        format!("expected basis points 0–5000, got '{v}'"),
+                    )
+                })?,
             None => 835,
         };
 
         let json_logs = match var("LOG_FORMAT").as_deref() {
             None | Some("text") => false,
             Some("json") => true,
-            Some(other) => return Err(err("LOG_FORMAT", format!("expected 'text' or 'json', got '{other}'"))),
+            Some(other) => {
+                return Err(err(
+                    "LOG_FORMAT",
+                    format!("expected 'text' or 'json', got '{other}'"),
+                ));
+            }
         };
 
         Ok(Config {
@@ -158,7 +212,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 

@@ -10,15 +10,13 @@ pub fn is_sqlite(url: &str) -> bool {
 
 /// Connects, creating the SQLite file and its folder on first start.
 pub async fn connect(url: &str, schema: Option<&str>) -> Result<DatabaseConnection, DbErr> {
-    if is_sqlite(url) {
-        if let Some(path) = sqlite_file(url) {
-            if let Some(dir) = std::path::Path::new(&path).parent() {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
-                }
-            }
-        }
+    if is_sqlite(url)
+        && let Some(path) = sqlite_file(url)
+        && let Some(dir) = std::path::Path::new(&path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
     }
     let mut opt = ConnectOptions::new(url.to_owned());
     opt.max_connections(if is_sqlite(url) { 8 } else { 16 })
@@ -38,9 +36,15 @@ pub async fn connect(url: &str, schema: Option<&str>) -> Result<DatabaseConnecti
 }
 
 fn sqlite_file(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or("");
-    if path.is_empty() || path == ":memory:" { None } else { Some(path.to_owned()) }
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(path.to_owned())
+    }
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
@@ -49,9 +53,17 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 
 /// Ready when the database answers and no migration is pending.
 pub async fn ready(db: &DatabaseConnection) -> Result<(), String> {
-    db.execute_unprepared("SELECT 1").await.map_err(|e| format!("database: {e}"))?;
-    let pending = Migrator::get_pending_migrations(db).await.map_err(|e| format!("migrations: {e}"))?;
-    if pending.is_empty() { Ok(()) } else { Err(format!("{} migration(s) pending", pending.len())) }
+    db.execute_unprepared("SELECT 1")
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    let pending = Migrator::get_pending_migrations(db)
+        .await
+        .map_err(|e| format!("migrations: {e}"))?;
+    if pending.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} migration(s) pending", pending.len()))
+    }
 }
 
 #[cfg(test)]
@@ -60,7 +72,10 @@ mod tests {
 
     #[test]
     fn finds_the_sqlite_file() {
-        assert_eq!(sqlite_file("sqlite://./data/a.db?mode=rwc").as_deref(), Some("./data/a.db"));
+        assert_eq!(
+            sqlite_file("sqlite://./data/a.db?mode=rwc").as_deref(),
+            Some("./data/a.db")
+        );
         assert_eq!(sqlite_file("sqlite::memory:"), None);
     }
 }

@@ -26,7 +26,10 @@ impl FieldErrors {
     }
 
     pub fn add_with(&mut self, field: &str, key: &'static str, args: Vec<(&'static str, String)>) {
-        self.0.entry(field.to_owned()).or_default().push(FieldMessage { key, args });
+        self.0
+            .entry(field.to_owned())
+            .or_default()
+            .push(FieldMessage { key, args });
     }
 
     /// Adds every message of `other`, so validator and domain checks report together.
@@ -59,12 +62,23 @@ impl FieldErrors {
     pub fn translated(&self, lang: Locale) -> BTreeMap<String, Vec<String>> {
         self.0
             .iter()
-            .map(|(f, ms)| (f.clone(), ms.iter().map(|m| i18n::t_args(lang, m.key, &m.args)).collect()))
+            .map(|(f, ms)| {
+                (
+                    f.clone(),
+                    ms.iter()
+                        .map(|m| i18n::t_args(lang, m.key, &m.args))
+                        .collect(),
+                )
+            })
             .collect()
     }
 
     pub fn into_result(self) -> Result<(), AppError> {
-        if self.is_empty() { Ok(()) } else { Err(AppError::Invalid(self)) }
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Invalid(self))
+        }
     }
 }
 
@@ -124,7 +138,11 @@ impl AppError {
         AppError::Invalid(f)
     }
 
-    pub fn field_with(field: &str, key: &'static str, args: Vec<(&'static str, String)>) -> AppError {
+    pub fn field_with(
+        field: &str,
+        key: &'static str,
+        args: Vec<(&'static str, String)>,
+    ) -> AppError {
         let mut f = FieldErrors::default();
         f.add_with(field, key, args);
         AppError::Invalid(f)
@@ -206,7 +224,9 @@ impl IntoResponse for AppError {
             error["fields"] = json!(fields.translated(lang));
         }
         let mut resp = (status, Json(json!({ "error": error }))).into_response();
-        resp.extensions_mut().insert(ErrorPage { message_key: self.message_key() });
+        resp.extensions_mut().insert(ErrorPage {
+            message_key: self.message_key(),
+        });
         resp
     }
 }

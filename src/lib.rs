@@ -39,7 +39,12 @@ impl AppState {
             None => services::settings::secret(&db).await?,
         };
         let views = web::render::Views::load().map_err(AppError::from)?;
-        Ok(AppState { db, config: Arc::new(config), views: Arc::new(views), secret: Arc::new(secret.into_bytes()) })
+        Ok(AppState {
+            db,
+            config: Arc::new(config),
+            views: Arc::new(views),
+            secret: Arc::new(secret.into_bytes()),
+        })
     }
 }
 

@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "alveole", version, about = "Alvéole: pre-order local food, collected at a weekly pickup")]
+#[command(
+    name = "alveole",
+    version,
+    about = "Alvéole: pre-order local food, collected at a weekly pickup"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -41,7 +45,12 @@ async fn main() -> ExitCode {
         }
     };
     init_tracing(config.json_logs);
-    match run(cli.command.unwrap_or(Command::Serve { no_demo: false }), config).await {
+    match run(
+        cli.command.unwrap_or(Command::Serve { no_demo: false }),
+        config,
+    )
+    .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("alveole: {e}");
@@ -54,7 +63,11 @@ fn init_tracing(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if json { builder.json().init() } else { builder.init() }
+    if json {
+        builder.json().init()
+    } else {
+        builder.init()
+    }
 }
 
 async fn run(command: Command, config: Config) -> Result<(), alveole::error::AppError> {
@@ -83,9 +96,9 @@ async fn run(command: Command, config: Config) -> Result<(), alveole::error::App
             if demo {
                 seed::run(&state.db).await?;
             }
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|e| alveole::error::AppError::Internal(format!("cannot listen on {addr}: {e}")))?;
+            let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                alveole::error::AppError::Internal(format!("cannot listen on {addr}: {e}"))
+            })?;
             println!("Alvéole is running at {base_url}");
             if let Ok(logins) = seed::demo_logins() {
                 println!(
@@ -111,7 +124,8 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

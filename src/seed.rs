@@ -9,8 +9,8 @@ use crate::services::hives::DEFAULT_HOST_FEE_BPS;
 use chrono::Utc;
 use entity::{hive_members, hive_producers, hives, producers, products, users};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, Set, TransactionTrait,
 };
 use serde::Deserialize;
 
@@ -114,8 +114,16 @@ pub fn demo_logins() -> AppResult<DemoLogins> {
         password: accounts.demo_password,
         admin: accounts.admin.email,
         manager: hive.hive.manager_email,
-        producer: producers.producer.first().map(|p| p.owner_email.clone()).unwrap_or_default(),
-        member: members.member.first().map(|m| m.email.clone()).unwrap_or_default(),
+        producer: producers
+            .producer
+            .first()
+            .map(|p| p.owner_email.clone())
+            .unwrap_or_default(),
+        member: members
+            .member
+            .first()
+            .map(|m| m.email.clone())
+            .unwrap_or_default(),
     })
 }
 
@@ -149,7 +157,11 @@ pub async fn run(db: &DatabaseConnection) -> AppResult<SeedReport> {
     let txn = db.begin().await?;
 
     user(&txn, &accounts.admin, &hash, true, &mut report).await?;
-    let manager = Person { email: hive_file.hive.manager_email.clone(), name: hive_file.hive.manager_name.clone(), locale: Some("fr".into()) };
+    let manager = Person {
+        email: hive_file.hive.manager_email.clone(),
+        name: hive_file.hive.manager_name.clone(),
+        locale: Some("fr".into()),
+    };
     let manager_id = user(&txn, &manager, &hash, false, &mut report).await?;
 
     let h = &hive_file.hive;
@@ -183,7 +195,11 @@ pub async fn run(db: &DatabaseConnection) -> AppResult<SeedReport> {
     };
 
     for p in &producer_file.producer {
-        let owner = Person { email: p.owner_email.clone(), name: p.owner_name.clone(), locale: Some("fr".into()) };
+        let owner = Person {
+            email: p.owner_email.clone(),
+            name: p.owner_name.clone(),
+            locale: Some("fr".into()),
+        };
         let owner_id = user(&txn, &owner, &hash, false, &mut report).await?;
         let producer_id = match producers::Entity::find()
             .filter(producers::Column::OwnerId.eq(owner_id))
@@ -290,18 +306,35 @@ fn check_products(products: &ProductsFile, producers: &ProducersFile) -> AppResu
             && VatRate::from_bps(p.vat_rate_bps).is_ok()
             && crate::domain::Cents::price(p.price_cents).is_ok();
         if !ok {
-            return Err(AppError::Internal(format!("seed/products.toml: invalid product '{}'", p.name)));
+            return Err(AppError::Internal(format!(
+                "seed/products.toml: invalid product '{}'",
+                p.name
+            )));
         }
     }
     Ok(())
 }
 
-async fn user(db: &impl ConnectionTrait, p: &Person, hash: &str, admin: bool, report: &mut SeedReport) -> AppResult<i64> {
-    if let Some(u) = users::Entity::find().filter(users::Column::Email.eq(&p.email)).one(db).await? {
+async fn user(
+    db: &impl ConnectionTrait,
+    p: &Person,
+    hash: &str,
+    admin: bool,
+    report: &mut SeedReport,
+) -> AppResult<i64> {
+    if let Some(u) = users::Entity::find()
+        .filter(users::Column::Email.eq(&p.email))
+        .one(db)
+        .await?
+    {
         return Ok(u.id);
     }
     report.users += 1;
-    let locale = p.locale.as_deref().and_then(Locale::parse).unwrap_or(Locale::Fr);
+    let locale = p
+        .locale
+        .as_deref()
+        .and_then(Locale::parse)
+        .unwrap_or(Locale::Fr);
     let row = users::ActiveModel {
         email: Set(p.email.clone()),
         password_hash: Set(hash.to_owned()),
@@ -339,7 +372,8 @@ pub async fn reset(db: &DatabaseConnection) -> AppResult<()> {
         "sessions",
         "users",
     ] {
-        txn.execute_unprepared(&format!("DELETE FROM {table}")).await?;
+        txn.execute_unprepared(&format!("DELETE FROM {table}"))
+            .await?;
     }
     txn.commit().await?;
     Ok(())

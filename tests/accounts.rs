@@ -13,24 +13,56 @@ async fn sign_up_log_out_and_log_in_again() {
         assert_eq!(p.location.as_deref(), Some("/me"));
         let me = b.follow(&p).await;
         assert_eq!(me.status, StatusCode::OK);
-        assert!(me.texts("h1")[0].contains("Zoé Lambert"), "{:?}", me.texts("h1"));
+        assert!(
+            me.texts("h1")[0].contains("Zoé Lambert"),
+            "{:?}",
+            me.texts("h1")
+        );
         assert!(me.contains("Welcome! Your account is ready."));
 
         let out = b.post("/logout", &[]).await;
         assert_eq!(out.status, StatusCode::SEE_OTHER);
         let me = b.get("/me").await;
-        assert_eq!(me.status, StatusCode::SEE_OTHER, "signed out, /me sends to log-in");
+        assert_eq!(
+            me.status,
+            StatusCode::SEE_OTHER,
+            "signed out, /me sends to log-in"
+        );
         assert_eq!(me.location.as_deref(), Some("/login?next=%2Fme"));
 
         let wrong = b.login("zoe@example.fr", "not the password").await;
         assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(wrong.field_error("email").as_deref(), Some("E-mail or password is incorrect."));
-        assert_eq!(wrong.value_of("email").as_deref(), Some("zoe@example.fr"), "the e-mail typed is kept");
-        assert_eq!(wrong.value_of("password").as_deref(), Some(""), "the password is never sent back");
+        assert_eq!(
+            wrong.field_error("email").as_deref(),
+            Some("E-mail or password is incorrect.")
+        );
+        assert_eq!(
+            wrong.value_of("email").as_deref(),
+            Some("zoe@example.fr"),
+            "the e-mail typed is kept"
+        );
+        assert_eq!(
+            wrong.value_of("password").as_deref(),
+            Some(""),
+            "the password is never sent back"
+        );
 
-        let ok = b.post("/login", &[("email", "ZOE@example.fr "), ("password", "correct horse battery"), ("next", "/hives")]).await;
+        let ok = b
+            .post(
+                "/login",
+                &[
+                    ("email", "ZOE@example.fr "),
+                    ("password", "correct horse battery"),
+                    ("next", "/hives"),
+                ],
+            )
+            .await;
         assert_eq!(ok.status, StatusCode::SEE_OTHER);
-        assert_eq!(ok.location.as_deref(), Some("/hives"), "goes back where the visitor was going");
+        assert_eq!(
+            ok.location.as_deref(),
+            Some("/hives"),
+            "goes back where the visitor was going"
+        );
         assert_eq!(b.get("/me").await.status, StatusCode::OK);
     })
     .await;
@@ -42,10 +74,30 @@ async fn log_in_renews_the_session_id_and_never_redirects_off_site() {
         let b = app.browser().await;
         b.signup("ana@example.fr", "Ana").await;
         let first = b.cookie("alveole_session").expect("session cookie");
-        let p = b.post("/login", &[("email", "ana@example.fr"), ("password", "correct horse battery"), ("next", "//evil.example/x")]).await;
+        let p = b
+            .post(
+                "/login",
+                &[
+                    ("email", "ana@example.fr"),
+                    ("password", "correct horse battery"),
+                    ("next", "//evil.example/x"),
+                ],
+            )
+            .await;
         assert_eq!(p.location.as_deref(), Some("/me"));
         let second = b.cookie("alveole_session").expect("session cookie");
         assert_ne!(first, second, "a new session at each log-in");
+        let stale = reqwest::Client::new()
+            .get(app.url("/me"))
+            .header("cookie", format!("alveole_session={first}"))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(
+            stale.status(),
+            StatusCode::SEE_OTHER,
+            "the session before log-in is ended"
+        );
         let stored: Vec<String> = entity::sessions::Entity::find()
             .all(&app.state.db)
             .await
@@ -53,7 +105,10 @@ async fn log_in_renews_the_session_id_and_never_redirects_off_site() {
             .into_iter()
             .map(|s| s.id)
             .collect();
-        assert!(!stored.contains(&second), "only a hash of the token is stored");
+        assert!(
+            !stored.contains(&second),
+            "only a hash of the token is stored"
+        );
     })
     .await;
 }
@@ -62,27 +117,72 @@ async fn log_in_renews_the_session_id_and_never_redirects_off_site() {
 async fn sign_up_refuses_bad_input_and_keeps_what_was_typed() {
     each_backend(|app| async move {
         let b = app.browser().await;
-        let p = b.post("/signup", &[("name", ""), ("email", "not-an-email"), ("password", "short"), ("locale", "en")]).await;
+        let p = b
+            .post(
+                "/signup",
+                &[
+                    ("name", ""),
+                    ("email", "not-an-email"),
+                    ("password", "short"),
+                    ("locale", "en"),
+                ],
+            )
+            .await;
         assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(p.field_error("name").as_deref(), Some("This field is required."));
-        assert_eq!(p.field_error("email").as_deref(), Some("Enter an e-mail address such as name@example.fr."));
-        assert_eq!(p.field_error("password").as_deref(), Some("The password must have at least 10 characters."));
+        assert_eq!(
+            p.field_error("name").as_deref(),
+            Some("This field is required.")
+        );
+        assert_eq!(
+            p.field_error("email").as_deref(),
+            Some("Enter an e-mail address such as name@example.fr.")
+        );
+        assert_eq!(
+            p.field_error("password").as_deref(),
+            Some("The password must have at least 10 characters.")
+        );
         assert_eq!(p.value_of("email").as_deref(), Some("not-an-email"));
 
         let long = "x".repeat(300);
-        let p = b.post("/signup", &[("name", &long), ("email", "a@b.fr"), ("password", "correct horse battery")]).await;
+        let p = b
+            .post(
+                "/signup",
+                &[
+                    ("name", &long),
+                    ("email", "a@b.fr"),
+                    ("password", "correct horse battery"),
+                ],
+            )
+            .await;
         assert_eq!(p.field_error("name").as_deref(), Some("This is too long."));
 
         b.signup("dup@example.fr", "First").await;
         let other = app.browser().await;
-        let p = other.post("/signup", &[("name", "Second"), ("email", "Dup@Example.fr"), ("password", "correct horse battery")]).await;
+        let p = other
+            .post(
+                "/signup",
+                &[
+                    ("name", "Second"),
+                    ("email", "Dup@Example.fr"),
+                    ("password", "correct horse battery"),
+                ],
+            )
+            .await;
         assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(p.field_error("email").as_deref(), Some("An account already exists with this e-mail. Log in instead."));
+        assert_eq!(
+            p.field_error("email").as_deref(),
+            Some("An account already exists with this e-mail. Log in instead.")
+        );
         assert_eq!(p.value_of("name").as_deref(), Some("Second"));
 
-        let p = other.post("/login", &[("email", ""), ("password", "")]).await;
+        let p = other
+            .post("/login", &[("email", ""), ("password", "")])
+            .await;
         assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(p.field_error("password").as_deref(), Some("This field is required."));
+        assert_eq!(
+            p.field_error("password").as_deref(),
+            Some("This field is required.")
+        );
     })
     .await;
 }
@@ -91,23 +191,49 @@ async fn sign_up_refuses_bad_input_and_keeps_what_was_typed() {
 async fn forms_without_the_csrf_token_are_refused() {
     each_backend(|app| async move {
         let b = app.browser().await;
-        let fields = [("name", "Eve"), ("email", "eve@example.fr"), ("password", "correct horse battery")];
+        let fields = [
+            ("name", "Eve"),
+            ("email", "eve@example.fr"),
+            ("password", "correct horse battery"),
+        ];
         let p = b.post_raw("/signup", &fields).await;
         assert_eq!(p.status, StatusCode::FORBIDDEN);
         assert!(p.contains("This form has expired"), "{}", p.body);
-        let p = b.post_raw("/signup", &[("_csrf", "0123"), ("name", "Eve"), ("email", "eve@example.fr"), ("password", "x")]).await;
+        let p = b
+            .post_raw(
+                "/signup",
+                &[
+                    ("_csrf", "0123"),
+                    ("name", "Eve"),
+                    ("email", "eve@example.fr"),
+                    ("password", "x"),
+                ],
+            )
+            .await;
         assert_eq!(p.status, StatusCode::FORBIDDEN);
         // A token from another visitor's cookie is worth nothing here.
         let other = app.browser().await;
         let mut all = vec![("_csrf", other.csrf.as_str())];
         all.extend_from_slice(&fields);
-        assert_eq!(b.post_raw("/signup", &all).await.status, StatusCode::FORBIDDEN);
-        let users = entity::users::Entity::find().count(&app.state.db).await.expect("count");
+        assert_eq!(
+            b.post_raw("/signup", &all).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let users = entity::users::Entity::find()
+            .count(&app.state.db)
+            .await
+            .expect("count");
         assert_eq!(users, 0, "nothing was written");
 
         // With a session cookie, JSON writes need the header too.
         b.signup("eve@example.fr", "Eve").await;
-        let r = b.client.post(app.url("/api/v1/hives")).json(&json!({"name": "X", "address": "Y", "lat": 47.0, "lng": 0.6})).send().await.expect("post");
+        let r = b
+            .client
+            .post(app.url("/api/v1/hives"))
+            .json(&json!({"name": "X", "address": "Y", "lat": 47.0, "lng": 0.6}))
+            .send()
+            .await
+            .expect("post");
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
         let r = b
             .client
@@ -128,27 +254,45 @@ async fn pages_speak_french_or_english() {
         let fr = app.browser_with_lang("fr-FR,fr;q=0.9,en;q=0.5").await;
         let p = fr.get("/").await;
         assert_eq!(p.attr("html", "lang").as_deref(), Some("fr"));
-        assert!(p.contains("Des produits locaux"), "French from Accept-Language");
+        assert!(
+            p.contains("Des produits locaux"),
+            "French from Accept-Language"
+        );
         let en = app.browser_with_lang("de-DE").await;
-        assert!(en.get("/").await.contains("Local food, straight from the people who grow it"), "English by default");
+        assert!(
+            en.get("/")
+                .await
+                .contains("Local food, straight from the people who grow it"),
+            "English by default"
+        );
 
         // The visitor's choice beats the browser's header.
-        let p = fr.post("/lang", &[("lang", "en"), ("next", "/hives")]).await;
+        let p = fr
+            .post("/lang", &[("lang", "en"), ("next", "/hives")])
+            .await;
         assert_eq!(p.location.as_deref(), Some("/hives"));
         assert!(fr.get("/").await.contains("Local food"));
 
         // A signed-in user's language is their profile's.
         let b = app.browser_with_lang("en").await;
         b.signup("louise@example.fr", "Louise").await;
-        let p = b.post("/account", &[("name", "Louise Roy"), ("locale", "fr")]).await;
+        let p = b
+            .post("/account", &[("name", "Louise Roy"), ("locale", "fr")])
+            .await;
         assert_eq!(p.status, StatusCode::SEE_OTHER);
         let p = b.get("/account").await;
         assert!(p.contains("Mon profil"));
         assert_eq!(p.value_of("name").as_deref(), Some("Louise Roy"));
         let p = b.post("/account", &[("name", ""), ("locale", "xx")]).await;
         assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(p.field_error("name").as_deref(), Some("Ce champ est obligatoire."));
-        assert_eq!(p.field_error("locale").as_deref(), Some("Choisissez le français ou l'anglais."));
+        assert_eq!(
+            p.field_error("name").as_deref(),
+            Some("Ce champ est obligatoire.")
+        );
+        assert_eq!(
+            p.field_error("locale").as_deref(),
+            Some("Choisissez le français ou l'anglais.")
+        );
     })
     .await;
 }
@@ -206,8 +350,16 @@ async fn api_accounts_and_bearer_tokens() {
 async fn passwords_are_stored_as_argon2id_hashes() {
     each_backend(|app| async move {
         app.user("hash@example.fr", "Hash").await;
-        let u = entity::users::Entity::find().one(&app.state.db).await.expect("query").expect("user");
-        assert!(u.password_hash.starts_with("$argon2id$"), "{}", u.password_hash);
+        let u = entity::users::Entity::find()
+            .one(&app.state.db)
+            .await
+            .expect("query")
+            .expect("user");
+        assert!(
+            u.password_hash.starts_with("$argon2id$"),
+            "{}",
+            u.password_hash
+        );
         assert!(!u.password_hash.contains("correct horse"));
     })
     .await;

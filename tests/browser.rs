@@ -21,17 +21,35 @@ impl Drop for Driver {
 fn find(names: &[&str]) -> Option<String> {
     let path = std::env::var("PATH").unwrap_or_default();
     names.iter().find_map(|n| {
-        std::env::split_paths(&path).map(|d| d.join(n)).find(|p| p.is_file()).map(|p| p.display().to_string())
+        std::env::split_paths(&path)
+            .map(|d| d.join(n))
+            .find(|p| p.is_file())
+            .map(|p| p.display().to_string())
     })
 }
 
 async fn start_driver() -> Option<Driver> {
     let driver = find(&["chromedriver"])?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
-    let child = Command::new(driver).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
-    let d = Driver { child, url: format!("http://127.0.0.1:{port}") };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let d = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return Some(d);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -46,12 +64,15 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
         return;
     }
     let Some(driver) = start_driver().await else {
-        panic!("chromedriver not found: install chromium and chromium-driver (see .ci/run), or set ALVEOLE_SKIP_BROWSER=1");
+        panic!(
+            "chromedriver not found: install chromium and chromium-driver (see .ci/run), or set ALVEOLE_SKIP_BROWSER=1"
+        );
     };
     let app = TestApp::spawn(Backend::Sqlite).await;
     app.seed().await;
 
-    let chrome = find(&["chromium", "chromium-browser", "google-chrome"]).unwrap_or_else(|| "chromium".into());
+    let chrome = find(&["chromium", "chromium-browser", "google-chrome"])
+        .unwrap_or_else(|| "chromium".into());
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -63,41 +84,86 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
         }),
     );
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let c = ClientBuilder::new(connector).capabilities(caps).connect(&driver.url).await.expect("start Chromium");
+    let c = ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("start Chromium");
 
     let result = async {
         c.goto(&app.url("/signup")).await?;
-        c.find(Locator::Id("f-name")).await?.send_keys("Inès Navigatrice").await?;
-        c.find(Locator::Id("f-email")).await?.send_keys("ines@example.fr").await?;
-        c.find(Locator::Id("f-password")).await?.send_keys("correct horse battery").await?;
-        c.find(Locator::Css("#f-locale option[value=fr]")).await?.click().await?;
-        c.find(Locator::Css("form[action='/signup'] button[type=submit]")).await?.click().await?;
+        c.find(Locator::Id("f-name"))
+            .await?
+            .send_keys("Inès Navigatrice")
+            .await?;
+        c.find(Locator::Id("f-email"))
+            .await?
+            .send_keys("ines@example.fr")
+            .await?;
+        c.find(Locator::Id("f-password"))
+            .await?
+            .send_keys("correct horse battery")
+            .await?;
+        c.find(Locator::Css("#f-locale option[value=fr]"))
+            .await?
+            .click()
+            .await?;
+        c.find(Locator::Css("form[action='/signup'] button[type=submit]"))
+            .await?
+            .click()
+            .await?;
         c.wait().for_element(Locator::Css(".flash")).await?;
         assert!(c.current_url().await?.path().ends_with("/me"));
         let welcome = c.find(Locator::Css(".flash")).await?.text().await?;
-        assert!(welcome.contains("Bienvenue"), "the account speaks the language chosen: {welcome}");
+        assert!(
+            welcome.contains("Bienvenue"),
+            "the account speaks the language chosen: {welcome}"
+        );
 
         c.goto(&app.url("/hives")).await?;
-        c.find(Locator::Id("f-postcode")).await?.send_keys("37000").await?;
-        c.find(Locator::Css("form.search button[type=submit]")).await?.click().await?;
-        c.wait().for_element(Locator::Css(".hive-list li a")).await?.click().await?;
-        c.wait().for_element(Locator::Id("join")).await?.click().await?;
-        let flash = c.wait().for_element(Locator::Css(".flash")).await?.text().await?;
+        c.find(Locator::Id("f-postcode"))
+            .await?
+            .send_keys("37000")
+            .await?;
+        c.find(Locator::Css("form.search button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        c.wait()
+            .for_element(Locator::Css(".hive-list li a"))
+            .await?
+            .click()
+            .await?;
+        c.wait()
+            .for_element(Locator::Id("join"))
+            .await?
+            .click()
+            .await?;
+        let flash = c
+            .wait()
+            .for_element(Locator::Css(".flash"))
+            .await?
+            .text()
+            .await?;
         assert!(flash.contains("Vous avez rejoint la ruche"), "{flash}");
         let producers = c.find_all(Locator::Css(".producers .producer")).await?;
         assert_eq!(producers.len(), 7);
         let first = producers[0].text().await?;
-        assert!(first.contains("km"), "each producer shows its distance: {first}");
+        assert!(
+            first.contains("km"),
+            "each producer shows its distance: {first}"
+        );
         Ok::<(), fantoccini::error::CmdError>(())
     }
     .await;
-    if result.is_err() {
-        if let Ok(png) = c.screenshot().await {
-            let path = std::env::temp_dir().join("alveole-browser-failure.png");
-            let _ = std::fs::write(&path, png);
-            eprintln!("screenshot saved to {}", path.display());
-        }
+    if result.is_err()
+        && let Ok(png) = c.screenshot().await
+    {
+        let path = std::env::temp_dir().join("alveole-browser-failure.png");
+        let _ = std::fs::write(&path, png);
+        eprintln!("screenshot saved to {}", path.display());
     }
     let _ = c.close().await;
+    app.finish().await;
     result.expect("browser journey");
 }

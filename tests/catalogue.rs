@@ -15,53 +15,158 @@ async fn producer_pages_manage_the_catalogue() {
     each_backend(|app| async move {
         let b = app.browser().await;
         b.signup("julien@example.fr", "Julien").await;
-        let bad = b.post("/producers/new", &[("name", "Les Jardins"), ("address", "La Varenne"), ("postcode", "12"), ("photo_url", "javascript:alert(1)"), ("trade", "astronaut")]).await;
+        let bad = b
+            .post(
+                "/producers/new",
+                &[
+                    ("name", "Les Jardins"),
+                    ("address", "La Varenne"),
+                    ("postcode", "12"),
+                    ("photo_url", "javascript:alert(1)"),
+                    ("trade", "astronaut"),
+                ],
+            )
+            .await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
         for f in ["postcode", "photo_url", "trade"] {
             assert!(bad.field_error(f).is_some(), "{f}");
         }
         assert_eq!(bad.value_of("name").as_deref(), Some("Les Jardins"));
 
-        let p = b.post("/producers/new", &[("name", "Les Jardins de la Varenne"), ("trade", "market_gardener"), ("description", "Deux hectares en bio."), ("address", "La Varenne, Savonnières"), ("lat", "47.3512"), ("lng", "0.5561"), ("photo_url", "https://example.org/ferme.jpg")]).await;
+        let p = b
+            .post(
+                "/producers/new",
+                &[
+                    ("name", "Les Jardins de la Varenne"),
+                    ("trade", "market_gardener"),
+                    ("description", "Deux hectares en bio."),
+                    ("address", "La Varenne, Savonnières"),
+                    ("lat", "47.3512"),
+                    ("lng", "0.5561"),
+                    ("photo_url", "https://example.org/ferme.jpg"),
+                ],
+            )
+            .await;
         assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
         let products_url = p.location.clone().expect("location");
         let producer_id = products_url.split('/').nth(2).expect("id").to_owned();
 
-        let form = b.get(&format!("/producers/{producer_id}/products/new")).await;
+        let form = b
+            .get(&format!("/producers/{producer_id}/products/new"))
+            .await;
         assert_eq!(form.status, StatusCode::OK);
-        let bad = b.post(&format!("/producers/{producer_id}/products/new"), &[("name", "Carottes"), ("category", "toys"), ("unit", ""), ("price", "2,999"), ("vat_rate_bps", "1960")]).await;
+        let bad = b
+            .post(
+                &format!("/producers/{producer_id}/products/new"),
+                &[
+                    ("name", "Carottes"),
+                    ("category", "toys"),
+                    ("unit", ""),
+                    ("price", "2,999"),
+                    ("vat_rate_bps", "1960"),
+                ],
+            )
+            .await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(bad.field_error("price").as_deref(), Some("A price has at most two decimals."));
-        assert_eq!(bad.field_error("category").as_deref(), Some("Choose a category."));
-        assert_eq!(bad.field_error("unit").as_deref(), Some("This field is required."));
+        assert_eq!(
+            bad.field_error("price").as_deref(),
+            Some("A price has at most two decimals.")
+        );
+        assert_eq!(
+            bad.field_error("category").as_deref(),
+            Some("Choose a category.")
+        );
+        assert_eq!(
+            bad.field_error("unit").as_deref(),
+            Some("This field is required.")
+        );
         assert!(bad.field_error("vat_rate_bps").is_some());
-        assert_eq!(bad.value_of("price").as_deref(), Some("2,999"), "the price typed is kept");
-        let bad = b.post(&format!("/producers/{producer_id}/products/new"), &[("name", "Carottes"), ("category", "vegetables"), ("unit", "kg"), ("price", "0"), ("vat_rate_bps", "550")]).await;
-        assert_eq!(bad.field_error("price").as_deref(), Some("Enter a price above 0 and at most 100,000 €."));
+        assert_eq!(
+            bad.value_of("price").as_deref(),
+            Some("2,999"),
+            "the price typed is kept"
+        );
+        let bad = b
+            .post(
+                &format!("/producers/{producer_id}/products/new"),
+                &[
+                    ("name", "Carottes"),
+                    ("category", "vegetables"),
+                    ("unit", "kg"),
+                    ("price", "0"),
+                    ("vat_rate_bps", "550"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            bad.field_error("price").as_deref(),
+            Some("Enter a price above 0 and at most 100,000 €.")
+        );
 
-        let p = b.post(&format!("/producers/{producer_id}/products/new"), &[("name", "Carottes des sables"), ("category", "vegetables"), ("unit", "kg"), ("price", "2,90"), ("vat_rate_bps", "550"), ("active", "true")]).await;
+        let p = b
+            .post(
+                &format!("/producers/{producer_id}/products/new"),
+                &[
+                    ("name", "Carottes des sables"),
+                    ("category", "vegetables"),
+                    ("unit", "kg"),
+                    ("price", "2,90"),
+                    ("vat_rate_bps", "550"),
+                    ("active", "true"),
+                ],
+            )
+            .await;
         assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
         let list = b.follow(&p).await;
         assert!(list.contains("Product added."));
         assert!(list.contains("Carottes des sables"));
         assert!(list.contains("€2.90"), "price shown incl. VAT");
-        assert!(list.contains("€2.75 excl. VAT"), "2.90 / 1.055 = 2.7488 → 2.75");
+        assert!(
+            list.contains("€2.75 excl. VAT"),
+            "2.90 / 1.055 = 2.7488 → 2.75"
+        );
 
-        let (_, products) = app.api().get(&format!("/api/v1/producers/{producer_id}/products")).await;
+        let (_, products) = app
+            .api()
+            .get(&format!("/api/v1/producers/{producer_id}/products"))
+            .await;
         assert_eq!(products[0]["price_cents"], 290);
         assert_eq!(products[0]["vat_rate_bps"], 550);
         let product_id = products[0]["id"].as_str().expect("id").to_owned();
 
         let edit = b.get(&format!("/products/{product_id}/edit")).await;
         assert_eq!(edit.value_of("price").as_deref(), Some("2.90"));
-        let p = b.post(&format!("/products/{product_id}/edit"), &[("name", "Carottes"), ("category", "vegetables"), ("unit", "botte"), ("price", "3"), ("vat_rate_bps", "550")]).await;
+        let p = b
+            .post(
+                &format!("/products/{product_id}/edit"),
+                &[
+                    ("name", "Carottes"),
+                    ("category", "vegetables"),
+                    ("unit", "botte"),
+                    ("price", "3"),
+                    ("vat_rate_bps", "550"),
+                ],
+            )
+            .await;
         assert_eq!(p.status, StatusCode::SEE_OTHER);
-        let (_, v) = app.api().get(&format!("/api/v1/producers/{producer_id}/products")).await;
-        assert_eq!(v.as_array().map(Vec::len), Some(0), "unticked 'on sale' hides it from the public");
-        let (_, v) = app.api().get(&format!("/api/v1/products/{product_id}")).await;
+        let (_, v) = app
+            .api()
+            .get(&format!("/api/v1/producers/{producer_id}/products"))
+            .await;
+        assert_eq!(
+            v.as_array().map(Vec::len),
+            Some(0),
+            "unticked 'on sale' hides it from the public"
+        );
+        let (_, v) = app
+            .api()
+            .get(&format!("/api/v1/products/{product_id}"))
+            .await;
         assert_eq!(v["error"]["code"], "not_found");
 
-        let p = b.follow(&b.post(&format!("/products/{product_id}/delete"), &[]).await).await;
+        let p = b
+            .follow(&b.post(&format!("/products/{product_id}/delete"), &[]).await)
+            .await;
         assert!(p.contains("Product deleted."));
         assert!(!p.contains("Carottes"));
 
@@ -126,73 +231,208 @@ async fn requests_beyond_the_radius_are_refused_and_managers_decide() {
         let near = app.user("near@example.fr", "Julien").await;
         let near_farm = near.producer("Les Jardins", NEAR_FARM.0, NEAR_FARM.1).await;
         let far = app.user("far@example.fr", "Marius").await;
-        let far_farm = far.producer("Mas de Provence", FAR_FARM.0, FAR_FARM.1).await;
+        let far_farm = far
+            .producer("Mas de Provence", FAR_FARM.0, FAR_FARM.1)
+            .await;
 
-        let (s, v) = far.post(&format!("/api/v1/hives/{hive}/producers"), json!({"producer_id": far_farm})).await;
+        let (s, v) = far
+            .post(
+                &format!("/api/v1/hives/{hive}/producers"),
+                json!({"producer_id": far_farm}),
+            )
+            .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-        let msg = v["error"]["fields"]["hive_id"][0].as_str().expect("message");
-        assert!(msg.starts_with("This hive is 5") && msg.ends_with("it accepts producers within 250 km."), "{msg}");
+        let msg = v["error"]["fields"]["hive_id"][0]
+            .as_str()
+            .expect("message");
+        assert!(
+            msg.starts_with("This hive is 5")
+                && msg.ends_with("it accepts producers within 250 km."),
+            "{msg}"
+        );
 
         // Someone else's farm cannot be put forward.
-        let (s, _) = far.post(&format!("/api/v1/hives/{hive}/producers"), json!({"producer_id": near_farm})).await;
+        let (s, _) = far
+            .post(
+                &format!("/api/v1/hives/{hive}/producers"),
+                json!({"producer_id": near_farm}),
+            )
+            .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
 
-        let (s, v) = near.post(&format!("/api/v1/hives/{hive}/producers"), json!({"producer_id": near_farm})).await;
-        assert_eq!((s, v["status"].as_str()), (StatusCode::CREATED, Some("pending")), "{v}");
-        let (s, _) = near.post(&format!("/api/v1/hives/{hive}/producers"), json!({"producer_id": near_farm})).await;
+        let (s, v) = near
+            .post(
+                &format!("/api/v1/hives/{hive}/producers"),
+                json!({"producer_id": near_farm}),
+            )
+            .await;
+        assert_eq!(
+            (s, v["status"].as_str()),
+            (StatusCode::CREATED, Some("pending")),
+            "{v}"
+        );
+        let (s, _) = near
+            .post(
+                &format!("/api/v1/hives/{hive}/producers"),
+                json!({"producer_id": near_farm}),
+            )
+            .await;
         assert_eq!(s, StatusCode::CONFLICT);
 
         // Members see approved producers only; the manager sees the request.
-        let (_, public) = app.api().get(&format!("/api/v1/hives/{hive}/producers")).await;
+        let (_, public) = app
+            .api()
+            .get(&format!("/api/v1/hives/{hive}/producers"))
+            .await;
         assert_eq!(public, json!([]));
-        let (_, listed) = manager.get(&format!("/api/v1/hives/{hive}/producers")).await;
+        let (_, listed) = manager
+            .get(&format!("/api/v1/hives/{hive}/producers"))
+            .await;
         assert_eq!(listed[0]["status"], "pending");
 
         // Neither a member nor the producer may approve.
-        assert_eq!(near.post(&format!("/api/v1/hives/{hive}/producers/{near_farm}/approve"), json!({})).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(
+            near.post(
+                &format!("/api/v1/hives/{hive}/producers/{near_farm}/approve"),
+                json!({})
+            )
+            .await
+            .0,
+            StatusCode::FORBIDDEN
+        );
         let member = app.user("member@example.fr", "Member").await;
-        member.post(&format!("/api/v1/hives/{hive}/members"), json!({})).await;
-        assert_eq!(member.post(&format!("/api/v1/hives/{hive}/producers/{near_farm}/approve"), json!({})).await.0, StatusCode::FORBIDDEN);
+        member
+            .post(&format!("/api/v1/hives/{hive}/members"), json!({}))
+            .await;
+        assert_eq!(
+            member
+                .post(
+                    &format!("/api/v1/hives/{hive}/producers/{near_farm}/approve"),
+                    json!({})
+                )
+                .await
+                .0,
+            StatusCode::FORBIDDEN
+        );
 
         // The manager rejects; the producer asks again; the manager approves on the hive page.
-        let (s, v) = manager.post(&format!("/api/v1/hives/{hive}/producers/{near_farm}/reject"), json!({})).await;
-        assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("rejected")));
-        let (s, v) = near.post(&format!("/api/v1/hives/{hive}/producers"), json!({"producer_id": near_farm})).await;
-        assert_eq!((s, v["status"].as_str()), (StatusCode::CREATED, Some("pending")));
+        let (s, v) = manager
+            .post(
+                &format!("/api/v1/hives/{hive}/producers/{near_farm}/reject"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            (s, v["status"].as_str()),
+            (StatusCode::OK, Some("rejected"))
+        );
+        let (s, v) = near
+            .post(
+                &format!("/api/v1/hives/{hive}/producers"),
+                json!({"producer_id": near_farm}),
+            )
+            .await;
+        assert_eq!(
+            (s, v["status"].as_str()),
+            (StatusCode::CREATED, Some("pending"))
+        );
 
         let b = app.browser().await;
-        b.post("/login", &[("email", "gerant@example.fr"), ("password", "correct horse battery")]).await;
+        b.post(
+            "/login",
+            &[
+                ("email", "gerant@example.fr"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
         let page = b.get(&format!("/hives/{hive}")).await;
         assert_eq!(page.texts(".requests .request strong"), ["Les Jardins"]);
-        let p = b.post(&format!("/hives/{hive}/producers/{near_farm}/approve"), &[]).await;
+        let p = b
+            .post(&format!("/hives/{hive}/producers/{near_farm}/approve"), &[])
+            .await;
         let page = b.follow(&p).await;
         assert!(page.contains("Producer approved."));
         assert_eq!(page.texts(".producers .producer strong"), ["Les Jardins"]);
         let shown = &page.texts(".producers .distance")[0];
-        let km: f64 = shown.split(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0.0);
-        assert!((9.0..12.0).contains(&km) && shown.ends_with("km away"), "{shown}");
-        assert_eq!(manager.post(&format!("/api/v1/hives/{hive}/producers/{near_farm}/approve"), json!({})).await.0, StatusCode::CONFLICT);
+        let km: f64 = shown
+            .split(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0.0);
+        assert!(
+            (9.0..12.0).contains(&km) && shown.ends_with("km away"),
+            "{shown}"
+        );
+        assert_eq!(
+            manager
+                .post(
+                    &format!("/api/v1/hives/{hive}/producers/{near_farm}/approve"),
+                    json!({})
+                )
+                .await
+                .0,
+            StatusCode::CONFLICT
+        );
 
         // The producer sees the decision; members see the producer with its distance.
-        let (_, mine) = near.get(&format!("/api/v1/producers/{near_farm}/hives")).await;
+        let (_, mine) = near
+            .get(&format!("/api/v1/producers/{near_farm}/hives"))
+            .await;
         assert_eq!(mine[0]["status"], "approved");
-        let (_, public) = app.api().get(&format!("/api/v1/hives/{hive}/producers")).await;
+        let (_, public) = app
+            .api()
+            .get(&format!("/api/v1/hives/{hive}/producers"))
+            .await;
         assert_eq!(public[0]["name"], "Les Jardins");
         let d = public[0]["distance_km"].as_f64().expect("distance");
         assert!((9.0..12.0).contains(&d), "{d}");
 
         // From the producer's page, too far is a clear message and nothing is written.
         let fb = app.browser().await;
-        fb.post("/login", &[("email", "far@example.fr"), ("password", "correct horse battery")]).await;
-        let p = fb.post(&format!("/producers/{far_farm}/hives"), &[("hive_id", &hive)]).await;
+        fb.post(
+            "/login",
+            &[
+                ("email", "far@example.fr"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+        let p = fb
+            .post(
+                &format!("/producers/{far_farm}/hives"),
+                &[("hive_id", &hive)],
+            )
+            .await;
         assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(p.field_error("hive_id").is_some_and(|m| m.contains("250 km")));
+        assert!(
+            p.field_error("hive_id")
+                .is_some_and(|m| m.contains("250 km"))
+        );
         assert_eq!(p.value_of("hive_id").as_deref(), Some(hive.as_str()));
-        let p = fb.post(&format!("/producers/{far_farm}/hives"), &[("hive_id", "abc")]).await;
-        assert_eq!(p.field_error("hive_id").as_deref(), Some("This value is not valid."));
-        let p = fb.post(&format!("/producers/{far_farm}/hives"), &[("hive_id", "99999")]).await;
-        assert_eq!(p.field_error("hive_id").as_deref(), Some("There is no hive with this number."));
-        let (_, mine) = far.get(&format!("/api/v1/producers/{far_farm}/hives")).await;
+        let p = fb
+            .post(
+                &format!("/producers/{far_farm}/hives"),
+                &[("hive_id", "abc")],
+            )
+            .await;
+        assert_eq!(
+            p.field_error("hive_id").as_deref(),
+            Some("This value is not valid.")
+        );
+        let p = fb
+            .post(
+                &format!("/producers/{far_farm}/hives"),
+                &[("hive_id", "99999")],
+            )
+            .await;
+        assert_eq!(
+            p.field_error("hive_id").as_deref(),
+            Some("There is no hive with this number.")
+        );
+        let (_, mine) = far
+            .get(&format!("/api/v1/producers/{far_farm}/hives"))
+            .await;
         assert_eq!(mine, json!([]));
     })
     .await;
@@ -203,22 +443,74 @@ async fn a_producer_asks_from_its_page_among_hives_within_reach() {
     each_backend(|app| async move {
         let manager = app.user("gerant@example.fr", "Claire").await;
         let hive = manager.hive("Ruche de Tours", TOURS.0, TOURS.1).await;
-        manager.hive("Ruche de Marseille", FAR_FARM.0, FAR_FARM.1).await;
+        manager
+            .hive("Ruche de Marseille", FAR_FARM.0, FAR_FARM.1)
+            .await;
         let b = app.browser().await;
         b.signup("julien@example.fr", "Julien").await;
-        let p = b.post("/producers/new", &[("name", "Les Jardins"), ("address", "Savonnières"), ("lat", "47.3512"), ("lng", "0.5561")]).await;
-        let farm = p.location.expect("location").split('/').nth(2).expect("id").to_owned();
+        let p = b
+            .post(
+                "/producers/new",
+                &[
+                    ("name", "Les Jardins"),
+                    ("address", "Savonnières"),
+                    ("lat", "47.3512"),
+                    ("lng", "0.5561"),
+                ],
+            )
+            .await;
+        let farm = p
+            .location
+            .expect("location")
+            .split('/')
+            .nth(2)
+            .expect("id")
+            .to_owned();
         let page = b.get(&format!("/producers/{farm}/hives")).await;
         let candidates = page.texts(".candidates li");
-        assert_eq!(candidates.len(), 1, "Marseille is out of reach: {candidates:?}");
+        assert_eq!(
+            candidates.len(),
+            1,
+            "Marseille is out of reach: {candidates:?}"
+        );
         assert!(candidates[0].contains("Ruche de Tours"));
-        let p = b.post(&format!("/producers/{farm}/hives"), &[("hive_id", &hive)]).await;
+        let p = b
+            .post(&format!("/producers/{farm}/hives"), &[("hive_id", &hive)])
+            .await;
         let page = b.follow(&p).await;
-        assert_eq!(page.texts(".flash"), ["Request sent to the hive's manager."]);
+        assert_eq!(
+            page.texts(".flash"),
+            ["Request sent to the hive's manager."]
+        );
         assert_eq!(page.texts(".request .badge"), ["pending"]);
-        let again = b.post(&format!("/producers/{farm}/hives"), &[("hive_id", &hive)]).await;
+        let again = b
+            .post(&format!("/producers/{farm}/hives"), &[("hive_id", &hive)])
+            .await;
         assert_eq!(again.status, StatusCode::CONFLICT);
-        assert_eq!(again.field_error("hive_id").as_deref(), Some("You have already asked to sell in this hive."));
+        assert_eq!(
+            again.field_error("hive_id").as_deref(),
+            Some("You have already asked to sell in this hive.")
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn producer_api_validates_every_field() {
+    each_backend(|app| async move {
+        let owner = app.user("owner@example.fr", "Owner").await;
+        let (s, v) = owner
+            .post("/api/v1/producers", json!({"name": " ", "address": "", "lat": 91, "lng": "x", "photo_url": "ftp://x", "trade": "pirate"}))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(fields(&v), ["address", "lat", "lng", "name", "photo_url", "trade"]);
+        let (s, v) = owner.post("/api/v1/producers", json!({"name": "Ferme", "address": "Tours", "postcode": "37000"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert!((v["lat"].as_f64().unwrap_or(0.0) - 47.39).abs() < 0.01, "placed at the postcode: {v}");
+        let (s, _) = app.api().post("/api/v1/producers", json!({"name": "Ferme", "address": "Tours", "postcode": "37000"})).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let (s, _) = owner.get("/api/v1/producers/999999").await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
     })
     .await;
 }

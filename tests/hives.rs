@@ -19,15 +19,39 @@ async fn hives_are_found_nearest_first_with_their_distance() {
         let blois = m.hive("Ruche de Blois", BLOIS.0, BLOIS.1).await;
         let amboise = m.hive("Ruche d'Amboise", AMBOISE.0, AMBOISE.1).await;
 
-        let (s, v) = app.api().get(&format!("/api/v1/hives?lat={}&lng={}&radius_km=100", TOURS.0, TOURS.1)).await;
+        let (s, v) = app
+            .api()
+            .get(&format!(
+                "/api/v1/hives?lat={}&lng={}&radius_km=100",
+                TOURS.0, TOURS.1
+            ))
+            .await;
         assert_eq!(s, StatusCode::OK);
-        let ids: Vec<&str> = v.as_array().expect("list").iter().map(|h| h["id"].as_str().unwrap_or("")).collect();
-        assert_eq!(ids, [amboise.as_str(), blois.as_str()], "Paris is beyond 100 km");
+        let ids: Vec<&str> = v
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|h| h["id"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            ids,
+            [amboise.as_str(), blois.as_str()],
+            "Paris is beyond 100 km"
+        );
         let d0 = v[0]["distance_km"].as_f64().expect("distance");
         let d1 = v[1]["distance_km"].as_f64().expect("distance");
-        assert!((20.0..25.0).contains(&d0) && (50.0..60.0).contains(&d1), "{d0} {d1}");
+        assert!(
+            (20.0..25.0).contains(&d0) && (50.0..60.0).contains(&d1),
+            "{d0} {d1}"
+        );
 
-        let (_, v) = app.api().get(&format!("/api/v1/hives?lat={}&lng={}&radius_km=300", TOURS.0, TOURS.1)).await;
+        let (_, v) = app
+            .api()
+            .get(&format!(
+                "/api/v1/hives?lat={}&lng={}&radius_km=300",
+                TOURS.0, TOURS.1
+            ))
+            .await;
         assert_eq!(v.as_array().map(Vec::len), Some(3));
         assert_eq!(v[2]["id"], json!(paris));
 
@@ -36,7 +60,10 @@ async fn hives_are_found_nearest_first_with_their_distance() {
         let p = b.get("/hives?postcode=37000&radius_km=300").await;
         assert_eq!(p.status, StatusCode::OK);
         let names = p.texts(".hive-list li a strong");
-        assert_eq!(names, ["Ruche d'Amboise", "Ruche de Blois", "Ruche de Paris"]);
+        assert_eq!(
+            names,
+            ["Ruche d'Amboise", "Ruche de Blois", "Ruche de Paris"]
+        );
         assert_eq!(p.texts(".hive-list .distance")[0], "22 km");
 
         let p = b.get("/hives?postcode=99999").await;
@@ -44,9 +71,21 @@ async fn hives_are_found_nearest_first_with_their_distance() {
         assert!(p.field_error("postcode").is_some());
         assert_eq!(p.value_of("postcode").as_deref(), Some("99999"));
         let (s, v) = app.api().get("/api/v1/hives?lat=95&lng=0").await;
-        assert_eq!((s, fields(&v)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["lat".to_owned()]));
-        let (s, v) = app.api().get("/api/v1/hives?lat=47&lng=0&radius_km=-3").await;
-        assert_eq!((s, fields(&v)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["radius_km".to_owned()]));
+        assert_eq!(
+            (s, fields(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, vec!["lat".to_owned()])
+        );
+        let (s, v) = app
+            .api()
+            .get("/api/v1/hives?lat=47&lng=0&radius_km=-3")
+            .await;
+        assert_eq!(
+            (s, fields(&v)),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                vec!["radius_km".to_owned()]
+            )
+        );
     })
     .await;
 }
@@ -56,17 +95,49 @@ async fn a_manager_creates_and_edits_a_hive_from_the_pages() {
     each_backend(|app| async move {
         let b = app.browser().await;
         b.signup("claire@example.fr", "Claire").await;
-        let bad = b.post("/hives/new", &[("name", "Ruche du Vieux-Tours"), ("address", ""), ("lat", "47,39"), ("lng", "200"), ("radius_km", "5000"), ("timezone", "Mars/Olympus")]).await;
+        let bad = b
+            .post(
+                "/hives/new",
+                &[
+                    ("name", "Ruche du Vieux-Tours"),
+                    ("address", ""),
+                    ("lat", "47,39"),
+                    ("lng", "200"),
+                    ("radius_km", "5000"),
+                    ("timezone", "Mars/Olympus"),
+                ],
+            )
+            .await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
         for field in ["address", "lng", "radius_km", "timezone"] {
             assert!(bad.field_error(field).is_some(), "{field} has a message");
         }
-        assert!(bad.field_error("lat").is_none(), "a French decimal comma is fine");
-        assert_eq!(bad.value_of("name").as_deref(), Some("Ruche du Vieux-Tours"), "typed values are kept");
-        let rows = entity::hives::Entity::find().count(&app.state.db).await.expect("count");
+        assert!(
+            bad.field_error("lat").is_none(),
+            "a French decimal comma is fine"
+        );
+        assert_eq!(
+            bad.value_of("name").as_deref(),
+            Some("Ruche du Vieux-Tours"),
+            "typed values are kept"
+        );
+        let rows = entity::hives::Entity::find()
+            .count(&app.state.db)
+            .await
+            .expect("count");
         assert_eq!(rows, 0);
 
-        let p = b.post("/hives/new", &[("name", "Ruche du Vieux-Tours"), ("description", "Le jeudi soir."), ("address", "Place Plumereau, Tours"), ("postcode", "37000")]).await;
+        let p = b
+            .post(
+                "/hives/new",
+                &[
+                    ("name", "Ruche du Vieux-Tours"),
+                    ("description", "Le jeudi soir."),
+                    ("address", "Place Plumereau, Tours"),
+                    ("postcode", "37000"),
+                ],
+            )
+            .await;
         assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
         let hive_url = p.location.clone().expect("location");
         let page = b.follow(&p).await;
@@ -75,22 +146,52 @@ async fn a_manager_creates_and_edits_a_hive_from_the_pages() {
         assert!(page.contains("Your hive is created."));
 
         let edit = b.get(&format!("{hive_url}/edit")).await;
-        assert_eq!(edit.value_of("radius_km").as_deref(), Some("250"), "default radius");
+        assert_eq!(
+            edit.value_of("radius_km").as_deref(),
+            Some("250"),
+            "default radius"
+        );
         assert_eq!(edit.value_of("timezone").as_deref(), Some("Europe/Paris"));
-        let p = b.post(&format!("{hive_url}/edit"), &[("name", "Ruche Plumereau"), ("address", "Place Plumereau"), ("lat", "47.395"), ("lng", "0.682"), ("radius_km", "80"), ("timezone", "Europe/Paris")]).await;
+        let p = b
+            .post(
+                &format!("{hive_url}/edit"),
+                &[
+                    ("name", "Ruche Plumereau"),
+                    ("address", "Place Plumereau"),
+                    ("lat", "47.395"),
+                    ("lng", "0.682"),
+                    ("radius_km", "80"),
+                    ("timezone", "Europe/Paris"),
+                ],
+            )
+            .await;
         assert_eq!(p.status, StatusCode::SEE_OTHER);
         assert_eq!(b.follow(&p).await.texts("h1"), ["Ruche Plumereau"]);
 
         // Someone else can neither open the edit page nor post to it.
         let other = app.browser().await;
         other.signup("intrus@example.fr", "Intrus").await;
-        assert_eq!(other.get(&format!("{hive_url}/edit")).await.status, StatusCode::FORBIDDEN);
-        let p = other.post(&format!("{hive_url}/edit"), &[("name", "Pirate"), ("address", "x"), ("postcode", "37000")]).await;
+        assert_eq!(
+            other.get(&format!("{hive_url}/edit")).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let p = other
+            .post(
+                &format!("{hive_url}/edit"),
+                &[("name", "Pirate"), ("address", "x"), ("postcode", "37000")],
+            )
+            .await;
         assert_eq!(p.status, StatusCode::FORBIDDEN);
         let id = hive_url.trim_start_matches("/hives/");
         let mut api = app.api();
-        api.login("intrus@example.fr", "correct horse battery").await;
-        let (s, _) = api.put(&format!("/api/v1/hives/{id}"), json!({"name": "Pirate", "address": "x", "lat": 47.0, "lng": 0.0})).await;
+        api.login("intrus@example.fr", "correct horse battery")
+            .await;
+        let (s, _) = api
+            .put(
+                &format!("/api/v1/hives/{id}"),
+                json!({"name": "Pirate", "address": "x", "lat": 47.0, "lng": 0.0}),
+            )
+            .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
         let (_, v) = app.api().get(&format!("/api/v1/hives/{id}")).await;
         assert_eq!(v["name"], "Ruche Plumereau");
@@ -108,7 +209,14 @@ async fn members_join_and_leave() {
         let b = app.browser().await;
         let anon = b.get(&format!("/hives/{hive}")).await;
         assert!(anon.contains("Log in to join"));
-        assert_eq!(b.post(&format!("/hives/{hive}/join"), &[]).await.location.as_deref(), Some("/login"), "a POST is not a page to come back to");
+        assert_eq!(
+            b.post(&format!("/hives/{hive}/join"), &[])
+                .await
+                .location
+                .as_deref(),
+            Some("/login"),
+            "a POST is not a page to come back to"
+        );
 
         b.signup("lea@example.fr", "Léa").await;
         let p = b.post(&format!("/hives/{hive}/join"), &[]).await;
@@ -119,24 +227,53 @@ async fn members_join_and_leave() {
         assert!(page.contains("1 members"));
         assert!(b.get("/me").await.contains("Ruche"));
 
-        let again = b.follow(&b.post(&format!("/hives/{hive}/join"), &[]).await).await;
+        let again = b
+            .follow(&b.post(&format!("/hives/{hive}/join"), &[]).await)
+            .await;
         assert!(again.contains("You are already a member of this hive."));
 
-        let page = b.follow(&b.post(&format!("/hives/{hive}/leave"), &[]).await).await;
+        let page = b
+            .follow(&b.post(&format!("/hives/{hive}/leave"), &[]).await)
+            .await;
         assert!(page.contains("You left the hive."));
         assert!(page.contains("0 members"));
 
         let mut api = app.api();
         api.login("lea@example.fr", "correct horse battery").await;
-        assert_eq!(api.post(&format!("/api/v1/hives/{hive}/members"), json!({})).await.0, StatusCode::CREATED);
-        let (s, v) = api.post(&format!("/api/v1/hives/{hive}/members"), json!({})).await;
-        assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("already_member")));
+        assert_eq!(
+            api.post(&format!("/api/v1/hives/{hive}/members"), json!({}))
+                .await
+                .0,
+            StatusCode::CREATED
+        );
+        let (s, v) = api
+            .post(&format!("/api/v1/hives/{hive}/members"), json!({}))
+            .await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::CONFLICT, Some("already_member"))
+        );
         let (_, me) = api.get("/api/v1/me").await;
         assert_eq!(me["member_of"], json!([hive]));
-        assert_eq!(api.delete(&format!("/api/v1/hives/{hive}/members")).await.0, StatusCode::NO_CONTENT);
-        assert_eq!(api.delete(&format!("/api/v1/hives/{hive}/members")).await.0, StatusCode::CONFLICT);
-        assert_eq!(api.post("/api/v1/hives/424242/members", json!({})).await.0, StatusCode::NOT_FOUND);
-        assert_eq!(app.api().post(&format!("/api/v1/hives/{hive}/members"), json!({})).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            api.delete(&format!("/api/v1/hives/{hive}/members")).await.0,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            api.delete(&format!("/api/v1/hives/{hive}/members")).await.0,
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            api.post("/api/v1/hives/424242/members", json!({})).await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            app.api()
+                .post(&format!("/api/v1/hives/{hive}/members"), json!({}))
+                .await
+                .0,
+            StatusCode::UNAUTHORIZED
+        );
     })
     .await;
 }

@@ -14,7 +14,11 @@ async fn health_and_readiness() {
         let r = c.get(app.url("/readyz")).send().await.expect("readyz");
         assert_eq!(r.status(), StatusCode::OK);
         // A migration that has not run makes the instance not ready.
-        app.state.db.execute_unprepared("DELETE FROM seaql_migrations").await.expect("forget migrations");
+        app.state
+            .db
+            .execute_unprepared("DELETE FROM seaql_migrations")
+            .await
+            .expect("forget migrations");
         let r = c.get(app.url("/readyz")).send().await.expect("readyz");
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(r.text().await.unwrap_or_default().contains("pending"));
@@ -28,17 +32,38 @@ async fn errors_are_pages_for_people_and_json_for_programs() {
         let fr = app.browser_with_lang("fr").await;
         let p = fr.get("/nulle-part").await;
         assert_eq!(p.status, StatusCode::NOT_FOUND);
-        assert!(p.texts("main p").contains(&"Cette page n'existe pas.".to_owned()), "{:?}", p.texts("main p"));
+        assert!(
+            p.texts("main p")
+                .contains(&"Cette page n'existe pas.".to_owned()),
+            "{:?}",
+            p.texts("main p")
+        );
         assert_eq!(fr.get("/hives/abc").await.status, StatusCode::NOT_FOUND);
-        assert_eq!(fr.get("/producers/99999").await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            fr.get("/producers/99999").await.status,
+            StatusCode::NOT_FOUND
+        );
 
         let (s, v) = app.api().get("/api/v1/nowhere").await;
-        assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found"))
+        );
         let (s, v) = app.api().get("/api/v1/hives/abc").await;
-        assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found"))
+        );
 
         let b = app.browser().await;
-        let r = b.client.post(app.url("/signup")).header("content-type", "application/x-www-form-urlencoded").body(format!("_csrf={}&name=%FF%FE", b.csrf)).send().await.expect("post");
+        let r = b
+            .client
+            .post(app.url("/signup"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("_csrf={}&name=%FF%FE", b.csrf))
+            .send()
+            .await
+            .expect("post");
         // Bytes that are not UTF-8 decode to replacement characters: the form comes back with its messages.
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(r.text().await.unwrap_or_default().contains("err-password"));
@@ -51,18 +76,35 @@ async fn responses_carry_security_headers() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let r = reqwest::get(app.url("/")).await.expect("home");
     let h = r.headers();
-    assert!(h["content-security-policy"].to_str().unwrap_or("").contains("frame-ancestors 'none'"));
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap_or("")
+            .contains("frame-ancestors 'none'")
+    );
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin");
-    let cookie = h.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find(|c| c.starts_with("alveole_csrf=")).expect("csrf cookie");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    let cookie = h
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("alveole_csrf="))
+        .expect("csrf cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    app.finish().await;
 }
 
 #[tokio::test]
 async fn the_demo_is_browsable_and_seeding_twice_changes_nothing() {
     each_backend(|app| async move {
         let first = alveole::seed::run(&app.state.db).await.expect("seed");
-        assert_eq!((first.hives, first.producers, first.memberships), (1, 7, 20));
+        assert_eq!(
+            (first.hives, first.producers, first.memberships),
+            (1, 7, 20)
+        );
         assert!(first.products >= 50, "{first:?}");
         assert_eq!(first.users, 1 + 1 + 7 + 20);
         let second = alveole::seed::run(&app.state.db).await.expect("seed again");
@@ -70,7 +112,10 @@ async fn the_demo_is_browsable_and_seeding_twice_changes_nothing() {
 
         let b = app.browser_with_lang("fr").await;
         let p = b.get("/hives?postcode=37000").await;
-        assert_eq!(p.texts(".hive-list li a strong"), ["La Ruche des Halles de Tours"]);
+        assert_eq!(
+            p.texts(".hive-list li a strong"),
+            ["La Ruche des Halles de Tours"]
+        );
         let hive = p.attr(".hive-list li", "data-hive-id").expect("hive id");
         let page = b.get(&format!("/hives/{hive}")).await;
         assert_eq!(page.texts(".producers .producer").len(), 7);
@@ -82,7 +127,10 @@ async fn the_demo_is_browsable_and_seeding_twice_changes_nothing() {
         assert!(b.get("/me").await.contains("La Ruche des Halles de Tours"));
 
         alveole::seed::reset(&app.state.db).await.expect("reset");
-        assert_eq!(alveole::seed::run(&app.state.db).await.expect("reseed"), first);
+        assert_eq!(
+            alveole::seed::run(&app.state.db).await.expect("reseed"),
+            first
+        );
     })
     .await;
 }
@@ -94,17 +142,48 @@ fn the_command_line_migrates_seeds_and_names_bad_settings() {
     std::fs::create_dir_all(&dir).expect("dir");
     let url = format!("sqlite://{}/cli.db?mode=rwc", dir.display());
 
-    let out = Command::new(bin).arg("migrate").env("DATABASE_URL", &url).output().expect("run migrate");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = Command::new(bin).arg("seed").env("DATABASE_URL", &url).output().expect("run seed");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(bin)
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .output()
+        .expect("run migrate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(bin)
+        .arg("seed")
+        .env("DATABASE_URL", &url)
+        .output()
+        .expect("run seed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("7 producers"));
-    let out = Command::new(bin).arg("seed").env("DATABASE_URL", &url).output().expect("run seed again");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("0 accounts"), "idempotent");
-    let out = Command::new(bin).args(["seed", "--reset"]).env("DATABASE_URL", &url).output().expect("reset");
+    let out = Command::new(bin)
+        .arg("seed")
+        .env("DATABASE_URL", &url)
+        .output()
+        .expect("run seed again");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("0 accounts"),
+        "idempotent"
+    );
+    let out = Command::new(bin)
+        .args(["seed", "--reset"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .expect("reset");
     assert!(String::from_utf8_lossy(&out.stdout).contains("29 accounts"));
 
-    let out = Command::new(bin).arg("serve").env("ALVEOLE_ADDR", "not-an-address").output().expect("run serve");
+    let out = Command::new(bin)
+        .arg("serve")
+        .env("ALVEOLE_ADDR", "not-an-address")
+        .output()
+        .expect("run serve");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -127,9 +206,13 @@ async fn each_configured_backend_is_really_used() {
         seen.push(app.state.db.get_database_backend());
         let (s, _) = app.api().post("/api/v1/users", serde_json::json!({"email": "b@example.fr", "password": "correct horse battery", "name": "B"})).await;
         assert_eq!(s, StatusCode::CREATED);
+        app.finish().await;
     }
     assert_eq!(seen[0], sea_orm::DbBackend::Sqlite);
     if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres")) {
-        assert_eq!(seen, [sea_orm::DbBackend::Sqlite, sea_orm::DbBackend::Postgres]);
+        assert_eq!(
+            seen,
+            [sea_orm::DbBackend::Sqlite, sea_orm::DbBackend::Postgres]
+        );
     }
 }

@@ -67,7 +67,9 @@ impl Cleanup {
             }
             Cleanup::Schema { url, schema } => {
                 if let Ok(db) = Database::connect(url.as_str()).await {
-                    let _ = db.execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await;
+                    let _ = db
+                        .execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                        .await;
                 }
             }
         }
@@ -86,7 +88,10 @@ static CRYPTO: Once = Once::new();
 pub fn test_config(database_url: &str, schema: Option<String>) -> Config {
     let mut env: HashMap<&str, String> = HashMap::new();
     env.insert("DATABASE_URL", database_url.to_owned());
-    env.insert("ALVEOLE_SECRET", "test-secret-test-secret-test-secret-0123".to_owned());
+    env.insert(
+        "ALVEOLE_SECRET",
+        "test-secret-test-secret-test-secret-0123".to_owned(),
+    );
     if let Some(s) = schema {
         env.insert("DATABASE_SCHEMA", s);
     }
@@ -106,20 +111,42 @@ impl TestApp {
             }
             Backend::Postgres(url) => {
                 let schema = unique_name("t");
-                let db = Database::connect(url.as_str()).await.expect("connect to TEST_DATABASE_URL");
-                db.execute_unprepared(&format!("CREATE SCHEMA \"{schema}\"")).await.expect("create schema");
+                let db = Database::connect(url.as_str())
+                    .await
+                    .expect("connect to TEST_DATABASE_URL");
+                db.execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
+                    .await
+                    .expect("create schema");
                 db.close().await.ok();
-                (test_config(url, Some(schema.clone())), Cleanup::Schema { url: url.clone(), schema })
+                (
+                    test_config(url, Some(schema.clone())),
+                    Cleanup::Schema {
+                        url: url.clone(),
+                        schema,
+                    },
+                )
             }
         };
         let state = AppState::connect(config).await.expect("app state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let router = alveole::web::router(state.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
-        TestApp { base: format!("http://{addr}"), state, backend, cleanup }
+        TestApp {
+            base: format!("http://{addr}"),
+            state,
+            backend,
+            cleanup,
+        }
+    }
+
+    /// Removes this test's database.
+    pub async fn finish(self) {
+        self.cleanup.run().await;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -133,7 +160,10 @@ impl TestApp {
 
     pub async fn browser_with_lang(&self, lang: &str) -> Browser {
         let mut headers = HeaderMap::new();
-        headers.insert("accept-language", HeaderValue::from_str(lang).expect("lang"));
+        headers.insert(
+            "accept-language",
+            HeaderValue::from_str(lang).expect("lang"),
+        );
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let client = Client::builder()
             .cookie_provider(jar.clone())
@@ -141,13 +171,25 @@ impl TestApp {
             .default_headers(headers)
             .build()
             .expect("client");
-        let mut b = Browser { client, jar, base: self.base.clone(), csrf: String::new() };
+        let mut b = Browser {
+            client,
+            jar,
+            base: self.base.clone(),
+            csrf: String::new(),
+        };
         b.refresh_csrf().await;
         b
     }
 
     pub fn api(&self) -> Api {
-        Api { client: Client::builder().redirect(redirect::Policy::none()).build().expect("client"), base: self.base.clone(), token: None }
+        Api {
+            client: Client::builder()
+                .redirect(redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: self.base.clone(),
+            token: None,
+        }
     }
 
     /// Signs up through the API and returns a client holding that user's token.
@@ -186,12 +228,25 @@ impl Page {
     /// Texts of every element matching `selector`, trimmed.
     pub fn texts(&self, selector: &str) -> Vec<String> {
         let sel = Selector::parse(selector).expect("selector");
-        self.html().select(&sel).map(|e| e.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+        self.html()
+            .select(&sel)
+            .map(|e| {
+                e.text()
+                    .collect::<String>()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
     }
 
     pub fn attr(&self, selector: &str, attr: &str) -> Option<String> {
         let sel = Selector::parse(selector).expect("selector");
-        self.html().select(&sel).next().and_then(|e| e.value().attr(attr)).map(str::to_owned)
+        self.html()
+            .select(&sel)
+            .next()
+            .and_then(|e| e.value().attr(attr))
+            .map(str::to_owned)
     }
 
     pub fn value_of(&self, name: &str) -> Option<String> {
@@ -209,9 +264,17 @@ impl Page {
 
 async fn page(r: Response) -> Page {
     let status = r.status();
-    let location = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let location = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let body = r.text().await.unwrap_or_default();
-    Page { status, location, body }
+    Page {
+        status,
+        location,
+        body,
+    }
 }
 
 impl Browser {
@@ -220,11 +283,11 @@ impl Browser {
         use reqwest::cookie::CookieStore;
         let url: reqwest::Url = self.base.parse().expect("url");
         let header = self.jar.cookies(&url)?;
-        header
-            .to_str()
-            .ok()?
-            .split("; ")
-            .find_map(|pair| pair.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_owned()))
+        header.to_str().ok()?.split("; ").find_map(|pair| {
+            pair.split_once('=')
+                .filter(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_owned())
+        })
     }
 
     pub async fn refresh_csrf(&mut self) {
@@ -233,7 +296,14 @@ impl Browser {
     }
 
     pub async fn get(&self, path: &str) -> Page {
-        page(self.client.get(format!("{}{path}", self.base)).send().await.expect("GET")).await
+        page(
+            self.client
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .expect("GET"),
+        )
+        .await
     }
 
     /// Posts a form with this browser's CSRF token, as the pages do.
@@ -244,23 +314,45 @@ impl Browser {
     }
 
     pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
-        page(self.client.post(format!("{}{path}", self.base)).form(fields).send().await.expect("POST")).await
+        page(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .form(fields)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
     }
 
     /// Follows a redirect the way a browser would.
     pub async fn follow(&self, p: &Page) -> Page {
-        let to = p.location.clone().unwrap_or_else(|| panic!("expected a redirect, got {}: {}", p.status, p.body));
+        let to = p
+            .location
+            .clone()
+            .unwrap_or_else(|| panic!("expected a redirect, got {}: {}", p.status, p.body));
         self.get(&to).await
     }
 
     pub async fn signup(&self, email: &str, name: &str) -> Page {
-        let p = self.post("/signup", &[("name", name), ("email", email), ("password", "correct horse battery"), ("locale", "en")]).await;
+        let p = self
+            .post(
+                "/signup",
+                &[
+                    ("name", name),
+                    ("email", email),
+                    ("password", "correct horse battery"),
+                    ("locale", "en"),
+                ],
+            )
+            .await;
         assert_eq!(p.status, StatusCode::SEE_OTHER, "sign-up: {}", p.body);
         p
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Page {
-        self.post("/login", &[("email", email), ("password", password)]).await
+        self.post("/login", &[("email", email), ("password", password)])
+            .await
     }
 }
 
@@ -273,7 +365,10 @@ pub struct Api {
 async fn json(r: Response) -> (StatusCode, Value) {
     let status = r.status();
     let text = r.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 impl Api {
@@ -286,27 +381,71 @@ impl Api {
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        json(self.req(reqwest::Method::GET, path).send().await.expect("GET")).await
+        json(
+            self.req(reqwest::Method::GET, path)
+                .send()
+                .await
+                .expect("GET"),
+        )
+        .await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        json(self.req(reqwest::Method::POST, path).json(&body).send().await.expect("POST")).await
+        json(
+            self.req(reqwest::Method::POST, path)
+                .json(&body)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
     }
 
     pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        json(self.req(reqwest::Method::PUT, path).json(&body).send().await.expect("PUT")).await
+        json(
+            self.req(reqwest::Method::PUT, path)
+                .json(&body)
+                .send()
+                .await
+                .expect("PUT"),
+        )
+        .await
     }
 
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
-        json(self.req(reqwest::Method::DELETE, path).send().await.expect("DELETE")).await
+        json(
+            self.req(reqwest::Method::DELETE, path)
+                .send()
+                .await
+                .expect("DELETE"),
+        )
+        .await
     }
 
-    pub async fn post_raw(&self, path: &str, content_type: &str, body: &'static [u8]) -> (StatusCode, Value) {
-        json(self.req(reqwest::Method::POST, path).header("content-type", content_type).body(body).send().await.expect("POST")).await
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &'static [u8],
+    ) -> (StatusCode, Value) {
+        json(
+            self.req(reqwest::Method::POST, path)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
     }
 
     pub async fn login(&mut self, email: &str, password: &str) -> Value {
-        let (s, v) = self.post("/api/v1/session", serde_json::json!({"email": email, "password": password})).await;
+        let (s, v) = self
+            .post(
+                "/api/v1/session",
+                serde_json::json!({"email": email, "password": password}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "log-in of {email}: {v}");
         self.token = v["token"].as_str().map(str::to_owned);
         v
@@ -342,5 +481,8 @@ impl Api {
 
 /// The field messages of a JSON error.
 pub fn fields(v: &Value) -> Vec<String> {
-    v["error"]["fields"].as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
+    v["error"]["fields"]
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
 }

@@ -12,17 +12,41 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table("users")
-                    .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new("id")
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new("email").string_len(254).not_null())
                     .col(ColumnDef::new("password_hash").string_len(255).not_null())
                     .col(ColumnDef::new("name").string_len(100).not_null())
                     .col(ColumnDef::new("locale").string_len(5).not_null())
-                    .col(ColumnDef::new("is_admin").boolean().not_null().default(false))
-                    .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new("is_admin")
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
+                    .col(
+                        ColumnDef::new("created_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;
-        manager.create_index(Index::create().name("ux_users_email").table("users").col("email").unique().to_owned()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_users_email")
+                    .table("users")
+                    .col("email")
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
@@ -30,19 +54,54 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new("id").string_len(64).not_null().primary_key())
                     .col(ColumnDef::new("user_id").big_integer().not_null())
                     .col(ColumnDef::new("kind").string_len(8).not_null())
-                    .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new("expires_at").timestamp_with_time_zone().not_null())
-                    .foreign_key(ForeignKey::create().name("fk_sessions_user_id").from("sessions", "user_id").to("users", "id").on_delete(ForeignKeyAction::Cascade))
+                    .col(
+                        ColumnDef::new("created_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new("expires_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_sessions_user_id")
+                            .from("sessions", "user_id")
+                            .to("users", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
                     .to_owned(),
             )
             .await?;
-        manager.create_index(Index::create().name("ix_sessions_user_id").table("sessions").col("user_id").to_owned()).await?;
-        manager.create_index(Index::create().name("ix_sessions_expires_at").table("sessions").col("expires_at").to_owned()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_sessions_user_id")
+                    .table("sessions")
+                    .col("user_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_sessions_expires_at")
+                    .table("sessions")
+                    .col("expires_at")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
                     .table("settings")
-                    .col(ColumnDef::new("key").string_len(64).not_null().primary_key())
+                    .col(
+                        ColumnDef::new("key")
+                            .string_len(64)
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new("value").text().not_null())
                     .to_owned(),
             )
@@ -51,7 +110,13 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table("hives")
-                    .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new("id")
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new("name").string_len(120).not_null())
                     .col(ColumnDef::new("description").text().not_null())
                     .col(ColumnDef::new("address").string_len(255).not_null())
@@ -62,33 +127,106 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new("radius_km").integer().not_null())
                     .col(ColumnDef::new("host_fee_bps").integer().not_null())
                     .col(ColumnDef::new("manager_id").big_integer().not_null())
-                    .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null())
-                    .foreign_key(ForeignKey::create().name("fk_hives_manager_id").from("hives", "manager_id").to("users", "id").on_delete(ForeignKeyAction::Restrict))
+                    .col(
+                        ColumnDef::new("created_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_hives_manager_id")
+                            .from("hives", "manager_id")
+                            .to("users", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
                     .to_owned(),
             )
             .await?;
-        manager.create_index(Index::create().name("ix_hives_manager_id").table("hives").col("manager_id").to_owned()).await?;
-        manager.create_index(Index::create().name("ix_hives_lat_lng").table("hives").col("lat").col("lng").to_owned()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_hives_manager_id")
+                    .table("hives")
+                    .col("manager_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_hives_lat_lng")
+                    .table("hives")
+                    .col("lat")
+                    .col("lng")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
                     .table("hive_members")
-                    .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new("id")
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new("hive_id").big_integer().not_null())
                     .col(ColumnDef::new("user_id").big_integer().not_null())
-                    .col(ColumnDef::new("joined_at").timestamp_with_time_zone().not_null())
-                    .foreign_key(ForeignKey::create().name("fk_hive_members_hive_id").from("hive_members", "hive_id").to("hives", "id").on_delete(ForeignKeyAction::Cascade))
-                    .foreign_key(ForeignKey::create().name("fk_hive_members_user_id").from("hive_members", "user_id").to("users", "id").on_delete(ForeignKeyAction::Cascade))
+                    .col(
+                        ColumnDef::new("joined_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_hive_members_hive_id")
+                            .from("hive_members", "hive_id")
+                            .to("hives", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_hive_members_user_id")
+                            .from("hive_members", "user_id")
+                            .to("users", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
                     .to_owned(),
             )
             .await?;
-        manager.create_index(Index::create().name("ux_hive_members_hive_id_user_id").table("hive_members").col("hive_id").col("user_id").unique().to_owned()).await?;
-        manager.create_index(Index::create().name("ix_hive_members_user_id").table("hive_members").col("user_id").to_owned()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_hive_members_hive_id_user_id")
+                    .table("hive_members")
+                    .col("hive_id")
+                    .col("user_id")
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_hive_members_user_id")
+                    .table("hive_members")
+                    .col("user_id")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
                     .table("producers")
-                    .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new("id")
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new("owner_id").big_integer().not_null())
                     .col(ColumnDef::new("name").string_len(120).not_null())
                     .col(ColumnDef::new("trade").string_len(40))
@@ -98,37 +236,116 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new("lng").double().not_null())
                     .col(ColumnDef::new("photo_url").string_len(500))
                     .col(ColumnDef::new("stripe_account_id").string_len(64))
-                    .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null())
-                    .foreign_key(ForeignKey::create().name("fk_producers_owner_id").from("producers", "owner_id").to("users", "id").on_delete(ForeignKeyAction::Restrict))
+                    .col(
+                        ColumnDef::new("created_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_producers_owner_id")
+                            .from("producers", "owner_id")
+                            .to("users", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
                     .to_owned(),
             )
             .await?;
-        manager.create_index(Index::create().name("ix_producers_owner_id").table("producers").col("owner_id").to_owned()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_producers_owner_id")
+                    .table("producers")
+                    .col("owner_id")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
                     .table("hive_producers")
-                    .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new("id")
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new("hive_id").big_integer().not_null())
                     .col(ColumnDef::new("producer_id").big_integer().not_null())
                     .col(ColumnDef::new("status").string_len(16).not_null())
-                    .col(ColumnDef::new("requested_at").timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new("requested_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new("decided_at").timestamp_with_time_zone())
                     .col(ColumnDef::new("decided_by").big_integer())
-                    .foreign_key(ForeignKey::create().name("fk_hive_producers_hive_id").from("hive_producers", "hive_id").to("hives", "id").on_delete(ForeignKeyAction::Restrict))
-                    .foreign_key(ForeignKey::create().name("fk_hive_producers_producer_id").from("hive_producers", "producer_id").to("producers", "id").on_delete(ForeignKeyAction::Restrict))
-                    .foreign_key(ForeignKey::create().name("fk_hive_producers_decided_by").from("hive_producers", "decided_by").to("users", "id").on_delete(ForeignKeyAction::SetNull))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_hive_producers_hive_id")
+                            .from("hive_producers", "hive_id")
+                            .to("hives", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_hive_producers_producer_id")
+                            .from("hive_producers", "producer_id")
+                            .to("producers", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_hive_producers_decided_by")
+                            .from("hive_producers", "decided_by")
+                            .to("users", "id")
+                            .on_delete(ForeignKeyAction::SetNull),
+                    )
                     .to_owned(),
             )
             .await?;
-        manager.create_index(Index::create().name("ux_hive_producers_hive_id_producer_id").table("hive_producers").col("hive_id").col("producer_id").unique().to_owned()).await?;
-        manager.create_index(Index::create().name("ix_hive_producers_producer_id").table("hive_producers").col("producer_id").to_owned()).await?;
-        manager.create_index(Index::create().name("ix_hive_producers_hive_id_status").table("hive_producers").col("hive_id").col("status").to_owned()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_hive_producers_hive_id_producer_id")
+                    .table("hive_producers")
+                    .col("hive_id")
+                    .col("producer_id")
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_hive_producers_producer_id")
+                    .table("hive_producers")
+                    .col("producer_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_hive_producers_hive_id_status")
+                    .table("hive_producers")
+                    .col("hive_id")
+                    .col("status")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
                     .table("products")
-                    .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new("id")
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new("producer_id").big_integer().not_null())
                     .col(ColumnDef::new("name").string_len(120).not_null())
                     .col(ColumnDef::new("description").text().not_null())
@@ -137,58 +354,186 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new("price_cents").big_integer().not_null())
                     .col(ColumnDef::new("vat_rate_bps").integer().not_null())
                     .col(ColumnDef::new("active").boolean().not_null().default(true))
-                    .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new("updated_at").timestamp_with_time_zone().not_null())
-                    .foreign_key(ForeignKey::create().name("fk_products_producer_id").from("products", "producer_id").to("producers", "id").on_delete(ForeignKeyAction::Restrict))
+                    .col(
+                        ColumnDef::new("created_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new("updated_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_products_producer_id")
+                            .from("products", "producer_id")
+                            .to("producers", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
                     .to_owned(),
             )
             .await?;
-        manager.create_index(Index::create().name("ix_products_producer_id_active").table("products").col("producer_id").col("active").to_owned()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_products_producer_id_active")
+                    .table("products")
+                    .col("producer_id")
+                    .col("active")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
                     .table("distributions")
-                    .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new("id")
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new("hive_id").big_integer().not_null())
                     .col(ColumnDef::new("status").string_len(16).not_null())
-                    .col(ColumnDef::new("orders_open_at").timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new("orders_close_at").timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new("pickup_starts_at").timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new("pickup_ends_at").timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new("orders_open_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new("orders_close_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new("pickup_starts_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new("pickup_ends_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new("capacity").integer())
                     .col(ColumnDef::new("closed_at").timestamp_with_time_zone())
                     .col(ColumnDef::new("completed_at").timestamp_with_time_zone())
                     .col(ColumnDef::new("cancelled_at").timestamp_with_time_zone())
-                    .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null())
-                    .foreign_key(ForeignKey::create().name("fk_distributions_hive_id").from("distributions", "hive_id").to("hives", "id").on_delete(ForeignKeyAction::Restrict))
+                    .col(
+                        ColumnDef::new("created_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_distributions_hive_id")
+                            .from("distributions", "hive_id")
+                            .to("hives", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
                     .to_owned(),
             )
             .await?;
-        manager.create_index(Index::create().name("ix_distributions_hive_id_pickup_starts_at").table("distributions").col("hive_id").col("pickup_starts_at").to_owned()).await?;
-        manager.create_index(Index::create().name("ix_distributions_status_orders_open_at").table("distributions").col("status").col("orders_open_at").to_owned()).await?;
-        manager.create_index(Index::create().name("ix_distributions_status_orders_close_at").table("distributions").col("status").col("orders_close_at").to_owned()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_distributions_hive_id_pickup_starts_at")
+                    .table("distributions")
+                    .col("hive_id")
+                    .col("pickup_starts_at")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_distributions_status_orders_open_at")
+                    .table("distributions")
+                    .col("status")
+                    .col("orders_open_at")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_distributions_status_orders_close_at")
+                    .table("distributions")
+                    .col("status")
+                    .col("orders_close_at")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
                     .table("distribution_producers")
-                    .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new("id")
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new("distribution_id").big_integer().not_null())
                     .col(ColumnDef::new("producer_id").big_integer().not_null())
                     .col(ColumnDef::new("min_order_cents").big_integer().not_null())
                     .col(ColumnDef::new("status").string_len(16).not_null())
-                    .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null())
-                    .foreign_key(ForeignKey::create().name("fk_distribution_producers_distribution_id").from("distribution_producers", "distribution_id").to("distributions", "id").on_delete(ForeignKeyAction::Restrict))
-                    .foreign_key(ForeignKey::create().name("fk_distribution_producers_producer_id").from("distribution_producers", "producer_id").to("producers", "id").on_delete(ForeignKeyAction::Restrict))
+                    .col(
+                        ColumnDef::new("created_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_distribution_producers_distribution_id")
+                            .from("distribution_producers", "distribution_id")
+                            .to("distributions", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_distribution_producers_producer_id")
+                            .from("distribution_producers", "producer_id")
+                            .to("producers", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
                     .to_owned(),
             )
             .await?;
-        manager.create_index(Index::create().name("ux_distribution_producers_distribution_id_producer_id").table("distribution_producers").col("distribution_id").col("producer_id").unique().to_owned()).await?;
-        manager.create_index(Index::create().name("ix_distribution_producers_producer_id").table("distribution_producers").col("producer_id").to_owned()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_distribution_producers_distribution_id_producer_id")
+                    .table("distribution_producers")
+                    .col("distribution_id")
+                    .col("producer_id")
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_distribution_producers_producer_id")
+                    .table("distribution_producers")
+                    .col("producer_id")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
                     .table("offers")
-                    .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new("id")
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new("distribution_id").big_integer().not_null())
                     .col(ColumnDef::new("producer_id").big_integer().not_null())
                     .col(ColumnDef::new("product_id").big_integer().not_null())
@@ -198,22 +543,81 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new("price_cents").big_integer().not_null())
                     .col(ColumnDef::new("vat_rate_bps").integer().not_null())
                     .col(ColumnDef::new("quantity_cap").big_integer())
-                    .col(ColumnDef::new("quantity_reserved").big_integer().not_null().default(0))
-                    .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null())
-                    .foreign_key(ForeignKey::create().name("fk_offers_distribution_id").from("offers", "distribution_id").to("distributions", "id").on_delete(ForeignKeyAction::Restrict))
-                    .foreign_key(ForeignKey::create().name("fk_offers_producer_id").from("offers", "producer_id").to("producers", "id").on_delete(ForeignKeyAction::Restrict))
-                    .foreign_key(ForeignKey::create().name("fk_offers_product_id").from("offers", "product_id").to("products", "id").on_delete(ForeignKeyAction::Restrict))
+                    .col(
+                        ColumnDef::new("quantity_reserved")
+                            .big_integer()
+                            .not_null()
+                            .default(0),
+                    )
+                    .col(
+                        ColumnDef::new("created_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_offers_distribution_id")
+                            .from("offers", "distribution_id")
+                            .to("distributions", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_offers_producer_id")
+                            .from("offers", "producer_id")
+                            .to("producers", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_offers_product_id")
+                            .from("offers", "product_id")
+                            .to("products", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
                     .to_owned(),
             )
             .await?;
-        manager.create_index(Index::create().name("ux_offers_distribution_id_product_id").table("offers").col("distribution_id").col("product_id").unique().to_owned()).await?;
-        manager.create_index(Index::create().name("ix_offers_producer_id").table("offers").col("producer_id").to_owned()).await?;
-        manager.create_index(Index::create().name("ix_offers_product_id").table("offers").col("product_id").to_owned()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_offers_distribution_id_product_id")
+                    .table("offers")
+                    .col("distribution_id")
+                    .col("product_id")
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_offers_producer_id")
+                    .table("offers")
+                    .col("producer_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_offers_product_id")
+                    .table("offers")
+                    .col("product_id")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
                     .table("orders")
-                    .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new("id")
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new("distribution_id").big_integer().not_null())
                     .col(ColumnDef::new("user_id").big_integer().not_null())
                     .col(ColumnDef::new("status").string_len(20).not_null())
@@ -222,21 +626,74 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new("idempotency_key").string_len(100))
                     .col(ColumnDef::new("request_hash").string_len(64))
                     .col(ColumnDef::new("collected_at").timestamp_with_time_zone())
-                    .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new("updated_at").timestamp_with_time_zone().not_null())
-                    .foreign_key(ForeignKey::create().name("fk_orders_distribution_id").from("orders", "distribution_id").to("distributions", "id").on_delete(ForeignKeyAction::Restrict))
-                    .foreign_key(ForeignKey::create().name("fk_orders_user_id").from("orders", "user_id").to("users", "id").on_delete(ForeignKeyAction::Restrict))
+                    .col(
+                        ColumnDef::new("created_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new("updated_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_orders_distribution_id")
+                            .from("orders", "distribution_id")
+                            .to("distributions", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_orders_user_id")
+                            .from("orders", "user_id")
+                            .to("users", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
                     .to_owned(),
             )
             .await?;
-        manager.create_index(Index::create().name("ux_orders_user_id_idempotency_key").table("orders").col("user_id").col("idempotency_key").unique().to_owned()).await?;
-        manager.create_index(Index::create().name("ix_orders_distribution_id_status").table("orders").col("distribution_id").col("status").to_owned()).await?;
-        manager.create_index(Index::create().name("ix_orders_user_id").table("orders").col("user_id").to_owned()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_orders_user_id_idempotency_key")
+                    .table("orders")
+                    .col("user_id")
+                    .col("idempotency_key")
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_orders_distribution_id_status")
+                    .table("orders")
+                    .col("distribution_id")
+                    .col("status")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_orders_user_id")
+                    .table("orders")
+                    .col("user_id")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
                     .table("order_lines")
-                    .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new("id")
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new("order_id").big_integer().not_null())
                     .col(ColumnDef::new("offer_id").big_integer().not_null())
                     .col(ColumnDef::new("producer_id").big_integer().not_null())
@@ -245,38 +702,124 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new("vat_rate_bps").integer().not_null())
                     .col(ColumnDef::new("delivered_quantity").big_integer())
                     .col(ColumnDef::new("status").string_len(16).not_null())
-                    .foreign_key(ForeignKey::create().name("fk_order_lines_order_id").from("order_lines", "order_id").to("orders", "id").on_delete(ForeignKeyAction::Restrict))
-                    .foreign_key(ForeignKey::create().name("fk_order_lines_offer_id").from("order_lines", "offer_id").to("offers", "id").on_delete(ForeignKeyAction::Restrict))
-                    .foreign_key(ForeignKey::create().name("fk_order_lines_producer_id").from("order_lines", "producer_id").to("producers", "id").on_delete(ForeignKeyAction::Restrict))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_order_lines_order_id")
+                            .from("order_lines", "order_id")
+                            .to("orders", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_order_lines_offer_id")
+                            .from("order_lines", "offer_id")
+                            .to("offers", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_order_lines_producer_id")
+                            .from("order_lines", "producer_id")
+                            .to("producers", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
                     .to_owned(),
             )
             .await?;
-        manager.create_index(Index::create().name("ix_order_lines_order_id").table("order_lines").col("order_id").to_owned()).await?;
-        manager.create_index(Index::create().name("ix_order_lines_offer_id").table("order_lines").col("offer_id").to_owned()).await?;
-        manager.create_index(Index::create().name("ix_order_lines_producer_id").table("order_lines").col("producer_id").to_owned()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_order_lines_order_id")
+                    .table("order_lines")
+                    .col("order_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_order_lines_offer_id")
+                    .table("order_lines")
+                    .col("offer_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_order_lines_producer_id")
+                    .table("order_lines")
+                    .col("producer_id")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
                     .table("payments")
-                    .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new("id")
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new("order_id").big_integer().not_null())
                     .col(ColumnDef::new("provider").string_len(16).not_null())
                     .col(ColumnDef::new("provider_ref").string_len(255))
                     .col(ColumnDef::new("amount_cents").big_integer().not_null())
                     .col(ColumnDef::new("status").string_len(20).not_null())
-                    .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new("updated_at").timestamp_with_time_zone().not_null())
-                    .foreign_key(ForeignKey::create().name("fk_payments_order_id").from("payments", "order_id").to("orders", "id").on_delete(ForeignKeyAction::Restrict))
+                    .col(
+                        ColumnDef::new("created_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new("updated_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_payments_order_id")
+                            .from("payments", "order_id")
+                            .to("orders", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
                     .to_owned(),
             )
             .await?;
-        manager.create_index(Index::create().name("ux_payments_provider_provider_ref").table("payments").col("provider").col("provider_ref").unique().to_owned()).await?;
-        manager.create_index(Index::create().name("ix_payments_order_id").table("payments").col("order_id").to_owned()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_payments_provider_provider_ref")
+                    .table("payments")
+                    .col("provider")
+                    .col("provider_ref")
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_payments_order_id")
+                    .table("payments")
+                    .col("order_id")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
                     .table("refunds")
-                    .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new("id")
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new("payment_id").big_integer().not_null())
                     .col(ColumnDef::new("order_id").big_integer().not_null())
                     .col(ColumnDef::new("amount_cents").big_integer().not_null())
@@ -284,85 +827,242 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new("provider_ref").string_len(255))
                     .col(ColumnDef::new("status").string_len(20).not_null())
                     .col(ColumnDef::new("idempotency_key").string_len(100).not_null())
-                    .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null())
-                    .foreign_key(ForeignKey::create().name("fk_refunds_payment_id").from("refunds", "payment_id").to("payments", "id").on_delete(ForeignKeyAction::Restrict))
-                    .foreign_key(ForeignKey::create().name("fk_refunds_order_id").from("refunds", "order_id").to("orders", "id").on_delete(ForeignKeyAction::Restrict))
+                    .col(
+                        ColumnDef::new("created_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_refunds_payment_id")
+                            .from("refunds", "payment_id")
+                            .to("payments", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_refunds_order_id")
+                            .from("refunds", "order_id")
+                            .to("orders", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
                     .to_owned(),
             )
             .await?;
-        manager.create_index(Index::create().name("ux_refunds_idempotency_key").table("refunds").col("idempotency_key").unique().to_owned()).await?;
-        manager.create_index(Index::create().name("ix_refunds_order_id").table("refunds").col("order_id").to_owned()).await?;
-        manager.create_index(Index::create().name("ix_refunds_payment_id").table("refunds").col("payment_id").to_owned()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_refunds_idempotency_key")
+                    .table("refunds")
+                    .col("idempotency_key")
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_refunds_order_id")
+                    .table("refunds")
+                    .col("order_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_refunds_payment_id")
+                    .table("refunds")
+                    .col("payment_id")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
                     .table("payouts")
-                    .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new("id")
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new("distribution_id").big_integer().not_null())
                     .col(ColumnDef::new("producer_id").big_integer().not_null())
                     .col(ColumnDef::new("sales_cents").big_integer().not_null())
-                    .col(ColumnDef::new("sales_excl_vat_cents").big_integer().not_null())
+                    .col(
+                        ColumnDef::new("sales_excl_vat_cents")
+                            .big_integer()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new("refunds_cents").big_integer().not_null())
                     .col(ColumnDef::new("host_fee_cents").big_integer().not_null())
-                    .col(ColumnDef::new("platform_fee_cents").big_integer().not_null())
+                    .col(
+                        ColumnDef::new("platform_fee_cents")
+                            .big_integer()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new("payout_cents").big_integer().not_null())
                     .col(ColumnDef::new("status").string_len(20).not_null())
                     .col(ColumnDef::new("transfer_ref").string_len(255))
-                    .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new("updated_at").timestamp_with_time_zone().not_null())
-                    .foreign_key(ForeignKey::create().name("fk_payouts_distribution_id").from("payouts", "distribution_id").to("distributions", "id").on_delete(ForeignKeyAction::Restrict))
-                    .foreign_key(ForeignKey::create().name("fk_payouts_producer_id").from("payouts", "producer_id").to("producers", "id").on_delete(ForeignKeyAction::Restrict))
+                    .col(
+                        ColumnDef::new("created_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new("updated_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_payouts_distribution_id")
+                            .from("payouts", "distribution_id")
+                            .to("distributions", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_payouts_producer_id")
+                            .from("payouts", "producer_id")
+                            .to("producers", "id")
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
                     .to_owned(),
             )
             .await?;
-        manager.create_index(Index::create().name("ux_payouts_distribution_id_producer_id").table("payouts").col("distribution_id").col("producer_id").unique().to_owned()).await?;
-        manager.create_index(Index::create().name("ix_payouts_producer_id").table("payouts").col("producer_id").to_owned()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_payouts_distribution_id_producer_id")
+                    .table("payouts")
+                    .col("distribution_id")
+                    .col("producer_id")
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_payouts_producer_id")
+                    .table("payouts")
+                    .col("producer_id")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
                     .table("outbox")
-                    .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new("id")
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new("to_email").string_len(254).not_null())
                     .col(ColumnDef::new("locale").string_len(5).not_null())
                     .col(ColumnDef::new("template").string_len(64).not_null())
                     .col(ColumnDef::new("payload").text().not_null())
                     .col(ColumnDef::new("status").string_len(16).not_null())
                     .col(ColumnDef::new("attempts").integer().not_null().default(0))
-                    .col(ColumnDef::new("next_attempt_at").timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new("next_attempt_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new("last_error").text())
-                    .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new("created_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new("sent_at").timestamp_with_time_zone())
                     .to_owned(),
             )
             .await?;
-        manager.create_index(Index::create().name("ix_outbox_status_next_attempt_at").table("outbox").col("status").col("next_attempt_at").to_owned()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_outbox_status_next_attempt_at")
+                    .table("outbox")
+                    .col("status")
+                    .col("next_attempt_at")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
                     .table("jobs")
-                    .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new("id")
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new("kind").string_len(64).not_null())
                     .col(ColumnDef::new("payload").text().not_null())
                     .col(ColumnDef::new("status").string_len(16).not_null())
                     .col(ColumnDef::new("attempts").integer().not_null().default(0))
-                    .col(ColumnDef::new("run_at").timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new("run_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new("locked_until").timestamp_with_time_zone())
                     .col(ColumnDef::new("locked_by").string_len(64))
                     .col(ColumnDef::new("unique_key").string_len(128))
                     .col(ColumnDef::new("last_error").text())
-                    .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new("created_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;
-        manager.create_index(Index::create().name("ux_jobs_unique_key").table("jobs").col("unique_key").unique().to_owned()).await?;
-        manager.create_index(Index::create().name("ix_jobs_status_run_at").table("jobs").col("status").col("run_at").to_owned()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_jobs_unique_key")
+                    .table("jobs")
+                    .col("unique_key")
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_jobs_status_run_at")
+                    .table("jobs")
+                    .col("status")
+                    .col("run_at")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
                     .table("processed_webhook_events")
-                    .col(ColumnDef::new("id").string_len(255).not_null().primary_key())
+                    .col(
+                        ColumnDef::new("id")
+                            .string_len(255)
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new("kind").string_len(100).not_null())
-                    .col(ColumnDef::new("received_at").timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new("received_at")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -370,25 +1070,63 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table("processed_webhook_events").to_owned()).await?;
-        manager.drop_table(Table::drop().table("jobs").to_owned()).await?;
-        manager.drop_table(Table::drop().table("outbox").to_owned()).await?;
-        manager.drop_table(Table::drop().table("payouts").to_owned()).await?;
-        manager.drop_table(Table::drop().table("refunds").to_owned()).await?;
-        manager.drop_table(Table::drop().table("payments").to_owned()).await?;
-        manager.drop_table(Table::drop().table("order_lines").to_owned()).await?;
-        manager.drop_table(Table::drop().table("orders").to_owned()).await?;
-        manager.drop_table(Table::drop().table("offers").to_owned()).await?;
-        manager.drop_table(Table::drop().table("distribution_producers").to_owned()).await?;
-        manager.drop_table(Table::drop().table("distributions").to_owned()).await?;
-        manager.drop_table(Table::drop().table("products").to_owned()).await?;
-        manager.drop_table(Table::drop().table("hive_producers").to_owned()).await?;
-        manager.drop_table(Table::drop().table("producers").to_owned()).await?;
-        manager.drop_table(Table::drop().table("hive_members").to_owned()).await?;
-        manager.drop_table(Table::drop().table("hives").to_owned()).await?;
-        manager.drop_table(Table::drop().table("settings").to_owned()).await?;
-        manager.drop_table(Table::drop().table("sessions").to_owned()).await?;
-        manager.drop_table(Table::drop().table("users").to_owned()).await?;
+        manager
+            .drop_table(Table::drop().table("processed_webhook_events").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("jobs").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("outbox").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("payouts").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("refunds").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("payments").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("order_lines").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("orders").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("offers").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("distribution_producers").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("distributions").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("products").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("hive_producers").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("producers").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("hive_members").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("hives").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("settings").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("sessions").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("users").to_owned())
+            .await?;
         Ok(())
     }
 }

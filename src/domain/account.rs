@@ -16,16 +16,26 @@ impl Email {
         if s.len() > 254 {
             return Err("error.too_long");
         }
-        let Some((local, domain)) = s.split_once('@') else { return Err("error.email") };
+        let Some((local, domain)) = s.split_once('@') else {
+            return Err("error.email");
+        };
         let ok_local = !local.is_empty()
             && local.len() <= 64
-            && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
         let ok_domain = domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-');
-        if ok_local && ok_domain { Ok(Email(s)) } else { Err("error.email") }
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+        if ok_local && ok_domain {
+            Ok(Email(s))
+        } else {
+            Err("error.email")
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -54,7 +64,10 @@ impl Password {
             Err("error.password_short")
         } else if input.len() > PASSWORD_MAX {
             Err("error.password_long")
-        } else if input.chars().all(|c| c == input.chars().next().unwrap_or(' ')) {
+        } else if input
+            .chars()
+            .all(|c| c == input.chars().next().unwrap_or(' '))
+        {
             Err("error.password_weak")
         } else {
             Ok(Password(input.to_owned()))
@@ -106,10 +119,10 @@ impl Locale {
             if q == 0 {
                 continue;
             }
-            if let Some(l) = Locale::parse(tag) {
-                if best.is_none_or(|(bq, _)| q > bq) {
-                    best = Some((q, l));
-                }
+            if let Some(l) = Locale::parse(tag)
+                && best.is_none_or(|(bq, _)| q > bq)
+            {
+                best = Some((q, l));
             }
         }
         best.map(|(_, l)| l)
@@ -136,12 +149,20 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse(" Camille@Example.FR ").map(|e| e.0), Ok("camille@example.fr".into()));
+        assert_eq!(
+            Email::parse(" Camille@Example.FR ").map(|e| e.0),
+            Ok("camille@example.fr".into())
+        );
         assert_eq!(Email::parse("").err(), Some("error.required"));
-        for bad in ["a", "a@b", "@b.fr", "a@.fr", "a@b..fr", "a b@c.fr", "a@b.fr."] {
+        for bad in [
+            "a", "a@b", "@b.fr", "a@.fr", "a@b..fr", "a b@c.fr", "a@b.fr.",
+        ] {
             assert_eq!(Email::parse(bad).err(), Some("error.email"), "{bad}");
         }
-        assert_eq!(Email::parse(&format!("{}@b.fr", "a".repeat(260))).err(), Some("error.too_long"));
+        assert_eq!(
+            Email::parse(&format!("{}@b.fr", "a".repeat(260))).err(),
+            Some("error.too_long")
+        );
     }
 
     #[test]
@@ -149,14 +170,26 @@ mod tests {
         assert!(Password::parse("correct horse").is_ok());
         assert_eq!(Password::parse("").err(), Some("error.required"));
         assert_eq!(Password::parse("short").err(), Some("error.password_short"));
-        assert_eq!(Password::parse(&"x".repeat(200)).err(), Some("error.password_long"));
-        assert_eq!(Password::parse("aaaaaaaaaaaa").err(), Some("error.password_weak"));
+        assert_eq!(
+            Password::parse(&"x".repeat(200)).err(),
+            Some("error.password_long")
+        );
+        assert_eq!(
+            Password::parse("aaaaaaaaaaaa").err(),
+            Some("error.password_weak")
+        );
     }
 
     #[test]
     fn accept_language_picks_the_best_known() {
-        assert_eq!(Locale::from_accept_language("fr-FR,fr;q=0.9,en;q=0.8"), Some(Locale::Fr));
-        assert_eq!(Locale::from_accept_language("de-DE,en;q=0.5,fr;q=0.7"), Some(Locale::Fr));
+        assert_eq!(
+            Locale::from_accept_language("fr-FR,fr;q=0.9,en;q=0.8"),
+            Some(Locale::Fr)
+        );
+        assert_eq!(
+            Locale::from_accept_language("de-DE,en;q=0.5,fr;q=0.7"),
+            Some(Locale::Fr)
+        );
         assert_eq!(Locale::from_accept_language("en-GB"), Some(Locale::En));
         assert_eq!(Locale::from_accept_language("de, es;q=0.8"), None);
         assert_eq!(Locale::from_accept_language("fr;q=0, en"), Some(Locale::En));

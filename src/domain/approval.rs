@@ -15,7 +15,10 @@ pub enum ApprovalError {
     /// The producer is farther from the hive than its radius allows.
     TooFar { distance_km: f64, radius_km: i32 },
     /// The request is already in this state or cannot move to it.
-    NotAllowed { from: ApprovalStatus, to: ApprovalStatus },
+    NotAllowed {
+        from: ApprovalStatus,
+        to: ApprovalStatus,
+    },
 }
 
 impl ApprovalStatus {
@@ -50,14 +53,24 @@ impl ApprovalStatus {
     pub fn ask_again(self) -> Result<ApprovalStatus, ApprovalError> {
         match self {
             ApprovalStatus::Rejected => Ok(ApprovalStatus::Pending),
-            from => Err(ApprovalError::NotAllowed { from, to: ApprovalStatus::Pending }),
+            from => Err(ApprovalError::NotAllowed {
+                from,
+                to: ApprovalStatus::Pending,
+            }),
         }
     }
 }
 
 /// A producer may ask to sell in a hive only within the hive's radius.
 pub fn check_radius(distance_km: f64, radius_km: i32) -> Result<(), ApprovalError> {
-    if distance_km <= f64::from(radius_km) { Ok(()) } else { Err(ApprovalError::TooFar { distance_km, radius_km }) }
+    if distance_km <= f64::from(radius_km) {
+        Ok(())
+    } else {
+        Err(ApprovalError::TooFar {
+            distance_km,
+            radius_km,
+        })
+    }
 }
 
 /// The radius a hive starts with: La Ruche's 250 km rule.
@@ -85,7 +98,10 @@ mod tests {
     #[test]
     fn radius_is_inclusive() {
         assert!(check_radius(250.0, 250).is_ok());
-        assert!(matches!(check_radius(250.1, 250), Err(ApprovalError::TooFar { .. })));
+        assert!(matches!(
+            check_radius(250.1, 250),
+            Err(ApprovalError::TooFar { .. })
+        ));
     }
 
     #[test]

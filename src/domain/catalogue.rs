@@ -61,7 +61,11 @@ impl VatRate {
     pub const ALLOWED: [i32; 4] = [210, 550, 1000, 2000];
 
     pub fn from_bps(bps: i32) -> Result<VatRate, &'static str> {
-        if VatRate::ALLOWED.contains(&bps) { Ok(VatRate(bps)) } else { Err("error.vat_rate") }
+        if VatRate::ALLOWED.contains(&bps) {
+            Ok(VatRate(bps))
+        } else {
+            Err("error.vat_rate")
+        }
     }
 
     pub fn bps(self) -> i32 {
@@ -79,7 +83,11 @@ impl VatRate {
         } else {
             format!("{whole}{}{frac:02}", if french { ',' } else { '.' })
         };
-        if french { format!("{text}\u{a0}%") } else { format!("{text}%") }
+        if french {
+            format!("{text}\u{a0}%")
+        } else {
+            format!("{text}%")
+        }
     }
 }
 

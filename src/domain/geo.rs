@@ -41,13 +41,22 @@ impl Coordinates {
         let dlat = km / 111.0;
         let cos = self.lat.to_radians().cos().abs().max(0.01);
         let dlng = (km / (111.0 * cos)).min(180.0);
-        (self.lat - dlat, self.lat + dlat, self.lng - dlng, self.lng + dlng)
+        (
+            self.lat - dlat,
+            self.lat + dlat,
+            self.lng - dlng,
+            self.lng + dlng,
+        )
     }
 }
 
 /// Distances are shown rounded to a whole kilometre, with one decimal under 10 km.
 pub fn round_km(km: f64) -> f64 {
-    if km < 10.0 { (km * 10.0).round() / 10.0 } else { km.round() }
+    if km < 10.0 {
+        (km * 10.0).round() / 10.0
+    } else {
+        km.round()
+    }
 }
 
 #[cfg(test)]
@@ -81,7 +90,7 @@ mod tests {
 
     #[test]
     fn rounds_for_display() {
-        assert_eq!(round_km(3.14), 3.1);
+        assert_eq!(round_km(2.74), 2.7);
         assert_eq!(round_km(42.6), 43.0);
     }
 }

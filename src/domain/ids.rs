@@ -53,7 +53,10 @@ mod tests {
 
     #[test]
     fn ids_are_strings_in_json_and_accept_numbers() {
-        assert_eq!(serde_json::to_string(&HiveId(7)).ok().as_deref(), Some("\"7\""));
+        assert_eq!(
+            serde_json::to_string(&HiveId(7)).ok().as_deref(),
+            Some("\"7\"")
+        );
         let a: ProducerId = serde_json::from_str("\"12\"").expect("string id");
         let b: ProducerId = serde_json::from_str("12").expect("number id");
         assert_eq!(a, b);

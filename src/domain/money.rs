@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// An amount in euro cents; VAT-inclusive unless a name says otherwise.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Cents(pub i64);
 
@@ -49,7 +51,11 @@ impl Cents {
         if whole.len() > 9 {
             return Err(MoneyError::OutOfRange);
         }
-        let euros: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| MoneyError::Malformed)? };
+        let euros: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| MoneyError::Malformed)?
+        };
         let cents: i64 = match frac.len() {
             0 => 0,
             1 => frac.parse::<i64>().map_err(|_| MoneyError::Malformed)? * 10,
@@ -60,7 +66,11 @@ impl Cents {
 
     /// A catalogue price: strictly positive and at most [`MAX_PRICE`].
     pub fn price(cents: i64) -> Result<Cents, MoneyError> {
-        if cents <= 0 || cents > MAX_PRICE.0 { Err(MoneyError::OutOfRange) } else { Ok(Cents(cents)) }
+        if cents <= 0 || cents > MAX_PRICE.0 {
+            Err(MoneyError::OutOfRange)
+        } else {
+            Ok(Cents(cents))
+        }
     }
 
     /// The amount for a form field, with a dot as typed back by browsers in every language.
@@ -72,7 +82,11 @@ impl Cents {
     pub fn format_fr(self) -> String {
         let sign = if self.0 < 0 { "-" } else { "" };
         let abs = self.0.unsigned_abs();
-        format!("{sign}{},{:02}\u{a0}€", group(abs / 100, '\u{202f}'), abs % 100)
+        format!(
+            "{sign}{},{:02}\u{a0}€",
+            group(abs / 100, '\u{202f}'),
+            abs % 100
+        )
     }
 
     /// The amount as an English reader expects it: `€1,234.50`.
@@ -84,7 +98,10 @@ impl Cents {
 
     /// VAT-exclusive amount of this VAT-inclusive amount, rounded half-up to the cent.
     pub fn excl_vat(self, vat_rate_bps: i32) -> Cents {
-        Cents(div_half_up(self.0 * 10_000, 10_000 + i64::from(vat_rate_bps)))
+        Cents(div_half_up(
+            self.0 * 10_000,
+            10_000 + i64::from(vat_rate_bps),
+        ))
     }
 }
 
@@ -99,7 +116,11 @@ pub fn div_half_up(numerator: i64, denominator: i64) -> i64 {
     debug_assert!(denominator > 0);
     let q = numerator / denominator;
     let r = numerator % denominator;
-    if r.abs() * 2 >= denominator { q + numerator.signum() } else { q }
+    if r.abs() * 2 >= denominator {
+        q + numerator.signum()
+    } else {
+        q
+    }
 }
 
 fn group(mut n: u64, sep: char) -> String {
@@ -135,9 +156,15 @@ mod tests {
         assert_eq!(Cents::parse_euros(""), Err(MoneyError::Empty));
         assert_eq!(Cents::parse_euros("abc"), Err(MoneyError::Malformed));
         assert_eq!(Cents::parse_euros("-3"), Err(MoneyError::Malformed));
-        assert_eq!(Cents::parse_euros("3.205"), Err(MoneyError::TooManyDecimals));
+        assert_eq!(
+            Cents::parse_euros("3.205"),
+            Err(MoneyError::TooManyDecimals)
+        );
         assert_eq!(Cents::parse_euros("1.2.3"), Err(MoneyError::Malformed));
-        assert_eq!(Cents::parse_euros("9999999999"), Err(MoneyError::OutOfRange));
+        assert_eq!(
+            Cents::parse_euros("9999999999"),
+            Err(MoneyError::OutOfRange)
+        );
         assert_eq!(Cents::price(0), Err(MoneyError::OutOfRange));
         assert_eq!(Cents::price(MAX_PRICE.0 + 1), Err(MoneyError::OutOfRange));
     }

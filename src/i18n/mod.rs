@@ -36,7 +36,11 @@ fn flatten(prefix: &str, v: &serde_json::Value, out: &mut HashMap<String, String
     match v {
         serde_json::Value::Object(map) => {
             for (k, v) in map {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(&key, v, out);
             }
         }
@@ -51,7 +55,10 @@ fn flatten(prefix: &str, v: &serde_json::Value, out: &mut HashMap<String, String
 
 fn catalogues() -> &'static Catalogues {
     static C: OnceLock<Catalogues> = OnceLock::new();
-    C.get_or_init(|| Catalogues { en: load(EN, "en"), fr: load(FR, "fr") })
+    C.get_or_init(|| Catalogues {
+        en: load(EN, "en"),
+        fr: load(FR, "fr"),
+    })
 }
 
 pub fn catalogue(lang: Locale) -> &'static Catalogue {
@@ -62,7 +69,7 @@ pub fn catalogue(lang: Locale) -> &'static Catalogue {
 }
 
 /// The message for `key`, falling back to English, then to the key itself so a gap is visible, not fatal.
-pub fn t<'a>(lang: Locale, key: &'a str) -> &'a str {
+pub fn t(lang: Locale, key: &str) -> &str {
     let c = catalogues();
     let own = match lang {
         Locale::En => &c.en,

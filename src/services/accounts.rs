@@ -2,13 +2,16 @@
 
 use crate::domain::{Email, Locale, Password, UserId};
 use crate::error::{AppError, AppResult};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use chrono::{Duration, Utc};
 use entity::{hive_members, hives, producers, sessions, users};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QuerySelect, Set,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -82,8 +85,11 @@ pub async fn hash_password(password: String) -> AppResult<String> {
 
 async fn verify_password(password: String, hash: String) -> AppResult<bool> {
     tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&hash).map_err(|e| AppError::Internal(format!("stored hash: {e}")))?;
-        Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        let parsed = PasswordHash::new(&hash)
+            .map_err(|e| AppError::Internal(format!("stored hash: {e}")))?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
     })
     .await
     .map_err(|e| AppError::Internal(format!("hashing task: {e}")))?
@@ -94,7 +100,10 @@ fn decoy_hash() -> &'static str {
     static H: OnceLock<String> = OnceLock::new();
     H.get_or_init(|| {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(b"decoy password", &salt).map(|h| h.to_string()).unwrap_or_default()
+        Argon2::default()
+            .hash_password(b"decoy password", &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
     })
 }
 
@@ -109,14 +118,25 @@ pub async fn sign_up(db: &DatabaseConnection, account: NewAccount) -> AppResult<
         created_at: Set(Utc::now()),
         ..Default::default()
     };
-    user.insert(db).await.map_err(super::conflict_on_unique("email_taken"))
+    user.insert(db)
+        .await
+        .map_err(super::conflict_on_unique("email_taken"))
 }
 
 /// The user whose e-mail and password match; `None` for any mismatch, without saying which.
-pub async fn authenticate(db: &DatabaseConnection, email: &str, password: &str) -> AppResult<Option<users::Model>> {
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    email: &str,
+    password: &str,
+) -> AppResult<Option<users::Model>> {
     let email = email.trim().to_lowercase();
-    let user = users::Entity::find().filter(users::Column::Email.eq(email)).one(db).await?;
-    let hash = user.as_ref().map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
+    let user = users::Entity::find()
+        .filter(users::Column::Email.eq(email))
+        .one(db)
+        .await?;
+    let hash = user
+        .as_ref()
+        .map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
     let ok = verify_password(password.to_owned(), hash).await?;
     Ok(user.filter(|_| ok))
 }
@@ -126,7 +146,11 @@ fn token_id(token: &str) -> String {
 }
 
 /// Opens a session and returns its token; only the token's hash is stored.
-pub async fn open_session(db: &DatabaseConnection, user: UserId, kind: SessionKind) -> AppResult<String> {
+pub async fn open_session(
+    db: &DatabaseConnection,
+    user: UserId,
+    kind: SessionKind,
+) -> AppResult<String> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
@@ -144,24 +168,46 @@ pub async fn open_session(db: &DatabaseConnection, user: UserId, kind: SessionKi
 }
 
 pub async fn close_session(db: &DatabaseConnection, token: &str) -> AppResult<()> {
-    sessions::Entity::delete_by_id(token_id(token)).exec(db).await?;
+    sessions::Entity::delete_by_id(token_id(token))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
 /// The user behind a live session token of the given kind.
-pub async fn user_for_token(db: &DatabaseConnection, token: &str, kind: SessionKind) -> AppResult<Option<CurrentUser>> {
+pub async fn user_for_token(
+    db: &DatabaseConnection,
+    token: &str,
+    kind: SessionKind,
+) -> AppResult<Option<CurrentUser>> {
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
-    let Some(session) = sessions::Entity::find_by_id(token_id(token)).one(db).await? else { return Ok(None) };
+    let Some(session) = sessions::Entity::find_by_id(token_id(token))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
     if session.kind != kind.as_str() || session.expires_at <= Utc::now() {
         return Ok(None);
     }
-    Ok(users::Entity::find_by_id(session.user_id).one(db).await?.map(CurrentUser::from))
+    Ok(users::Entity::find_by_id(session.user_id)
+        .one(db)
+        .await?
+        .map(CurrentUser::from))
 }
 
-pub async fn update_profile(db: &DatabaseConnection, user: UserId, name: String, locale: Locale) -> AppResult<()> {
-    let row = users::Entity::find_by_id(user.0).one(db).await?.ok_or(AppError::NotFound)?;
+pub async fn update_profile(
+    db: &DatabaseConnection,
+    user: UserId,
+    name: String,
+    locale: Locale,
+) -> AppResult<()> {
+    let row = users::Entity::find_by_id(user.0)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let mut row = row.into_active_model();
     row.name = Set(name);
     row.locale = Set(locale.code().to_owned());
@@ -220,5 +266,10 @@ pub async fn roles(db: &DatabaseConnection, user: &CurrentUser) -> AppResult<Rol
         .into_tuple::<i64>()
         .all(db)
         .await?;
-    Ok(Roles { member_of, manages, owns, admin: user.is_admin })
+    Ok(Roles {
+        member_of,
+        manages,
+        owns,
+        admin: user.is_admin,
+    })
 }

@@ -7,8 +7,8 @@ use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use entity::{hive_members, hive_producers, hives, producers, users};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 
@@ -64,19 +64,29 @@ impl HiveView {
     }
 
     pub fn coords(&self) -> Coordinates {
-        Coordinates { lat: self.lat, lng: self.lng }
+        Coordinates {
+            lat: self.lat,
+            lng: self.lng,
+        }
     }
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: HiveId) -> AppResult<hives::Model> {
-    hives::Entity::find_by_id(id.0).one(db).await?.ok_or(AppError::NotFound)
+    hives::Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 pub fn can_manage(user: &CurrentUser, hive: &hives::Model) -> bool {
     user.is_admin || hive.manager_id == user.id.0
 }
 
-pub async fn create(db: &DatabaseConnection, manager: &CurrentUser, input: HiveInput) -> AppResult<HiveView> {
+pub async fn create(
+    db: &DatabaseConnection,
+    manager: &CurrentUser,
+    input: HiveInput,
+) -> AppResult<HiveView> {
     let row = hives::ActiveModel {
         name: Set(input.name),
         description: Set(input.description),
@@ -96,7 +106,12 @@ pub async fn create(db: &DatabaseConnection, manager: &CurrentUser, input: HiveI
     Ok(HiveView::from_model(row, None))
 }
 
-pub async fn update(db: &DatabaseConnection, actor: &CurrentUser, id: HiveId, input: HiveInput) -> AppResult<HiveView> {
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    id: HiveId,
+    input: HiveInput,
+) -> AppResult<HiveView> {
     let hive = get(db, id).await?;
     if !can_manage(actor, &hive) {
         return Err(AppError::Forbidden);
@@ -115,7 +130,12 @@ pub async fn update(db: &DatabaseConnection, actor: &CurrentUser, id: HiveId, in
 }
 
 /// Hives within `radius_km` of `from`, nearest first, found through an indexed bounding box.
-pub async fn near(db: &DatabaseConnection, from: Coordinates, radius_km: f64, limit: usize) -> AppResult<Vec<HiveView>> {
+pub async fn near(
+    db: &DatabaseConnection,
+    from: Coordinates,
+    radius_km: f64,
+    limit: usize,
+) -> AppResult<Vec<HiveView>> {
     let (lat0, lat1, lng0, lng1) = from.bounding_box(radius_km);
     let rows = hives::Entity::find()
         .filter(hives::Column::Lat.between(lat0, lat1))
@@ -124,17 +144,36 @@ pub async fn near(db: &DatabaseConnection, from: Coordinates, radius_km: f64, li
         .await?;
     let mut found: Vec<(f64, hives::Model)> = rows
         .into_iter()
-        .map(|h| (from.distance_km(Coordinates { lat: h.lat, lng: h.lng }), h))
+        .map(|h| {
+            (
+                from.distance_km(Coordinates {
+                    lat: h.lat,
+                    lng: h.lng,
+                }),
+                h,
+            )
+        })
         .filter(|(d, _)| *d <= radius_km)
         .collect();
     found.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
-    Ok(found.into_iter().take(limit).map(|(d, h)| HiveView::from_model(h, Some(d))).collect())
+    Ok(found
+        .into_iter()
+        .take(limit)
+        .map(|(d, h)| HiveView::from_model(h, Some(d)))
+        .collect())
 }
 
 /// Every hive by name, for visitors who have not said where they are.
 pub async fn all(db: &DatabaseConnection, limit: u64) -> AppResult<Vec<HiveView>> {
-    let rows = hives::Entity::find().order_by_asc(hives::Column::Name).limit(limit).all(db).await?;
-    Ok(rows.into_iter().map(|h| HiveView::from_model(h, None)).collect())
+    let rows = hives::Entity::find()
+        .order_by_asc(hives::Column::Name)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|h| HiveView::from_model(h, None))
+        .collect())
 }
 
 pub async fn is_member(db: &impl ConnectionTrait, user: UserId, hive: HiveId) -> AppResult<bool> {
@@ -147,7 +186,10 @@ pub async fn is_member(db: &impl ConnectionTrait, user: UserId, hive: HiveId) ->
 }
 
 pub async fn member_count(db: &DatabaseConnection, hive: HiveId) -> AppResult<u64> {
-    Ok(hive_members::Entity::find().filter(hive_members::Column::HiveId.eq(hive.0)).count(db).await?)
+    Ok(hive_members::Entity::find()
+        .filter(hive_members::Column::HiveId.eq(hive.0))
+        .count(db)
+        .await?)
 }
 
 pub async fn join(db: &DatabaseConnection, user: &CurrentUser, hive: HiveId) -> AppResult<()> {
@@ -171,7 +213,11 @@ pub async fn leave(db: &DatabaseConnection, user: &CurrentUser, hive: HiveId) ->
         .filter(hive_members::Column::UserId.eq(user.id.0))
         .exec(db)
         .await?;
-    if res.rows_affected == 0 { Err(AppError::Conflict("not_member")) } else { Ok(()) }
+    if res.rows_affected == 0 {
+        Err(AppError::Conflict("not_member"))
+    } else {
+        Ok(())
+    }
 }
 
 /// A producer as seen from one hive: its request's status and how far its farm is.
@@ -200,8 +246,14 @@ pub async fn producers_of(
     }
     let links = q.all(db).await?;
     let ids: Vec<i64> = links.iter().map(|l| l.producer_id).collect();
-    let farms = producers::Entity::find().filter(producers::Column::Id.is_in(ids)).all(db).await?;
-    let here = Coordinates { lat: hive.lat, lng: hive.lng };
+    let farms = producers::Entity::find()
+        .filter(producers::Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    let here = Coordinates {
+        lat: hive.lat,
+        lng: hive.lng,
+    };
     let mut out: Vec<HiveProducer> = links
         .into_iter()
         .filter_map(|l| {
@@ -214,17 +266,28 @@ pub async fn producers_of(
                 address: p.address.clone(),
                 photo_url: p.photo_url.clone(),
                 status: ApprovalStatus::parse(&l.status).unwrap_or(ApprovalStatus::Pending),
-                distance_km: round_km(here.distance_km(Coordinates { lat: p.lat, lng: p.lng })),
+                distance_km: round_km(here.distance_km(Coordinates {
+                    lat: p.lat,
+                    lng: p.lng,
+                })),
                 requested_at: l.requested_at,
             })
         })
         .collect();
-    out.sort_by(|a, b| a.distance_km.total_cmp(&b.distance_km).then(a.name.cmp(&b.name)));
+    out.sort_by(|a, b| {
+        a.distance_km
+            .total_cmp(&b.distance_km)
+            .then(a.name.cmp(&b.name))
+    });
     Ok(out)
 }
 
 pub async fn manager_name(db: &DatabaseConnection, hive: &hives::Model) -> AppResult<String> {
-    Ok(users::Entity::find_by_id(hive.manager_id).one(db).await?.map(|u| u.name).unwrap_or_default())
+    Ok(users::Entity::find_by_id(hive.manager_id)
+        .one(db)
+        .await?
+        .map(|u| u.name)
+        .unwrap_or_default())
 }
 
 /// The hives a user belongs to, by name.
@@ -236,8 +299,15 @@ pub async fn joined_by(db: &DatabaseConnection, user: UserId) -> AppResult<Vec<H
         .into_tuple()
         .all(db)
         .await?;
-    let rows = hives::Entity::find().filter(hives::Column::Id.is_in(ids)).order_by_asc(hives::Column::Name).all(db).await?;
-    Ok(rows.into_iter().map(|h| HiveView::from_model(h, None)).collect())
+    let rows = hives::Entity::find()
+        .filter(hives::Column::Id.is_in(ids))
+        .order_by_asc(hives::Column::Name)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|h| HiveView::from_model(h, None))
+        .collect())
 }
 
 /// The hives a user manages (every hive for an admin), by name.
@@ -247,5 +317,8 @@ pub async fn managed_by(db: &DatabaseConnection, user: &CurrentUser) -> AppResul
         q = q.filter(hives::Column::ManagerId.eq(user.id.0));
     }
     let rows = q.order_by_asc(hives::Column::Name).all(db).await?;
-    Ok(rows.into_iter().map(|h| HiveView::from_model(h, None)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|h| HiveView::from_model(h, None))
+        .collect())
 }

@@ -16,5 +16,11 @@ pub fn is_unique_violation(e: &DbErr) -> bool {
 
 /// Maps a unique violation to a conflict with `code`, anything else to a database error.
 pub fn conflict_on_unique(code: &'static str) -> impl Fn(DbErr) -> AppError {
-    move |e| if is_unique_violation(&e) { AppError::Conflict(code) } else { AppError::Db(e) }
+    move |e| {
+        if is_unique_violation(&e) {
+            AppError::Conflict(code)
+        } else {
+            AppError::Db(e)
+        }
+    }
 }

@@ -20,8 +20,13 @@ fn places() -> &'static [Place] {
             .filter_map(|line| {
                 let mut f = line.split(',');
                 let (code, city, lat, lng) = (f.next()?, f.next()?, f.next()?, f.next()?);
-                let coords = Coordinates::new(lat.trim().parse().ok()?, lng.trim().parse().ok()?).ok()?;
-                Some(Place { postcode: code.trim().to_owned(), city: city.trim().to_owned(), coords })
+                let coords =
+                    Coordinates::new(lat.trim().parse().ok()?, lng.trim().parse().ok()?).ok()?;
+                Some(Place {
+                    postcode: code.trim().to_owned(),
+                    city: city.trim().to_owned(),
+                    coords,
+                })
             })
             .collect()
     })
@@ -38,7 +43,11 @@ pub fn lookup(input: &str) -> Option<Place> {
         .find(|p| p.postcode == code)
         .or_else(|| {
             // Overseas départements have three-digit prefixes (971…976).
-            let dept = if code.starts_with("97") { &code[..3] } else { &code[..2] };
+            let dept = if code.starts_with("97") {
+                &code[..3]
+            } else {
+                &code[..2]
+            };
             all.iter().find(|p| p.postcode.starts_with(dept))
         })
         .cloned()

@@ -4,13 +4,15 @@ use super::accounts::CurrentUser;
 use super::hives::{self, HiveView};
 use crate::domain::approval::{self, ApprovalError};
 use crate::domain::geo::round_km;
-use crate::domain::{ApprovalStatus, Category, Cents, Coordinates, HiveId, ProducerId, ProductId, UserId, VatRate};
+use crate::domain::{
+    ApprovalStatus, Category, Cents, Coordinates, HiveId, ProducerId, ProductId, UserId, VatRate,
+};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use entity::{hive_producers, offers, producers, products};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use serde::Serialize;
 
@@ -96,7 +98,10 @@ impl From<products::Model> for ProductView {
 }
 
 pub async fn get(db: &DatabaseConnection, id: ProducerId) -> AppResult<producers::Model> {
-    producers::Entity::find_by_id(id.0).one(db).await?.ok_or(AppError::NotFound)
+    producers::Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 pub fn can_edit(user: &CurrentUser, producer: &producers::Model) -> bool {
@@ -104,12 +109,24 @@ pub fn can_edit(user: &CurrentUser, producer: &producers::Model) -> bool {
 }
 
 /// The producer, if `actor` owns it (or is an admin); 403 otherwise.
-pub async fn owned(db: &DatabaseConnection, actor: &CurrentUser, id: ProducerId) -> AppResult<producers::Model> {
+pub async fn owned(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    id: ProducerId,
+) -> AppResult<producers::Model> {
     let p = get(db, id).await?;
-    if can_edit(actor, &p) { Ok(p) } else { Err(AppError::Forbidden) }
+    if can_edit(actor, &p) {
+        Ok(p)
+    } else {
+        Err(AppError::Forbidden)
+    }
 }
 
-pub async fn create(db: &DatabaseConnection, owner: &CurrentUser, input: ProducerInput) -> AppResult<ProducerView> {
+pub async fn create(
+    db: &DatabaseConnection,
+    owner: &CurrentUser,
+    input: ProducerInput,
+) -> AppResult<ProducerView> {
     let row = producers::ActiveModel {
         owner_id: Set(owner.id.0),
         name: Set(input.name),
@@ -155,21 +172,36 @@ pub async fn owned_by(db: &DatabaseConnection, user: UserId) -> AppResult<Vec<Pr
 }
 
 /// A producer's products by category and name; archived ones only when asked.
-pub async fn products(db: &DatabaseConnection, producer: ProducerId, with_archived: bool) -> AppResult<Vec<ProductView>> {
+pub async fn products(
+    db: &DatabaseConnection,
+    producer: ProducerId,
+    with_archived: bool,
+) -> AppResult<Vec<ProductView>> {
     let mut q = products::Entity::find().filter(products::Column::ProducerId.eq(producer.0));
     if !with_archived {
         q = q.filter(products::Column::Active.eq(true));
     }
-    let rows = q.order_by_asc(products::Column::Category).order_by_asc(products::Column::Name).all(db).await?;
+    let rows = q
+        .order_by_asc(products::Column::Category)
+        .order_by_asc(products::Column::Name)
+        .all(db)
+        .await?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
 pub async fn get_product(db: &DatabaseConnection, id: ProductId) -> AppResult<products::Model> {
-    products::Entity::find_by_id(id.0).one(db).await?.ok_or(AppError::NotFound)
+    products::Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// The product, if `actor` owns its producer; 403 otherwise.
-pub async fn owned_product(db: &DatabaseConnection, actor: &CurrentUser, id: ProductId) -> AppResult<products::Model> {
+pub async fn owned_product(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    id: ProductId,
+) -> AppResult<products::Model> {
     let product = get_product(db, id).await?;
     owned(db, actor, ProducerId(product.producer_id)).await?;
     Ok(product)
@@ -228,10 +260,18 @@ pub enum Removal {
     Archived,
 }
 
-pub async fn delete_product(db: &DatabaseConnection, actor: &CurrentUser, id: ProductId) -> AppResult<Removal> {
+pub async fn delete_product(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    id: ProductId,
+) -> AppResult<Removal> {
     let product = owned_product(db, actor, id).await?;
     let txn = db.begin().await?;
-    let used = offers::Entity::find().filter(offers::Column::ProductId.eq(id.0)).count(&txn).await? > 0;
+    let used = offers::Entity::find()
+        .filter(offers::Column::ProductId.eq(id.0))
+        .count(&txn)
+        .await?
+        > 0;
     let removal = if used {
         let mut row = product.into_active_model();
         row.active = Set(false);
@@ -270,12 +310,26 @@ pub async fn request_hive(
         AppError::NotFound => AppError::field("hive_id", "error.no_such_hive"),
         e => e,
     })?;
-    let distance = Coordinates { lat: producer.lat, lng: producer.lng }.distance_km(Coordinates { lat: hive.lat, lng: hive.lng });
-    if let Err(ApprovalError::TooFar { distance_km, radius_km }) = approval::check_radius(distance, hive.radius_km) {
+    let distance = Coordinates {
+        lat: producer.lat,
+        lng: producer.lng,
+    }
+    .distance_km(Coordinates {
+        lat: hive.lat,
+        lng: hive.lng,
+    });
+    if let Err(ApprovalError::TooFar {
+        distance_km,
+        radius_km,
+    }) = approval::check_radius(distance, hive.radius_km)
+    {
         return Err(AppError::field_with(
             "hive_id",
             "error.too_far",
-            vec![("km", format!("{}", round_km(distance_km))), ("radius", radius_km.to_string())],
+            vec![
+                ("km", format!("{}", round_km(distance_km))),
+                ("radius", radius_km.to_string()),
+            ],
         ));
     }
     let now = Utc::now();
@@ -287,7 +341,9 @@ pub async fn request_hive(
     let row = match existing {
         Some(link) => {
             let status = ApprovalStatus::parse(&link.status).unwrap_or(ApprovalStatus::Pending);
-            let next = status.ask_again().map_err(|_| AppError::Conflict("already_requested"))?;
+            let next = status
+                .ask_again()
+                .map_err(|_| AppError::Conflict("already_requested"))?;
             let mut row = link.into_active_model();
             row.status = Set(next.as_str().to_owned());
             row.requested_at = Set(now);
@@ -339,13 +395,22 @@ pub async fn decide(
         .await?
         .ok_or(AppError::NotFound)?;
     let from = ApprovalStatus::parse(&link.status).unwrap_or(ApprovalStatus::Pending);
-    let next = from.decide(to).map_err(|_| AppError::Conflict("already_decided"))?;
+    let next = from
+        .decide(to)
+        .map_err(|_| AppError::Conflict("already_decided"))?;
     let mut row = link.into_active_model();
     row.status = Set(next.as_str().to_owned());
     row.decided_at = Set(Some(Utc::now()));
     row.decided_by = Set(Some(actor.id.0));
     let row = row.update(db).await?;
-    let distance = Coordinates { lat: producer.lat, lng: producer.lng }.distance_km(Coordinates { lat: hive.lat, lng: hive.lng });
+    let distance = Coordinates {
+        lat: producer.lat,
+        lng: producer.lng,
+    }
+    .distance_km(Coordinates {
+        lat: hive.lat,
+        lng: hive.lng,
+    });
     Ok(HiveRequest {
         hive_id,
         producer_id,
@@ -358,11 +423,23 @@ pub async fn decide(
 }
 
 /// Every hive a producer has asked to sell in, with the decision, nearest first.
-pub async fn requests_of(db: &DatabaseConnection, producer: &producers::Model) -> AppResult<Vec<HiveRequest>> {
-    let links = hive_producers::Entity::find().filter(hive_producers::Column::ProducerId.eq(producer.id)).all(db).await?;
+pub async fn requests_of(
+    db: &DatabaseConnection,
+    producer: &producers::Model,
+) -> AppResult<Vec<HiveRequest>> {
+    let links = hive_producers::Entity::find()
+        .filter(hive_producers::Column::ProducerId.eq(producer.id))
+        .all(db)
+        .await?;
     let ids: Vec<i64> = links.iter().map(|l| l.hive_id).collect();
-    let rows = entity::hives::Entity::find().filter(entity::hives::Column::Id.is_in(ids)).all(db).await?;
-    let farm = Coordinates { lat: producer.lat, lng: producer.lng };
+    let rows = entity::hives::Entity::find()
+        .filter(entity::hives::Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    let farm = Coordinates {
+        lat: producer.lat,
+        lng: producer.lng,
+    };
     let mut out: Vec<HiveRequest> = links
         .into_iter()
         .filter_map(|l| {
@@ -372,7 +449,10 @@ pub async fn requests_of(db: &DatabaseConnection, producer: &producers::Model) -
                 producer_id: ProducerId(producer.id),
                 hive_name: h.name.clone(),
                 status: ApprovalStatus::parse(&l.status).unwrap_or(ApprovalStatus::Pending),
-                distance_km: round_km(farm.distance_km(Coordinates { lat: h.lat, lng: h.lng })),
+                distance_km: round_km(farm.distance_km(Coordinates {
+                    lat: h.lat,
+                    lng: h.lng,
+                })),
                 requested_at: l.requested_at,
                 decided_at: l.decided_at,
             })
@@ -383,17 +463,36 @@ pub async fn requests_of(db: &DatabaseConnection, producer: &producers::Model) -
 }
 
 /// Hives a producer could ask to join: within each hive's own radius and not asked yet.
-pub async fn candidate_hives(db: &DatabaseConnection, producer: &producers::Model) -> AppResult<Vec<HiveView>> {
-    let asked: Vec<i64> = requests_of(db, producer).await?.iter().map(|r| r.hive_id.0).collect();
-    let farm = Coordinates { lat: producer.lat, lng: producer.lng };
+pub async fn candidate_hives(
+    db: &DatabaseConnection,
+    producer: &producers::Model,
+) -> AppResult<Vec<HiveView>> {
+    let asked: Vec<i64> = requests_of(db, producer)
+        .await?
+        .iter()
+        .map(|r| r.hive_id.0)
+        .collect();
+    let farm = Coordinates {
+        lat: producer.lat,
+        lng: producer.lng,
+    };
     let near = hives::near(db, farm, f64::from(approval::MAX_RADIUS_KM), 200).await?;
     Ok(near
         .into_iter()
-        .filter(|h| !asked.contains(&h.id.0) && h.distance_km.unwrap_or(f64::MAX) <= f64::from(h.radius_km))
+        .filter(|h| {
+            !asked.contains(&h.id.0) && h.distance_km.unwrap_or(f64::MAX) <= f64::from(h.radius_km)
+        })
         .collect())
 }
 
 /// Hives where the producer is approved, with the distance from the farm.
-pub async fn approved_hives(db: &DatabaseConnection, producer: &producers::Model) -> AppResult<Vec<HiveRequest>> {
-    Ok(requests_of(db, producer).await?.into_iter().filter(|r| r.status == ApprovalStatus::Approved).collect())
+pub async fn approved_hives(
+    db: &DatabaseConnection,
+    producer: &producers::Model,
+) -> AppResult<Vec<HiveRequest>> {
+    Ok(requests_of(db, producer)
+        .await?
+        .into_iter()
+        .filter(|r| r.status == ApprovalStatus::Approved)
+        .collect())
 }

@@ -10,7 +10,10 @@ const SECRET_KEY: &str = "secret";
 pub async fn secret(db: &DatabaseConnection) -> Result<String, DbErr> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    let candidate = settings::ActiveModel { key: Set(SECRET_KEY.to_owned()), value: Set(hex::encode(bytes)) };
+    let candidate = settings::ActiveModel {
+        key: Set(SECRET_KEY.to_owned()),
+        value: Set(hex::encode(bytes)),
+    };
     settings::Entity::insert(candidate)
         .on_conflict_do_nothing_on([settings::Column::Key])
         .exec_without_returning(db)

@@ -35,7 +35,10 @@ fn form_context<T: serde::Serialize>(ctx: &Ctx, form: &T, errors: &FieldErrors) 
 /// Starts a browser session: a fresh id at every log-in, so a planted cookie is worth nothing.
 fn signed_in(state: &AppState, token: &str, to: &str, flash: &str) -> Response {
     let mut resp = redirect_with_flash(state, to, flash);
-    resp.headers_mut().append(header::SET_COOKIE, set_cookie(state, SESSION_COOKIE, token, 30 * 86_400));
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(state, SESSION_COOKIE, token, 30 * 86_400),
+    );
     resp
 }
 
@@ -46,43 +49,95 @@ struct NextQuery {
 }
 
 async fn signup_page(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
-    let form = SignupForm { locale: ctx.lang.code().to_owned(), ..Default::default() };
-    render(&state, &ctx, "account/signup.html", form_context(&ctx, &form, &FieldErrors::default()))
+    let form = SignupForm {
+        locale: ctx.lang.code().to_owned(),
+        ..Default::default()
+    };
+    render(
+        &state,
+        &ctx,
+        "account/signup.html",
+        form_context(&ctx, &form, &FieldErrors::default()),
+    )
 }
 
-async fn signup(State(state): State<AppState>, ctx: Ctx, Form(form): Form<SignupForm>) -> AppResult<Response> {
+async fn signup(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<SignupForm>,
+) -> AppResult<Response> {
     let account = match form.parse(ctx.lang) {
         Ok(a) => a,
-        Err(e) => return render_invalid(&state, &ctx, "account/signup.html", form_context(&ctx, &form, &e)),
+        Err(e) => {
+            return render_invalid(
+                &state,
+                &ctx,
+                "account/signup.html",
+                form_context(&ctx, &form, &e),
+            );
+        }
     };
     let user = match accounts::sign_up(&state.db, account).await {
         Ok(u) => u,
         Err(AppError::Conflict("email_taken")) => {
             let mut e = FieldErrors::default();
             e.add("email", "error.email_taken");
-            return render_invalid(&state, &ctx, "account/signup.html", form_context(&ctx, &form, &e));
+            return render_invalid(
+                &state,
+                &ctx,
+                "account/signup.html",
+                form_context(&ctx, &form, &e),
+            );
         }
         Err(e) => return Err(e),
     };
-    let token = accounts::open_session(&state.db, crate::domain::UserId(user.id), SessionKind::Web).await?;
+    let token =
+        accounts::open_session(&state.db, crate::domain::UserId(user.id), SessionKind::Web).await?;
     Ok(signed_in(&state, &token, "/me", "flash.welcome"))
 }
 
-async fn login_page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<NextQuery>) -> AppResult<Html<String>> {
-    let form = LoginForm { next: safe_next(&q.next).unwrap_or_default(), ..Default::default() };
-    render(&state, &ctx, "account/login.html", form_context(&ctx, &form, &FieldErrors::default()))
+async fn login_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<NextQuery>,
+) -> AppResult<Html<String>> {
+    let form = LoginForm {
+        next: safe_next(&q.next).unwrap_or_default(),
+        ..Default::default()
+    };
+    render(
+        &state,
+        &ctx,
+        "account/login.html",
+        form_context(&ctx, &form, &FieldErrors::default()),
+    )
 }
 
-async fn login(State(state): State<AppState>, ctx: Ctx, Form(form): Form<LoginForm>) -> AppResult<Response> {
+async fn login(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<LoginForm>,
+) -> AppResult<Response> {
     if let Err(e) = form.check() {
-        return render_invalid(&state, &ctx, "account/login.html", form_context(&ctx, &form, &e));
+        return render_invalid(
+            &state,
+            &ctx,
+            "account/login.html",
+            form_context(&ctx, &form, &e),
+        );
     }
     let Some(user) = accounts::authenticate(&state.db, &form.email, &form.password).await? else {
         let mut e = FieldErrors::default();
         e.add("email", "error.login_failed");
-        return render_invalid(&state, &ctx, "account/login.html", form_context(&ctx, &form, &e));
+        return render_invalid(
+            &state,
+            &ctx,
+            "account/login.html",
+            form_context(&ctx, &form, &e),
+        );
     };
-    let token = accounts::open_session(&state.db, crate::domain::UserId(user.id), SessionKind::Web).await?;
+    let token =
+        accounts::open_session(&state.db, crate::domain::UserId(user.id), SessionKind::Web).await?;
     let to = safe_next(&form.next).unwrap_or_else(|| "/me".to_owned());
     Ok(signed_in(&state, &token, &to, "flash.signed_in"))
 }
@@ -92,13 +147,28 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<
         accounts::close_session(&state.db, token).await?;
     }
     let mut resp = redirect_with_flash(&state, "/", "flash.signed_out");
-    resp.headers_mut().append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", 0));
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&state, SESSION_COOKIE, "", 0),
+    );
     Ok(resp)
 }
 
-async fn profile_page(State(state): State<AppState>, ctx: Ctx, AuthUser(user): AuthUser) -> AppResult<Html<String>> {
-    let form = ProfileForm { name: user.name.clone(), locale: user.locale.code().to_owned() };
-    render(&state, &ctx, "account/profile.html", form_context(&ctx, &form, &FieldErrors::default()))
+async fn profile_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+) -> AppResult<Html<String>> {
+    let form = ProfileForm {
+        name: user.name.clone(),
+        locale: user.locale.code().to_owned(),
+    };
+    render(
+        &state,
+        &ctx,
+        "account/profile.html",
+        form_context(&ctx, &form, &FieldErrors::default()),
+    )
 }
 
 async fn profile(
@@ -112,11 +182,20 @@ async fn profile(
             accounts::update_profile(&state.db, user.id, name, locale).await?;
             Ok(redirect_with_flash(&state, "/account", "flash.saved"))
         }
-        Err(e) => render_invalid(&state, &ctx, "account/profile.html", form_context(&ctx, &form, &e)),
+        Err(e) => render_invalid(
+            &state,
+            &ctx,
+            "account/profile.html",
+            form_context(&ctx, &form, &e),
+        ),
     }
 }
 
-async fn dashboard(State(state): State<AppState>, ctx: Ctx, AuthUser(user): AuthUser) -> AppResult<Html<String>> {
+async fn dashboard(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+) -> AppResult<Html<String>> {
     let mut c = tera::Context::new();
     c.insert("member_of", &hives::joined_by(&state.db, user.id).await?);
     c.insert("manages", &hives::managed_by(&state.db, &user).await?);
@@ -132,12 +211,20 @@ struct LangForm {
 }
 
 /// Remembers the language in a cookie, and in the profile of a signed-in user.
-async fn switch_language(State(state): State<AppState>, ctx: Ctx, Form(form): Form<LangForm>) -> AppResult<Response> {
+async fn switch_language(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<LangForm>,
+) -> AppResult<Response> {
     let lang = Locale::parse(&form.lang).ok_or_else(|| AppError::field("lang", "error.locale"))?;
     if let Some(user) = &ctx.user {
         accounts::update_profile(&state.db, user.id, user.name.clone(), lang).await?;
     }
-    let mut resp = Redirect::to(&safe_next(&form.next).unwrap_or_else(|| "/".to_owned())).into_response();
-    resp.headers_mut().append(header::SET_COOKIE, set_cookie(&state, ctx::LANG_COOKIE, lang.code(), 365 * 86_400));
+    let mut resp =
+        Redirect::to(&safe_next(&form.next).unwrap_or_else(|| "/".to_owned())).into_response();
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&state, ctx::LANG_COOKIE, lang.code(), 365 * 86_400),
+    );
     Ok(resp)
 }

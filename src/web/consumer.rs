@@ -8,9 +8,9 @@ use crate::domain::{ApprovalStatus, Coordinates, HiveId, ProducerId};
 use crate::error::{AppError, AppResult};
 use crate::services::hives::{self, HiveView};
 use crate::services::producers;
+use crate::web::forms::Path;
 use axum::Router;
 use axum::extract::{Query, State};
-use crate::web::forms::Path;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 
@@ -31,11 +31,18 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>
     render(&state, &ctx, "home.html", c)
 }
 
-async fn search(State(state): State<AppState>, ctx: Ctx, Query(q): Query<HiveSearch>) -> AppResult<Response> {
+async fn search(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<HiveSearch>,
+) -> AppResult<Response> {
     let mut c = tera::Context::new();
     c.insert("search", &q);
     c.insert("default_km", &DEFAULT_SEARCH_KM);
-    c.insert("errors", &crate::error::FieldErrors::default().translated(ctx.lang));
+    c.insert(
+        "errors",
+        &crate::error::FieldErrors::default().translated(ctx.lang),
+    );
     match q.parse() {
         Ok(Some((from, radius, place))) => {
             c.insert("hives", &hives::near(&state.db, from, radius, 100).await?);
@@ -57,18 +64,33 @@ async fn search(State(state): State<AppState>, ctx: Ctx, Query(q): Query<HiveSea
     Ok(render(&state, &ctx, "consumer/hives.html", c)?.into_response())
 }
 
-async fn hive_page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<Html<String>> {
+async fn hive_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
     let hive = hives::get(&state.db, HiveId(id)).await?;
-    let can_manage = ctx.user.as_ref().is_some_and(|u| hives::can_manage(u, &hive));
+    let can_manage = ctx
+        .user
+        .as_ref()
+        .is_some_and(|u| hives::can_manage(u, &hive));
     let is_member = match &ctx.user {
         Some(u) => hives::is_member(&state.db, u.id, HiveId(id)).await?,
         None => false,
     };
     let linked = hives::producers_of(&state.db, &hive, None).await?;
-    let (approved, others): (Vec<_>, Vec<_>) = linked.into_iter().partition(|p| p.status == ApprovalStatus::Approved);
+    let (approved, others): (Vec<_>, Vec<_>) = linked
+        .into_iter()
+        .partition(|p| p.status == ApprovalStatus::Approved);
     let mut c = tera::Context::new();
-    c.insert("manager_name", &hives::manager_name(&state.db, &hive).await?);
-    c.insert("members", &hives::member_count(&state.db, HiveId(id)).await?);
+    c.insert(
+        "manager_name",
+        &hives::manager_name(&state.db, &hive).await?,
+    );
+    c.insert(
+        "members",
+        &hives::member_count(&state.db, HiveId(id)).await?,
+    );
     c.insert("hive", &HiveView::from_model(hive, None));
     c.insert("producers", &approved);
     c.insert("requests", &if can_manage { others } else { Vec::new() });
@@ -77,32 +99,63 @@ async fn hive_page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>)
     render(&state, &ctx, "consumer/hive.html", c)
 }
 
-async fn join(State(state): State<AppState>, AuthUser(user): AuthUser, Path(id): Path<i64>) -> AppResult<Response> {
+async fn join(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     let to = format!("/hives/{id}");
     match hives::join(&state.db, &user, HiveId(id)).await {
         Ok(()) => Ok(redirect_with_flash(&state, &to, "flash.joined")),
-        Err(AppError::Conflict("already_member")) => Ok(redirect_with_flash(&state, &to, "error.already_member")),
+        Err(AppError::Conflict("already_member")) => {
+            Ok(redirect_with_flash(&state, &to, "error.already_member"))
+        }
         Err(e) => Err(e),
     }
 }
 
-async fn leave(State(state): State<AppState>, AuthUser(user): AuthUser, Path(id): Path<i64>) -> AppResult<Response> {
+async fn leave(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     let to = format!("/hives/{id}");
     match hives::leave(&state.db, &user, HiveId(id)).await {
         Ok(()) => Ok(redirect_with_flash(&state, &to, "flash.left")),
-        Err(AppError::Conflict("not_member")) => Ok(redirect_with_flash(&state, &to, "error.not_member")),
+        Err(AppError::Conflict("not_member")) => {
+            Ok(redirect_with_flash(&state, &to, "error.not_member"))
+        }
         Err(e) => Err(e),
     }
 }
 
-async fn producer_page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<Html<String>> {
+async fn producer_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
     let producer = producers::get(&state.db, ProducerId(id)).await?;
-    let can_edit = ctx.user.as_ref().is_some_and(|u| producers::can_edit(u, &producer));
+    let can_edit = ctx
+        .user
+        .as_ref()
+        .is_some_and(|u| producers::can_edit(u, &producer));
     let mut c = tera::Context::new();
-    c.insert("hives", &producers::approved_hives(&state.db, &producer).await?);
-    c.insert("products", &producers::products(&state.db, ProducerId(id), false).await?);
+    c.insert(
+        "hives",
+        &producers::approved_hives(&state.db, &producer).await?,
+    );
+    c.insert(
+        "products",
+        &producers::products(&state.db, ProducerId(id), false).await?,
+    );
     c.insert("can_edit", &can_edit);
-    c.insert("coords", &Coordinates { lat: producer.lat, lng: producer.lng });
+    c.insert(
+        "coords",
+        &Coordinates {
+            lat: producer.lat,
+            lng: producer.lng,
+        },
+    );
     c.insert("producer", &producers::ProducerView::from(producer));
     render(&state, &ctx, "consumer/producer.html", c)
 }

@@ -48,7 +48,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Ctx>().cloned().ok_or_else(|| AppError::Internal("request context missing".into()))
+        parts
+            .extensions
+            .get::<Ctx>()
+            .cloned()
+            .ok_or_else(|| AppError::Internal("request context missing".into()))
     }
 }
 
@@ -59,7 +63,11 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
-        Ctx::from_request_parts(parts, s).await?.user.map(AuthUser).ok_or(AppError::Unauthorized)
+        Ctx::from_request_parts(parts, s)
+            .await?
+            .user
+            .map(AuthUser)
+            .ok_or(AppError::Unauthorized)
     }
 }
 
@@ -77,7 +85,9 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 pub fn csrf_token(secret: &[u8], cookie_value: &str) -> String {
@@ -91,26 +101,41 @@ pub fn csrf_token(secret: &[u8], cookie_value: &str) -> String {
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// A `Set-Cookie` value with our defaults: whole site, not readable by scripts, not sent cross-site.
 pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> HeaderValue {
-    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
-    let v = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
+    let secure = if state.config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let v =
+        format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
     HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// A redirect that shows `flash_key` on the next page.
 pub fn redirect_with_flash(state: &AppState, to: &str, flash_key: &str) -> Response {
     let mut resp = Redirect::to(to).into_response();
-    resp.headers_mut().append(header::SET_COOKIE, set_cookie(state, FLASH_COOKIE, flash_key, 120));
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(state, FLASH_COOKIE, flash_key, 120),
+    );
     resp
 }
 
 /// A local path to go back to after a form, never another site.
 pub fn safe_next(next: &str) -> Option<String> {
-    let ok = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.contains("://");
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.contains("://");
     ok.then(|| next.to_owned())
 }
 
@@ -140,10 +165,16 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
         .as_ref()
         .map(|u| u.locale)
         .or_else(|| cookie(&headers, LANG_COOKIE).and_then(Locale::parse))
-        .or_else(|| headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Locale::from_accept_language))
+        .or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Locale::from_accept_language)
+        })
         .unwrap_or_default();
 
-    let existing_csrf = cookie(&headers, CSRF_COOKIE).filter(|c| c.len() == 32 && c.bytes().all(|b| b.is_ascii_hexdigit()));
+    let existing_csrf = cookie(&headers, CSRF_COOKIE)
+        .filter(|c| c.len() == 32 && c.bytes().all(|b| b.is_ascii_hexdigit()));
     let (csrf_cookie, new_csrf_cookie) = match existing_csrf {
         Some(c) => (c.to_owned(), false),
         None => {
@@ -154,20 +185,42 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
     };
     let csrf = csrf_token(&state.secret, &csrf_cookie);
     let flash = cookie(&headers, FLASH_COOKIE)
-        .filter(|k| k.len() < 64 && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_'))
+        .filter(|k| {
+            k.len() < 64
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+        })
         .map(str::to_owned);
 
     let return_to = if req.method() == Method::GET {
-        Some(req.uri().path_and_query().map_or_else(|| path.clone(), |pq| pq.as_str().to_owned()))
+        Some(
+            req.uri()
+                .path_and_query()
+                .map_or_else(|| path.clone(), |pq| pq.as_str().to_owned()),
+        )
     } else {
         headers
             .get(header::REFERER)
             .and_then(|v| v.to_str().ok())
             .and_then(|r| url::Url::parse(r).ok())
-            .filter(|u| state.config.base_url.starts_with(&format!("{}://{}", u.scheme(), u.host_str().unwrap_or(""))))
+            .filter(|u| {
+                state.config.base_url.starts_with(&format!(
+                    "{}://{}",
+                    u.scheme(),
+                    u.host_str().unwrap_or("")
+                ))
+            })
             .and_then(|u| safe_next(u.path()))
     };
-    let ctx = Ctx { user, lang, csrf: csrf.clone(), flash: flash.clone(), path: path.clone(), is_api, return_to };
+    let ctx = Ctx {
+        user,
+        lang,
+        csrf: csrf.clone(),
+        flash: flash.clone(),
+        path: path.clone(),
+        is_api,
+        return_to,
+    };
     let mut req = req;
     req.extensions_mut().insert(ctx.clone());
 
@@ -188,9 +241,16 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
     })
     .await;
 
-    let mut resp = if is_api { resp } else { html_errors(&state, &ctx, resp) };
+    let mut resp = if is_api {
+        resp
+    } else {
+        html_errors(&state, &ctx, resp)
+    };
     if new_csrf_cookie {
-        resp.headers_mut().append(header::SET_COOKIE, set_cookie(&state, CSRF_COOKIE, &csrf_cookie, 365 * 86_400));
+        resp.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(&state, CSRF_COOKIE, &csrf_cookie, 365 * 86_400),
+        );
     }
     let sets_flash = resp
         .headers()
@@ -198,17 +258,26 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
         .iter()
         .any(|v| v.to_str().is_ok_and(|s| s.starts_with(FLASH_COOKIE)));
     if flash.is_some() && !sets_flash && !resp.status().is_redirection() {
-        resp.headers_mut().append(header::SET_COOKIE, set_cookie(&state, FLASH_COOKIE, "", 0));
+        resp.headers_mut()
+            .append(header::SET_COOKIE, set_cookie(&state, FLASH_COOKIE, "", 0));
     }
     resp
 }
 
-async fn check_csrf(req: Request, expected: &str, cookie_is_new: bool) -> Result<Request, AppError> {
+async fn check_csrf(
+    req: Request,
+    expected: &str,
+    cookie_is_new: bool,
+) -> Result<Request, AppError> {
     if cookie_is_new {
         return Err(AppError::Csrf);
     }
     if let Some(h) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
-        return if constant_time_eq(h, expected) { Ok(req) } else { Err(AppError::Csrf) };
+        return if constant_time_eq(h, expected) {
+            Ok(req)
+        } else {
+            Err(AppError::Csrf)
+        };
     }
     let is_form = req
         .headers()
@@ -219,21 +288,32 @@ async fn check_csrf(req: Request, expected: &str, cookie_is_new: bool) -> Result
         return Err(AppError::Csrf);
     }
     let (parts, body) = req.into_parts();
-    let bytes = to_bytes(body, FORM_LIMIT).await.map_err(|_| AppError::BadRequest("error.too_large"))?;
-    let sent = form_urlencoded::parse(&bytes).find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.into_owned());
+    let bytes = to_bytes(body, FORM_LIMIT)
+        .await
+        .map_err(|_| AppError::BadRequest("error.too_large"))?;
+    let sent = form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == CSRF_FIELD)
+        .map(|(_, v)| v.into_owned());
     match sent {
-        Some(t) if constant_time_eq(&t, expected) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        Some(t) if constant_time_eq(&t, expected) => {
+            Ok(Request::from_parts(parts, Body::from(bytes)))
+        }
         _ => Err(AppError::Csrf),
     }
 }
 
 /// Error responses of HTML pages become a page in the visitor's language; 401 sends them to log in.
 fn html_errors(state: &AppState, ctx: &Ctx, resp: Response) -> Response {
-    let Some(page) = resp.extensions().get::<ErrorPage>().cloned() else { return resp };
+    let Some(page) = resp.extensions().get::<ErrorPage>().cloned() else {
+        return resp;
+    };
     let status = resp.status();
     if status == StatusCode::UNAUTHORIZED {
         let to = match &ctx.return_to {
-            Some(back) => format!("/login?next={}", form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()),
+            Some(back) => format!(
+                "/login?next={}",
+                form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
+            ),
             None => "/login".to_owned(),
         };
         return Redirect::to(&to).into_response();

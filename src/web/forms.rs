@@ -3,10 +3,10 @@
 //! The same structs read HTML forms and JSON bodies, so the pages and the API accept and refuse alike.
 
 use crate::domain::account::parse_name;
-use crate::domain::catalogue::parse_unit;
-use crate::domain::{Category, Cents, Coordinates, Email, Locale, Password, VatRate};
 use crate::domain::approval::{DEFAULT_RADIUS_KM, MAX_RADIUS_KM};
+use crate::domain::catalogue::parse_unit;
 use crate::domain::money::MoneyError;
+use crate::domain::{Category, Cents, Coordinates, Email, Locale, Password, VatRate};
 use crate::error::{AppError, FieldErrors};
 use crate::services::accounts::NewAccount;
 use crate::services::hives::HiveInput;
@@ -49,7 +49,10 @@ pub enum Source {
 }
 
 fn validated(v: &impl Validate) -> FieldErrors {
-    v.validate().err().map(FieldErrors::from).unwrap_or_default()
+    v.validate()
+        .err()
+        .map(FieldErrors::from)
+        .unwrap_or_default()
 }
 
 fn text(errors: &mut FieldErrors, field: &str, value: &str, max: usize) -> Option<String> {
@@ -64,18 +67,42 @@ fn free_text(errors: &mut FieldErrors, field: &str, value: &str, max: usize) -> 
     s.to_owned()
 }
 
-fn coordinates(errors: &mut FieldErrors, lat: &str, lng: &str, postcode: &str) -> Option<Coordinates> {
+fn coordinates(
+    errors: &mut FieldErrors,
+    lat: &str,
+    lng: &str,
+    postcode: &str,
+) -> Option<Coordinates> {
     let (lat, lng) = (lat.trim(), lng.trim());
     if lat.is_empty() && lng.is_empty() {
         if let Some(place) = postcodes::lookup(postcode) {
             return Some(place.coords);
         }
-        let field = if postcode.trim().is_empty() { "lat" } else { "postcode" };
-        errors.add(field, if postcode.trim().is_empty() { "error.coordinates_required" } else { "error.postcode_unknown" });
+        let field = if postcode.trim().is_empty() {
+            "lat"
+        } else {
+            "postcode"
+        };
+        errors.add(
+            field,
+            if postcode.trim().is_empty() {
+                "error.coordinates_required"
+            } else {
+                "error.postcode_unknown"
+            },
+        );
         return None;
     }
-    let la = lat.replace(',', ".").parse::<f64>().ok().filter(|v| (-90.0..=90.0).contains(v));
-    let lo = lng.replace(',', ".").parse::<f64>().ok().filter(|v| (-180.0..=180.0).contains(v));
+    let la = lat
+        .replace(',', ".")
+        .parse::<f64>()
+        .ok()
+        .filter(|v| (-90.0..=90.0).contains(v));
+    let lo = lng
+        .replace(',', ".")
+        .parse::<f64>()
+        .ok()
+        .filter(|v| (-180.0..=180.0).contains(v));
     if la.is_none() {
         errors.add("lat", "error.latitude");
     }
@@ -113,9 +140,17 @@ pub struct SignupForm {
 impl SignupForm {
     pub fn parse(&self, fallback: Locale) -> Result<NewAccount, FieldErrors> {
         let mut e = validated(self);
-        let email = if e.has("email") { None } else { e.check("email", Email::parse(&self.email)) };
+        let email = if e.has("email") {
+            None
+        } else {
+            e.check("email", Email::parse(&self.email))
+        };
         let password = e.check("password", Password::parse(&self.password));
-        let name = if e.has("name") { None } else { text(&mut e, "name", &self.name, 100) };
+        let name = if e.has("name") {
+            None
+        } else {
+            text(&mut e, "name", &self.name, 100)
+        };
         let locale = if self.locale.trim().is_empty() {
             Some(fallback)
         } else {
@@ -123,7 +158,12 @@ impl SignupForm {
         };
         match (email, password, name, locale) {
             (Some(email), Some(password), Some(name), Some(locale)) if e.is_empty() => {
-                Ok(NewAccount { email, password, name, locale })
+                Ok(NewAccount {
+                    email,
+                    password,
+                    name,
+                    locale,
+                })
             }
             _ => Err(e),
         }
@@ -166,7 +206,11 @@ pub struct ProfileForm {
 impl ProfileForm {
     pub fn parse(&self) -> Result<(String, Locale), FieldErrors> {
         let mut e = validated(self);
-        let name = if e.has("name") { None } else { text(&mut e, "name", &self.name, 100) };
+        let name = if e.has("name") {
+            None
+        } else {
+            text(&mut e, "name", &self.name, 100)
+        };
         let locale = e.check("locale", Locale::parse(&self.locale).ok_or("error.locale"));
         match (name, locale) {
             (Some(n), Some(l)) if e.is_empty() => Ok((n, l)),
@@ -216,9 +260,17 @@ impl HiveForm {
 
     pub fn parse(&self) -> Result<HiveInput, FieldErrors> {
         let mut e = validated(self);
-        let name = if e.has("name") { None } else { text(&mut e, "name", &self.name, 120) };
+        let name = if e.has("name") {
+            None
+        } else {
+            text(&mut e, "name", &self.name, 120)
+        };
         let description = free_text(&mut e, "description", &self.description, 5000);
-        let address = if e.has("address") { None } else { text(&mut e, "address", &self.address, 255) };
+        let address = if e.has("address") {
+            None
+        } else {
+            text(&mut e, "address", &self.address, 255)
+        };
         let postcode = optional_postcode(&mut e, &self.postcode);
         let coords = coordinates(&mut e, &self.lat, &self.lng, &self.postcode);
         let tz = self.timezone.trim();
@@ -237,14 +289,28 @@ impl HiveForm {
             match radius.parse::<i32>() {
                 Ok(r) if (1..=MAX_RADIUS_KM).contains(&r) => Some(r),
                 _ => {
-                    e.add_with("radius_km", "error.radius", vec![("max", MAX_RADIUS_KM.to_string())]);
+                    e.add_with(
+                        "radius_km",
+                        "error.radius",
+                        vec![("max", MAX_RADIUS_KM.to_string())],
+                    );
                     None
                 }
             }
         };
         match (name, address, coords, timezone, radius_km) {
-            (Some(name), Some(address), Some(coords), Some(timezone), Some(radius_km)) if e.is_empty() => {
-                Ok(HiveInput { name, description, address, postcode, coords, timezone, radius_km })
+            (Some(name), Some(address), Some(coords), Some(timezone), Some(radius_km))
+                if e.is_empty() =>
+            {
+                Ok(HiveInput {
+                    name,
+                    description,
+                    address,
+                    postcode,
+                    coords,
+                    timezone,
+                    radius_km,
+                })
             }
             _ => Err(e),
         }
@@ -280,13 +346,18 @@ impl HiveSearch {
             match self.radius_km.trim().parse::<f64>() {
                 Ok(r) if r > 0.0 && r <= f64::from(MAX_RADIUS_KM) => Some(r),
                 _ => {
-                    e.add_with("radius_km", "error.radius", vec![("max", MAX_RADIUS_KM.to_string())]);
+                    e.add_with(
+                        "radius_km",
+                        "error.radius",
+                        vec![("max", MAX_RADIUS_KM.to_string())],
+                    );
                     None
                 }
             }
         };
         let place = if self.lat.trim().is_empty() && self.lng.trim().is_empty() {
-            postcodes::lookup(&self.postcode).map(|p| (p.coords, Some(format!("{} {}", p.postcode, p.city))))
+            postcodes::lookup(&self.postcode)
+                .map(|p| (p.coords, Some(format!("{} {}", p.postcode, p.city))))
         } else {
             None
         };
@@ -330,8 +401,17 @@ pub struct ProducerForm {
 }
 
 /// Trades a producer can pick; shown translated, stored as the key.
-pub const TRADES: [&str; 9] =
-    ["market_gardener", "baker", "cheese_maker", "beekeeper", "orchard", "livestock", "winemaker", "poultry", "other"];
+pub const TRADES: [&str; 9] = [
+    "market_gardener",
+    "baker",
+    "cheese_maker",
+    "beekeeper",
+    "orchard",
+    "livestock",
+    "winemaker",
+    "poultry",
+    "other",
+];
 
 impl ProducerForm {
     pub fn from_producer(p: &crate::services::producers::ProducerView) -> ProducerForm {
@@ -349,7 +429,11 @@ impl ProducerForm {
 
     pub fn parse(&self) -> Result<ProducerInput, FieldErrors> {
         let mut e = validated(self);
-        let name = if e.has("name") { None } else { text(&mut e, "name", &self.name, 120) };
+        let name = if e.has("name") {
+            None
+        } else {
+            text(&mut e, "name", &self.name, 120)
+        };
         let trade = match self.trade.trim() {
             "" => None,
             t if TRADES.contains(&t) => Some(t.to_owned()),
@@ -359,14 +443,20 @@ impl ProducerForm {
             }
         };
         let description = free_text(&mut e, "description", &self.description, 5000);
-        let address = if e.has("address") { None } else { text(&mut e, "address", &self.address, 255) };
+        let address = if e.has("address") {
+            None
+        } else {
+            text(&mut e, "address", &self.address, 255)
+        };
         let coords = coordinates(&mut e, &self.lat, &self.lng, &self.postcode);
         let photo = self.photo_url.trim();
         let photo_url = if photo.is_empty() {
             None
         } else {
             match url::Url::parse(photo) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Some(photo.to_owned()),
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                    Some(photo.to_owned())
+                }
                 _ => {
                     e.add("photo_url", "error.url");
                     None
@@ -374,9 +464,14 @@ impl ProducerForm {
             }
         };
         match (name, address, coords) {
-            (Some(name), Some(address), Some(coords)) if e.is_empty() => {
-                Ok(ProducerInput { name, trade, description, address, coords, photo_url })
-            }
+            (Some(name), Some(address), Some(coords)) if e.is_empty() => Ok(ProducerInput {
+                name,
+                trade,
+                description,
+                address,
+                coords,
+                photo_url,
+            }),
             _ => Err(e),
         }
     }
@@ -423,20 +518,47 @@ impl ProductForm {
 
     pub fn parse(&self, source: Source) -> Result<ProductInput, FieldErrors> {
         let mut e = validated(self);
-        let name = if e.has("name") { None } else { text(&mut e, "name", &self.name, 120) };
+        let name = if e.has("name") {
+            None
+        } else {
+            text(&mut e, "name", &self.name, 120)
+        };
         let description = free_text(&mut e, "description", &self.description, 2000);
         let category = if self.category.trim().is_empty() && source == Source::Api {
             Some(Category::Other)
         } else {
-            e.check("category", Category::parse(&self.category).ok_or("error.category"))
+            e.check(
+                "category",
+                Category::parse(&self.category).ok_or("error.category"),
+            )
         };
-        let unit = if e.has("unit") { None } else { e.check("unit", parse_unit(&self.unit)) };
-        let price = if !self.price_cents.trim().is_empty() {
-            let parsed = self.price_cents.trim().parse::<i64>().map_err(|_| MoneyError::Malformed);
-            e.check("price_cents", parsed.and_then(Cents::price).map_err(money_key))
+        let unit = if e.has("unit") {
+            None
         } else {
-            let field = if source == Source::Api && self.price.trim().is_empty() { "price_cents" } else { "price" };
-            e.check(field, Cents::parse_euros(&self.price).and_then(|c| Cents::price(c.0)).map_err(money_key))
+            e.check("unit", parse_unit(&self.unit))
+        };
+        let price = if !self.price_cents.trim().is_empty() {
+            let parsed = self
+                .price_cents
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| MoneyError::Malformed);
+            e.check(
+                "price_cents",
+                parsed.and_then(Cents::price).map_err(money_key),
+            )
+        } else {
+            let field = if source == Source::Api && self.price.trim().is_empty() {
+                "price_cents"
+            } else {
+                "price"
+            };
+            e.check(
+                field,
+                Cents::parse_euros(&self.price)
+                    .and_then(|c| Cents::price(c.0))
+                    .map_err(money_key),
+            )
         };
         let vat = match self.vat_rate_bps.trim().parse::<i32>() {
             Ok(bps) => e.check("vat_rate_bps", VatRate::from_bps(bps)),
@@ -460,7 +582,15 @@ impl ProductForm {
         };
         match (name, category, unit, price, vat) {
             (Some(name), Some(category), Some(unit), Some(price), Some(vat)) if e.is_empty() => {
-                Ok(ProductInput { name, description, category, unit, price, vat, active })
+                Ok(ProductInput {
+                    name,
+                    description,
+                    category,
+                    unit,
+                    price,
+                    vat,
+                    active,
+                })
             }
             _ => Err(e),
         }
@@ -506,7 +636,10 @@ pub struct Path<T>(pub T);
 impl<T: DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts<S> for Path<T> {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(Path(v)),
             Err(_) => Err(AppError::NotFound),
@@ -541,11 +674,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             Err(JsonRejection::JsonDataError(e)) => {
                 // The message reads "Failed to deserialize …: <path>: <reason>"; the path names the field.
                 let text = e.body_text();
-                let detail = text.split_once("target type: ").map_or(text.as_str(), |(_, d)| d);
-                let field = detail.split_once(": ").map(|(p, _)| p).filter(|p| !p.contains(' ')).unwrap_or("body");
+                let detail = text
+                    .split_once("target type: ")
+                    .map_or(text.as_str(), |(_, d)| d);
+                let field = detail
+                    .split_once(": ")
+                    .map(|(p, _)| p)
+                    .filter(|p| !p.contains(' '))
+                    .unwrap_or("body");
                 Err(AppError::field(field, "error.invalid"))
             }
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::BadRequest("error.json_content_type")),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(AppError::BadRequest("error.json_content_type"))
+            }
             Err(_) => Err(AppError::BadRequest("error.bad_json")),
         }
     }
@@ -557,14 +698,25 @@ mod tests {
 
     #[test]
     fn loose_fields_take_numbers_and_strings() {
-        let f: HiveForm = serde_json::from_value(serde_json::json!({"name": "R", "lat": 47.39, "lng": "0.68", "radius_km": 20}))
-            .expect("parses");
-        assert_eq!((f.lat.as_str(), f.lng.as_str(), f.radius_km.as_str()), ("47.39", "0.68", "20"));
+        let f: HiveForm = serde_json::from_value(
+            serde_json::json!({"name": "R", "lat": 47.39, "lng": "0.68", "radius_km": 20}),
+        )
+        .expect("parses");
+        assert_eq!(
+            (f.lat.as_str(), f.lng.as_str(), f.radius_km.as_str()),
+            ("47.39", "0.68", "20")
+        );
     }
 
     #[test]
     fn hive_form_reports_every_bad_field() {
-        let f = HiveForm { lat: "100".into(), lng: "x".into(), radius_km: "0".into(), timezone: "Mars/Base".into(), ..Default::default() };
+        let f = HiveForm {
+            lat: "100".into(),
+            lng: "x".into(),
+            radius_km: "0".into(),
+            timezone: "Mars/Base".into(),
+            ..Default::default()
+        };
         let e = f.parse().expect_err("invalid");
         for field in ["name", "address", "lat", "lng", "radius_km", "timezone"] {
             assert!(e.has(field), "{field}: {e:?}");
@@ -573,7 +725,12 @@ mod tests {
 
     #[test]
     fn coordinates_come_from_a_known_postcode() {
-        let f = HiveForm { name: "R".into(), address: "1 rue".into(), postcode: "37000".into(), ..Default::default() };
+        let f = HiveForm {
+            name: "R".into(),
+            address: "1 rue".into(),
+            postcode: "37000".into(),
+            ..Default::default()
+        };
         let h = f.parse().expect("valid");
         assert!((h.coords.lat - 47.39).abs() < 0.1);
         assert_eq!((h.radius_km, h.timezone.as_str()), (250, "Europe/Paris"));
@@ -581,7 +738,14 @@ mod tests {
 
     #[test]
     fn product_prices_in_euros_or_cents() {
-        let mut f = ProductForm { name: "Miel".into(), category: "honey".into(), unit: "pot".into(), price: "7,50".into(), vat_rate_bps: "550".into(), ..Default::default() };
+        let mut f = ProductForm {
+            name: "Miel".into(),
+            category: "honey".into(),
+            unit: "pot".into(),
+            price: "7,50".into(),
+            vat_rate_bps: "550".into(),
+            ..Default::default()
+        };
         let p = f.parse(Source::Html).expect("valid");
         assert_eq!((p.price, p.active), (Cents(750), false));
         f.price = String::new();
@@ -589,7 +753,11 @@ mod tests {
         let p = f.parse(Source::Api).expect("valid");
         assert_eq!((p.price, p.active), (Cents(820), true));
         f.price_cents = "-5".into();
-        assert!(f.parse(Source::Api).expect_err("negative").has("price_cents"));
+        assert!(
+            f.parse(Source::Api)
+                .expect_err("negative")
+                .has("price_cents")
+        );
         f.price_cents = String::new();
         f.price = "3.333".into();
         assert!(f.parse(Source::Html).expect_err("decimals").has("price"));
@@ -597,8 +765,15 @@ mod tests {
 
     #[test]
     fn signup_checks_each_field() {
-        let f = SignupForm { email: "nope".into(), password: "short".into(), name: " ".into(), locale: "de".into() };
-        let Err(e) = f.parse(Locale::Fr) else { panic!("accepted a bad sign-up") };
+        let f = SignupForm {
+            email: "nope".into(),
+            password: "short".into(),
+            name: " ".into(),
+            locale: "de".into(),
+        };
+        let Err(e) = f.parse(Locale::Fr) else {
+            panic!("accepted a bad sign-up")
+        };
         for field in ["email", "password", "name", "locale"] {
             assert!(e.has(field), "{field}");
         }

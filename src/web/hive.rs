@@ -8,9 +8,9 @@ use crate::domain::{ApprovalStatus, HiveId, ProducerId};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::hives::{self, HiveView};
 use crate::services::producers;
+use crate::web::forms::Path;
 use axum::Router;
 use axum::extract::State;
-use crate::web::forms::Path;
 use axum::response::{Html, Response};
 use axum::routing::{get, post};
 
@@ -18,11 +18,22 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/hives/new", get(new_page).post(create))
         .route("/hives/{hive_id}/edit", get(edit_page).post(edit))
-        .route("/hives/{hive_id}/producers/{producer_id}/approve", post(approve))
-        .route("/hives/{hive_id}/producers/{producer_id}/reject", post(reject))
+        .route(
+            "/hives/{hive_id}/producers/{producer_id}/approve",
+            post(approve),
+        )
+        .route(
+            "/hives/{hive_id}/producers/{producer_id}/reject",
+            post(reject),
+        )
 }
 
-fn form_context(ctx: &Ctx, form: &HiveForm, errors: &FieldErrors, hive: Option<i64>) -> tera::Context {
+fn form_context(
+    ctx: &Ctx,
+    form: &HiveForm,
+    errors: &FieldErrors,
+    hive: Option<i64>,
+) -> tera::Context {
     let mut c = tera::Context::new();
     c.insert("form", form);
     c.insert("errors", &errors.translated(ctx.lang));
@@ -30,9 +41,22 @@ fn form_context(ctx: &Ctx, form: &HiveForm, errors: &FieldErrors, hive: Option<i
     c
 }
 
-async fn new_page(State(state): State<AppState>, ctx: Ctx, AuthUser(_): AuthUser) -> AppResult<Html<String>> {
-    let form = HiveForm { timezone: "Europe/Paris".into(), radius_km: "250".into(), ..Default::default() };
-    render(&state, &ctx, "hive/form.html", form_context(&ctx, &form, &FieldErrors::default(), None))
+async fn new_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(_): AuthUser,
+) -> AppResult<Html<String>> {
+    let form = HiveForm {
+        timezone: "Europe/Paris".into(),
+        radius_km: "250".into(),
+        ..Default::default()
+    };
+    render(
+        &state,
+        &ctx,
+        "hive/form.html",
+        form_context(&ctx, &form, &FieldErrors::default(), None),
+    )
 }
 
 async fn create(
@@ -44,13 +68,26 @@ async fn create(
     match form.parse() {
         Ok(input) => {
             let hive = hives::create(&state.db, &user, input).await?;
-            Ok(redirect_with_flash(&state, &format!("/hives/{}", hive.id), "flash.hive_created"))
+            Ok(redirect_with_flash(
+                &state,
+                &format!("/hives/{}", hive.id),
+                "flash.hive_created",
+            ))
         }
-        Err(e) => render_invalid(&state, &ctx, "hive/form.html", form_context(&ctx, &form, &e, None)),
+        Err(e) => render_invalid(
+            &state,
+            &ctx,
+            "hive/form.html",
+            form_context(&ctx, &form, &e, None),
+        ),
     }
 }
 
-async fn managed(state: &AppState, user: &crate::services::accounts::CurrentUser, id: i64) -> AppResult<HiveView> {
+async fn managed(
+    state: &AppState,
+    user: &crate::services::accounts::CurrentUser,
+    id: i64,
+) -> AppResult<HiveView> {
     let hive = hives::get(&state.db, HiveId(id)).await?;
     if !hives::can_manage(user, &hive) {
         return Err(AppError::Forbidden);
@@ -65,7 +102,17 @@ async fn edit_page(
     Path(id): Path<i64>,
 ) -> AppResult<Html<String>> {
     let hive = managed(&state, &user, id).await?;
-    render(&state, &ctx, "hive/form.html", form_context(&ctx, &HiveForm::from_hive(&hive), &FieldErrors::default(), Some(id)))
+    render(
+        &state,
+        &ctx,
+        "hive/form.html",
+        form_context(
+            &ctx,
+            &HiveForm::from_hive(&hive),
+            &FieldErrors::default(),
+            Some(id),
+        ),
+    )
 }
 
 async fn edit(
@@ -79,26 +126,53 @@ async fn edit(
     match form.parse() {
         Ok(input) => {
             hives::update(&state.db, &user, HiveId(id), input).await?;
-            Ok(redirect_with_flash(&state, &format!("/hives/{id}"), "flash.saved"))
+            Ok(redirect_with_flash(
+                &state,
+                &format!("/hives/{id}"),
+                "flash.saved",
+            ))
         }
-        Err(e) => render_invalid(&state, &ctx, "hive/form.html", form_context(&ctx, &form, &e, Some(id))),
+        Err(e) => render_invalid(
+            &state,
+            &ctx,
+            "hive/form.html",
+            form_context(&ctx, &form, &e, Some(id)),
+        ),
     }
 }
 
-async fn decide(state: &AppState, user: &crate::services::accounts::CurrentUser, hive: i64, producer: i64, to: ApprovalStatus) -> AppResult<Response> {
+async fn decide(
+    state: &AppState,
+    user: &crate::services::accounts::CurrentUser,
+    hive: i64,
+    producer: i64,
+    to: ApprovalStatus,
+) -> AppResult<Response> {
     let back = format!("/hives/{hive}");
     match producers::decide(&state.db, user, HiveId(hive), ProducerId(producer), to).await {
-        Ok(_) if to == ApprovalStatus::Approved => Ok(redirect_with_flash(state, &back, "flash.approved")),
+        Ok(_) if to == ApprovalStatus::Approved => {
+            Ok(redirect_with_flash(state, &back, "flash.approved"))
+        }
         Ok(_) => Ok(redirect_with_flash(state, &back, "flash.rejected")),
-        Err(AppError::Conflict(_)) => Ok(redirect_with_flash(state, &back, "error.already_decided")),
+        Err(AppError::Conflict(_)) => {
+            Ok(redirect_with_flash(state, &back, "error.already_decided"))
+        }
         Err(e) => Err(e),
     }
 }
 
-async fn approve(State(state): State<AppState>, AuthUser(user): AuthUser, Path((hive, producer)): Path<(i64, i64)>) -> AppResult<Response> {
+async fn approve(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((hive, producer)): Path<(i64, i64)>,
+) -> AppResult<Response> {
     decide(&state, &user, hive, producer, ApprovalStatus::Approved).await
 }
 
-async fn reject(State(state): State<AppState>, AuthUser(user): AuthUser, Path((hive, producer)): Path<(i64, i64)>) -> AppResult<Response> {
+async fn reject(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((hive, producer)): Path<(i64, i64)>,
+) -> AppResult<Response> {
     decide(&state, &user, hive, producer, ApprovalStatus::Rejected).await
 }

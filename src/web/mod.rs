@@ -60,7 +60,10 @@ async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> 
 
 async fn stylesheet() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
         render::STYLESHEET,
     )
 }

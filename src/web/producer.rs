@@ -4,14 +4,14 @@ use super::ctx::{AuthUser, Ctx, redirect_with_flash};
 use super::forms::{Form, HiveRequestForm, ProducerForm, ProductForm, Source, TRADES, parse_id};
 use super::render::{render, render_invalid};
 use crate::AppState;
-use crate::domain::{Category, HiveId, ProducerId, ProductId};
 use crate::domain::catalogue::VatRate;
+use crate::domain::{Category, HiveId, ProducerId, ProductId};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::accounts::CurrentUser;
 use crate::services::producers::{self, ProducerView, ProductView, Removal};
+use crate::web::forms::Path;
 use axum::Router;
 use axum::extract::State;
-use crate::web::forms::Path;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 
@@ -20,13 +20,27 @@ pub fn routes() -> Router<AppState> {
         .route("/producers/new", get(new_page).post(create))
         .route("/producers/{producer_id}/edit", get(edit_page).post(edit))
         .route("/producers/{producer_id}/products", get(products_page))
-        .route("/producers/{producer_id}/products/new", get(new_product_page).post(create_product))
-        .route("/products/{product_id}/edit", get(edit_product_page).post(edit_product))
+        .route(
+            "/producers/{producer_id}/products/new",
+            get(new_product_page).post(create_product),
+        )
+        .route(
+            "/products/{product_id}/edit",
+            get(edit_product_page).post(edit_product),
+        )
         .route("/products/{product_id}/delete", post(delete_product))
-        .route("/producers/{producer_id}/hives", get(hives_page).post(request_hive))
+        .route(
+            "/producers/{producer_id}/hives",
+            get(hives_page).post(request_hive),
+        )
 }
 
-fn producer_form_context(ctx: &Ctx, form: &ProducerForm, errors: &FieldErrors, producer: Option<i64>) -> tera::Context {
+fn producer_form_context(
+    ctx: &Ctx,
+    form: &ProducerForm,
+    errors: &FieldErrors,
+    producer: Option<i64>,
+) -> tera::Context {
     let mut c = tera::Context::new();
     c.insert("form", form);
     c.insert("errors", &errors.translated(ctx.lang));
@@ -35,23 +49,66 @@ fn producer_form_context(ctx: &Ctx, form: &ProducerForm, errors: &FieldErrors, p
     c
 }
 
-async fn new_page(State(state): State<AppState>, ctx: Ctx, AuthUser(_): AuthUser) -> AppResult<Html<String>> {
-    render(&state, &ctx, "producer/form.html", producer_form_context(&ctx, &ProducerForm::default(), &FieldErrors::default(), None))
+async fn new_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(_): AuthUser,
+) -> AppResult<Html<String>> {
+    render(
+        &state,
+        &ctx,
+        "producer/form.html",
+        producer_form_context(
+            &ctx,
+            &ProducerForm::default(),
+            &FieldErrors::default(),
+            None,
+        ),
+    )
 }
 
-async fn create(State(state): State<AppState>, ctx: Ctx, AuthUser(user): AuthUser, Form(form): Form<ProducerForm>) -> AppResult<Response> {
+async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Form(form): Form<ProducerForm>,
+) -> AppResult<Response> {
     match form.parse() {
         Ok(input) => {
             let p = producers::create(&state.db, &user, input).await?;
-            Ok(redirect_with_flash(&state, &format!("/producers/{}/products", p.id), "flash.producer_created"))
+            Ok(redirect_with_flash(
+                &state,
+                &format!("/producers/{}/products", p.id),
+                "flash.producer_created",
+            ))
         }
-        Err(e) => render_invalid(&state, &ctx, "producer/form.html", producer_form_context(&ctx, &form, &e, None)),
+        Err(e) => render_invalid(
+            &state,
+            &ctx,
+            "producer/form.html",
+            producer_form_context(&ctx, &form, &e, None),
+        ),
     }
 }
 
-async fn edit_page(State(state): State<AppState>, ctx: Ctx, AuthUser(user): AuthUser, Path(id): Path<i64>) -> AppResult<Html<String>> {
+async fn edit_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
     let p = ProducerView::from(producers::owned(&state.db, &user, ProducerId(id)).await?);
-    render(&state, &ctx, "producer/form.html", producer_form_context(&ctx, &ProducerForm::from_producer(&p), &FieldErrors::default(), Some(id)))
+    render(
+        &state,
+        &ctx,
+        "producer/form.html",
+        producer_form_context(
+            &ctx,
+            &ProducerForm::from_producer(&p),
+            &FieldErrors::default(),
+            Some(id),
+        ),
+    )
 }
 
 async fn edit(
@@ -65,35 +122,75 @@ async fn edit(
     match form.parse() {
         Ok(input) => {
             producers::update(&state.db, &user, ProducerId(id), input).await?;
-            Ok(redirect_with_flash(&state, &format!("/producers/{id}"), "flash.saved"))
+            Ok(redirect_with_flash(
+                &state,
+                &format!("/producers/{id}"),
+                "flash.saved",
+            ))
         }
-        Err(e) => render_invalid(&state, &ctx, "producer/form.html", producer_form_context(&ctx, &form, &e, Some(id))),
+        Err(e) => render_invalid(
+            &state,
+            &ctx,
+            "producer/form.html",
+            producer_form_context(&ctx, &form, &e, Some(id)),
+        ),
     }
 }
 
-async fn products_page(State(state): State<AppState>, ctx: Ctx, AuthUser(user): AuthUser, Path(id): Path<i64>) -> AppResult<Html<String>> {
+async fn products_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
     let p = producers::owned(&state.db, &user, ProducerId(id)).await?;
     let mut c = tera::Context::new();
-    c.insert("products", &producers::products(&state.db, ProducerId(id), true).await?);
+    c.insert(
+        "products",
+        &producers::products(&state.db, ProducerId(id), true).await?,
+    );
     c.insert("producer", &ProducerView::from(p));
     render(&state, &ctx, "producer/products.html", c)
 }
 
-fn product_form_context(ctx: &Ctx, form: &ProductForm, errors: &FieldErrors, producer: &ProducerView, product: Option<i64>) -> tera::Context {
+fn product_form_context(
+    ctx: &Ctx,
+    form: &ProductForm,
+    errors: &FieldErrors,
+    producer: &ProducerView,
+    product: Option<i64>,
+) -> tera::Context {
     let mut c = tera::Context::new();
     c.insert("form", form);
     c.insert("errors", &errors.translated(ctx.lang));
     c.insert("producer", producer);
     c.insert("product_id", &product);
-    c.insert("categories", &Category::ALL.iter().map(|c| c.key()).collect::<Vec<_>>());
+    c.insert(
+        "categories",
+        &Category::ALL.iter().map(|c| c.key()).collect::<Vec<_>>(),
+    );
     c.insert("vat_rates", &VatRate::ALLOWED);
     c
 }
 
-async fn new_product_page(State(state): State<AppState>, ctx: Ctx, AuthUser(user): AuthUser, Path(id): Path<i64>) -> AppResult<Html<String>> {
+async fn new_product_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
     let p = ProducerView::from(producers::owned(&state.db, &user, ProducerId(id)).await?);
-    let form = ProductForm { vat_rate_bps: "550".into(), active: Some("true".into()), ..Default::default() };
-    render(&state, &ctx, "producer/product_form.html", product_form_context(&ctx, &form, &FieldErrors::default(), &p, None))
+    let form = ProductForm {
+        vat_rate_bps: "550".into(),
+        active: Some("true".into()),
+        ..Default::default()
+    };
+    render(
+        &state,
+        &ctx,
+        "producer/product_form.html",
+        product_form_context(&ctx, &form, &FieldErrors::default(), &p, None),
+    )
 }
 
 async fn create_product(
@@ -107,22 +204,45 @@ async fn create_product(
     match form.parse(Source::Html) {
         Ok(input) => {
             producers::create_product(&state.db, &user, ProducerId(id), input).await?;
-            Ok(redirect_with_flash(&state, &format!("/producers/{id}/products"), "flash.product_created"))
+            Ok(redirect_with_flash(
+                &state,
+                &format!("/producers/{id}/products"),
+                "flash.product_created",
+            ))
         }
-        Err(e) => render_invalid(&state, &ctx, "producer/product_form.html", product_form_context(&ctx, &form, &e, &p, None)),
+        Err(e) => render_invalid(
+            &state,
+            &ctx,
+            "producer/product_form.html",
+            product_form_context(&ctx, &form, &e, &p, None),
+        ),
     }
 }
 
-async fn product_and_producer(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<(ProductView, ProducerView)> {
+async fn product_and_producer(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> AppResult<(ProductView, ProducerView)> {
     let product = producers::owned_product(&state.db, user, ProductId(id)).await?;
     let producer = producers::get(&state.db, ProducerId(product.producer_id)).await?;
     Ok((product.into(), producer.into()))
 }
 
-async fn edit_product_page(State(state): State<AppState>, ctx: Ctx, AuthUser(user): AuthUser, Path(id): Path<i64>) -> AppResult<Html<String>> {
+async fn edit_product_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
     let (product, producer) = product_and_producer(&state, &user, id).await?;
     let form = ProductForm::from_product(&product);
-    render(&state, &ctx, "producer/product_form.html", product_form_context(&ctx, &form, &FieldErrors::default(), &producer, Some(id)))
+    render(
+        &state,
+        &ctx,
+        "producer/product_form.html",
+        product_form_context(&ctx, &form, &FieldErrors::default(), &producer, Some(id)),
+    )
 }
 
 async fn edit_product(
@@ -136,34 +256,74 @@ async fn edit_product(
     match form.parse(Source::Html) {
         Ok(input) => {
             producers::update_product(&state.db, &user, ProductId(id), input).await?;
-            Ok(redirect_with_flash(&state, &format!("/producers/{}/products", producer.id), "flash.saved"))
+            Ok(redirect_with_flash(
+                &state,
+                &format!("/producers/{}/products", producer.id),
+                "flash.saved",
+            ))
         }
-        Err(e) => render_invalid(&state, &ctx, "producer/product_form.html", product_form_context(&ctx, &form, &e, &producer, Some(id))),
+        Err(e) => render_invalid(
+            &state,
+            &ctx,
+            "producer/product_form.html",
+            product_form_context(&ctx, &form, &e, &producer, Some(id)),
+        ),
     }
 }
 
-async fn delete_product(State(state): State<AppState>, AuthUser(user): AuthUser, Path(id): Path<i64>) -> AppResult<Response> {
+async fn delete_product(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     let (_, producer) = product_and_producer(&state, &user, id).await?;
     let flash = match producers::delete_product(&state.db, &user, ProductId(id)).await? {
         Removal::Deleted => "flash.product_deleted",
         Removal::Archived => "flash.product_archived",
     };
-    Ok(redirect_with_flash(&state, &format!("/producers/{}/products", producer.id), flash))
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/producers/{}/products", producer.id),
+        flash,
+    ))
 }
 
-async fn hives_context(state: &AppState, ctx: &Ctx, user: &CurrentUser, id: i64, form: &HiveRequestForm, errors: &FieldErrors) -> AppResult<tera::Context> {
+async fn hives_context(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &CurrentUser,
+    id: i64,
+    form: &HiveRequestForm,
+    errors: &FieldErrors,
+) -> AppResult<tera::Context> {
     let p = producers::owned(&state.db, user, ProducerId(id)).await?;
     let mut c = tera::Context::new();
     c.insert("requests", &producers::requests_of(&state.db, &p).await?);
-    c.insert("candidates", &producers::candidate_hives(&state.db, &p).await?);
+    c.insert(
+        "candidates",
+        &producers::candidate_hives(&state.db, &p).await?,
+    );
     c.insert("producer", &ProducerView::from(p));
     c.insert("form", form);
     c.insert("errors", &errors.translated(ctx.lang));
     Ok(c)
 }
 
-async fn hives_page(State(state): State<AppState>, ctx: Ctx, AuthUser(user): AuthUser, Path(id): Path<i64>) -> AppResult<Html<String>> {
-    let c = hives_context(&state, &ctx, &user, id, &HiveRequestForm::default(), &FieldErrors::default()).await?;
+async fn hives_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
+    let c = hives_context(
+        &state,
+        &ctx,
+        &user,
+        id,
+        &HiveRequestForm::default(),
+        &FieldErrors::default(),
+    )
+    .await?;
     render(&state, &ctx, "producer/hives.html", c)
 }
 
@@ -180,7 +340,11 @@ async fn request_hive(
         None => Err(AppError::Invalid(errors)),
     };
     match result {
-        Ok(_) => Ok(redirect_with_flash(&state, &format!("/producers/{id}/hives"), "flash.requested")),
+        Ok(_) => Ok(redirect_with_flash(
+            &state,
+            &format!("/producers/{id}/hives"),
+            "flash.requested",
+        )),
         Err(AppError::Invalid(e)) => {
             let c = hives_context(&state, &ctx, &user, id, &form, &e).await?;
             render_invalid(&state, &ctx, "producer/hives.html", c)
@@ -189,7 +353,11 @@ async fn request_hive(
             let mut e = FieldErrors::default();
             e.add("hive_id", "error.already_requested");
             let c = hives_context(&state, &ctx, &user, id, &form, &e).await?;
-            Ok((axum::http::StatusCode::CONFLICT, render(&state, &ctx, "producer/hives.html", c)?).into_response())
+            Ok((
+                axum::http::StatusCode::CONFLICT,
+                render(&state, &ctx, "producer/hives.html", c)?,
+            )
+                .into_response())
         }
         Err(e) => Err(e),
     }

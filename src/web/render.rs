@@ -18,18 +18,54 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("macros.html", include_str!("../../templates/macros.html")),
     ("error.html", include_str!("../../templates/error.html")),
     ("home.html", include_str!("../../templates/home.html")),
-    ("account/signup.html", include_str!("../../templates/account/signup.html")),
-    ("account/login.html", include_str!("../../templates/account/login.html")),
-    ("account/profile.html", include_str!("../../templates/account/profile.html")),
-    ("account/dashboard.html", include_str!("../../templates/account/dashboard.html")),
-    ("consumer/hives.html", include_str!("../../templates/consumer/hives.html")),
-    ("consumer/hive.html", include_str!("../../templates/consumer/hive.html")),
-    ("consumer/producer.html", include_str!("../../templates/consumer/producer.html")),
-    ("hive/form.html", include_str!("../../templates/hive/form.html")),
-    ("producer/form.html", include_str!("../../templates/producer/form.html")),
-    ("producer/products.html", include_str!("../../templates/producer/products.html")),
-    ("producer/product_form.html", include_str!("../../templates/producer/product_form.html")),
-    ("producer/hives.html", include_str!("../../templates/producer/hives.html")),
+    (
+        "account/signup.html",
+        include_str!("../../templates/account/signup.html"),
+    ),
+    (
+        "account/login.html",
+        include_str!("../../templates/account/login.html"),
+    ),
+    (
+        "account/profile.html",
+        include_str!("../../templates/account/profile.html"),
+    ),
+    (
+        "account/dashboard.html",
+        include_str!("../../templates/account/dashboard.html"),
+    ),
+    (
+        "consumer/hives.html",
+        include_str!("../../templates/consumer/hives.html"),
+    ),
+    (
+        "consumer/hive.html",
+        include_str!("../../templates/consumer/hive.html"),
+    ),
+    (
+        "consumer/producer.html",
+        include_str!("../../templates/consumer/producer.html"),
+    ),
+    (
+        "hive/form.html",
+        include_str!("../../templates/hive/form.html"),
+    ),
+    (
+        "producer/form.html",
+        include_str!("../../templates/producer/form.html"),
+    ),
+    (
+        "producer/products.html",
+        include_str!("../../templates/producer/products.html"),
+    ),
+    (
+        "producer/product_form.html",
+        include_str!("../../templates/producer/product_form.html"),
+    ),
+    (
+        "producer/hives.html",
+        include_str!("../../templates/producer/hives.html"),
+    ),
 ];
 
 pub const STYLESHEET: &str = include_str!("../../templates/assets/alveole.css");
@@ -44,7 +80,10 @@ impl Views {
         let mut base = Tera::default();
         base.add_raw_templates(TEMPLATES.iter().copied())?;
         base.autoescape_on(vec![".html"]);
-        Ok(Views { en: with_language(base.clone(), Locale::En), fr: with_language(base, Locale::Fr) })
+        Ok(Views {
+            en: with_language(base.clone(), Locale::En),
+            fr: with_language(base, Locale::Fr),
+        })
     }
 
     fn tera(&self, lang: Locale) -> &Tera {
@@ -67,7 +106,11 @@ fn with_language(mut tera: Tera, lang: Locale) -> Tera {
                         Some(f) if n.is_f64() && f.fract() == 0.0 => format!("{f:.0}"),
                         _ => n.to_string(),
                     };
-                    if lang == Locale::Fr { text.replace('.', ",") } else { text }
+                    if lang == Locale::Fr {
+                        text.replace('.', ",")
+                    } else {
+                        text
+                    }
                 }
                 other => other.to_string(),
             };
@@ -88,15 +131,28 @@ fn with_language(mut tera: Tera, lang: Locale) -> Tera {
     });
     tera.register_filter("km", move |v: &Value, _: &HashMap<String, Value>| {
         let km = v.as_f64().unwrap_or(0.0);
-        let text = if km < 10.0 { format!("{km:.1}") } else { format!("{km:.0}") };
-        let text = if lang == Locale::Fr { text.replace('.', ",") } else { text };
+        let text = if km < 10.0 {
+            format!("{km:.1}")
+        } else {
+            format!("{km:.0}")
+        };
+        let text = if lang == Locale::Fr {
+            text.replace('.', ",")
+        } else {
+            text
+        };
         Ok(Value::String(format!("{text}\u{a0}km")))
     });
     tera
 }
 
 /// Renders a page with the values every layout needs.
-pub fn render(state: &AppState, ctx: &Ctx, name: &str, mut c: tera::Context) -> AppResult<Html<String>> {
+pub fn render(
+    state: &AppState,
+    ctx: &Ctx,
+    name: &str,
+    mut c: tera::Context,
+) -> AppResult<Html<String>> {
     c.insert("lang", ctx.lang.code());
     c.insert("user", &ctx.user);
     c.insert("csrf", &ctx.csrf);
@@ -107,6 +163,15 @@ pub fn render(state: &AppState, ctx: &Ctx, name: &str, mut c: tera::Context) -> 
 }
 
 /// A form shown again with what was typed and a message per field, as 422.
-pub fn render_invalid(state: &AppState, ctx: &Ctx, name: &str, c: tera::Context) -> AppResult<Response> {
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(state, ctx, name, c)?).into_response())
+pub fn render_invalid(
+    state: &AppState,
+    ctx: &Ctx,
+    name: &str,
+    c: tera::Context,
+) -> AppResult<Response> {
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        render(state, ctx, name, c)?,
+    )
+        .into_response())
 }

@@ -20,38 +20,63 @@ pub fn routes() -> Router<AppState> {
         .route("/me", axum::routing::get(me))
 }
 
-async fn sign_up(State(state): State<AppState>, ctx: Ctx, Json(form): Json<SignupForm>) -> AppResult<impl IntoResponse> {
+async fn sign_up(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Json(form): Json<SignupForm>,
+) -> AppResult<impl IntoResponse> {
     let account = form.parse(ctx.lang).map_err(AppError::Invalid)?;
-    let user = accounts::sign_up(&state.db, account).await.map_err(|e| match e {
-        AppError::Conflict("email_taken") => AppError::field("email", "error.email_taken"),
-        e => e,
-    })?;
-    Ok((StatusCode::CREATED, axum::Json(json!({"id": UserId(user.id), "email": user.email, "name": user.name}))))
+    let user = accounts::sign_up(&state.db, account)
+        .await
+        .map_err(|e| match e {
+            AppError::Conflict("email_taken") => AppError::field("email", "error.email_taken"),
+            e => e,
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"id": UserId(user.id), "email": user.email, "name": user.name})),
+    ))
 }
 
-async fn log_in(State(state): State<AppState>, Json(form): Json<LoginForm>) -> AppResult<impl IntoResponse> {
+async fn log_in(
+    State(state): State<AppState>,
+    Json(form): Json<LoginForm>,
+) -> AppResult<impl IntoResponse> {
     form.check().map_err(AppError::Invalid)?;
-    let user = accounts::authenticate(&state.db, &form.email, &form.password).await?.ok_or(AppError::Unauthorized)?;
+    let user = accounts::authenticate(&state.db, &form.email, &form.password)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
     let token = accounts::open_session(&state.db, UserId(user.id), SessionKind::Api).await?;
     let user = accounts::CurrentUser::from(user);
     let roles = accounts::roles(&state.db, &user).await?;
-    Ok(axum::Json(json!({"token": token, "user": {"id": user.id, "name": user.name, "email": user.email, "roles": roles.names()}})))
+    Ok(axum::Json(
+        json!({"token": token, "user": {"id": user.id, "name": user.name, "email": user.email, "roles": roles.names()}}),
+    ))
 }
 
-async fn log_out(State(state): State<AppState>, AuthUser(_): AuthUser, headers: HeaderMap) -> AppResult<StatusCode> {
+async fn log_out(
+    State(state): State<AppState>,
+    AuthUser(_): AuthUser,
+    headers: HeaderMap,
+) -> AppResult<StatusCode> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .map(|(_, t)| t.trim().to_owned())
-        .or_else(|| crate::web::ctx::cookie(&headers, crate::web::ctx::SESSION_COOKIE).map(str::to_owned));
+        .or_else(|| {
+            crate::web::ctx::cookie(&headers, crate::web::ctx::SESSION_COOKIE).map(str::to_owned)
+        });
     if let Some(t) = token {
         accounts::close_session(&state.db, &t).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn me(State(state): State<AppState>, AuthUser(user): AuthUser) -> AppResult<impl IntoResponse> {
+async fn me(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> AppResult<impl IntoResponse> {
     let roles = accounts::roles(&state.db, &user).await?;
     Ok(axum::Json(json!({
         "id": user.id, "email": user.email, "name": user.name, "locale": user.locale,

@@ -5,10 +5,10 @@ use crate::domain::{ProducerId, ProductId};
 use crate::error::{AppError, AppResult};
 use crate::services::producers::{self, ProducerView, ProductView};
 use crate::web::ctx::{AuthUser, Ctx};
+use crate::web::forms::Path;
 use crate::web::forms::{Json, ProducerForm, ProductForm, Source};
 use axum::Router;
 use axum::extract::State;
-use crate::web::forms::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -18,31 +18,62 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/producers", post(create))
         .route("/producers/{producer_id}", get(show).put(update))
-        .route("/producers/{producer_id}/products", get(products).post(create_product))
+        .route(
+            "/producers/{producer_id}/products",
+            get(products).post(create_product),
+        )
         .route("/producers/{producer_id}/hives", get(requests))
-        .route("/products/{product_id}", get(show_product).put(update_product).delete(delete_product))
+        .route(
+            "/products/{product_id}",
+            get(show_product).put(update_product).delete(delete_product),
+        )
 }
 
-async fn create(State(state): State<AppState>, AuthUser(user): AuthUser, Json(form): Json<ProducerForm>) -> AppResult<impl IntoResponse> {
+async fn create(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Json(form): Json<ProducerForm>,
+) -> AppResult<impl IntoResponse> {
     let input = form.parse().map_err(AppError::Invalid)?;
-    Ok((StatusCode::CREATED, axum::Json(producers::create(&state.db, &user, input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(producers::create(&state.db, &user, input).await?),
+    ))
 }
 
 async fn show(State(state): State<AppState>, Path(id): Path<i64>) -> AppResult<impl IntoResponse> {
-    Ok(axum::Json(ProducerView::from(producers::get(&state.db, ProducerId(id)).await?)))
+    Ok(axum::Json(ProducerView::from(
+        producers::get(&state.db, ProducerId(id)).await?,
+    )))
 }
 
-async fn update(State(state): State<AppState>, AuthUser(user): AuthUser, Path(id): Path<i64>, Json(form): Json<ProducerForm>) -> AppResult<impl IntoResponse> {
+async fn update(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Json(form): Json<ProducerForm>,
+) -> AppResult<impl IntoResponse> {
     producers::owned(&state.db, &user, ProducerId(id)).await?;
     let input = form.parse().map_err(AppError::Invalid)?;
-    Ok(axum::Json(producers::update(&state.db, &user, ProducerId(id), input).await?))
+    Ok(axum::Json(
+        producers::update(&state.db, &user, ProducerId(id), input).await?,
+    ))
 }
 
 /// Active products for everyone; the owner also sees archived ones.
-async fn products(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<impl IntoResponse> {
+async fn products(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
     let p = producers::get(&state.db, ProducerId(id)).await?;
-    let owner = ctx.user.as_ref().is_some_and(|u| producers::can_edit(u, &p));
-    Ok(axum::Json(producers::products(&state.db, ProducerId(id), owner).await?))
+    let owner = ctx
+        .user
+        .as_ref()
+        .is_some_and(|u| producers::can_edit(u, &p));
+    Ok(axum::Json(
+        producers::products(&state.db, ProducerId(id), owner).await?,
+    ))
 }
 
 async fn create_product(
@@ -53,32 +84,58 @@ async fn create_product(
 ) -> AppResult<impl IntoResponse> {
     producers::owned(&state.db, &user, ProducerId(id)).await?;
     let input = form.parse(Source::Api).map_err(AppError::Invalid)?;
-    Ok((StatusCode::CREATED, axum::Json(producers::create_product(&state.db, &user, ProducerId(id), input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(producers::create_product(&state.db, &user, ProducerId(id), input).await?),
+    ))
 }
 
-async fn requests(State(state): State<AppState>, AuthUser(user): AuthUser, Path(id): Path<i64>) -> AppResult<impl IntoResponse> {
+async fn requests(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
     let p = producers::owned(&state.db, &user, ProducerId(id)).await?;
     Ok(axum::Json(producers::requests_of(&state.db, &p).await?))
 }
 
-async fn show_product(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<impl IntoResponse> {
+async fn show_product(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
     let product = producers::get_product(&state.db, ProductId(id)).await?;
     if !product.active {
         let p = producers::get(&state.db, ProducerId(product.producer_id)).await?;
-        if !ctx.user.as_ref().is_some_and(|u| producers::can_edit(u, &p)) {
+        if !ctx
+            .user
+            .as_ref()
+            .is_some_and(|u| producers::can_edit(u, &p))
+        {
             return Err(AppError::NotFound);
         }
     }
     Ok(axum::Json(ProductView::from(product)))
 }
 
-async fn update_product(State(state): State<AppState>, AuthUser(user): AuthUser, Path(id): Path<i64>, Json(form): Json<ProductForm>) -> AppResult<impl IntoResponse> {
+async fn update_product(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Json(form): Json<ProductForm>,
+) -> AppResult<impl IntoResponse> {
     producers::owned_product(&state.db, &user, ProductId(id)).await?;
     let input = form.parse(Source::Api).map_err(AppError::Invalid)?;
-    Ok(axum::Json(producers::update_product(&state.db, &user, ProductId(id), input).await?))
+    Ok(axum::Json(
+        producers::update_product(&state.db, &user, ProductId(id), input).await?,
+    ))
 }
 
-async fn delete_product(State(state): State<AppState>, AuthUser(user): AuthUser, Path(id): Path<i64>) -> AppResult<impl IntoResponse> {
+async fn delete_product(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
     let removal = producers::delete_product(&state.db, &user, ProductId(id)).await?;
     Ok(axum::Json(json!({"id": ProductId(id), "result": removal})))
 }

@@ -6,10 +6,10 @@ use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::hives::{self, HiveView};
 use crate::services::producers;
 use crate::web::ctx::{AuthUser, Ctx};
+use crate::web::forms::Path;
 use crate::web::forms::{HiveForm, HiveRequestForm, HiveSearch, Json, parse_id};
 use axum::Router;
 use axum::extract::{Query, State};
-use crate::web::forms::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -20,12 +20,24 @@ pub fn routes() -> Router<AppState> {
         .route("/hives", get(search).post(create))
         .route("/hives/{hive_id}", get(show).put(update))
         .route("/hives/{hive_id}/members", post(join).delete(leave))
-        .route("/hives/{hive_id}/producers", get(producers_of).post(request))
-        .route("/hives/{hive_id}/producers/{producer_id}/approve", post(approve))
-        .route("/hives/{hive_id}/producers/{producer_id}/reject", post(reject))
+        .route(
+            "/hives/{hive_id}/producers",
+            get(producers_of).post(request),
+        )
+        .route(
+            "/hives/{hive_id}/producers/{producer_id}/approve",
+            post(approve),
+        )
+        .route(
+            "/hives/{hive_id}/producers/{producer_id}/reject",
+            post(reject),
+        )
 }
 
-async fn search(State(state): State<AppState>, Query(q): Query<HiveSearch>) -> AppResult<impl IntoResponse> {
+async fn search(
+    State(state): State<AppState>,
+    Query(q): Query<HiveSearch>,
+) -> AppResult<impl IntoResponse> {
     let found = match q.parse().map_err(AppError::Invalid)? {
         Some((from, radius, _)) => hives::near(&state.db, from, radius, 200).await?,
         None => hives::all(&state.db, 200).await?,
@@ -33,15 +45,23 @@ async fn search(State(state): State<AppState>, Query(q): Query<HiveSearch>) -> A
     Ok(axum::Json(found))
 }
 
-async fn create(State(state): State<AppState>, AuthUser(user): AuthUser, Json(form): Json<HiveForm>) -> AppResult<impl IntoResponse> {
+async fn create(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Json(form): Json<HiveForm>,
+) -> AppResult<impl IntoResponse> {
     let input = form.parse().map_err(AppError::Invalid)?;
-    Ok((StatusCode::CREATED, axum::Json(hives::create(&state.db, &user, input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(hives::create(&state.db, &user, input).await?),
+    ))
 }
 
 async fn show(State(state): State<AppState>, Path(id): Path<i64>) -> AppResult<impl IntoResponse> {
     let hive = hives::get(&state.db, HiveId(id)).await?;
     let members = hives::member_count(&state.db, HiveId(id)).await?;
-    let mut v = serde_json::to_value(HiveView::from_model(hive, None)).map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut v = serde_json::to_value(HiveView::from_model(hive, None))
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     v["members"] = json!(members);
     Ok(axum::Json(v))
 }
@@ -57,25 +77,51 @@ async fn update(
         return Err(AppError::Forbidden);
     }
     let input = form.parse().map_err(AppError::Invalid)?;
-    Ok(axum::Json(hives::update(&state.db, &user, HiveId(id), input).await?))
+    Ok(axum::Json(
+        hives::update(&state.db, &user, HiveId(id), input).await?,
+    ))
 }
 
-async fn join(State(state): State<AppState>, AuthUser(user): AuthUser, Path(id): Path<i64>) -> AppResult<impl IntoResponse> {
+async fn join(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
     hives::join(&state.db, &user, HiveId(id)).await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({"hive_id": HiveId(id), "user_id": user.id}))))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"hive_id": HiveId(id), "user_id": user.id})),
+    ))
 }
 
-async fn leave(State(state): State<AppState>, AuthUser(user): AuthUser, Path(id): Path<i64>) -> AppResult<StatusCode> {
+async fn leave(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<StatusCode> {
     hives::leave(&state.db, &user, HiveId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Approved producers for everyone; the manager also sees pending and rejected requests.
-async fn producers_of(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<impl IntoResponse> {
+async fn producers_of(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
     let hive = hives::get(&state.db, HiveId(id)).await?;
-    let manager = ctx.user.as_ref().is_some_and(|u| hives::can_manage(u, &hive));
-    let only = if manager { None } else { Some(ApprovalStatus::Approved) };
-    Ok(axum::Json(hives::producers_of(&state.db, &hive, only).await?))
+    let manager = ctx
+        .user
+        .as_ref()
+        .is_some_and(|u| hives::can_manage(u, &hive));
+    let only = if manager {
+        None
+    } else {
+        Some(ApprovalStatus::Approved)
+    };
+    Ok(axum::Json(
+        hives::producers_of(&state.db, &hive, only).await?,
+    ))
 }
 
 async fn request(
@@ -85,21 +131,54 @@ async fn request(
     Json(form): Json<HiveRequestForm>,
 ) -> AppResult<impl IntoResponse> {
     let mut e = FieldErrors::default();
-    let producer = parse_id(&mut e, "producer_id", &form.producer_id).ok_or(AppError::Invalid(e))?;
-    let r = producers::request_hive(&state.db, &user, HiveId(id), ProducerId(producer)).await.map_err(|e| match e {
-        // The hive is in the path here: a missing one is a 404, not a field message.
-        AppError::Invalid(f) if f.0.get("hive_id").is_some_and(|m| m.iter().any(|m| m.key == "error.no_such_hive")) => {
-            AppError::NotFound
-        }
-        e => e,
-    })?;
+    let producer =
+        parse_id(&mut e, "producer_id", &form.producer_id).ok_or(AppError::Invalid(e))?;
+    let r = producers::request_hive(&state.db, &user, HiveId(id), ProducerId(producer))
+        .await
+        .map_err(|e| match e {
+            // The hive is in the path here: a missing one is a 404, not a field message.
+            AppError::Invalid(f)
+                if f.0
+                    .get("hive_id")
+                    .is_some_and(|m| m.iter().any(|m| m.key == "error.no_such_hive")) =>
+            {
+                AppError::NotFound
+            }
+            e => e,
+        })?;
     Ok((StatusCode::CREATED, axum::Json(r)))
 }
 
-async fn approve(State(state): State<AppState>, AuthUser(user): AuthUser, Path((hive, producer)): Path<(i64, i64)>) -> AppResult<impl IntoResponse> {
-    Ok(axum::Json(producers::decide(&state.db, &user, HiveId(hive), ProducerId(producer), ApprovalStatus::Approved).await?))
+async fn approve(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((hive, producer)): Path<(i64, i64)>,
+) -> AppResult<impl IntoResponse> {
+    Ok(axum::Json(
+        producers::decide(
+            &state.db,
+            &user,
+            HiveId(hive),
+            ProducerId(producer),
+            ApprovalStatus::Approved,
+        )
+        .await?,
+    ))
 }
 
-async fn reject(State(state): State<AppState>, AuthUser(user): AuthUser, Path((hive, producer)): Path<(i64, i64)>) -> AppResult<impl IntoResponse> {
-    Ok(axum::Json(producers::decide(&state.db, &user, HiveId(hive), ProducerId(producer), ApprovalStatus::Rejected).await?))
+async fn reject(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((hive, producer)): Path<(i64, i64)>,
+) -> AppResult<impl IntoResponse> {
+    Ok(axum::Json(
+        producers::decide(
+            &state.db,
+            &user,
+            HiveId(hive),
+            ProducerId(producer),
+            ApprovalStatus::Rejected,
+        )
+        .await?,
+    ))
 }

@@ -9,7 +9,11 @@ use crate::error::AppError;
 use axum::Router;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(accounts::routes()).merge(hives::routes()).merge(catalogue::routes()).fallback(not_found)
+    Router::new()
+        .merge(accounts::routes())
+        .merge(hives::routes())
+        .merge(catalogue::routes())
+        .fallback(not_found)
 }
 
 async fn not_found() -> AppError {
