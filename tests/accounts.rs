@@ -87,7 +87,9 @@ async fn log_in_renews_the_session_id_and_never_redirects_off_site() {
         assert_eq!(p.location.as_deref(), Some("/me"));
         let second = b.cookie("alveole_session").expect("session cookie");
         assert_ne!(first, second, "a new session at each log-in");
-        let stale = reqwest::Client::new()
+        let stale = app
+            .api()
+            .client
             .get(app.url("/me"))
             .header("cookie", format!("alveole_session={first}"))
             .send()

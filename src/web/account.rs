@@ -116,6 +116,7 @@ async fn login_page(
 async fn login(
     State(state): State<AppState>,
     ctx: Ctx,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
     if let Err(e) = form.check() {
@@ -136,6 +137,10 @@ async fn login(
             form_context(&ctx, &form, &e),
         );
     };
+    // The browser's earlier session ends here, so a cookie planted before log-in is worth nothing after it.
+    if let Some(old) = ctx::cookie(&headers, SESSION_COOKIE) {
+        accounts::close_session(&state.db, old).await?;
+    }
     let token =
         accounts::open_session(&state.db, crate::domain::UserId(user.id), SessionKind::Web).await?;
     let to = safe_next(&form.next).unwrap_or_else(|| "/me".to_owned());
