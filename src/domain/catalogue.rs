@@ -93,16 +93,7 @@ impl VatRate {
 
 /// A sales unit as producers write it ("kg", "botte", "pot 500 g"): 1 to 30 characters.
 pub fn parse_unit(input: &str) -> Result<String, &'static str> {
-    let s = input.trim();
-    if s.is_empty() {
-        Err("error.required")
-    } else if s.chars().count() > 30 {
-        Err("error.too_long")
-    } else if s.chars().any(char::is_control) {
-        Err("error.invalid_chars")
-    } else {
-        Ok(s.to_owned())
-    }
+    super::account::parse_name(input, 30)
 }
 
 #[cfg(test)]

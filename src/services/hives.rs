@@ -27,6 +27,20 @@ pub struct HiveInput {
     pub radius_km: i32,
 }
 
+impl HiveInput {
+    /// Copies what the manager typed onto a row, new or existing.
+    fn write_to(self, row: &mut hives::ActiveModel) {
+        row.name = Set(self.name);
+        row.description = Set(self.description);
+        row.address = Set(self.address);
+        row.postcode = Set(self.postcode);
+        row.lat = Set(self.coords.lat);
+        row.lng = Set(self.coords.lng);
+        row.timezone = Set(self.timezone);
+        row.radius_km = Set(self.radius_km);
+    }
+}
+
 /// A hive as the API and pages show it.
 #[derive(Clone, Debug, Serialize)]
 pub struct HiveView {
@@ -87,22 +101,14 @@ pub async fn create(
     manager: &CurrentUser,
     input: HiveInput,
 ) -> AppResult<HiveView> {
-    let row = hives::ActiveModel {
-        name: Set(input.name),
-        description: Set(input.description),
-        address: Set(input.address),
-        postcode: Set(input.postcode),
-        lat: Set(input.coords.lat),
-        lng: Set(input.coords.lng),
-        timezone: Set(input.timezone),
-        radius_km: Set(input.radius_km),
+    let mut row = hives::ActiveModel {
         host_fee_bps: Set(DEFAULT_HOST_FEE_BPS),
         manager_id: Set(manager.id.0),
         created_at: Set(Utc::now()),
         ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    };
+    input.write_to(&mut row);
+    let row = row.insert(db).await?;
     Ok(HiveView::from_model(row, None))
 }
 
@@ -117,14 +123,7 @@ pub async fn update(
         return Err(AppError::Forbidden);
     }
     let mut row = hive.into_active_model();
-    row.name = Set(input.name);
-    row.description = Set(input.description);
-    row.address = Set(input.address);
-    row.postcode = Set(input.postcode);
-    row.lat = Set(input.coords.lat);
-    row.lng = Set(input.coords.lng);
-    row.timezone = Set(input.timezone);
-    row.radius_km = Set(input.radius_km);
+    input.write_to(&mut row);
     let row = row.update(db).await?;
     Ok(HiveView::from_model(row, None))
 }

@@ -26,6 +26,19 @@ pub struct ProducerInput {
     pub photo_url: Option<String>,
 }
 
+impl ProducerInput {
+    /// Copies the profile onto a row, new or existing.
+    fn write_to(self, row: &mut producers::ActiveModel) {
+        row.name = Set(self.name);
+        row.trade = Set(self.trade);
+        row.description = Set(self.description);
+        row.address = Set(self.address);
+        row.lat = Set(self.coords.lat);
+        row.lng = Set(self.coords.lng);
+        row.photo_url = Set(self.photo_url);
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct ProducerView {
     pub id: ProducerId,
@@ -64,6 +77,20 @@ pub struct ProductInput {
     pub price: Cents,
     pub vat: VatRate,
     pub active: bool,
+}
+
+impl ProductInput {
+    /// Copies the product onto a row, new or existing, and marks it changed now.
+    fn write_to(self, row: &mut products::ActiveModel) {
+        row.name = Set(self.name);
+        row.description = Set(self.description);
+        row.category = Set(self.category.key().to_owned());
+        row.unit = Set(self.unit);
+        row.price_cents = Set(self.price.0);
+        row.vat_rate_bps = Set(self.vat.bps());
+        row.active = Set(self.active);
+        row.updated_at = Set(Utc::now());
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -127,22 +154,14 @@ pub async fn create(
     owner: &CurrentUser,
     input: ProducerInput,
 ) -> AppResult<ProducerView> {
-    let row = producers::ActiveModel {
+    let mut row = producers::ActiveModel {
         owner_id: Set(owner.id.0),
-        name: Set(input.name),
-        trade: Set(input.trade),
-        description: Set(input.description),
-        address: Set(input.address),
-        lat: Set(input.coords.lat),
-        lng: Set(input.coords.lng),
-        photo_url: Set(input.photo_url),
         stripe_account_id: Set(None),
         created_at: Set(Utc::now()),
         ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(row.into())
+    };
+    input.write_to(&mut row);
+    Ok(row.insert(db).await?.into())
 }
 
 pub async fn update(
@@ -152,13 +171,7 @@ pub async fn update(
     input: ProducerInput,
 ) -> AppResult<ProducerView> {
     let mut row = owned(db, actor, id).await?.into_active_model();
-    row.name = Set(input.name);
-    row.trade = Set(input.trade);
-    row.description = Set(input.description);
-    row.address = Set(input.address);
-    row.lat = Set(input.coords.lat);
-    row.lng = Set(input.coords.lng);
-    row.photo_url = Set(input.photo_url);
+    input.write_to(&mut row);
     Ok(row.update(db).await?.into())
 }
 
@@ -214,23 +227,13 @@ pub async fn create_product(
     input: ProductInput,
 ) -> AppResult<ProductView> {
     owned(db, actor, producer).await?;
-    let now = Utc::now();
-    let row = products::ActiveModel {
+    let mut row = products::ActiveModel {
         producer_id: Set(producer.0),
-        name: Set(input.name),
-        description: Set(input.description),
-        category: Set(input.category.key().to_owned()),
-        unit: Set(input.unit),
-        price_cents: Set(input.price.0),
-        vat_rate_bps: Set(input.vat.bps()),
-        active: Set(input.active),
-        created_at: Set(now),
-        updated_at: Set(now),
+        created_at: Set(Utc::now()),
         ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(row.into())
+    };
+    input.write_to(&mut row);
+    Ok(row.insert(db).await?.into())
 }
 
 pub async fn update_product(
@@ -240,14 +243,7 @@ pub async fn update_product(
     input: ProductInput,
 ) -> AppResult<ProductView> {
     let mut row = owned_product(db, actor, id).await?.into_active_model();
-    row.name = Set(input.name);
-    row.description = Set(input.description);
-    row.category = Set(input.category.key().to_owned());
-    row.unit = Set(input.unit);
-    row.price_cents = Set(input.price.0);
-    row.vat_rate_bps = Set(input.vat.bps());
-    row.active = Set(input.active);
-    row.updated_at = Set(Utc::now());
+    input.write_to(&mut row);
     Ok(row.update(db).await?.into())
 }
 
