@@ -366,3 +366,62 @@ async fn passwords_are_stored_as_argon2id_hashes() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn log_in_never_sends_people_to_another_site() {
+    each_backend(|app| async move {
+        let b = app.browser().await;
+        b.signup("nina@example.fr", "Nina").await;
+        for next in [
+            "/\t/evil.example",
+            "//evil.example",
+            "https://evil.example/",
+            "/\\evil.example",
+            "/a\nb",
+        ] {
+            let p = b
+                .post(
+                    "/login",
+                    &[
+                        ("email", "nina@example.fr"),
+                        ("password", "correct horse battery"),
+                        ("next", next),
+                    ],
+                )
+                .await;
+            assert_eq!(
+                (p.status, p.location.as_deref()),
+                (StatusCode::SEE_OTHER, Some("/me")),
+                "{next:?}"
+            );
+        }
+        let p = b
+            .post("/lang", &[("lang", "fr"), ("next", "/\t/evil.example")])
+            .await;
+        assert_eq!(p.location.as_deref(), Some("/"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn signed_in_forms_need_the_token_too() {
+    each_backend(|app| async move {
+        let manager = app.user("m@example.fr", "M").await;
+        let hive = manager.hive("Ruche", 47.39, 0.68).await;
+        let b = app.browser().await;
+        b.signup("sam@example.fr", "Sam").await;
+        let p = b.post_raw(&format!("/hives/{hive}/join"), &[]).await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN);
+        let p = b
+            .post_raw("/account", &[("name", "Hacked"), ("locale", "fr")])
+            .await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN);
+        let p = b.post_raw("/logout", &[]).await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN);
+        let me = b.get("/me").await;
+        assert_eq!(me.status, StatusCode::OK, "still signed in");
+        assert!(me.texts("h1")[0].contains("Sam"), "name unchanged");
+        assert!(!me.contains("Ruche"), "not joined");
+    })
+    .await;
+}

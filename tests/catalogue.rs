@@ -242,7 +242,7 @@ async fn requests_beyond_the_radius_are_refused_and_managers_decide() {
             )
             .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-        let msg = v["error"]["fields"]["hive_id"][0]
+        let msg = v["error"]["fields"]["producer_id"][0]
             .as_str()
             .expect("message");
         assert!(
@@ -511,6 +511,86 @@ async fn producer_api_validates_every_field() {
         assert_eq!(s, StatusCode::UNAUTHORIZED);
         let (s, _) = owner.get("/api/v1/producers/999999").await;
         assert_eq!(s, StatusCode::NOT_FOUND);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn each_hive_sets_its_radius_and_approval_checks_it_again() {
+    each_backend(|app| async move {
+        let manager = app.user("gerant@example.fr", "Claire").await;
+        let small = manager.hive("Petite ruche", TOURS.0, TOURS.1).await;
+        let (s, _) = manager
+            .put(&format!("/api/v1/hives/{small}"), json!({"name": "Petite ruche", "address": "Tours", "lat": TOURS.0, "lng": TOURS.1, "radius_km": 5}))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let near = app.user("near@example.fr", "Julien").await;
+        let farm = near.producer("Les Jardins", NEAR_FARM.0, NEAR_FARM.1).await;
+        let (s, v) = near.post(&format!("/api/v1/hives/{small}/producers"), json!({"producer_id": farm})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "10 km is beyond a 5 km radius");
+        assert!(v["error"]["fields"]["producer_id"][0].as_str().is_some_and(|m| m.contains("within 5 km")), "{v}");
+
+        // Asked while within reach, then the hive shrinks: approving is refused, rejecting is not.
+        let hive = manager.hive("Ruche", TOURS.0, TOURS.1).await;
+        let (s, _) = near.post(&format!("/api/v1/hives/{hive}/producers"), json!({"producer_id": farm})).await;
+        assert_eq!(s, StatusCode::CREATED);
+        manager
+            .put(&format!("/api/v1/hives/{hive}"), json!({"name": "Ruche", "address": "Tours", "lat": TOURS.0, "lng": TOURS.1, "radius_km": 5}))
+            .await;
+        let (s, v) = manager.post(&format!("/api/v1/hives/{hive}/producers/{farm}/approve"), json!({})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(fields(&v), ["producer_id"]);
+        let b = app.browser().await;
+        b.login("gerant@example.fr", "correct horse battery").await;
+        let page = b.follow(&b.post(&format!("/hives/{hive}/producers/{farm}/approve"), &[]).await).await;
+        assert_eq!(page.texts(".flash"), ["This producer's farm is now beyond the hive's radius: it cannot be approved."]);
+        let page = b.follow(&b.post(&format!("/hives/{hive}/producers/{farm}/reject"), &[]).await).await;
+        assert_eq!(page.texts(".flash"), ["Producer rejected."]);
+        assert_eq!(page.texts(".requests .badge"), ["rejected"]);
+        let (_, mine) = near.get(&format!("/api/v1/producers/{farm}/hives")).await;
+        assert_eq!(mine[0]["status"], "rejected");
+
+        // Someone who does not run the hive cannot decide from the pages either.
+        let other = app.browser().await;
+        other.signup("other@example.fr", "Other").await;
+        assert_eq!(other.post(&format!("/hives/{hive}/producers/{farm}/approve"), &[]).await.status, StatusCode::FORBIDDEN);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn owners_edit_their_profile_and_others_do_not_see_their_hives() {
+    each_backend(|app| async move {
+        let manager = app.user("gerant@example.fr", "Claire").await;
+        let hive = manager.hive("Ruche de Tours", TOURS.0, TOURS.1).await;
+        let owner = app.user("owner@example.fr", "Owner").await;
+        let farm = owner.producer("Ferme", NEAR_FARM.0, NEAR_FARM.1).await;
+        owner.post(&format!("/api/v1/hives/{hive}/producers"), json!({"producer_id": farm})).await;
+        manager.post(&format!("/api/v1/hives/{hive}/producers/{farm}/approve"), json!({})).await;
+
+        let (s, v) = owner
+            .put(&format!("/api/v1/producers/{farm}"), json!({"name": "Ferme du Cher", "address": "Savonnières", "lat": NEAR_FARM.0, "lng": NEAR_FARM.1, "trade": "baker"}))
+            .await;
+        assert_eq!((s, v["name"].as_str(), v["trade"].as_str()), (StatusCode::OK, Some("Ferme du Cher"), Some("baker")));
+
+        let b = app.browser().await;
+        b.login("owner@example.fr", "correct horse battery").await;
+        let form = b.get(&format!("/producers/{farm}/edit")).await;
+        assert_eq!(form.value_of("name").as_deref(), Some("Ferme du Cher"));
+        let bad = b.post(&format!("/producers/{farm}/edit"), &[("name", "Ferme"), ("address", "Savonnières"), ("lat", "47.35"), ("lng", "0.55"), ("description", "avec un\u{0} octet nul")]).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "a NUL byte is refused before it reaches the database");
+        assert!(bad.field_error("description").is_some());
+        let p = b.post(&format!("/producers/{farm}/edit"), &[("name", "Ferme du Cher"), ("trade", "baker"), ("address", "Savonnières"), ("lat", "47.35"), ("lng", "0.55"), ("description", "Pain au levain.\nCuit au bois."), ("photo_url", "https://example.org/f.jpg")]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let page = b.follow(&p).await;
+        assert!(page.contains("Pain au levain."));
+        assert_eq!(page.attr("img.photo", "src").as_deref(), Some("https://example.org/f.jpg"));
+        assert_eq!(page.texts("main ul li a"), ["Ruche de Tours"], "the owner sees where the farm sells");
+
+        let visitor = app.browser().await;
+        let page = visitor.get(&format!("/producers/{farm}")).await;
+        assert!(page.contains("Ferme du Cher"));
+        assert!(!page.contains("Ruche de Tours"), "other people do not see the farm's other hives");
     })
     .await;
 }

@@ -224,7 +224,7 @@ async fn members_join_and_leave() {
         let page = b.follow(&p).await;
         assert!(page.contains("You joined the hive."));
         assert!(page.contains("You are a member"));
-        assert!(page.contains("1 members"));
+        assert!(page.contains("Members: 1"));
         assert!(b.get("/me").await.contains("Ruche"));
 
         let again = b
@@ -236,7 +236,7 @@ async fn members_join_and_leave() {
             .follow(&b.post(&format!("/hives/{hive}/leave"), &[]).await)
             .await;
         assert!(page.contains("You left the hive."));
-        assert!(page.contains("0 members"));
+        assert!(page.contains("Members: 0"));
 
         let mut api = app.api();
         api.login("lea@example.fr", "correct horse battery").await;

@@ -120,7 +120,7 @@ async fn the_demo_is_browsable_and_seeding_twice_changes_nothing() {
         let page = b.get(&format!("/hives/{hive}")).await;
         assert_eq!(page.texts(".producers .producer").len(), 7);
         assert!(page.contains("Maraîcher"));
-        assert!(page.contains("20 membres"));
+        assert!(page.texts(".hive-page p.muted")[0].contains("Membres : 20"));
 
         let login = b.login("camille.durand@alveole.test", "alveole-demo").await;
         assert_eq!(login.status, StatusCode::SEE_OTHER, "demo password works");
@@ -215,4 +215,100 @@ async fn each_configured_backend_is_really_used() {
             [sea_orm::DbBackend::Sqlite, sea_orm::DbBackend::Postgres]
         );
     }
+}
+
+#[tokio::test]
+async fn the_secret_is_generated_once_and_kept() {
+    let path = std::env::temp_dir().join(format!("alveole_secret_{}.db", std::process::id()));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let config = || {
+        alveole::config::Config::from_lookup(|k| (k == "DATABASE_URL").then(|| url.clone()))
+            .expect("config")
+    };
+    assert!(config().secret.is_none());
+    let first = alveole::AppState::connect(config())
+        .await
+        .expect("first start");
+    let second = alveole::AppState::connect(config())
+        .await
+        .expect("second start");
+    assert_eq!(first.secret.len(), 64);
+    assert_eq!(
+        first.secret, second.secret,
+        "the same secret after a restart"
+    );
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+#[test]
+fn running_with_no_command_serves_the_demo() {
+    let bin = env!("CARGO_BIN_EXE_alveole");
+    let dir = std::env::temp_dir().join(format!("alveole_serve_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    // With no DATABASE_URL the default file ./data/alveole.db is created in the working folder.
+    let mut child = Command::new(bin)
+        .current_dir(&dir)
+        .env_remove("DATABASE_URL")
+        .env("ALVEOLE_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start alveole");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let ready = rt.block_on(async {
+        for _ in 0..200 {
+            if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await
+                && r.status() == StatusCode::OK
+            {
+                return reqwest::get(format!("http://127.0.0.1:{port}/hives?postcode=37000"))
+                    .await
+                    .ok();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        None
+    });
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("output");
+    let page = rt.block_on(async {
+        ready
+            .expect("the server answered")
+            .text()
+            .await
+            .unwrap_or_default()
+    });
+    assert!(
+        page.contains("La Ruche des Halles de Tours"),
+        "the demo is loaded"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("http://127.0.0.1:{port}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("alveole-demo") && stdout.contains("gerant@alveole.test"),
+        "{stdout}"
+    );
+    assert!(dir.join("data/alveole.db").is_file());
+    for cmd in ["serve", "migrate", "seed"] {
+        let out = Command::new(bin)
+            .args([cmd, "--help"])
+            .output()
+            .expect("help");
+        assert!(
+            out.status.success() && !out.stdout.is_empty(),
+            "{cmd} --help"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -340,12 +340,13 @@ pub async fn request_hive(
             let next = status
                 .ask_again()
                 .map_err(|_| AppError::Conflict("already_requested"))?;
-            let mut row = link.into_active_model();
-            row.status = Set(next.as_str().to_owned());
-            row.requested_at = Set(now);
-            row.decided_at = Set(None);
-            row.decided_by = Set(None);
-            row.update(db).await?
+            let change = Transition {
+                from: status,
+                to: next,
+                requested_at: Some(now),
+                decided: None,
+            };
+            change.apply(db, &link, "already_requested").await?
         }
         None => hive_producers::ActiveModel {
             hive_id: Set(hive.id),
@@ -394,11 +395,6 @@ pub async fn decide(
     let next = from
         .decide(to)
         .map_err(|_| AppError::Conflict("already_decided"))?;
-    let mut row = link.into_active_model();
-    row.status = Set(next.as_str().to_owned());
-    row.decided_at = Set(Some(Utc::now()));
-    row.decided_by = Set(Some(actor.id.0));
-    let row = row.update(db).await?;
     let distance = Coordinates {
         lat: producer.lat,
         lng: producer.lng,
@@ -407,6 +403,29 @@ pub async fn decide(
         lat: hive.lat,
         lng: hive.lng,
     });
+    // The farm or the hive's radius may have changed since the request was made.
+    if next == ApprovalStatus::Approved
+        && let Err(ApprovalError::TooFar {
+            distance_km,
+            radius_km,
+        }) = approval::check_radius(distance, hive.radius_km)
+    {
+        return Err(AppError::field_with(
+            "producer_id",
+            "error.too_far_now",
+            vec![
+                ("km", format!("{}", round_km(distance_km))),
+                ("radius", radius_km.to_string()),
+            ],
+        ));
+    }
+    let change = Transition {
+        from,
+        to: next,
+        requested_at: None,
+        decided: Some((Utc::now(), actor.id.0)),
+    };
+    let row = change.apply(db, &link, "already_decided").await?;
     Ok(HiveRequest {
         hive_id,
         producer_id,
@@ -416,6 +435,54 @@ pub async fn decide(
         requested_at: row.requested_at,
         decided_at: row.decided_at,
     })
+}
+
+/// A change of a request's status, written only if nobody changed it in between.
+struct Transition {
+    from: ApprovalStatus,
+    to: ApprovalStatus,
+    requested_at: Option<DateTime<Utc>>,
+    /// When and by whom it was decided; `None` clears an earlier decision.
+    decided: Option<(DateTime<Utc>, i64)>,
+}
+
+impl Transition {
+    async fn apply(
+        self,
+        db: &DatabaseConnection,
+        link: &hive_producers::Model,
+        conflict: &'static str,
+    ) -> AppResult<hive_producers::Model> {
+        use sea_orm::sea_query::Expr;
+        let mut update = hive_producers::Entity::update_many()
+            .col_expr(
+                hive_producers::Column::Status,
+                Expr::value(self.to.as_str()),
+            )
+            .col_expr(
+                hive_producers::Column::DecidedAt,
+                Expr::value(self.decided.map(|d| d.0)),
+            )
+            .col_expr(
+                hive_producers::Column::DecidedBy,
+                Expr::value(self.decided.map(|d| d.1)),
+            );
+        if let Some(at) = self.requested_at {
+            update = update.col_expr(hive_producers::Column::RequestedAt, Expr::value(at));
+        }
+        let res = update
+            .filter(hive_producers::Column::Id.eq(link.id))
+            .filter(hive_producers::Column::Status.eq(self.from.as_str()))
+            .exec(db)
+            .await?;
+        if res.rows_affected != 1 {
+            return Err(AppError::Conflict(conflict));
+        }
+        hive_producers::Entity::find_by_id(link.id)
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
 }
 
 /// Every hive a producer has asked to sell in, with the decision, nearest first.

@@ -9,8 +9,9 @@ use crate::error::{AppError, AppResult};
 use crate::services::hives::{self, HiveView};
 use crate::services::producers;
 use crate::web::forms::Path;
+use crate::web::forms::Query;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 
@@ -140,10 +141,13 @@ async fn producer_page(
         .as_ref()
         .is_some_and(|u| producers::can_edit(u, &producer));
     let mut c = tera::Context::new();
-    c.insert(
-        "hives",
-        &producers::approved_hives(&state.db, &producer).await?,
-    );
+    // Which other hives a producer sells in is the producer's business only.
+    let hives = if can_edit {
+        producers::approved_hives(&state.db, &producer).await?
+    } else {
+        Vec::new()
+    };
+    c.insert("hives", &hives);
     c.insert(
         "products",
         &producers::products(&state.db, ProducerId(id), false).await?,

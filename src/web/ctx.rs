@@ -132,10 +132,12 @@ pub fn redirect_with_flash(state: &AppState, to: &str, flash_key: &str) -> Respo
 
 /// A local path to go back to after a form, never another site.
 pub fn safe_next(next: &str) -> Option<String> {
+    // Browsers drop tabs and newlines from URLs, so "/\t/evil" would become "//evil": refuse them all.
     let ok = next.starts_with('/')
         && !next.starts_with("//")
         && !next.contains('\\')
-        && !next.contains("://");
+        && !next.contains("://")
+        && !next.chars().any(|c| c.is_control() || c.is_whitespace());
     ok.then(|| next.to_owned())
 }
 
@@ -337,6 +339,8 @@ mod tests {
         assert!(safe_next("//evil.example").is_none());
         assert!(safe_next("https://evil.example").is_none());
         assert!(safe_next("/\\evil").is_none());
+        assert!(safe_next("/\t/evil.example").is_none());
+        assert!(safe_next("/a\nb").is_none());
     }
 
     #[test]

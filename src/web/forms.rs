@@ -63,6 +63,11 @@ fn free_text(errors: &mut FieldErrors, field: &str, value: &str, max: usize) -> 
     let s = value.trim();
     if s.chars().count() > max {
         errors.add(field, "error.too_long");
+    } else if s
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        errors.add(field, "error.invalid_chars");
     }
     s.to_owned()
 }
@@ -188,7 +193,12 @@ impl LoginForm {
         if self.password.is_empty() {
             e.add("password", "error.required");
         }
-        if self.email.len() > 254 || self.password.len() > 1024 {
+        let odd = |s: &str| s.chars().any(char::is_control);
+        if self.email.len() > 254
+            || self.password.len() > 1024
+            || odd(&self.email)
+            || odd(&self.password)
+        {
             e.add("email", "error.login_failed");
         }
         if e.is_empty() { Ok(()) } else { Err(e) }
@@ -454,9 +464,8 @@ impl ProducerForm {
             None
         } else {
             match url::Url::parse(photo) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
-                    Some(photo.to_owned())
-                }
+                // Pages load images over HTTPS only (see the content security policy).
+                Ok(u) if u.scheme() == "https" && u.host_str().is_some() => Some(u.to_string()),
                 _ => {
                     e.add("photo_url", "error.url");
                     None
@@ -643,6 +652,23 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(Path(v)),
             Err(_) => Err(AppError::NotFound),
+        }
+    }
+}
+
+/// A query string; one that does not fit is a 400 with a message, never a bare text reply.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for Query<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Query(v)),
+            Err(_) => Err(AppError::BadRequest("error.bad_query")),
         }
     }
 }

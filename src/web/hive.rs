@@ -157,6 +157,7 @@ async fn decide(
         Err(AppError::Conflict(_)) => {
             Ok(redirect_with_flash(state, &back, "error.already_decided"))
         }
+        Err(AppError::Invalid(_)) => Ok(redirect_with_flash(state, &back, "flash.too_far")),
         Err(e) => Err(e),
     }
 }

@@ -7,9 +7,10 @@ use crate::services::hives::{self, HiveView};
 use crate::services::producers;
 use crate::web::ctx::{AuthUser, Ctx};
 use crate::web::forms::Path;
+use crate::web::forms::Query;
 use crate::web::forms::{HiveForm, HiveRequestForm, HiveSearch, Json, parse_id};
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -143,6 +144,15 @@ async fn request(
                     .is_some_and(|m| m.iter().any(|m| m.key == "error.no_such_hive")) =>
             {
                 AppError::NotFound
+            }
+            // The body names the producer, so that is the field a refusal is about.
+            AppError::Invalid(mut f) => {
+                if let Some(msgs) = f.0.remove("hive_id") {
+                    f.0.entry("producer_id".to_owned())
+                        .or_default()
+                        .extend(msgs);
+                }
+                AppError::Invalid(f)
             }
             e => e,
         })?;
