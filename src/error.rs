@@ -125,6 +125,17 @@ pub enum AppError {
     Conflict(&'static str),
     #[error("too many requests")]
     RateLimited,
+    /// An offer has less left than asked; nothing was reserved or charged.
+    #[error("only {remaining} left of offer {offer_id}")]
+    OutOfStock {
+        offer_id: i64,
+        name: String,
+        remaining: i64,
+    },
+    #[error("payment declined")]
+    PaymentDeclined,
+    #[error("payment provider unavailable")]
+    PaymentUnavailable,
     #[error("database error: {0}")]
     Db(#[from] DbErr),
     #[error("internal error: {0}")]
@@ -157,6 +168,9 @@ impl AppError {
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::OutOfStock { .. } => StatusCode::CONFLICT,
+            AppError::PaymentDeclined => StatusCode::PAYMENT_REQUIRED,
+            AppError::PaymentUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -171,6 +185,9 @@ impl AppError {
             AppError::Invalid(_) => "invalid",
             AppError::Conflict(code) => code,
             AppError::RateLimited => "rate_limited",
+            AppError::OutOfStock { .. } => "stock",
+            AppError::PaymentDeclined => "payment_declined",
+            AppError::PaymentUnavailable => "payment_unavailable",
             AppError::Db(_) | AppError::Internal(_) => "internal",
         }
     }
@@ -186,7 +203,25 @@ impl AppError {
             AppError::Invalid(_) => "error.invalid_form",
             AppError::Conflict(code) => conflict_key(code),
             AppError::RateLimited => "error.rate_limited",
+            AppError::OutOfStock { remaining: 0, .. } => "error.sold_out",
+            AppError::OutOfStock { .. } => "error.only_left",
+            AppError::PaymentDeclined => "error.payment_declined",
+            AppError::PaymentUnavailable => "error.payment_unavailable",
             AppError::Db(_) | AppError::Internal(_) => "error.internal",
+        }
+    }
+}
+
+impl AppError {
+    /// The values the message mentions, such as what is left of an offer.
+    pub fn message_args(&self) -> Vec<(&'static str, String)> {
+        match self {
+            AppError::OutOfStock {
+                name, remaining, ..
+            } => {
+                vec![("name", name.clone()), ("n", remaining.to_string())]
+            }
+            _ => Vec::new(),
         }
     }
 }
@@ -199,6 +234,13 @@ fn conflict_key(code: &str) -> &'static str {
         "already_decided" => "error.already_decided",
         "not_member" => "error.not_member",
         "product_in_use" => "error.product_in_use",
+        "ordering_closed" => "error.ordering_closed",
+        "already_joined" => "error.already_joined",
+        "not_editable" => "error.not_editable",
+        "below_ordered" => "error.below_ordered",
+        "already_offered" => "error.already_offered",
+        "transition" => "error.transition",
+        "order_final" => "error.order_final",
         _ => "error.conflict",
     }
 }
@@ -207,6 +249,7 @@ fn conflict_key(code: &str) -> &'static str {
 #[derive(Clone, Debug)]
 pub struct ErrorPage {
     pub message_key: &'static str,
+    pub args: Vec<(&'static str, String)>,
 }
 
 impl IntoResponse for AppError {
@@ -216,16 +259,27 @@ impl IntoResponse for AppError {
             tracing::error!(error = %self, "request failed");
         }
         let lang = i18n::current_lang();
+        let args = self.message_args();
         let mut error = json!({
             "code": self.code(),
-            "message": i18n::t(lang, self.message_key()),
+            "message": i18n::t_args(lang, self.message_key(), &args),
         });
         if let AppError::Invalid(fields) = &self {
             error["fields"] = json!(fields.translated(lang));
         }
+        if let AppError::OutOfStock {
+            offer_id,
+            remaining,
+            ..
+        } = &self
+        {
+            error["offer_id"] = json!(offer_id.to_string());
+            error["remaining"] = json!(remaining);
+        }
         let mut resp = (status, Json(json!({ "error": error }))).into_response();
         resp.extensions_mut().insert(ErrorPage {
             message_key: self.message_key(),
+            args,
         });
         resp
     }

@@ -1,10 +1,14 @@
 //! Alvéole: a pre-order marketplace for local food; `build_app` wires configuration, database and routes.
 
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
 pub mod i18n;
+pub mod mail;
+pub mod payments;
+pub mod scheduler;
 pub mod seed;
 pub mod services;
 pub mod web;
@@ -22,6 +26,10 @@ pub struct AppState {
     pub views: Arc<web::render::Views>,
     /// Key for CSRF tokens and other signatures; from `ALVEOLE_SECRET` or generated once and stored.
     pub secret: Arc<Vec<u8>>,
+    pub clock: Arc<dyn clock::Clock>,
+    pub payments: Arc<payments::Payments>,
+    /// Wakes the mail sender when a transaction has written to the outbox.
+    pub mail_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -39,12 +47,36 @@ impl AppState {
             None => services::settings::secret(&db).await?,
         };
         let views = web::render::Views::load().map_err(AppError::from)?;
+        let payments = match &config.stripe_secret_key {
+            Some(key) => payments::Payments::Stripe(Box::new(
+                payments::stripe::StripeProvider::new(key, config.stripe_api_base.as_deref())
+                    .map_err(|e| AppError::Internal(e.to_string()))?,
+            )),
+            None => payments::Payments::Test(payments::test_mode::TestMode),
+        };
         Ok(AppState {
             db,
             config: Arc::new(config),
             views: Arc::new(views),
             secret: Arc::new(secret.into_bytes()),
+            clock: Arc::new(clock::SystemClock),
+            payments: Arc::new(payments),
+            mail_wakeup: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+
+    /// The same state on another clock, for tests that move time.
+    pub fn with_clock(mut self, clock: Arc<dyn clock::Clock>) -> AppState {
+        self.clock = clock;
+        self
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    pub fn test_mode(&self) -> bool {
+        matches!(*self.payments, payments::Payments::Test(_))
     }
 }
 

@@ -7,3 +7,4 @@ mod browser;
 mod catalogue;
 mod hives;
 mod operations;
+mod stripe;

@@ -16,6 +16,9 @@ pub struct Model {
     pub idempotency_key: Option<String>,
     pub request_hash: Option<String>,
     pub collected_at: Option<DateTimeUtc>,
+    /// An unpaid order releases its stock at this time.
+    pub expires_at: Option<DateTimeUtc>,
+    pub test_mode: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -46,6 +46,9 @@ typed_id!(UserId);
 typed_id!(HiveId);
 typed_id!(ProducerId);
 typed_id!(ProductId);
+typed_id!(DistributionId);
+typed_id!(OfferId);
+typed_id!(OrderId);
 
 #[cfg(test)]
 mod tests {

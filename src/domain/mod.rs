@@ -3,13 +3,17 @@
 pub mod account;
 pub mod approval;
 pub mod catalogue;
+pub mod distribution;
 pub mod geo;
 pub mod ids;
 pub mod money;
+pub mod order;
 
 pub use account::{Email, Locale, Password};
 pub use approval::ApprovalStatus;
 pub use catalogue::{Category, VatRate};
+pub use distribution::{DistributionStatus, OrderWindow};
 pub use geo::Coordinates;
-pub use ids::{HiveId, ProducerId, ProductId, UserId};
+pub use ids::{DistributionId, HiveId, OfferId, OrderId, ProducerId, ProductId, UserId};
 pub use money::Cents;
+pub use order::OrderStatus;

@@ -98,6 +98,25 @@ pub fn keys(lang: Locale) -> Vec<&'static str> {
     k
 }
 
+/// A moment as people of a place read it: "jeudi 03/12/2026 à 17:30" or "Thursday 3 December 2026 at 17:30".
+pub fn format_datetime(
+    t: chrono::DateTime<chrono::Utc>,
+    tz: chrono_tz::Tz,
+    lang: Locale,
+) -> String {
+    let l = t.with_timezone(&tz);
+    match lang {
+        Locale::Fr => {
+            const DAYS: [&str; 7] = [
+                "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+            ];
+            let day = DAYS[chrono::Datelike::weekday(&l).num_days_from_monday() as usize];
+            format!("{day} {} à {}", l.format("%d/%m/%Y"), l.format("%H:%M"))
+        }
+        Locale::En => l.format("%A %-d %B %Y at %H:%M").to_string(),
+    }
+}
+
 tokio::task_local! {
     static LANG: Locale;
 }

@@ -1,7 +1,11 @@
 //! The only place with database queries: each service turns rows into domain values and checks who may act.
 
 pub mod accounts;
+pub mod basket;
+pub mod distributions;
 pub mod hives;
+pub mod offers;
+pub mod orders;
 pub mod postcodes;
 pub mod producers;
 pub mod settings;

@@ -559,3 +559,25 @@ pub async fn approved_hives(
         .filter(|r| r.status == ApprovalStatus::Approved)
         .collect())
 }
+
+/// Whether the user owns a producer approved in the hive.
+pub async fn sells_in(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    hive: HiveId,
+) -> AppResult<bool> {
+    let owned: Vec<i64> = producers::Entity::find()
+        .filter(producers::Column::OwnerId.eq(user.id.0))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    let n = hive_producers::Entity::find()
+        .filter(hive_producers::Column::HiveId.eq(hive.0))
+        .filter(hive_producers::Column::ProducerId.is_in(owned))
+        .filter(hive_producers::Column::Status.eq(ApprovalStatus::Approved.as_str()))
+        .count(db)
+        .await?;
+    Ok(n > 0)
+}

@@ -96,6 +96,15 @@ async fn hive_page(
     c.insert("producers", &approved);
     c.insert("requests", &if can_manage { others } else { Vec::new() });
     c.insert("can_manage", &can_manage);
+    let now = state.now();
+    let upcoming = crate::services::distributions::upcoming(&state.db, HiveId(id), now).await?;
+    c.insert(
+        "distributions",
+        &upcoming
+            .iter()
+            .map(|d| crate::services::distributions::DistributionView::from_model(d, now))
+            .collect::<Vec<_>>(),
+    );
     c.insert("is_member", &is_member);
     render(&state, &ctx, "consumer/hive.html", c)
 }

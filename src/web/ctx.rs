@@ -322,7 +322,10 @@ fn html_errors(state: &AppState, ctx: &Ctx, resp: Response) -> Response {
     }
     let mut c = tera::Context::new();
     c.insert("status", &status.as_u16());
-    c.insert("message", i18n::t(ctx.lang, page.message_key));
+    c.insert(
+        "message",
+        &i18n::t_args(ctx.lang, page.message_key, &page.args),
+    );
     match super::render::render(state, ctx, "error.html", c) {
         Ok(html) => (status, html).into_response(),
         Err(_) => resp,

@@ -4,10 +4,13 @@ pub mod account;
 pub mod api;
 pub mod consumer;
 pub mod ctx;
+pub mod distribution;
 pub mod forms;
 pub mod hive;
+pub mod offers;
 pub mod producer;
 pub mod render;
+pub mod shop;
 
 use crate::AppState;
 use crate::error::AppError;
@@ -24,6 +27,9 @@ pub fn router(state: AppState) -> Router {
         .merge(consumer::routes())
         .merge(hive::routes())
         .merge(producer::routes())
+        .merge(distribution::routes())
+        .merge(offers::routes())
+        .merge(shop::routes())
         .nest("/api/v1", api::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -86,6 +86,11 @@ impl Views {
         })
     }
 
+    /// Renders a mail part; no page context, only what the message carries.
+    pub fn render_mail(&self, lang: Locale, name: &str, c: &tera::Context) -> AppResult<String> {
+        Ok(self.tera(lang).render(name, c)?)
+    }
+
     fn tera(&self, lang: Locale) -> &Tera {
         match lang {
             Locale::En => &self.en,
@@ -129,6 +134,38 @@ fn with_language(mut tera: Tera, lang: Locale) -> Tera {
         let bps = i32::try_from(v.as_i64().unwrap_or(0)).unwrap_or(0);
         Ok(Value::String(VatRate::label(bps, lang == Locale::Fr)))
     });
+    // Times travel as RFC 3339 in UTC and are shown in the hive's time zone (`tz`).
+    tera.register_filter("when", move |v: &Value, args: &HashMap<String, Value>| {
+        let tz: chrono_tz::Tz = args
+            .get("tz")
+            .and_then(Value::as_str)
+            .and_then(|z| z.parse().ok())
+            .unwrap_or(chrono_tz::Europe::Paris);
+        let t = v
+            .as_str()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
+        Ok(Value::String(
+            t.map(|t| i18n::format_datetime(t.with_timezone(&chrono::Utc), tz, lang))
+                .unwrap_or_default(),
+        ))
+    });
+    tera.register_filter(
+        "local_input",
+        move |v: &Value, args: &HashMap<String, Value>| {
+            let tz: chrono_tz::Tz = args
+                .get("tz")
+                .and_then(Value::as_str)
+                .and_then(|z| z.parse().ok())
+                .unwrap_or(chrono_tz::Europe::Paris);
+            let t = v
+                .as_str()
+                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
+            Ok(Value::String(
+                t.map(|t| t.with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string())
+                    .unwrap_or_default(),
+            ))
+        },
+    );
     tera.register_filter("km", move |v: &Value, _: &HashMap<String, Value>| {
         let km = v.as_f64().unwrap_or(0.0);
         let text = if km < 10.0 {

@@ -3,6 +3,8 @@
 mod accounts;
 mod catalogue;
 mod hives;
+mod sales;
+mod webhooks;
 
 use crate::AppState;
 use crate::error::AppError;
@@ -13,6 +15,8 @@ pub fn routes() -> Router<AppState> {
         .merge(accounts::routes())
         .merge(hives::routes())
         .merge(catalogue::routes())
+        .merge(sales::routes())
+        .merge(webhooks::routes())
         .fallback(not_found)
 }
 

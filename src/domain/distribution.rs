@@ -1,0 +1,287 @@
+//! Distributions: the ordering window and pickup slot, their states as guarded transitions, weekly recurrence.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DistributionStatus {
+    /// Being prepared: producers list their offers; it opens by itself at `orders_open_at`.
+    Draft,
+    Open,
+    Closed,
+    Completed,
+    Cancelled,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TransitionError {
+    pub from: DistributionStatus,
+    pub to: DistributionStatus,
+}
+
+impl DistributionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DistributionStatus::Draft => "draft",
+            DistributionStatus::Open => "open",
+            DistributionStatus::Closed => "closed",
+            DistributionStatus::Completed => "completed",
+            DistributionStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DistributionStatus> {
+        [
+            Self::Draft,
+            Self::Open,
+            Self::Closed,
+            Self::Completed,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
+    }
+
+    fn to(
+        self,
+        to: DistributionStatus,
+        allowed: &[DistributionStatus],
+    ) -> Result<DistributionStatus, TransitionError> {
+        if allowed.contains(&self) {
+            Ok(to)
+        } else {
+            Err(TransitionError { from: self, to })
+        }
+    }
+
+    /// Ordering opens, on time or early by the manager.
+    pub fn open(self) -> Result<DistributionStatus, TransitionError> {
+        self.to(DistributionStatus::Open, &[DistributionStatus::Draft])
+    }
+
+    /// Ordering stops at the deadline.
+    pub fn close(self) -> Result<DistributionStatus, TransitionError> {
+        self.to(DistributionStatus::Closed, &[DistributionStatus::Open])
+    }
+
+    pub fn complete(self) -> Result<DistributionStatus, TransitionError> {
+        self.to(DistributionStatus::Completed, &[DistributionStatus::Closed])
+    }
+
+    /// A distribution can be called off until its baskets are handed out.
+    pub fn cancel(self) -> Result<DistributionStatus, TransitionError> {
+        self.to(
+            DistributionStatus::Cancelled,
+            &[
+                DistributionStatus::Draft,
+                DistributionStatus::Open,
+                DistributionStatus::Closed,
+            ],
+        )
+    }
+
+    /// Producers may change their offers only before members can see them.
+    pub fn offers_editable(self) -> bool {
+        self == DistributionStatus::Draft
+    }
+}
+
+/// When members may order and when they collect; only a consistent window can be built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct OrderWindow {
+    pub orders_open_at: DateTime<Utc>,
+    pub orders_close_at: DateTime<Utc>,
+    pub pickup_starts_at: DateTime<Utc>,
+    pub pickup_ends_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowError {
+    /// Ordering must open before it closes.
+    OpenAfterClose,
+    /// Orders must close before the pickup starts.
+    CloseAfterPickup,
+    /// The pickup must end after it starts.
+    PickupEndsBeforeStart,
+}
+
+impl OrderWindow {
+    pub fn new(
+        orders_open_at: DateTime<Utc>,
+        orders_close_at: DateTime<Utc>,
+        pickup_starts_at: DateTime<Utc>,
+        pickup_ends_at: DateTime<Utc>,
+    ) -> Result<OrderWindow, WindowError> {
+        if orders_open_at >= orders_close_at {
+            return Err(WindowError::OpenAfterClose);
+        }
+        if orders_close_at > pickup_starts_at {
+            return Err(WindowError::CloseAfterPickup);
+        }
+        if pickup_starts_at >= pickup_ends_at {
+            return Err(WindowError::PickupEndsBeforeStart);
+        }
+        Ok(OrderWindow {
+            orders_open_at,
+            orders_close_at,
+            pickup_starts_at,
+            pickup_ends_at,
+        })
+    }
+
+    pub fn is_ordering_time(&self, now: DateTime<Utc>) -> bool {
+        self.orders_open_at <= now && now < self.orders_close_at
+    }
+}
+
+/// Whether a member may order now: the distribution is open and the deadline has not passed.
+pub fn accepts_orders(
+    status: DistributionStatus,
+    window: &OrderWindow,
+    now: DateTime<Utc>,
+) -> bool {
+    status == DistributionStatus::Open && now < window.orders_close_at
+}
+
+/// "Every Thursday 17:30–19:30, orders open 6 days before, close 2 days before", in the hive's time zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WeeklySchedule {
+    pub weekday: Weekday,
+    pub pickup_start: NaiveTime,
+    pub pickup_end: NaiveTime,
+    pub open_days_before: u32,
+    pub close_days_before: u32,
+}
+
+pub const MAX_WEEKS: u32 = 26;
+
+impl WeeklySchedule {
+    /// The next `weeks` windows whose pickup day is on or after `from`; local times follow daylight saving.
+    pub fn windows(
+        &self,
+        tz: Tz,
+        from: NaiveDate,
+        weeks: u32,
+    ) -> Result<Vec<OrderWindow>, WindowError> {
+        let ahead =
+            (7 + self.weekday.num_days_from_monday() - from.weekday().num_days_from_monday()) % 7;
+        let first = from + Duration::days(i64::from(ahead));
+        (0..weeks.min(MAX_WEEKS))
+            .map(|w| {
+                let day = first + Duration::weeks(i64::from(w));
+                let at = |d: NaiveDate, t: NaiveTime| local(tz, d.and_time(t));
+                let start = at(day, self.pickup_start);
+                let open = at(
+                    day - Duration::days(i64::from(self.open_days_before)),
+                    self.pickup_start,
+                );
+                let close = at(
+                    day - Duration::days(i64::from(self.close_days_before)),
+                    self.pickup_start,
+                );
+                OrderWindow::new(open, close, start, at(day, self.pickup_end))
+            })
+            .collect()
+    }
+}
+
+/// A local wall-clock time as UTC; in the autumn overlap the earlier instant, in the spring gap an hour later.
+pub fn local(tz: Tz, t: chrono::NaiveDateTime) -> DateTime<Utc> {
+    match tz.from_local_datetime(&t) {
+        chrono::LocalResult::Single(d) | chrono::LocalResult::Ambiguous(d, _) => {
+            d.with_timezone(&Utc)
+        }
+        chrono::LocalResult::None => local(tz, t + Duration::hours(1)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DistributionStatus::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().expect("time")
+    }
+
+    #[test]
+    fn transitions_are_guarded() {
+        assert_eq!(Draft.open(), Ok(Open));
+        assert_eq!(Open.close(), Ok(Closed));
+        assert_eq!(Closed.complete(), Ok(Completed));
+        assert_eq!(Open.cancel(), Ok(Cancelled));
+        assert!(Open.open().is_err());
+        assert!(Draft.close().is_err());
+        assert!(Completed.cancel().is_err());
+        assert!(Cancelled.open().is_err());
+        assert!(Draft.offers_editable() && !Open.offers_editable());
+        for s in [Draft, Open, Closed, Completed, Cancelled] {
+            assert_eq!(DistributionStatus::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn windows_must_be_in_order() {
+        let (a, b, c, d) = (
+            t("2026-12-01T08:00:00Z"),
+            t("2026-12-05T08:00:00Z"),
+            t("2026-12-07T16:30:00Z"),
+            t("2026-12-07T18:30:00Z"),
+        );
+        assert!(OrderWindow::new(a, b, c, d).is_ok());
+        assert!(
+            OrderWindow::new(a, b, b, d).is_ok(),
+            "close may equal pickup start"
+        );
+        assert_eq!(
+            OrderWindow::new(b, a, c, d),
+            Err(WindowError::OpenAfterClose)
+        );
+        assert_eq!(
+            OrderWindow::new(a, c, b, d),
+            Err(WindowError::CloseAfterPickup)
+        );
+        assert_eq!(
+            OrderWindow::new(a, b, d, c),
+            Err(WindowError::PickupEndsBeforeStart)
+        );
+        let w = OrderWindow::new(a, b, c, d).expect("window");
+        assert!(!w.is_ordering_time(t("2026-11-30T00:00:00Z")));
+        assert!(w.is_ordering_time(a));
+        assert!(!w.is_ordering_time(b), "the deadline itself is too late");
+        assert!(
+            accepts_orders(Open, &w, a)
+                && !accepts_orders(Draft, &w, a)
+                && !accepts_orders(Open, &w, b)
+        );
+    }
+
+    #[test]
+    fn weekly_thursdays_in_paris_follow_daylight_saving() {
+        let s = WeeklySchedule {
+            weekday: Weekday::Thu,
+            pickup_start: NaiveTime::from_hms_opt(17, 30, 0).expect("time"),
+            pickup_end: NaiveTime::from_hms_opt(19, 30, 0).expect("time"),
+            open_days_before: 6,
+            close_days_before: 2,
+        };
+        let from = NaiveDate::from_ymd_opt(2026, 10, 20).expect("date");
+        let w = s
+            .windows(chrono_tz::Europe::Paris, from, 2)
+            .expect("windows");
+        // 22 October is summer time (UTC+2); 29 October is winter time (UTC+1).
+        assert_eq!(w[0].pickup_starts_at, t("2026-10-22T15:30:00Z"));
+        assert_eq!(w[0].pickup_ends_at, t("2026-10-22T17:30:00Z"));
+        assert_eq!(w[0].orders_open_at, t("2026-10-16T15:30:00Z"));
+        assert_eq!(w[0].orders_close_at, t("2026-10-20T15:30:00Z"));
+        assert_eq!(w[1].pickup_starts_at, t("2026-10-29T16:30:00Z"));
+        assert_eq!(
+            s.windows(chrono_tz::Europe::Paris, from, 100)
+                .expect("capped")
+                .len(),
+            MAX_WEEKS as usize
+        );
+    }
+}

@@ -1,0 +1,223 @@
+//! Orders: quantities, basket lines and totals per producer and per VAT rate, all in cents.
+
+use super::Cents;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The most of one product a member can order at once; far above any household's week.
+pub const MAX_QUANTITY: i64 = 999;
+/// The most lines one order may have.
+pub const MAX_LINES: usize = 200;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    PendingPayment,
+    Paid,
+    PaymentFailed,
+    Cancelled,
+    Expired,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::PendingPayment => "pending_payment",
+            OrderStatus::Paid => "paid",
+            OrderStatus::PaymentFailed => "payment_failed",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OrderStatus> {
+        [
+            Self::PendingPayment,
+            Self::Paid,
+            Self::PaymentFailed,
+            Self::Cancelled,
+            Self::Expired,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+    }
+
+    /// Orders that hold stock: waiting for payment or paid.
+    pub fn holds_stock(self) -> bool {
+        matches!(self, OrderStatus::PendingPayment | OrderStatus::Paid)
+    }
+}
+
+/// A quantity a member typed: a whole number from 1 to [`MAX_QUANTITY`].
+pub fn parse_quantity(input: &str) -> Result<i64, &'static str> {
+    let s = input.trim();
+    if s.is_empty() {
+        return Err("error.required");
+    }
+    match s.parse::<i64>() {
+        Ok(q) if (1..=MAX_QUANTITY).contains(&q) => Ok(q),
+        Ok(_) => Err("error.quantity_range"),
+        Err(_) => Err("error.quantity"),
+    }
+}
+
+/// Basket lines with the same offer merged, in offer order; refuses empty or oversized baskets.
+pub fn merge_lines(lines: &[(i64, i64)]) -> Result<Vec<(i64, i64)>, &'static str> {
+    if lines.is_empty() {
+        return Err("error.empty_basket");
+    }
+    let mut merged: BTreeMap<i64, i64> = BTreeMap::new();
+    for &(offer, qty) in lines {
+        if !(1..=MAX_QUANTITY).contains(&qty) {
+            return Err("error.quantity_range");
+        }
+        let q = merged.entry(offer).or_default();
+        *q += qty;
+        if *q > MAX_QUANTITY {
+            return Err("error.quantity_range");
+        }
+    }
+    if merged.len() > MAX_LINES {
+        return Err("error.too_many_lines");
+    }
+    Ok(merged.into_iter().collect())
+}
+
+/// One priced line of an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PricedLine {
+    pub producer_id: i64,
+    pub unit_price: Cents,
+    pub quantity: i64,
+    pub vat_rate_bps: i32,
+}
+
+impl PricedLine {
+    pub fn amount(&self) -> Cents {
+        Cents(self.unit_price.0 * self.quantity)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct VatLine {
+    pub rate_bps: i32,
+    pub incl_vat: Cents,
+    pub excl_vat: Cents,
+    pub vat: Cents,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct OrderTotals {
+    pub total: Cents,
+    /// Producer id → amount incl. VAT, in producer order.
+    pub per_producer: Vec<(i64, Cents)>,
+    /// One line per VAT rate: VAT-exclusive amounts are derived once per rate, half-up.
+    pub vat: Vec<VatLine>,
+}
+
+pub fn totals(lines: &[PricedLine]) -> OrderTotals {
+    let mut per_producer: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut per_rate: BTreeMap<i32, i64> = BTreeMap::new();
+    for l in lines {
+        *per_producer.entry(l.producer_id).or_default() += l.amount().0;
+        *per_rate.entry(l.vat_rate_bps).or_default() += l.amount().0;
+    }
+    let vat = per_rate
+        .into_iter()
+        .map(|(rate_bps, incl)| {
+            let excl = Cents(incl).excl_vat(rate_bps);
+            VatLine {
+                rate_bps,
+                incl_vat: Cents(incl),
+                excl_vat: excl,
+                vat: Cents(incl - excl.0),
+            }
+        })
+        .collect();
+    OrderTotals {
+        total: Cents(lines.iter().map(|l| l.amount().0).sum()),
+        per_producer: per_producer
+            .into_iter()
+            .map(|(p, c)| (p, Cents(c)))
+            .collect(),
+        vat,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_are_whole_and_bounded() {
+        assert_eq!(parse_quantity(" 3 "), Ok(3));
+        assert_eq!(parse_quantity("0"), Err("error.quantity_range"));
+        assert_eq!(parse_quantity("-2"), Err("error.quantity_range"));
+        assert_eq!(parse_quantity("1000"), Err("error.quantity_range"));
+        assert_eq!(parse_quantity("1.5"), Err("error.quantity"));
+        assert_eq!(parse_quantity(""), Err("error.required"));
+    }
+
+    #[test]
+    fn lines_merge_by_offer() {
+        assert_eq!(
+            merge_lines(&[(2, 1), (1, 2), (2, 3)]),
+            Ok(vec![(1, 2), (2, 4)])
+        );
+        assert_eq!(merge_lines(&[]), Err("error.empty_basket"));
+        assert_eq!(merge_lines(&[(1, 0)]), Err("error.quantity_range"));
+        assert_eq!(
+            merge_lines(&[(1, 600), (1, 600)]),
+            Err("error.quantity_range")
+        );
+        let many: Vec<(i64, i64)> = (0..201).map(|i| (i, 1)).collect();
+        assert_eq!(merge_lines(&many), Err("error.too_many_lines"));
+    }
+
+    #[test]
+    fn totals_per_producer_and_vat_rate() {
+        let lines = [
+            PricedLine {
+                producer_id: 2,
+                unit_price: Cents(290),
+                quantity: 2,
+                vat_rate_bps: 550,
+            },
+            PricedLine {
+                producer_id: 1,
+                unit_price: Cents(1200),
+                quantity: 1,
+                vat_rate_bps: 2000,
+            },
+            PricedLine {
+                producer_id: 2,
+                unit_price: Cents(350),
+                quantity: 1,
+                vat_rate_bps: 550,
+            },
+        ];
+        let t = totals(&lines);
+        assert_eq!(t.total, Cents(2130));
+        assert_eq!(t.per_producer, vec![(1, Cents(1200)), (2, Cents(930))]);
+        assert_eq!(
+            t.vat[0],
+            VatLine {
+                rate_bps: 550,
+                incl_vat: Cents(930),
+                excl_vat: Cents(882),
+                vat: Cents(48)
+            }
+        );
+        assert_eq!(
+            t.vat[1],
+            VatLine {
+                rate_bps: 2000,
+                incl_vat: Cents(1200),
+                excl_vat: Cents(1000),
+                vat: Cents(200)
+            }
+        );
+        let sum: i64 = t.vat.iter().map(|v| v.incl_vat.0).sum();
+        assert_eq!(sum, t.total.0);
+    }
+}

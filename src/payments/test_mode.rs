@@ -1,0 +1,84 @@
+//! Test mode: a simulated card that always succeeds, except the documented declined card.
+
+use super::{
+    Charge, ChargeRequest, ChargeStatus, PaymentError, PaymentProvider, Refund, RefundRequest,
+};
+
+/// The card number that is always declined, as on Stripe's test cards.
+pub const DECLINED_CARD: &str = "4000000000000002";
+/// The card number the pages fill in: always accepted.
+pub const ACCEPTED_CARD: &str = "4242424242424242";
+
+#[derive(Clone, Debug, Default)]
+pub struct TestMode;
+
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+impl PaymentProvider for TestMode {
+    fn name(&self) -> &'static str {
+        "test"
+    }
+
+    async fn charge(&self, req: ChargeRequest) -> Result<Charge, PaymentError> {
+        // The reference comes from the idempotency key, so a retried charge is the same charge.
+        let provider_ref = format!("test_pi_{}", req.idempotency_key);
+        if req.test_card.as_deref().map(digits).as_deref() == Some(DECLINED_CARD) {
+            return Ok(Charge {
+                provider_ref,
+                status: ChargeStatus::Failed {
+                    reason: "card_declined".into(),
+                },
+            });
+        }
+        Ok(Charge {
+            provider_ref,
+            status: ChargeStatus::Succeeded,
+        })
+    }
+
+    async fn status(&self, _provider_ref: &str) -> Result<ChargeStatus, PaymentError> {
+        Ok(ChargeStatus::Succeeded)
+    }
+
+    async fn refund(&self, req: RefundRequest) -> Result<Refund, PaymentError> {
+        Ok(Refund {
+            provider_ref: format!("test_re_{}", req.idempotency_key),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Cents;
+
+    fn req(card: Option<&str>) -> ChargeRequest {
+        ChargeRequest {
+            order_id: 1,
+            amount: Cents(1234),
+            idempotency_key: "order-1".into(),
+            description: "Commande".into(),
+            test_card: card.map(str::to_owned),
+        }
+    }
+
+    #[tokio::test]
+    async fn succeeds_except_for_the_declined_card() {
+        let ok = TestMode.charge(req(None)).await.expect("charge");
+        assert_eq!(ok.status, ChargeStatus::Succeeded);
+        assert_eq!(
+            ok,
+            TestMode
+                .charge(req(Some(ACCEPTED_CARD)))
+                .await
+                .expect("same key, same charge")
+        );
+        let no = TestMode
+            .charge(req(Some("4000 0000 0000 0002")))
+            .await
+            .expect("answered");
+        assert!(matches!(no.status, ChargeStatus::Failed { .. }));
+    }
+}

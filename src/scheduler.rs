@@ -1,0 +1,57 @@
+//! The scheduler: opens distributions when ordering starts, stops orders at the deadline, expires unpaid orders.
+
+use crate::AppState;
+use crate::domain::distribution::DistributionStatus;
+use crate::error::AppResult;
+use crate::services::{distributions, orders};
+use entity::distributions as rows;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Tick {
+    pub opened: usize,
+    pub closed: usize,
+    pub expired: usize,
+    pub refunds_pending: usize,
+}
+
+/// One pass over everything that is due at the clock's current time; safe to run from several processes.
+pub async fn tick(state: &AppState) -> AppResult<Tick> {
+    let now = state.now();
+    let mut t = Tick::default();
+    let to_open = rows::Entity::find()
+        .filter(rows::Column::Status.eq(DistributionStatus::Draft.as_str()))
+        .filter(rows::Column::OrdersOpenAt.lte(now))
+        .filter(rows::Column::OrdersCloseAt.gt(now))
+        .all(&state.db)
+        .await?;
+    for d in to_open {
+        // Another process may have opened it first: that is fine.
+        if distributions::open(state, &d).await.is_ok() {
+            t.opened += 1;
+        }
+    }
+    let to_close = rows::Entity::find()
+        .filter(rows::Column::Status.eq(DistributionStatus::Open.as_str()))
+        .filter(rows::Column::OrdersCloseAt.lte(now))
+        .all(&state.db)
+        .await?;
+    for d in to_close {
+        if distributions::close(state, &d).await? {
+            t.closed += 1;
+        }
+    }
+    t.expired = orders::expire_due(state).await?;
+    t.refunds_pending = orders::retry_refunds(state).await?;
+    Ok(t)
+}
+
+/// Runs the scheduler every `every` until the process stops.
+pub async fn run(state: AppState, every: std::time::Duration) {
+    loop {
+        if let Err(e) = tick(&state).await {
+            tracing::error!(error = %e, "scheduler");
+        }
+        tokio::time::sleep(every).await;
+    }
+}

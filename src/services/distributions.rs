@@ -1,0 +1,305 @@
+//! Distributions: creation by the hive's manager, opening (on time or early), cancelling, and their listing.
+
+use super::accounts::CurrentUser;
+use super::hives;
+use super::orders;
+use crate::AppState;
+use crate::domain::distribution::{
+    DistributionStatus, OrderWindow, WeeklySchedule, accepts_orders,
+};
+use crate::domain::{DistributionId, HiveId, Locale};
+use crate::error::{AppError, AppResult};
+use crate::mail::{self, Template};
+use chrono::{DateTime, Utc};
+use entity::{distributions, hive_members, hives as hive_rows, users};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
+use serde::Serialize;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DistributionView {
+    pub id: DistributionId,
+    pub hive_id: HiveId,
+    pub status: DistributionStatus,
+    pub orders_open_at: DateTime<Utc>,
+    pub orders_close_at: DateTime<Utc>,
+    pub pickup_starts_at: DateTime<Utc>,
+    pub pickup_ends_at: DateTime<Utc>,
+    /// Whether a member could order at the time of the request.
+    pub accepting_orders: bool,
+}
+
+impl DistributionView {
+    pub fn from_model(d: &distributions::Model, now: DateTime<Utc>) -> DistributionView {
+        let status = status_of(d);
+        DistributionView {
+            id: DistributionId(d.id),
+            hive_id: HiveId(d.hive_id),
+            status,
+            orders_open_at: d.orders_open_at,
+            orders_close_at: d.orders_close_at,
+            pickup_starts_at: d.pickup_starts_at,
+            pickup_ends_at: d.pickup_ends_at,
+            accepting_orders: accepts_orders(status, &window(d), now),
+        }
+    }
+}
+
+pub fn status_of(d: &distributions::Model) -> DistributionStatus {
+    DistributionStatus::parse(&d.status).unwrap_or(DistributionStatus::Draft)
+}
+
+pub fn window(d: &distributions::Model) -> OrderWindow {
+    OrderWindow {
+        orders_open_at: d.orders_open_at,
+        orders_close_at: d.orders_close_at,
+        pickup_starts_at: d.pickup_starts_at,
+        pickup_ends_at: d.pickup_ends_at,
+    }
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: DistributionId) -> AppResult<distributions::Model> {
+    distributions::Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// The distribution and its hive, if `actor` runs the hive.
+pub async fn managed(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    id: DistributionId,
+) -> AppResult<(distributions::Model, hive_rows::Model)> {
+    let d = get(db, id).await?;
+    let hive = hives::get(db, HiveId(d.hive_id)).await?;
+    if !hives::can_manage(actor, &hive) {
+        return Err(AppError::Forbidden);
+    }
+    Ok((d, hive))
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    hive_id: HiveId,
+    windows: &[OrderWindow],
+    now: DateTime<Utc>,
+) -> AppResult<Vec<distributions::Model>> {
+    let hive = hives::get(db, hive_id).await?;
+    if !hives::can_manage(actor, &hive) {
+        return Err(AppError::Forbidden);
+    }
+    let txn = db.begin().await?;
+    let mut out = Vec::with_capacity(windows.len());
+    for w in windows {
+        let row = distributions::ActiveModel {
+            hive_id: Set(hive.id),
+            status: Set(DistributionStatus::Draft.as_str().to_owned()),
+            orders_open_at: Set(w.orders_open_at),
+            orders_close_at: Set(w.orders_close_at),
+            pickup_starts_at: Set(w.pickup_starts_at),
+            pickup_ends_at: Set(w.pickup_ends_at),
+            capacity: Set(None),
+            closed_at: Set(None),
+            completed_at: Set(None),
+            cancelled_at: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        out.push(row);
+    }
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// The windows of a weekly schedule, starting today in the hive's time zone.
+pub fn weekly_windows(
+    hive: &hive_rows::Model,
+    schedule: &WeeklySchedule,
+    weeks: u32,
+    now: DateTime<Utc>,
+) -> Result<Vec<OrderWindow>, crate::domain::distribution::WindowError> {
+    let tz: chrono_tz::Tz = hive.timezone.parse().unwrap_or(chrono_tz::Europe::Paris);
+    let today = now.with_timezone(&tz).date_naive();
+    Ok(schedule
+        .windows(tz, today, weeks)?
+        .into_iter()
+        .filter(|w| w.orders_close_at > now)
+        .collect())
+}
+
+/// Moves a distribution from one state to the next only if nobody moved it first.
+async fn transition<C: ConnectionTrait>(
+    db: &C,
+    d: &distributions::Model,
+    to: DistributionStatus,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let from = status_of(d);
+    let next = match to {
+        DistributionStatus::Open => from.open(),
+        DistributionStatus::Closed => from.close(),
+        DistributionStatus::Completed => from.complete(),
+        DistributionStatus::Cancelled => from.cancel(),
+        DistributionStatus::Draft => Err(crate::domain::distribution::TransitionError { from, to }),
+    }
+    .map_err(|_| AppError::Conflict("transition"))?;
+    let mut update = distributions::Entity::update_many()
+        .col_expr(distributions::Column::Status, Expr::value(next.as_str()))
+        .filter(distributions::Column::Id.eq(d.id))
+        .filter(distributions::Column::Status.eq(from.as_str()));
+    update = match next {
+        DistributionStatus::Closed => {
+            update.col_expr(distributions::Column::ClosedAt, Expr::value(Some(now)))
+        }
+        DistributionStatus::Completed => {
+            update.col_expr(distributions::Column::CompletedAt, Expr::value(Some(now)))
+        }
+        DistributionStatus::Cancelled => {
+            update.col_expr(distributions::Column::CancelledAt, Expr::value(Some(now)))
+        }
+        _ => update,
+    };
+    Ok(update.exec(db).await?.rows_affected == 1)
+}
+
+#[derive(Serialize)]
+struct OpenMail<'a> {
+    name: &'a str,
+    hive: &'a str,
+    address: &'a str,
+    distribution_id: i64,
+    pickup: String,
+    closes: String,
+}
+
+/// Opens ordering and tells every member of the hive, in one transaction.
+pub async fn open(state: &AppState, d: &distributions::Model) -> AppResult<()> {
+    let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    if !transition(&txn, d, DistributionStatus::Open, now).await? {
+        return Err(AppError::Conflict("transition"));
+    }
+    let members = members_of(&txn, hive.id).await?;
+    for m in &members {
+        let lang = Locale::parse(&m.locale).unwrap_or_default();
+        let mail = OpenMail {
+            name: &m.name,
+            hive: &hive.name,
+            address: &hive.address,
+            distribution_id: d.id,
+            pickup: local_time(&hive, d.pickup_starts_at, lang),
+            closes: local_time(&hive, d.orders_close_at, lang),
+        };
+        mail::enqueue(&txn, now, &m.email, lang, Template::OrderingOpen, &mail).await?;
+    }
+    txn.commit().await?;
+    state.mail_wakeup.notify_one();
+    Ok(())
+}
+
+/// The manager opens ordering before its planned time.
+pub async fn open_early(
+    state: &AppState,
+    actor: &CurrentUser,
+    id: DistributionId,
+) -> AppResult<distributions::Model> {
+    let (d, _) = managed(&state.db, actor, id).await?;
+    open(state, &d).await?;
+    get(&state.db, id).await
+}
+
+/// Stops taking orders at the deadline; what follows the close belongs to the close job.
+pub async fn close(state: &AppState, d: &distributions::Model) -> AppResult<bool> {
+    transition(&state.db, d, DistributionStatus::Closed, state.now()).await
+}
+
+pub async fn close_now(
+    state: &AppState,
+    actor: &CurrentUser,
+    id: DistributionId,
+) -> AppResult<distributions::Model> {
+    let (d, _) = managed(&state.db, actor, id).await?;
+    if !close(state, &d).await? {
+        return Err(AppError::Conflict("transition"));
+    }
+    get(&state.db, id).await
+}
+
+/// Calls a distribution off: every order is cancelled and refunded, every member with an order is told.
+pub async fn cancel(
+    state: &AppState,
+    actor: &CurrentUser,
+    id: DistributionId,
+) -> AppResult<distributions::Model> {
+    let (d, hive) = managed(&state.db, actor, id).await?;
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    if !transition(&txn, &d, DistributionStatus::Cancelled, now).await? {
+        return Err(AppError::Conflict("transition"));
+    }
+    let refunds = orders::cancel_all_in(&txn, &d, &hive, now).await?;
+    txn.commit().await?;
+    state.mail_wakeup.notify_one();
+    for r in refunds {
+        orders::process_refund(state, r).await?;
+    }
+    get(&state.db, id).await
+}
+
+async fn members_of<C: ConnectionTrait>(db: &C, hive: i64) -> AppResult<Vec<users::Model>> {
+    let ids: Vec<i64> = hive_members::Entity::find()
+        .filter(hive_members::Column::HiveId.eq(hive))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    Ok(users::Entity::find()
+        .filter(users::Column::Id.is_in(ids))
+        .all(db)
+        .await?)
+}
+
+/// A time as people of the hive read it, in its time zone.
+pub fn local_time(hive: &hive_rows::Model, t: DateTime<Utc>, lang: Locale) -> String {
+    crate::i18n::format_datetime(
+        t,
+        hive.timezone.parse().unwrap_or(chrono_tz::Europe::Paris),
+        lang,
+    )
+}
+
+/// A hive's distributions that are not over, soonest pickup first.
+pub async fn upcoming(
+    db: &DatabaseConnection,
+    hive: HiveId,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<distributions::Model>> {
+    Ok(distributions::Entity::find()
+        .filter(distributions::Column::HiveId.eq(hive.0))
+        .filter(distributions::Column::PickupEndsAt.gt(now))
+        .filter(distributions::Column::Status.ne(DistributionStatus::Cancelled.as_str()))
+        .order_by_asc(distributions::Column::PickupStartsAt)
+        .all(db)
+        .await?)
+}
+
+/// Every distribution of a hive, latest pickup first.
+pub async fn of_hive(
+    db: &DatabaseConnection,
+    hive: HiveId,
+) -> AppResult<Vec<distributions::Model>> {
+    Ok(distributions::Entity::find()
+        .filter(distributions::Column::HiveId.eq(hive.0))
+        .order_by_desc(distributions::Column::PickupStartsAt)
+        .all(db)
+        .await?)
+}

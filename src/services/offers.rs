@@ -1,0 +1,270 @@
+//! Producers in a distribution: their minimum order, and their offers with prices snapshotted from the catalogue.
+
+use super::accounts::CurrentUser;
+use super::{distributions, hives, producers};
+use crate::domain::distribution::DistributionStatus;
+use crate::domain::geo::round_km;
+use crate::domain::{
+    ApprovalStatus, Cents, Coordinates, DistributionId, HiveId, OfferId, ProducerId, ProductId,
+};
+use crate::error::{AppError, AppResult};
+use chrono::{DateTime, Utc};
+use entity::{
+    distribution_producers, distributions as distribution_rows, hive_producers, offers,
+    producers as producer_rows,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use serde::Serialize;
+
+/// The largest quantity a producer may offer of one product.
+pub const MAX_CAP: i64 = 1_000_000;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct OfferView {
+    pub id: OfferId,
+    pub product_id: ProductId,
+    pub producer_id: ProducerId,
+    pub producer_name: String,
+    pub name: String,
+    pub unit: String,
+    pub category: String,
+    pub price_cents: i64,
+    pub vat_rate_bps: i32,
+    /// The cap; `null` for no limit.
+    pub quantity_available: Option<i64>,
+    pub quantity_reserved: i64,
+    /// What is left to order; `null` for no limit.
+    pub quantity_remaining: Option<i64>,
+    pub distance_km: f64,
+}
+
+/// The distribution and producer, if `actor` owns the producer and it sells in the distribution's hive.
+async fn participant(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    distribution: DistributionId,
+    producer: ProducerId,
+) -> AppResult<(distribution_rows::Model, producer_rows::Model)> {
+    let p = producers::owned(db, actor, producer).await?;
+    let d = distributions::get(db, distribution).await?;
+    let approved = hive_producers::Entity::find()
+        .filter(hive_producers::Column::HiveId.eq(d.hive_id))
+        .filter(hive_producers::Column::ProducerId.eq(p.id))
+        .filter(hive_producers::Column::Status.eq(ApprovalStatus::Approved.as_str()))
+        .one(db)
+        .await?;
+    if approved.is_none() {
+        return Err(AppError::Forbidden);
+    }
+    Ok((d, p))
+}
+
+fn still_selling(d: &distribution_rows::Model) -> AppResult<DistributionStatus> {
+    let status = distributions::status_of(d);
+    if matches!(status, DistributionStatus::Draft | DistributionStatus::Open) {
+        Ok(status)
+    } else {
+        Err(AppError::Conflict("not_editable"))
+    }
+}
+
+/// Joins a distribution, or changes the minimum order, until ordering closes.
+pub async fn join(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    distribution: DistributionId,
+    producer: ProducerId,
+    min_order: Cents,
+    now: DateTime<Utc>,
+) -> AppResult<distribution_producers::Model> {
+    let (d, p) = participant(db, actor, distribution, producer).await?;
+    still_selling(&d)?;
+    let existing = distribution_producers::Entity::find()
+        .filter(distribution_producers::Column::DistributionId.eq(d.id))
+        .filter(distribution_producers::Column::ProducerId.eq(p.id))
+        .one(db)
+        .await?;
+    Ok(match existing {
+        Some(row) => {
+            let mut row: distribution_producers::ActiveModel = row.into();
+            row.min_order_cents = Set(min_order.0);
+            row.update(db).await?
+        }
+        None => distribution_producers::ActiveModel {
+            distribution_id: Set(d.id),
+            producer_id: Set(p.id),
+            min_order_cents: Set(min_order.0),
+            status: Set("active".to_owned()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .map_err(super::conflict_on_unique("already_joined"))?,
+    })
+}
+
+pub async fn participation(
+    db: &DatabaseConnection,
+    distribution: i64,
+    producer: i64,
+) -> AppResult<Option<distribution_producers::Model>> {
+    Ok(distribution_producers::Entity::find()
+        .filter(distribution_producers::Column::DistributionId.eq(distribution))
+        .filter(distribution_producers::Column::ProducerId.eq(producer))
+        .one(db)
+        .await?)
+}
+
+/// Lists a product in a distribution at its catalogue price; only while the distribution is being prepared.
+pub async fn add(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    distribution: DistributionId,
+    product: ProductId,
+    cap: Option<i64>,
+    now: DateTime<Utc>,
+) -> AppResult<offers::Model> {
+    let product = producers::owned_product(db, actor, product)
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound => AppError::field("product_id", "error.no_such_product"),
+            e => e,
+        })?;
+    if !product.active {
+        return Err(AppError::field("product_id", "error.product_archived"));
+    }
+    let (d, p) = participant(db, actor, distribution, ProducerId(product.producer_id)).await?;
+    if !distributions::status_of(&d).offers_editable() {
+        return Err(AppError::Conflict("not_editable"));
+    }
+    if participation(db, d.id, p.id).await?.is_none() {
+        join(db, actor, distribution, ProducerId(p.id), Cents(0), now).await?;
+    }
+    offers::ActiveModel {
+        distribution_id: Set(d.id),
+        producer_id: Set(p.id),
+        product_id: Set(product.id),
+        name: Set(product.name),
+        unit: Set(product.unit),
+        category: Set(product.category),
+        price_cents: Set(product.price_cents),
+        vat_rate_bps: Set(product.vat_rate_bps),
+        quantity_cap: Set(cap),
+        quantity_reserved: Set(0),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(super::conflict_on_unique("already_offered"))
+}
+
+async fn owned_offer(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    id: OfferId,
+) -> AppResult<(offers::Model, distribution_rows::Model)> {
+    let offer = offers::Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (d, _) = participant(
+        db,
+        actor,
+        DistributionId(offer.distribution_id),
+        ProducerId(offer.producer_id),
+    )
+    .await?;
+    Ok((offer, d))
+}
+
+/// Changes an offer's cap: freely before opening, afterwards never below what members already ordered.
+pub async fn set_cap(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    id: OfferId,
+    cap: Option<i64>,
+) -> AppResult<offers::Model> {
+    let (offer, d) = owned_offer(db, actor, id).await?;
+    still_selling(&d)?;
+    let mut update = offers::Entity::update_many()
+        .col_expr(offers::Column::QuantityCap, Expr::value(cap))
+        .filter(offers::Column::Id.eq(offer.id));
+    if let Some(c) = cap {
+        // Checked in the same statement as the write, so an order landing meanwhile is counted.
+        update = update.filter(offers::Column::QuantityReserved.lte(c));
+    }
+    if update.exec(db).await?.rows_affected != 1 {
+        return Err(AppError::Conflict("below_ordered"));
+    }
+    offers::Entity::find_by_id(offer.id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Withdraws an offer before ordering opens.
+pub async fn remove(db: &DatabaseConnection, actor: &CurrentUser, id: OfferId) -> AppResult<()> {
+    let (offer, d) = owned_offer(db, actor, id).await?;
+    if !distributions::status_of(&d).offers_editable() {
+        return Err(AppError::Conflict("not_editable"));
+    }
+    offers::Entity::delete_by_id(offer.id).exec(db).await?;
+    Ok(())
+}
+
+/// A distribution's offers with their producer and its distance to the hive, by producer then category.
+pub async fn list(
+    db: &DatabaseConnection,
+    distribution: &distribution_rows::Model,
+) -> AppResult<Vec<OfferView>> {
+    let hive = hives::get(db, HiveId(distribution.hive_id)).await?;
+    let rows = offers::Entity::find()
+        .filter(offers::Column::DistributionId.eq(distribution.id))
+        .order_by_asc(offers::Column::ProducerId)
+        .order_by_asc(offers::Column::Category)
+        .order_by_asc(offers::Column::Name)
+        .all(db)
+        .await?;
+    let mut ids: Vec<i64> = rows.iter().map(|o| o.producer_id).collect();
+    ids.dedup();
+    let farms = producer_rows::Entity::find()
+        .filter(producer_rows::Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    let here = Coordinates {
+        lat: hive.lat,
+        lng: hive.lng,
+    };
+    let farm = |id: i64| farms.iter().find(|f| f.id == id);
+    Ok(rows
+        .into_iter()
+        .map(|o| {
+            let f = farm(o.producer_id);
+            OfferView {
+                id: OfferId(o.id),
+                product_id: ProductId(o.product_id),
+                producer_id: ProducerId(o.producer_id),
+                producer_name: f.map(|f| f.name.clone()).unwrap_or_default(),
+                name: o.name,
+                unit: o.unit,
+                category: o.category,
+                price_cents: o.price_cents,
+                vat_rate_bps: o.vat_rate_bps,
+                quantity_available: o.quantity_cap,
+                quantity_reserved: o.quantity_reserved,
+                quantity_remaining: o.quantity_cap.map(|c| (c - o.quantity_reserved).max(0)),
+                distance_km: f.map_or(0.0, |f| {
+                    round_km(here.distance_km(Coordinates {
+                        lat: f.lat,
+                        lng: f.lng,
+                    }))
+                }),
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,858 @@
+//! Orders: stock reserved atomically, one charge per idempotency key, cancellation with refund, expiry.
+//!
+//! Money moves outside database transactions: a transaction records what must happen (an order, a
+//! pending payment or refund, the mail), then the provider is called, then the outcome is recorded.
+
+use super::accounts::CurrentUser;
+use super::{distributions, hives};
+use crate::AppState;
+use crate::domain::distribution::accepts_orders;
+use crate::domain::order::{OrderTotals, PricedLine, merge_lines, totals};
+use crate::domain::{
+    Cents, DistributionId, HiveId, Locale, OfferId, OrderId, OrderStatus, ProducerId, ProductId,
+};
+use crate::error::{AppError, AppResult};
+use crate::mail::{self, Template};
+use crate::payments::{ChargeRequest, ChargeStatus, PaymentError, PaymentProvider, RefundRequest};
+use chrono::{DateTime, Duration, Utc};
+use entity::{
+    basket_items, distributions as distribution_rows, hives as hive_rows, offers, order_lines,
+    orders, payments, producers, refunds, users,
+};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// How long a member has to complete a payment before the stock goes back on the shelf.
+pub const PAYMENT_WINDOW: Duration = Duration::minutes(30);
+
+#[derive(Clone, Debug)]
+pub struct NewOrder {
+    pub lines: Vec<(i64, i64)>,
+    /// The client's key; the same key and body give back the first order.
+    pub idempotency_key: Option<String>,
+    pub test_card: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LineView {
+    pub offer_id: OfferId,
+    pub product_id: ProductId,
+    pub producer_id: ProducerId,
+    pub producer_name: String,
+    pub name: String,
+    pub unit: String,
+    pub quantity: i64,
+    pub unit_price_cents: i64,
+    pub vat_rate_bps: i32,
+    pub amount_cents: i64,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PaymentView {
+    pub provider: String,
+    pub status: String,
+    pub amount_cents: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    pub test_mode: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ProducerSubtotal {
+    pub producer_id: ProducerId,
+    pub producer_name: String,
+    pub amount_cents: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct OrderView {
+    pub id: OrderId,
+    pub distribution_id: DistributionId,
+    pub hive_id: HiveId,
+    pub status: OrderStatus,
+    pub total_cents: i64,
+    pub lines: Vec<LineView>,
+    pub producers: Vec<ProducerSubtotal>,
+    pub vat: Vec<crate::domain::order::VatLine>,
+    pub payment: Option<PaymentView>,
+    pub created_at: DateTime<Utc>,
+    pub pickup_starts_at: DateTime<Utc>,
+    pub pickup_ends_at: DateTime<Utc>,
+    pub orders_close_at: DateTime<Utc>,
+    pub hive_name: String,
+    pub hive_address: String,
+    /// Whether the member may still cancel it.
+    pub cancellable: bool,
+}
+
+fn request_hash(lines: &[(i64, i64)], test_card: Option<&str>) -> String {
+    let mut h = Sha256::new();
+    for (o, q) in lines {
+        h.update(format!("{o}x{q};"));
+    }
+    h.update(test_card.unwrap_or(""));
+    hex::encode(h.finalize())
+}
+
+/// Places an order: checks, reserves stock in one transaction, then charges outside it.
+pub async fn place(
+    state: &AppState,
+    user: &CurrentUser,
+    distribution: DistributionId,
+    new: NewOrder,
+) -> AppResult<OrderView> {
+    let db = &state.db;
+    let d = distributions::get(db, distribution).await?;
+    let hive = hives::get(db, HiveId(d.hive_id)).await?;
+    if !hives::is_member(db, user.id, HiveId(d.hive_id)).await? {
+        return Err(AppError::Forbidden);
+    }
+    let lines = merge_lines(&new.lines).map_err(|k| AppError::field("lines", k))?;
+    let hash = request_hash(&lines, new.test_card.as_deref());
+    if let Some(key) = &new.idempotency_key {
+        if key.is_empty() || key.len() > 100 {
+            return Err(AppError::field("idempotency_key", "error.idempotency_key"));
+        }
+        if let Some(existing) = find_by_key(db, user, key).await? {
+            return replay(state, existing, &hash).await;
+        }
+    }
+    let now = state.now();
+    if !accepts_orders(
+        distributions::status_of(&d),
+        &distributions::window(&d),
+        now,
+    ) {
+        return Err(AppError::Conflict("ordering_closed"));
+    }
+    let ids: Vec<i64> = lines.iter().map(|l| l.0).collect();
+    let found = offers::Entity::find()
+        .filter(offers::Column::Id.is_in(ids))
+        .filter(offers::Column::DistributionId.eq(d.id))
+        .all(db)
+        .await?;
+    if found.len() != lines.len() {
+        return Err(AppError::field("lines", "error.unknown_offer"));
+    }
+    let offer = |id: i64| found.iter().find(|o| o.id == id);
+    let priced: Vec<PricedLine> = lines
+        .iter()
+        .filter_map(|&(id, quantity)| {
+            offer(id).map(|o| PricedLine {
+                producer_id: o.producer_id,
+                unit_price: Cents(o.price_cents),
+                quantity,
+                vat_rate_bps: o.vat_rate_bps,
+            })
+        })
+        .collect();
+    let total = totals(&priced).total;
+    let key = new.idempotency_key.clone().unwrap_or_else(random_key);
+
+    let txn = db.begin().await?;
+    // Lines are taken in offer-id order, so two orders never wait on each other's rows.
+    for &(id, quantity) in &lines {
+        let reserved = offers::Entity::update_many()
+            .col_expr(
+                offers::Column::QuantityReserved,
+                Expr::col(offers::Column::QuantityReserved).add(quantity),
+            )
+            .filter(offers::Column::Id.eq(id))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(offers::Column::QuantityCap.is_null())
+                    .add(
+                        Expr::col(offers::Column::QuantityReserved)
+                            .add(quantity)
+                            .lte(Expr::col(offers::Column::QuantityCap)),
+                    ),
+            )
+            .exec(&txn)
+            .await?;
+        if reserved.rows_affected != 1 {
+            txn.rollback().await?;
+            let o = offers::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let remaining = o
+                .quantity_cap
+                .map_or(0, |c| std::cmp::max(c - o.quantity_reserved, 0));
+            return Err(AppError::OutOfStock {
+                offer_id: id,
+                name: o.name,
+                remaining,
+            });
+        }
+    }
+    let inserted = orders::ActiveModel {
+        distribution_id: Set(d.id),
+        user_id: Set(user.id.0),
+        status: Set(OrderStatus::PendingPayment.as_str().to_owned()),
+        basket_number: Set(None),
+        total_cents: Set(total.0),
+        idempotency_key: Set(Some(key.clone())),
+        request_hash: Set(Some(hash.clone())),
+        collected_at: Set(None),
+        expires_at: Set(Some(now + PAYMENT_WINDOW)),
+        test_mode: Set(state.test_mode()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let order = match inserted {
+        Ok(o) => o,
+        Err(e) if super::is_unique_violation(&e) => {
+            // The same key won a race: give back that order; this transaction's reservations are undone.
+            txn.rollback().await?;
+            let existing = find_by_key(db, user, &key)
+                .await?
+                .ok_or(AppError::Conflict("conflict"))?;
+            return replay(state, existing, &hash).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for &(id, quantity) in &lines {
+        let Some(o) = offer(id) else { continue };
+        order_lines::ActiveModel {
+            order_id: Set(order.id),
+            offer_id: Set(id),
+            producer_id: Set(o.producer_id),
+            quantity: Set(quantity),
+            unit_price_cents: Set(o.price_cents),
+            vat_rate_bps: Set(o.vat_rate_bps),
+            delivered_quantity: Set(None),
+            status: Set("ordered".to_owned()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    payments::ActiveModel {
+        order_id: Set(order.id),
+        provider: Set(state.payments.name().to_owned()),
+        provider_ref: Set(None),
+        amount_cents: Set(total.0),
+        status: Set("pending".to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+
+    let charge = state
+        .payments
+        .charge(ChargeRequest {
+            order_id: order.id,
+            amount: total,
+            idempotency_key: format!("order-{}", order.id),
+            description: format!("{} — {}", hive.name, order.id),
+            test_card: new.test_card.clone(),
+        })
+        .await;
+    let mut client_secret = None;
+    match charge {
+        Ok(c) => {
+            set_payment_ref(db, order.id, &c.provider_ref).await?;
+            match c.status {
+                ChargeStatus::Succeeded => {
+                    mark_paid(state, OrderId(order.id)).await?;
+                }
+                ChargeStatus::Pending { client_secret: s } => client_secret = s,
+                ChargeStatus::Failed { .. } => {
+                    fail(state, OrderId(order.id)).await?;
+                    return Err(AppError::PaymentDeclined);
+                }
+            }
+        }
+        Err(PaymentError::Declined(_)) => {
+            fail(state, OrderId(order.id)).await?;
+            return Err(AppError::PaymentDeclined);
+        }
+        Err(PaymentError::Unavailable(why)) => {
+            // The order keeps its stock until it expires; the same key may be retried.
+            tracing::warn!(order_id = order.id, %why, "payment provider unavailable");
+            return Err(AppError::PaymentUnavailable);
+        }
+    }
+    let mut view = view(db, OrderId(order.id), now).await?;
+    if let Some(p) = view.payment.as_mut() {
+        p.client_secret = client_secret;
+    }
+    Ok(view)
+}
+
+fn random_key() -> String {
+    let mut b = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut b);
+    hex::encode(b)
+}
+
+async fn find_by_key(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    key: &str,
+) -> AppResult<Option<orders::Model>> {
+    Ok(orders::Entity::find()
+        .filter(orders::Column::UserId.eq(user.id.0))
+        .filter(orders::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+/// The answer to a repeated request: the first order for the same body, 422 for another body.
+async fn replay(state: &AppState, existing: orders::Model, hash: &str) -> AppResult<OrderView> {
+    if existing.request_hash.as_deref() != Some(hash) {
+        return Err(AppError::field(
+            "idempotency_key",
+            "error.idempotency_mismatch",
+        ));
+    }
+    view(&state.db, OrderId(existing.id), state.now()).await
+}
+
+async fn set_payment_ref(db: &DatabaseConnection, order: i64, provider_ref: &str) -> AppResult<()> {
+    payments::Entity::update_many()
+        .col_expr(
+            payments::Column::ProviderRef,
+            Expr::value(Some(provider_ref.to_owned())),
+        )
+        .filter(payments::Column::OrderId.eq(order))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Releases what an order reserved; call only in the transaction that moved it out of a stock-holding state.
+async fn release<C: ConnectionTrait>(db: &C, order: i64) -> AppResult<()> {
+    let lines = order_lines::Entity::find()
+        .filter(order_lines::Column::OrderId.eq(order))
+        .all(db)
+        .await?;
+    for l in lines {
+        offers::Entity::update_many()
+            .col_expr(
+                offers::Column::QuantityReserved,
+                Expr::col(offers::Column::QuantityReserved).sub(l.quantity),
+            )
+            .filter(offers::Column::Id.eq(l.offer_id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Moves an order from one status to another only if it is still in one of `from`.
+async fn move_status<C: ConnectionTrait>(
+    db: &C,
+    order: i64,
+    from: &[OrderStatus],
+    to: OrderStatus,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let res = orders::Entity::update_many()
+        .col_expr(orders::Column::Status, Expr::value(to.as_str()))
+        .col_expr(orders::Column::UpdatedAt, Expr::value(now))
+        .filter(orders::Column::Id.eq(order))
+        .filter(orders::Column::Status.is_in(from.iter().map(|s| s.as_str())))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+async fn set_payment_status<C: ConnectionTrait>(
+    db: &C,
+    order: i64,
+    status: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    payments::Entity::update_many()
+        .col_expr(payments::Column::Status, Expr::value(status))
+        .col_expr(payments::Column::UpdatedAt, Expr::value(now))
+        .filter(payments::Column::OrderId.eq(order))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records a successful payment once, however many times it is reported; mails the confirmation.
+pub async fn mark_paid(state: &AppState, id: OrderId) -> AppResult<()> {
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    if move_status(
+        &txn,
+        id.0,
+        &[OrderStatus::PendingPayment],
+        OrderStatus::Paid,
+        now,
+    )
+    .await?
+    {
+        set_payment_status(&txn, id.0, "succeeded", now).await?;
+        let order = orders::Entity::find_by_id(id.0)
+            .one(&txn)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        basket_items::Entity::delete_many()
+            .filter(basket_items::Column::UserId.eq(order.user_id))
+            .filter(basket_items::Column::DistributionId.eq(order.distribution_id))
+            .exec(&txn)
+            .await?;
+        enqueue_order_mail(&txn, &order, Template::OrderConfirmed, now).await?;
+        txn.commit().await?;
+        state.mail_wakeup.notify_one();
+        return Ok(());
+    }
+    let order = orders::Entity::find_by_id(id.0)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    txn.commit().await?;
+    // Paid after it expired or was cancelled: the money goes back, the stock is not taken again.
+    if matches!(
+        OrderStatus::parse(&order.status),
+        Some(OrderStatus::Expired | OrderStatus::Cancelled | OrderStatus::PaymentFailed)
+    ) && payments::Entity::find()
+        .filter(payments::Column::OrderId.eq(order.id))
+        .filter(payments::Column::Status.eq("succeeded"))
+        .one(&state.db)
+        .await?
+        .is_none()
+    {
+        let txn = state.db.begin().await?;
+        set_payment_status(&txn, id.0, "succeeded", now).await?;
+        let refund =
+            record_refund(&txn, &order, Cents(order.total_cents), "late_payment", now).await?;
+        txn.commit().await?;
+        if let Some(r) = refund {
+            process_refund(state, r).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A declined payment: the order fails and its stock is released.
+pub async fn fail(state: &AppState, id: OrderId) -> AppResult<()> {
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    if move_status(
+        &txn,
+        id.0,
+        &[OrderStatus::PendingPayment],
+        OrderStatus::PaymentFailed,
+        now,
+    )
+    .await?
+    {
+        release(&txn, id.0).await?;
+        set_payment_status(&txn, id.0, "failed", now).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Orders whose payment never came: expired, stock released. Returns how many.
+pub async fn expire_due(state: &AppState) -> AppResult<usize> {
+    let now = state.now();
+    let due = orders::Entity::find()
+        .filter(orders::Column::Status.eq(OrderStatus::PendingPayment.as_str()))
+        .filter(orders::Column::ExpiresAt.lte(now))
+        .all(&state.db)
+        .await?;
+    let mut n = 0;
+    for o in due {
+        let txn = state.db.begin().await?;
+        if move_status(
+            &txn,
+            o.id,
+            &[OrderStatus::PendingPayment],
+            OrderStatus::Expired,
+            now,
+        )
+        .await?
+        {
+            release(&txn, o.id).await?;
+            set_payment_status(&txn, o.id, "expired", now).await?;
+            n += 1;
+        }
+        txn.commit().await?;
+    }
+    Ok(n)
+}
+
+/// Writes a pending refund for a paid order; `None` when there is no captured payment to refund.
+async fn record_refund<C: ConnectionTrait>(
+    db: &C,
+    order: &orders::Model,
+    amount: Cents,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Option<refunds::Model>> {
+    let Some(payment) = payments::Entity::find()
+        .filter(payments::Column::OrderId.eq(order.id))
+        .filter(payments::Column::Status.eq("succeeded"))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let row = refunds::ActiveModel {
+        payment_id: Set(payment.id),
+        order_id: Set(order.id),
+        amount_cents: Set(amount.0),
+        reason: Set(reason.to_owned()),
+        provider_ref: Set(None),
+        status: Set("pending".to_owned()),
+        idempotency_key: Set(format!("refund-{}-{reason}", order.id)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(Some(row))
+}
+
+/// Sends a recorded refund to the provider; a refund that fails stays pending and is retried later.
+pub async fn process_refund(state: &AppState, refund: refunds::Model) -> AppResult<()> {
+    let payment = payments::Entity::find_by_id(refund.payment_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let Some(provider_ref) = payment.provider_ref else {
+        return Ok(());
+    };
+    let result = state
+        .payments
+        .refund(RefundRequest {
+            provider_ref,
+            amount: Cents(refund.amount_cents),
+            idempotency_key: refund.idempotency_key.clone(),
+        })
+        .await;
+    match result {
+        Ok(r) => {
+            refunds::Entity::update_many()
+                .col_expr(refunds::Column::Status, Expr::value("succeeded"))
+                .col_expr(
+                    refunds::Column::ProviderRef,
+                    Expr::value(Some(r.provider_ref)),
+                )
+                .filter(refunds::Column::Id.eq(refund.id))
+                .exec(&state.db)
+                .await?;
+        }
+        Err(e) => {
+            tracing::warn!(refund_id = refund.id, error = %e, "refund not done yet, will retry")
+        }
+    }
+    Ok(())
+}
+
+/// Retries refunds still pending; returns how many remain.
+pub async fn retry_refunds(state: &AppState) -> AppResult<usize> {
+    let pending = refunds::Entity::find()
+        .filter(refunds::Column::Status.eq("pending"))
+        .all(&state.db)
+        .await?;
+    for r in pending {
+        process_refund(state, r).await?;
+    }
+    Ok(refunds::Entity::find()
+        .filter(refunds::Column::Status.eq("pending"))
+        .all(&state.db)
+        .await?
+        .len())
+}
+
+/// The member cancels before ordering closes: stock released, money refunded, mail sent.
+pub async fn cancel(state: &AppState, user: &CurrentUser, id: OrderId) -> AppResult<OrderView> {
+    let now = state.now();
+    let order = owned(&state.db, user, id).await?;
+    let d = distributions::get(&state.db, DistributionId(order.distribution_id)).await?;
+    if !accepts_orders(
+        distributions::status_of(&d),
+        &distributions::window(&d),
+        now,
+    ) {
+        return Err(AppError::Conflict("ordering_closed"));
+    }
+    let txn = state.db.begin().await?;
+    if !move_status(
+        &txn,
+        order.id,
+        &[OrderStatus::PendingPayment, OrderStatus::Paid],
+        OrderStatus::Cancelled,
+        now,
+    )
+    .await?
+    {
+        return Err(AppError::Conflict("order_final"));
+    }
+    release(&txn, order.id).await?;
+    let refund = record_refund(&txn, &order, Cents(order.total_cents), "cancelled", now).await?;
+    if refund.is_none() {
+        set_payment_status(&txn, order.id, "cancelled", now).await?;
+    }
+    if OrderStatus::parse(&order.status) == Some(OrderStatus::Paid) {
+        enqueue_order_mail(&txn, &order, Template::OrderCancelled, now).await?;
+    }
+    txn.commit().await?;
+    state.mail_wakeup.notify_one();
+    if let Some(r) = refund {
+        process_refund(state, r).await?;
+    }
+    view(&state.db, id, now).await
+}
+
+/// Inside the cancelling transaction: every live order of the distribution cancelled, refunds recorded, members told.
+pub async fn cancel_all_in<C: ConnectionTrait>(
+    db: &C,
+    d: &distribution_rows::Model,
+    hive: &hive_rows::Model,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<refunds::Model>> {
+    let live = orders::Entity::find()
+        .filter(orders::Column::DistributionId.eq(d.id))
+        .filter(orders::Column::Status.is_in([
+            OrderStatus::PendingPayment.as_str(),
+            OrderStatus::Paid.as_str(),
+        ]))
+        .all(db)
+        .await?;
+    let mut out = Vec::new();
+    for o in live {
+        if !move_status(
+            db,
+            o.id,
+            &[OrderStatus::PendingPayment, OrderStatus::Paid],
+            OrderStatus::Cancelled,
+            now,
+        )
+        .await?
+        {
+            continue;
+        }
+        release(db, o.id).await?;
+        if let Some(r) =
+            record_refund(db, &o, Cents(o.total_cents), "distribution_cancelled", now).await?
+        {
+            out.push(r);
+        }
+        let user = users::Entity::find_by_id(o.user_id)
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let lang = Locale::parse(&user.locale).unwrap_or_default();
+        let payload = serde_json::json!({
+            "name": user.name, "hive": hive.name, "order_id": o.id, "total_cents": o.total_cents,
+            "pickup": distributions::local_time(hive, d.pickup_starts_at, lang),
+        });
+        mail::enqueue(
+            db,
+            now,
+            &user.email,
+            lang,
+            Template::DistributionCancelled,
+            &payload,
+        )
+        .await?;
+    }
+    Ok(out)
+}
+
+async fn enqueue_order_mail<C: ConnectionTrait>(
+    db: &C,
+    order: &orders::Model,
+    template: Template,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let user = users::Entity::find_by_id(order.user_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let lang = Locale::parse(&user.locale).unwrap_or_default();
+    let v = view(db, OrderId(order.id), now).await?;
+    let d = distributions::get(db, DistributionId(order.distribution_id)).await?;
+    let hive = hives::get(db, HiveId(d.hive_id)).await?;
+    let payload = serde_json::json!({
+        "name": user.name,
+        "order": v,
+        "pickup": distributions::local_time(&hive, d.pickup_starts_at, lang),
+        "pickup_ends": distributions::local_time(&hive, d.pickup_ends_at, lang),
+    });
+    mail::enqueue(db, now, &user.email, lang, template, &payload).await?;
+    Ok(())
+}
+
+/// The order if it is the user's, or if the user runs its hive; 404 otherwise so ids reveal nothing.
+pub async fn visible(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    id: OrderId,
+) -> AppResult<orders::Model> {
+    let order = orders::Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if order.user_id == user.id.0 || user.is_admin {
+        return Ok(order);
+    }
+    let d = distributions::get(db, DistributionId(order.distribution_id)).await?;
+    let hive = hives::get(db, HiveId(d.hive_id)).await?;
+    if hives::can_manage(user, &hive) {
+        Ok(order)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// The order if it is the user's own.
+pub async fn owned(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    id: OrderId,
+) -> AppResult<orders::Model> {
+    let order = orders::Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if order.user_id == user.id.0 {
+        Ok(order)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+pub async fn view<C: ConnectionTrait>(
+    db: &C,
+    id: OrderId,
+    now: DateTime<Utc>,
+) -> AppResult<OrderView> {
+    let order = orders::Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let lines = order_lines::Entity::find()
+        .filter(order_lines::Column::OrderId.eq(order.id))
+        .order_by_asc(order_lines::Column::ProducerId)
+        .order_by_asc(order_lines::Column::Id)
+        .all(db)
+        .await?;
+    let offer_rows = offers::Entity::find()
+        .filter(offers::Column::Id.is_in(lines.iter().map(|l| l.offer_id)))
+        .all(db)
+        .await?;
+    let farm_rows = producers::Entity::find()
+        .filter(producers::Column::Id.is_in(lines.iter().map(|l| l.producer_id)))
+        .all(db)
+        .await?;
+    let farm_name = |id: i64| {
+        farm_rows
+            .iter()
+            .find(|f| f.id == id)
+            .map(|f| f.name.clone())
+            .unwrap_or_default()
+    };
+    let line_views: Vec<LineView> = lines
+        .iter()
+        .map(|l| {
+            let o = offer_rows.iter().find(|o| o.id == l.offer_id);
+            LineView {
+                offer_id: OfferId(l.offer_id),
+                product_id: ProductId(o.map_or(0, |o| o.product_id)),
+                producer_id: ProducerId(l.producer_id),
+                producer_name: farm_name(l.producer_id),
+                name: o.map(|o| o.name.clone()).unwrap_or_default(),
+                unit: o.map(|o| o.unit.clone()).unwrap_or_default(),
+                quantity: l.quantity,
+                unit_price_cents: l.unit_price_cents,
+                vat_rate_bps: l.vat_rate_bps,
+                amount_cents: l.unit_price_cents * l.quantity,
+                status: l.status.clone(),
+            }
+        })
+        .collect();
+    let t: OrderTotals = totals(
+        &lines
+            .iter()
+            .map(|l| PricedLine {
+                producer_id: l.producer_id,
+                unit_price: Cents(l.unit_price_cents),
+                quantity: l.quantity,
+                vat_rate_bps: l.vat_rate_bps,
+            })
+            .collect::<Vec<_>>(),
+    );
+    let payment = payments::Entity::find()
+        .filter(payments::Column::OrderId.eq(order.id))
+        .one(db)
+        .await?;
+    let d = distributions::get(db, DistributionId(order.distribution_id)).await?;
+    let hive = hives::get(db, HiveId(d.hive_id)).await?;
+    let status = OrderStatus::parse(&order.status).unwrap_or(OrderStatus::PendingPayment);
+    Ok(OrderView {
+        id: OrderId(order.id),
+        distribution_id: DistributionId(d.id),
+        hive_id: HiveId(hive.id),
+        status,
+        total_cents: order.total_cents,
+        lines: line_views,
+        producers: t
+            .per_producer
+            .iter()
+            .map(|(p, c)| ProducerSubtotal {
+                producer_id: ProducerId(*p),
+                producer_name: farm_name(*p),
+                amount_cents: c.0,
+            })
+            .collect(),
+        vat: t.vat,
+        payment: payment.map(|p| PaymentView {
+            provider: p.provider,
+            status: p.status,
+            amount_cents: p.amount_cents,
+            client_secret: None,
+            test_mode: order.test_mode,
+        }),
+        created_at: order.created_at,
+        pickup_starts_at: d.pickup_starts_at,
+        pickup_ends_at: d.pickup_ends_at,
+        orders_close_at: d.orders_close_at,
+        hive_name: hive.name,
+        hive_address: hive.address,
+        cancellable: status.holds_stock()
+            && accepts_orders(
+                distributions::status_of(&d),
+                &distributions::window(&d),
+                now,
+            ),
+    })
+}
+
+/// A member's orders, newest first.
+pub async fn of_user(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<OrderView>> {
+    let rows = orders::Entity::find()
+        .filter(orders::Column::UserId.eq(user.id.0))
+        .order_by_desc(orders::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for o in rows {
+        out.push(view(db, OrderId(o.id), now).await?);
+    }
+    Ok(out)
+}

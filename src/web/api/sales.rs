@@ -1,0 +1,280 @@
+//! API for the weekly sale: distributions, producers' offers, members' orders.
+
+use crate::AppState;
+use crate::domain::{DistributionId, HiveId, OfferId, OrderId, ProducerId, ProductId};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::services::distributions::{self, DistributionView};
+use crate::services::{hives, offers, orders, producers};
+use crate::web::ctx::AuthUser;
+use crate::web::forms::{
+    DistributionForm, Json, MinOrderForm, OfferForm, OrderForm, Path, WeeklyForm, parse_cap,
+    parse_id,
+};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use serde_json::json;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/hives/{hive_id}/distributions", get(list).post(create))
+        .route("/hives/{hive_id}/distributions/weekly", post(create_weekly))
+        .route("/distributions/{id}", get(show))
+        .route("/distributions/{id}/open", post(open))
+        .route("/distributions/{id}/close", post(close))
+        .route("/distributions/{id}/cancel", post(cancel))
+        .route("/distributions/{id}/producers/{producer_id}", put(join))
+        .route(
+            "/distributions/{id}/offers",
+            get(list_offers).post(add_offer),
+        )
+        .route("/offers/{id}", put(set_cap).delete(remove_offer))
+        .route("/distributions/{id}/orders", post(place))
+        .route("/orders", get(my_orders))
+        .route("/orders/{id}", get(show_order).delete(cancel_order))
+}
+
+fn tz_of(hive: &entity::hives::Model) -> chrono_tz::Tz {
+    hive.timezone.parse().unwrap_or(chrono_tz::Europe::Paris)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Path(hive): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    hives::get(&state.db, HiveId(hive)).await?;
+    let now = state.now();
+    let rows = distributions::upcoming(&state.db, HiveId(hive), now).await?;
+    Ok(axum::Json(
+        rows.iter()
+            .map(|d| DistributionView::from_model(d, now))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(hive): Path<i64>,
+    Json(form): Json<DistributionForm>,
+) -> AppResult<impl IntoResponse> {
+    let h = hives::get(&state.db, HiveId(hive)).await?;
+    if !hives::can_manage(&user, &h) {
+        return Err(AppError::Forbidden);
+    }
+    let window = form.parse(tz_of(&h)).map_err(AppError::Invalid)?;
+    let now = state.now();
+    let rows = distributions::create(&state.db, &user, HiveId(hive), &[window], now).await?;
+    let d = rows
+        .first()
+        .ok_or_else(|| AppError::Internal("no distribution created".into()))?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(DistributionView::from_model(d, now)),
+    ))
+}
+
+async fn create_weekly(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(hive): Path<i64>,
+    Json(form): Json<WeeklyForm>,
+) -> AppResult<impl IntoResponse> {
+    let h = hives::get(&state.db, HiveId(hive)).await?;
+    if !hives::can_manage(&user, &h) {
+        return Err(AppError::Forbidden);
+    }
+    let (schedule, weeks) = form.parse().map_err(AppError::Invalid)?;
+    let now = state.now();
+    let windows = distributions::weekly_windows(&h, &schedule, weeks, now)
+        .map_err(|_| AppError::field("weekday", "error.invalid"))?;
+    let rows = distributions::create(&state.db, &user, HiveId(hive), &windows, now).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(
+            rows.iter()
+                .map(|d| DistributionView::from_model(d, now))
+                .collect::<Vec<_>>(),
+        ),
+    ))
+}
+
+async fn show(State(state): State<AppState>, Path(id): Path<i64>) -> AppResult<impl IntoResponse> {
+    let d = distributions::get(&state.db, DistributionId(id)).await?;
+    Ok(axum::Json(DistributionView::from_model(&d, state.now())))
+}
+
+async fn open(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    let d = distributions::open_early(&state, &user, DistributionId(id)).await?;
+    Ok(axum::Json(DistributionView::from_model(&d, state.now())))
+}
+
+async fn close(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    let d = distributions::close_now(&state, &user, DistributionId(id)).await?;
+    Ok(axum::Json(DistributionView::from_model(&d, state.now())))
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    let d = distributions::cancel(&state, &user, DistributionId(id)).await?;
+    Ok(axum::Json(DistributionView::from_model(&d, state.now())))
+}
+
+async fn join(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((id, producer)): Path<(i64, i64)>,
+    Json(form): Json<MinOrderForm>,
+) -> AppResult<impl IntoResponse> {
+    let min = form.parse().map_err(AppError::Invalid)?;
+    let row = offers::join(
+        &state.db,
+        &user,
+        DistributionId(id),
+        ProducerId(producer),
+        min,
+        state.now(),
+    )
+    .await?;
+    Ok(axum::Json(json!({
+        "distribution_id": DistributionId(row.distribution_id), "producer_id": ProducerId(row.producer_id),
+        "min_order_cents": row.min_order_cents,
+    })))
+}
+
+/// Members, the manager, the hive's approved producers and admins see the offers.
+async fn list_offers(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    let d = distributions::get(&state.db, DistributionId(id)).await?;
+    let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
+    let allowed = hives::can_manage(&user, &hive)
+        || hives::is_member(&state.db, user.id, HiveId(hive.id)).await?
+        || producers::sells_in(&state.db, &user, HiveId(hive.id)).await?;
+    if !allowed {
+        return Err(AppError::Forbidden);
+    }
+    Ok(axum::Json(offers::list(&state.db, &d).await?))
+}
+
+async fn add_offer(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Json(form): Json<OfferForm>,
+) -> AppResult<impl IntoResponse> {
+    let mut e = FieldErrors::default();
+    let product = parse_id(&mut e, "product_id", &form.product_id);
+    let cap = parse_cap(&mut e, &form.quantity_available);
+    let (Some(product), Some(cap)) = (product, cap) else {
+        return Err(AppError::Invalid(e));
+    };
+    let o = offers::add(
+        &state.db,
+        &user,
+        DistributionId(id),
+        ProductId(product),
+        cap,
+        state.now(),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(
+            json!({"id": OfferId(o.id), "product_id": ProductId(o.product_id), "price_cents": o.price_cents, "vat_rate_bps": o.vat_rate_bps, "quantity_available": o.quantity_cap}),
+        ),
+    ))
+}
+
+async fn set_cap(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Json(form): Json<OfferForm>,
+) -> AppResult<impl IntoResponse> {
+    let mut e = FieldErrors::default();
+    let cap = parse_cap(&mut e, &form.quantity_available).ok_or(AppError::Invalid(e))?;
+    let o = offers::set_cap(&state.db, &user, OfferId(id), cap).await?;
+    Ok(axum::Json(
+        json!({"id": OfferId(o.id), "quantity_available": o.quantity_cap, "quantity_reserved": o.quantity_reserved}),
+    ))
+}
+
+async fn remove_offer(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<StatusCode> {
+    offers::remove(&state.db, &user, OfferId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn place(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Json(form): Json<OrderForm>,
+) -> AppResult<impl IntoResponse> {
+    let lines = form.parse().map_err(AppError::Invalid)?;
+    let key = match headers.get("idempotency-key") {
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| AppError::field("idempotency_key", "error.idempotency_key"))?
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let new = orders::NewOrder {
+        lines,
+        idempotency_key: key,
+        test_card: form.test_card.clone(),
+    };
+    let order = orders::place(&state, &user, DistributionId(id), new).await?;
+    Ok((StatusCode::CREATED, axum::Json(order)))
+}
+
+async fn my_orders(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> AppResult<impl IntoResponse> {
+    Ok(axum::Json(
+        orders::of_user(&state.db, &user, state.now()).await?,
+    ))
+}
+
+async fn show_order(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    let o = orders::visible(&state.db, &user, OrderId(id)).await?;
+    Ok(axum::Json(
+        orders::view(&state.db, OrderId(o.id), state.now()).await?,
+    ))
+}
+
+async fn cancel_order(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    Ok(axum::Json(
+        orders::cancel(&state, &user, OrderId(id)).await?,
+    ))
+}

@@ -1,0 +1,86 @@
+//! Stripe webhooks: signature checked, each event id applied at most once, unknown events acknowledged.
+
+use crate::AppState;
+use crate::domain::OrderId;
+use crate::error::{AppError, AppResult};
+use crate::payments::webhook;
+use crate::services::orders;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use entity::{payments, processed_webhook_events};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/webhooks/stripe", post(stripe))
+}
+
+async fn stripe(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<StatusCode> {
+    let secret = state
+        .config
+        .stripe_webhook_secret
+        .as_deref()
+        .ok_or(AppError::BadRequest("error.webhook_signature"))?;
+    let header = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    webhook::verify(&body, header, secret, state.now().timestamp()).map_err(|e| {
+        tracing::warn!(error = %e, "webhook refused");
+        AppError::BadRequest("error.webhook_signature")
+    })?;
+    let event: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|_| AppError::BadRequest("error.bad_json"))?;
+    let Some(id) = event["id"].as_str() else {
+        return Err(AppError::BadRequest("error.bad_json"));
+    };
+    let kind = event["type"].as_str().unwrap_or("");
+    if processed_webhook_events::Entity::find_by_id(id.to_owned())
+        .one(&state.db)
+        .await?
+        .is_some()
+    {
+        return Ok(StatusCode::OK);
+    }
+    let object_id = event["data"]["object"]["id"].as_str().unwrap_or("");
+    // Handlers are idempotent, so an event applied just before a crash and delivered again does no harm.
+    match kind {
+        "payment_intent.succeeded" => {
+            if let Some(order) = order_of(&state, object_id).await? {
+                orders::mark_paid(&state, order).await?;
+            }
+        }
+        "payment_intent.canceled" => {
+            if let Some(order) = order_of(&state, object_id).await? {
+                orders::fail(&state, order).await?;
+            }
+        }
+        _ => {}
+    }
+    processed_webhook_events::Entity::insert(processed_webhook_events::ActiveModel {
+        id: Set(id.chars().take(255).collect()),
+        kind: Set(kind.chars().take(100).collect()),
+        received_at: Set(state.now()),
+    })
+    .on_conflict_do_nothing_on([processed_webhook_events::Column::Id])
+    .exec_without_returning(&state.db)
+    .await?;
+    Ok(StatusCode::OK)
+}
+
+async fn order_of(state: &AppState, provider_ref: &str) -> AppResult<Option<OrderId>> {
+    if provider_ref.is_empty() {
+        return Ok(None);
+    }
+    Ok(payments::Entity::find()
+        .filter(payments::Column::ProviderRef.eq(provider_ref))
+        .one(&state.db)
+        .await?
+        .map(|p| OrderId(p.order_id)))
+}

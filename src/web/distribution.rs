@@ -1,0 +1,240 @@
+//! Pages for hive managers running the weekly sale: creating distributions (one or weekly), opening, cancelling.
+
+use super::ctx::{AuthUser, Ctx, redirect_with_flash};
+use super::forms::{DistributionForm, Form, Path, WEEKDAYS, WeeklyForm};
+use super::render::{render, render_invalid};
+use crate::AppState;
+use crate::domain::{DistributionId, HiveId};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::services::accounts::CurrentUser;
+use crate::services::distributions::{self, DistributionView};
+use crate::services::hives::{self, HiveView};
+use crate::services::offers;
+use axum::Router;
+use axum::extract::State;
+use axum::response::{Html, Response};
+use axum::routing::{get, post};
+use entity::{distribution_producers, orders, producers};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Serialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/hives/{hive_id}/distributions", get(list).post(create))
+        .route("/hives/{hive_id}/distributions/weekly", post(create_weekly))
+        .route("/distributions/{id}/manage", get(manage))
+        .route("/distributions/{id}/open", post(open))
+        .route("/distributions/{id}/cancel", post(cancel))
+}
+
+async fn managed_hive(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> AppResult<entity::hives::Model> {
+    let hive = hives::get(&state.db, HiveId(id)).await?;
+    if hives::can_manage(user, &hive) {
+        Ok(hive)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+async fn list_context(
+    state: &AppState,
+    ctx: &Ctx,
+    hive: &entity::hives::Model,
+    one: &DistributionForm,
+    weekly: &WeeklyForm,
+    errors: &FieldErrors,
+) -> AppResult<tera::Context> {
+    let now = state.now();
+    let rows = distributions::of_hive(&state.db, HiveId(hive.id)).await?;
+    let mut c = tera::Context::new();
+    c.insert("hive", &HiveView::from_model(hive.clone(), None));
+    c.insert(
+        "distributions",
+        &rows
+            .iter()
+            .map(|d| DistributionView::from_model(d, now))
+            .collect::<Vec<_>>(),
+    );
+    c.insert("form", one);
+    c.insert("weekly", weekly);
+    c.insert("weekdays", &WEEKDAYS);
+    c.insert("errors", &errors.translated(ctx.lang));
+    Ok(c)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
+    let hive = managed_hive(&state, &user, id).await?;
+    let c = list_context(
+        &state,
+        &ctx,
+        &hive,
+        &DistributionForm::default(),
+        &WeeklyForm::default(),
+        &FieldErrors::default(),
+    )
+    .await?;
+    render(&state, &ctx, "hive/distributions.html", c)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Form(form): Form<DistributionForm>,
+) -> AppResult<Response> {
+    let hive = managed_hive(&state, &user, id).await?;
+    let tz = hive.timezone.parse().unwrap_or(chrono_tz::Europe::Paris);
+    match form.parse(tz) {
+        Ok(w) => {
+            let rows =
+                distributions::create(&state.db, &user, HiveId(id), &[w], state.now()).await?;
+            let to = rows.first().map_or_else(
+                || format!("/hives/{id}/distributions"),
+                |d| format!("/distributions/{}/manage", d.id),
+            );
+            Ok(redirect_with_flash(
+                &state,
+                &to,
+                "flash.distribution_created",
+            ))
+        }
+        Err(e) => {
+            let c = list_context(&state, &ctx, &hive, &form, &WeeklyForm::default(), &e).await?;
+            render_invalid(&state, &ctx, "hive/distributions.html", c)
+        }
+    }
+}
+
+async fn create_weekly(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Form(form): Form<WeeklyForm>,
+) -> AppResult<Response> {
+    let hive = managed_hive(&state, &user, id).await?;
+    let now = state.now();
+    let parsed = form.parse().and_then(|(s, weeks)| {
+        distributions::weekly_windows(&hive, &s, weeks, now).map_err(|_| {
+            let mut e = FieldErrors::default();
+            e.add("weekday", "error.invalid");
+            e
+        })
+    });
+    match parsed {
+        Ok(windows) => {
+            distributions::create(&state.db, &user, HiveId(id), &windows, now).await?;
+            Ok(redirect_with_flash(
+                &state,
+                &format!("/hives/{id}/distributions"),
+                "flash.distributions_created",
+            ))
+        }
+        Err(e) => {
+            let c =
+                list_context(&state, &ctx, &hive, &DistributionForm::default(), &form, &e).await?;
+            render_invalid(&state, &ctx, "hive/distributions.html", c)
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Participant {
+    producer_id: String,
+    name: String,
+    min_order_cents: i64,
+    offers: usize,
+}
+
+async fn manage(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
+    let (d, hive) = distributions::managed(&state.db, &user, DistributionId(id)).await?;
+    let offer_list = offers::list(&state.db, &d).await?;
+    let joined = distribution_producers::Entity::find()
+        .filter(distribution_producers::Column::DistributionId.eq(d.id))
+        .all(&state.db)
+        .await?;
+    let farms = producers::Entity::find()
+        .filter(producers::Column::Id.is_in(joined.iter().map(|j| j.producer_id)))
+        .all(&state.db)
+        .await?;
+    let participants: Vec<Participant> = joined
+        .iter()
+        .map(|j| Participant {
+            producer_id: j.producer_id.to_string(),
+            name: farms
+                .iter()
+                .find(|f| f.id == j.producer_id)
+                .map(|f| f.name.clone())
+                .unwrap_or_default(),
+            min_order_cents: j.min_order_cents,
+            offers: offer_list
+                .iter()
+                .filter(|o| o.producer_id.0 == j.producer_id)
+                .count(),
+        })
+        .collect();
+    let paid = orders::Entity::find()
+        .filter(orders::Column::DistributionId.eq(d.id))
+        .filter(orders::Column::Status.eq("paid"))
+        .all(&state.db)
+        .await?;
+    let mut c = tera::Context::new();
+    c.insert("d", &DistributionView::from_model(&d, state.now()));
+    c.insert("hive", &HiveView::from_model(hive, None));
+    c.insert("participants", &participants);
+    c.insert("orders_count", &paid.len());
+    c.insert(
+        "orders_total",
+        &paid.iter().map(|o| o.total_cents).sum::<i64>(),
+    );
+    render(&state, &ctx, "hive/distribution.html", c)
+}
+
+async fn open(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let back = format!("/distributions/{id}/manage");
+    match distributions::open_early(&state, &user, DistributionId(id)).await {
+        Ok(_) => Ok(redirect_with_flash(
+            &state,
+            &back,
+            "flash.distribution_opened",
+        )),
+        Err(AppError::Conflict(_)) => Ok(redirect_with_flash(&state, &back, "error.transition")),
+        Err(e) => Err(e),
+    }
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let back = format!("/distributions/{id}/manage");
+    match distributions::cancel(&state, &user, DistributionId(id)).await {
+        Ok(_) => Ok(redirect_with_flash(
+            &state,
+            &back,
+            "flash.distribution_cancelled",
+        )),
+        Err(AppError::Conflict(_)) => Ok(redirect_with_flash(&state, &back, "error.transition")),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,279 @@
+//! Pages for producers preparing a distribution: minimum order, offers from the catalogue, caps.
+
+use super::ctx::{AuthUser, Ctx, redirect_with_flash};
+use super::forms::{Form, MinOrderForm, OfferForm, Path, parse_cap, parse_id};
+use super::render::{render, render_invalid};
+use crate::AppState;
+use crate::domain::{Cents, DistributionId, HiveId, OfferId, ProducerId, ProductId};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::services::accounts::CurrentUser;
+use crate::services::distributions::{self, DistributionView};
+use crate::services::producers::{self, ProducerView};
+use crate::services::{hives, offers};
+use axum::Router;
+use axum::extract::State;
+use axum::response::{Html, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/producers/{producer_id}/distributions", get(upcoming))
+        .route("/distributions/{id}/producers/{producer_id}", get(page))
+        .route(
+            "/distributions/{id}/producers/{producer_id}/join",
+            post(join),
+        )
+        .route(
+            "/distributions/{id}/producers/{producer_id}/offers",
+            post(add),
+        )
+        .route("/offers/{id}/cap", post(set_cap))
+        .route("/offers/{id}/delete", post(remove))
+}
+
+#[derive(Serialize)]
+struct Upcoming {
+    hive_name: String,
+    timezone: String,
+    d: DistributionView,
+}
+
+async fn upcoming(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
+    let p = producers::owned(&state.db, &user, ProducerId(id)).await?;
+    let now = state.now();
+    let mut list = Vec::new();
+    for h in producers::approved_hives(&state.db, &p).await? {
+        let hive = hives::get(&state.db, h.hive_id).await?;
+        for d in distributions::upcoming(&state.db, HiveId(hive.id), now).await? {
+            list.push(Upcoming {
+                hive_name: hive.name.clone(),
+                timezone: hive.timezone.clone(),
+                d: DistributionView::from_model(&d, now),
+            });
+        }
+    }
+    list.sort_by_key(|u| u.d.pickup_starts_at);
+    let mut c = tera::Context::new();
+    c.insert("producer", &ProducerView::from(p));
+    c.insert("upcoming", &list);
+    render(&state, &ctx, "producer/distributions.html", c)
+}
+
+async fn page_context(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &CurrentUser,
+    (id, producer): (i64, i64),
+    offer_form: &OfferForm,
+    min_form: Option<&MinOrderForm>,
+    errors: &FieldErrors,
+) -> AppResult<tera::Context> {
+    let p = producers::owned(&state.db, user, ProducerId(producer)).await?;
+    let d = distributions::get(&state.db, DistributionId(id)).await?;
+    let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
+    if !producers::approved_hives(&state.db, &p)
+        .await?
+        .iter()
+        .any(|h| h.hive_id.0 == hive.id)
+    {
+        return Err(AppError::Forbidden);
+    }
+    let mine: Vec<_> = offers::list(&state.db, &d)
+        .await?
+        .into_iter()
+        .filter(|o| o.producer_id.0 == p.id)
+        .collect();
+    let catalogue: Vec<_> = producers::products(&state.db, ProducerId(p.id), false)
+        .await?
+        .into_iter()
+        .filter(|prod| !mine.iter().any(|o| o.product_id == prod.id))
+        .collect();
+    let joined = offers::participation(&state.db, d.id, p.id).await?;
+    let min = match min_form {
+        Some(f) => f.min_order.clone(),
+        None => Cents(joined.as_ref().map_or(0, |j| j.min_order_cents)).to_input(),
+    };
+    let mut c = tera::Context::new();
+    c.insert("d", &DistributionView::from_model(&d, state.now()));
+    c.insert("editable", &distributions::status_of(&d).offers_editable());
+    c.insert("hive", &hives::HiveView::from_model(hive, None));
+    c.insert("producer", &ProducerView::from(p));
+    c.insert("offers", &mine);
+    c.insert("catalogue", &catalogue);
+    c.insert("joined", &joined.is_some());
+    c.insert("min_order", &min);
+    c.insert("form", offer_form);
+    c.insert("errors", &errors.translated(ctx.lang));
+    Ok(c)
+}
+
+async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path((id, producer)): Path<(i64, i64)>,
+) -> AppResult<Html<String>> {
+    let c = page_context(
+        &state,
+        &ctx,
+        &user,
+        (id, producer),
+        &OfferForm::default(),
+        None,
+        &FieldErrors::default(),
+    )
+    .await?;
+    render(&state, &ctx, "producer/offers.html", c)
+}
+
+fn back(id: i64, producer: i64) -> String {
+    format!("/distributions/{id}/producers/{producer}")
+}
+
+async fn join(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path((id, producer)): Path<(i64, i64)>,
+    Form(form): Form<MinOrderForm>,
+) -> AppResult<Response> {
+    let result = match form.parse() {
+        Ok(min) => offers::join(
+            &state.db,
+            &user,
+            DistributionId(id),
+            ProducerId(producer),
+            min,
+            state.now(),
+        )
+        .await
+        .map(|_| ()),
+        Err(e) => Err(AppError::Invalid(e)),
+    };
+    match result {
+        Ok(()) => Ok(redirect_with_flash(
+            &state,
+            &back(id, producer),
+            "flash.saved",
+        )),
+        Err(AppError::Invalid(e)) => {
+            let c = page_context(
+                &state,
+                &ctx,
+                &user,
+                (id, producer),
+                &OfferForm::default(),
+                Some(&form),
+                &e,
+            )
+            .await?;
+            render_invalid(&state, &ctx, "producer/offers.html", c)
+        }
+        Err(AppError::Conflict(_)) => Ok(redirect_with_flash(
+            &state,
+            &back(id, producer),
+            "error.not_editable",
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+async fn add(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path((id, producer)): Path<(i64, i64)>,
+    Form(form): Form<OfferForm>,
+) -> AppResult<Response> {
+    let mut e = FieldErrors::default();
+    let product = parse_id(&mut e, "product_id", &form.product_id);
+    let cap = parse_cap(&mut e, &form.quantity_available);
+    let result = match (product, cap) {
+        (Some(product), Some(cap)) => offers::add(
+            &state.db,
+            &user,
+            DistributionId(id),
+            ProductId(product),
+            cap,
+            state.now(),
+        )
+        .await
+        .map(|_| ()),
+        _ => Err(AppError::Invalid(e)),
+    };
+    match result {
+        Ok(()) => Ok(redirect_with_flash(
+            &state,
+            &back(id, producer),
+            "flash.offer_added",
+        )),
+        Err(AppError::Invalid(e)) => {
+            let c = page_context(&state, &ctx, &user, (id, producer), &form, None, &e).await?;
+            render_invalid(&state, &ctx, "producer/offers.html", c)
+        }
+        Err(AppError::Conflict(code)) => {
+            let key = if code == "already_offered" {
+                "error.already_offered"
+            } else {
+                "error.not_editable"
+            };
+            Ok(redirect_with_flash(&state, &back(id, producer), key))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn offer_back(state: &AppState, id: i64) -> AppResult<String> {
+    let o = entity::offers::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(back(o.distribution_id, o.producer_id))
+}
+
+use sea_orm::EntityTrait;
+
+async fn set_cap(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Form(form): Form<OfferForm>,
+) -> AppResult<Response> {
+    let to = offer_back(&state, id).await?;
+    let mut e = FieldErrors::default();
+    let Some(cap) = parse_cap(&mut e, &form.quantity_available) else {
+        return Ok(redirect_with_flash(&state, &to, "error.cap"));
+    };
+    match offers::set_cap(&state.db, &user, OfferId(id), cap).await {
+        Ok(_) => Ok(redirect_with_flash(&state, &to, "flash.saved")),
+        Err(AppError::Conflict(code)) => Ok(redirect_with_flash(
+            &state,
+            &to,
+            if code == "below_ordered" {
+                "error.below_ordered"
+            } else {
+                "error.not_editable"
+            },
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let to = offer_back(&state, id).await?;
+    match offers::remove(&state.db, &user, OfferId(id)).await {
+        Ok(()) => Ok(redirect_with_flash(&state, &to, "flash.offer_removed")),
+        Err(AppError::Conflict(_)) => Ok(redirect_with_flash(&state, &to, "error.not_editable")),
+        Err(e) => Err(e),
+    }
+}

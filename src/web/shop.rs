@@ -1,0 +1,452 @@
+//! Pages for members: the shop of an open distribution, the basket, checkout, and their orders.
+
+use super::ctx::{AuthUser, Ctx, redirect_with_flash};
+use super::forms::{Form, Path, Query};
+use super::render::render;
+use crate::AppState;
+use crate::domain::order::parse_quantity;
+use crate::domain::{Category, DistributionId, HiveId, OrderId};
+use crate::error::{AppError, AppResult};
+use crate::payments::test_mode::ACCEPTED_CARD;
+use crate::services::accounts::CurrentUser;
+use crate::services::distributions::{self, DistributionView};
+use crate::services::hives::{self, HiveView};
+use crate::services::offers::{self, OfferView};
+use crate::services::{basket, orders, producers};
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/distributions/{id}", get(shop))
+        .route(
+            "/distributions/{id}/basket",
+            get(basket_page).post(add_to_basket),
+        )
+        .route("/distributions/{id}/basket/update", post(update_basket))
+        .route("/distributions/{id}/checkout", post(checkout))
+        .route("/orders", get(my_orders))
+        .route("/orders/{id}", get(order_page))
+        .route("/orders/{id}/cancel", post(cancel_order))
+        .route("/orders/{id}/return", get(payment_return))
+}
+
+#[derive(Deserialize, Serialize, Default)]
+#[serde(default)]
+struct ShopQuery {
+    q: String,
+    category: String,
+}
+
+#[derive(Serialize)]
+struct CategoryGroup {
+    category: String,
+    offers: Vec<OfferView>,
+}
+
+#[derive(Serialize)]
+struct ProducerShelf {
+    producer_id: String,
+    producer_name: String,
+    distance_km: f64,
+    categories: Vec<CategoryGroup>,
+}
+
+/// Offers on shelves: producer by distance, then category, as the member walks the pickup.
+fn shelves(list: Vec<OfferView>) -> Vec<ProducerShelf> {
+    let mut out: Vec<ProducerShelf> = Vec::new();
+    for o in list {
+        let idx = match out
+            .iter()
+            .position(|s| s.producer_id == o.producer_id.to_string())
+        {
+            Some(i) => i,
+            None => {
+                out.push(ProducerShelf {
+                    producer_id: o.producer_id.to_string(),
+                    producer_name: o.producer_name.clone(),
+                    distance_km: o.distance_km,
+                    categories: Vec::new(),
+                });
+                out.len() - 1
+            }
+        };
+        let shelf = &mut out[idx];
+        match shelf
+            .categories
+            .iter_mut()
+            .find(|c| c.category == o.category)
+        {
+            Some(c) => c.offers.push(o),
+            None => shelf.categories.push(CategoryGroup {
+                category: o.category.clone(),
+                offers: vec![o],
+            }),
+        }
+    }
+    out.sort_by(|a, b| {
+        a.distance_km
+            .total_cmp(&b.distance_km)
+            .then(a.producer_name.cmp(&b.producer_name))
+    });
+    out
+}
+
+/// Who may look at a distribution's shop: members, the manager, the hive's producers.
+async fn may_view(
+    state: &AppState,
+    user: &CurrentUser,
+    hive: &entity::hives::Model,
+) -> AppResult<(bool, bool)> {
+    let member = hives::is_member(&state.db, user.id, HiveId(hive.id)).await?;
+    let staff = hives::can_manage(user, hive)
+        || producers::sells_in(&state.db, user, HiveId(hive.id)).await?;
+    Ok((member, member || staff))
+}
+
+async fn shop(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Query(q): Query<ShopQuery>,
+) -> AppResult<Html<String>> {
+    let d = distributions::get(&state.db, DistributionId(id)).await?;
+    let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
+    let (member, can_view) = match &ctx.user {
+        Some(u) => may_view(&state, u, &hive).await?,
+        None => (false, false),
+    };
+    let mut c = tera::Context::new();
+    c.insert("d", &DistributionView::from_model(&d, state.now()));
+    c.insert("member", &member);
+    c.insert("can_view", &can_view);
+    c.insert("query", &q);
+    c.insert(
+        "categories",
+        &Category::ALL.iter().map(|c| c.key()).collect::<Vec<_>>(),
+    );
+    let mut basket_summary = basket::Basket::default();
+    if can_view {
+        let all = offers::list(&state.db, &d).await?;
+        if let Some(u) = &ctx.user {
+            basket_summary = basket::build(&basket::lines(&state.db, u, &d).await?, &all);
+        }
+        let needle = q.q.trim().to_lowercase();
+        let filtered: Vec<OfferView> = all
+            .into_iter()
+            .filter(|o| q.category.is_empty() || o.category == q.category)
+            .filter(|o| {
+                needle.is_empty()
+                    || o.name.to_lowercase().contains(&needle)
+                    || o.producer_name.to_lowercase().contains(&needle)
+            })
+            .collect();
+        c.insert("count", &filtered.len());
+        c.insert("shelves", &shelves(filtered));
+    } else {
+        c.insert("count", &0);
+        c.insert("shelves", &Vec::<ProducerShelf>::new());
+    }
+    c.insert("basket", &basket_summary);
+    c.insert("hive", &HiveView::from_model(hive, None));
+    render(&state, &ctx, "consumer/shop.html", c)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AddForm {
+    offer_id: String,
+    quantity: String,
+    q: String,
+    category: String,
+}
+
+async fn member_distribution(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> AppResult<(entity::distributions::Model, entity::hives::Model)> {
+    let d = distributions::get(&state.db, DistributionId(id)).await?;
+    let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
+    if !hives::is_member(&state.db, user.id, HiveId(hive.id)).await? {
+        return Err(AppError::Forbidden);
+    }
+    Ok((d, hive))
+}
+
+async fn add_to_basket(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Form(form): Form<AddForm>,
+) -> AppResult<Response> {
+    let (d, _) = member_distribution(&state, &user, id).await?;
+    let mut back = format!("/distributions/{id}");
+    let filters: Vec<String> = [("q", &form.q), ("category", &form.category)]
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+            )
+        })
+        .collect();
+    if !filters.is_empty() {
+        back = format!("{back}?{}", filters.join("&"));
+    }
+    let Ok(quantity) = parse_quantity(&form.quantity) else {
+        return Ok(redirect_with_flash(&state, &back, "error.quantity_range"));
+    };
+    let Ok(offer) = form.offer_id.trim().parse::<i64>() else {
+        return Ok(redirect_with_flash(&state, &back, "error.unknown_offer"));
+    };
+    match basket::add(&state.db, &user, &d, offer, quantity, state.now()).await {
+        Ok(()) => Ok(redirect_with_flash(&state, &back, "flash.added_to_basket")),
+        Err(AppError::Invalid(_)) => Ok(redirect_with_flash(&state, &back, "error.unknown_offer")),
+        Err(e) => Err(e),
+    }
+}
+
+fn checkout_token() -> String {
+    let mut b = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut b);
+    hex::encode(b)
+}
+
+/// The basket page: its lines by producer, subtotals, total, and the checkout form with a one-time token.
+async fn basket_view(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &CurrentUser,
+    id: i64,
+    message: Option<String>,
+    test_card: &str,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let (d, hive) = member_distribution(state, user, id).await?;
+    let all = offers::list(&state.db, &d).await?;
+    let b = basket::build(&basket::lines(&state.db, user, &d).await?, &all);
+    let mut c = tera::Context::new();
+    c.insert("d", &DistributionView::from_model(&d, state.now()));
+    c.insert("hive", &HiveView::from_model(hive, None));
+    c.insert("basket", &b);
+    c.insert("token", &checkout_token());
+    c.insert("message", &message);
+    c.insert("test_card", test_card);
+    Ok((status, render(state, ctx, "consumer/basket.html", c)?).into_response())
+}
+
+async fn basket_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    basket_view(&state, &ctx, &user, id, None, ACCEPTED_CARD, StatusCode::OK).await
+}
+
+/// Quantities typed on the basket page, as `qty_<offer id>` fields; 0 removes a line.
+async fn update_basket(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Form(fields): Form<HashMap<String, String>>,
+) -> AppResult<Response> {
+    let (d, _) = member_distribution(&state, &user, id).await?;
+    let now = state.now();
+    for (k, v) in &fields {
+        let Some(offer) = k.strip_prefix("qty_").and_then(|s| s.parse::<i64>().ok()) else {
+            continue;
+        };
+        let qty = match v.trim() {
+            "" | "0" => 0,
+            other => match parse_quantity(other) {
+                Ok(q) => q,
+                Err(key) => {
+                    let msg = ctx.t(key);
+                    return basket_view(
+                        &state,
+                        &ctx,
+                        &user,
+                        id,
+                        Some(msg),
+                        ACCEPTED_CARD,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )
+                    .await;
+                }
+            },
+        };
+        basket::set(&state.db, &user, &d, offer, qty, now).await?;
+    }
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/distributions/{id}/basket"),
+        "flash.basket_updated",
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CheckoutForm {
+    token: String,
+    test_card: String,
+}
+
+async fn checkout(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Form(form): Form<CheckoutForm>,
+) -> AppResult<Response> {
+    let (d, _) = member_distribution(&state, &user, id).await?;
+    let lines = basket::lines(&state.db, &user, &d).await?;
+    if form.token.len() != 32 || !form.token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::BadRequest("error.bad_form"));
+    }
+    let again = |key: &str, status: StatusCode| {
+        let msg = ctx.t(key);
+        let card = form.test_card.clone();
+        let (state, ctx, user) = (state.clone(), ctx.clone(), user.clone());
+        async move { basket_view(&state, &ctx, &user, id, Some(msg), &card, status).await }
+    };
+    if lines.is_empty() {
+        return again("error.empty_basket", StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let test_card = Some(form.test_card.trim().to_owned()).filter(|c| !c.is_empty());
+    let new = orders::NewOrder {
+        lines,
+        idempotency_key: Some(format!("web-{}", form.token)),
+        test_card,
+    };
+    match orders::place(&state, &user, DistributionId(id), new).await {
+        Ok(order) => Ok(redirect_with_flash(
+            &state,
+            &format!("/orders/{}", order.id),
+            "flash.order_placed",
+        )),
+        Err(e @ AppError::OutOfStock { .. }) => {
+            let msg = crate::i18n::t_args(ctx.lang, e.message_key(), &e.message_args());
+            basket_view(
+                &state,
+                &ctx,
+                &user,
+                id,
+                Some(msg),
+                &form.test_card,
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+        Err(AppError::PaymentDeclined) => {
+            again("error.payment_declined", StatusCode::PAYMENT_REQUIRED).await
+        }
+        Err(AppError::PaymentUnavailable) => {
+            again("error.payment_unavailable", StatusCode::SERVICE_UNAVAILABLE).await
+        }
+        Err(AppError::Conflict("ordering_closed")) => {
+            again("error.ordering_closed", StatusCode::CONFLICT).await
+        }
+        Err(AppError::Invalid(f)) => {
+            let msg = f
+                .translated(ctx.lang)
+                .into_values()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            basket_view(
+                &state,
+                &ctx,
+                &user,
+                id,
+                Some(msg),
+                &form.test_card,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn my_orders(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+) -> AppResult<Html<String>> {
+    let mut c = tera::Context::new();
+    c.insert(
+        "orders",
+        &orders::of_user(&state.db, &user, state.now()).await?,
+    );
+    render(&state, &ctx, "consumer/orders.html", c)
+}
+
+async fn order_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
+    let o = orders::visible(&state.db, &user, OrderId(id)).await?;
+    let view = orders::view(&state.db, OrderId(o.id), state.now()).await?;
+    let hive = hives::get(&state.db, view.hive_id).await?;
+    let mut c = tera::Context::new();
+    c.insert("own", &(o.user_id == user.id.0));
+    c.insert("order", &view);
+    c.insert("timezone", &hive.timezone);
+    render(&state, &ctx, "consumer/order.html", c)
+}
+
+async fn cancel_order(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let back = format!("/orders/{id}");
+    match orders::cancel(&state, &user, OrderId(id)).await {
+        Ok(_) => Ok(redirect_with_flash(&state, &back, "flash.order_cancelled")),
+        Err(AppError::Conflict(code)) => Ok(redirect_with_flash(
+            &state,
+            &back,
+            if code == "ordering_closed" {
+                "error.ordering_closed"
+            } else {
+                "error.order_final"
+            },
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// Where the payment page sends the member back: the provider is asked, whichever of this and the webhook comes first wins.
+async fn payment_return(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    use crate::payments::{ChargeStatus, PaymentProvider};
+    let o = orders::owned(&state.db, &user, OrderId(id)).await?;
+    let payment = entity::payments::Entity::find()
+        .filter(entity::payments::Column::OrderId.eq(o.id))
+        .one(&state.db)
+        .await?;
+    if let Some(reference) = payment.and_then(|p| p.provider_ref) {
+        match state.payments.status(&reference).await {
+            Ok(ChargeStatus::Succeeded) => orders::mark_paid(&state, OrderId(o.id)).await?,
+            Ok(ChargeStatus::Failed { .. }) => orders::fail(&state, OrderId(o.id)).await?,
+            _ => {}
+        }
+    }
+    Ok(axum::response::Redirect::to(&format!("/orders/{id}")).into_response())
+}
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};

@@ -1,0 +1,323 @@
+//! The Stripe adapter against a local stand-in that answers like Stripe and records what it received.
+
+use alveole::domain::Cents;
+use alveole::payments::stripe::StripeProvider;
+use alveole::payments::{
+    ChargeRequest, ChargeStatus, PaymentError, PaymentProvider, RefundRequest,
+};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+/// One request as the stand-in received it.
+#[derive(Clone, Debug)]
+struct Received {
+    method: String,
+    path: String,
+    form: Vec<(String, String)>,
+    idempotency_key: Option<String>,
+}
+
+impl Received {
+    fn field(&self, key: &str) -> Option<&str> {
+        self.form
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How the stand-in answers the next requests.
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    /// Every PaymentIntent comes back with this status.
+    Status(&'static str),
+    /// HTTP 500 with an `api_error`, as when Stripe has an incident.
+    Failing,
+    /// HTTP 402 with a `card_error`, as for a declined card confirmed server-side.
+    Declining,
+}
+
+#[derive(Clone)]
+struct StandIn {
+    received: Arc<Mutex<Vec<Received>>>,
+    mode: Arc<Mutex<Mode>>,
+}
+
+impl StandIn {
+    fn set_mode(&self, mode: Mode) {
+        *self.mode.lock().expect("mode") = mode;
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().expect("received").clone()
+    }
+}
+
+const CREATED: i64 = 1_767_225_600;
+
+fn payment_intent(id: &str, status: &str, amount: i64, order_id: &str) -> Value {
+    let received = if status == "succeeded" { amount } else { 0 };
+    json!({
+        "id": id,
+        "object": "payment_intent",
+        "amount": amount,
+        "amount_capturable": 0,
+        "amount_received": received,
+        "capture_method": "automatic_async",
+        "client_secret": format!("{id}_secret_standin"),
+        "confirmation_method": "automatic",
+        "created": CREATED,
+        "currency": "eur",
+        "livemode": false,
+        "metadata": { "order_id": order_id },
+        "payment_method_types": ["card"],
+        "status": status
+    })
+}
+
+fn refund(payment_intent: &str, amount: i64) -> Value {
+    json!({
+        "id": "re_standin_1",
+        "object": "refund",
+        "amount": amount,
+        "created": CREATED,
+        "currency": "eur",
+        "metadata": {},
+        "payment_intent": payment_intent,
+        "status": "succeeded"
+    })
+}
+
+async fn answer(
+    State(stand_in): State<StandIn>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    // Decoded by hand so that keys such as `metadata[order_id]` stay as they are.
+    let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let idempotency_key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let request = Received {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+        form,
+        idempotency_key,
+    };
+    stand_in
+        .received
+        .lock()
+        .expect("received")
+        .push(request.clone());
+    let mode = *stand_in.mode.lock().expect("mode");
+    let amount = request
+        .field("amount")
+        .and_then(|a| a.parse::<i64>().ok())
+        .unwrap_or(0);
+    match mode {
+        Mode::Failing => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(json!({ "error": {
+                "type": "api_error",
+                "message": "An unknown error occurred."
+            }})),
+        )
+            .into_response(),
+        Mode::Declining => (
+            StatusCode::PAYMENT_REQUIRED,
+            axum::Json(json!({ "error": {
+                "type": "card_error",
+                "code": "card_declined",
+                "decline_code": "generic_decline",
+                "message": "Your card was declined."
+            }})),
+        )
+            .into_response(),
+        Mode::Status(status) => {
+            let body = if request.path == "/v1/refunds" {
+                refund(request.field("payment_intent").unwrap_or(""), amount)
+            } else if method == Method::POST {
+                let order_id = request.field("metadata[order_id]").unwrap_or("");
+                payment_intent("pi_standin_1", status, amount, order_id)
+            } else {
+                let id = request.path.trim_start_matches("/v1/payment_intents/");
+                payment_intent(id, status, 1234, "42")
+            };
+            (StatusCode::OK, axum::Json(body)).into_response()
+        }
+    }
+}
+
+/// Starts a stand-in on a free port and an adapter pointed at it.
+async fn start(mode: Mode) -> (StandIn, StripeProvider) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let stand_in = StandIn {
+        received: Arc::default(),
+        mode: Arc::new(Mutex::new(mode)),
+    };
+    let app = Router::new()
+        .route("/v1/payment_intents", post(answer))
+        .route("/v1/payment_intents/{id}", get(answer))
+        .route("/v1/refunds", post(answer))
+        .with_state(stand_in.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let provider =
+        StripeProvider::new("sk_test_standin", Some(&format!("http://{addr}"))).expect("provider");
+    (stand_in, provider)
+}
+
+fn charge_request() -> ChargeRequest {
+    ChargeRequest {
+        order_id: 42,
+        amount: Cents(1234),
+        idempotency_key: "order-42-charge".into(),
+        description: "Commande 42".into(),
+        test_card: None,
+    }
+}
+
+#[tokio::test]
+async fn charge_creates_a_payment_intent_with_the_order_and_the_key() {
+    let (stand_in, stripe) = start(Mode::Status("requires_payment_method")).await;
+    assert_eq!(stripe.name(), "stripe");
+
+    let charge = stripe.charge(charge_request()).await.expect("charge");
+    assert_eq!(charge.provider_ref, "pi_standin_1");
+    assert_eq!(
+        charge.status,
+        ChargeStatus::Pending {
+            client_secret: Some("pi_standin_1_secret_standin".into())
+        }
+    );
+
+    let received = stand_in.received();
+    assert_eq!(received.len(), 1);
+    let sent = &received[0];
+    assert_eq!(
+        (sent.method.as_str(), sent.path.as_str()),
+        ("POST", "/v1/payment_intents")
+    );
+    assert_eq!(sent.field("amount"), Some("1234"));
+    assert_eq!(sent.field("currency"), Some("eur"));
+    assert_eq!(sent.field("metadata[order_id]"), Some("42"));
+    assert_eq!(
+        sent.field("automatic_payment_methods[enabled]"),
+        Some("true")
+    );
+    assert_eq!(sent.field("description"), Some("Commande 42"));
+    assert_eq!(sent.idempotency_key.as_deref(), Some("order-42-charge"));
+
+    stand_in.set_mode(Mode::Status("succeeded"));
+    let charge = stripe.charge(charge_request()).await.expect("charge");
+    assert_eq!(charge.status, ChargeStatus::Succeeded);
+}
+
+#[tokio::test]
+async fn status_maps_the_retrieved_payment_intent() {
+    let (stand_in, stripe) = start(Mode::Status("processing")).await;
+    assert_eq!(
+        stripe.status("pi_abc").await.expect("status"),
+        ChargeStatus::Pending {
+            client_secret: Some("pi_abc_secret_standin".into())
+        }
+    );
+    stand_in.set_mode(Mode::Status("succeeded"));
+    assert_eq!(
+        stripe.status("pi_abc").await.expect("status"),
+        ChargeStatus::Succeeded
+    );
+    stand_in.set_mode(Mode::Status("canceled"));
+    let canceled = stripe.status("pi_abc").await.expect("status");
+    assert!(
+        matches!(canceled, ChargeStatus::Failed { .. }),
+        "{canceled:?}"
+    );
+
+    let received = stand_in.received();
+    assert_eq!(received.len(), 3);
+    assert_eq!(received[0].method, "GET");
+    assert_eq!(received[0].path, "/v1/payment_intents/pi_abc");
+    assert_eq!(received[0].idempotency_key, None);
+}
+
+#[tokio::test]
+async fn refund_sends_the_payment_intent_the_amount_and_the_key() {
+    let (stand_in, stripe) = start(Mode::Status("succeeded")).await;
+    let refund = stripe
+        .refund(RefundRequest {
+            provider_ref: "pi_abc".into(),
+            amount: Cents(500),
+            idempotency_key: "order-42-refund-1".into(),
+        })
+        .await
+        .expect("refund");
+    assert_eq!(refund.provider_ref, "re_standin_1");
+
+    let received = stand_in.received();
+    assert_eq!(received.len(), 1);
+    let sent = &received[0];
+    assert_eq!(
+        (sent.method.as_str(), sent.path.as_str()),
+        ("POST", "/v1/refunds")
+    );
+    assert_eq!(sent.field("payment_intent"), Some("pi_abc"));
+    assert_eq!(sent.field("amount"), Some("500"));
+    assert_eq!(sent.idempotency_key.as_deref(), Some("order-42-refund-1"));
+}
+
+#[tokio::test]
+async fn a_failing_stripe_is_unavailable_and_the_key_stays_secret() {
+    let (stand_in, stripe) = start(Mode::Failing).await;
+    let err = stripe
+        .charge(charge_request())
+        .await
+        .expect_err("stand-in fails");
+    assert!(matches!(err, PaymentError::Unavailable(_)), "{err:?}");
+    assert!(!err.to_string().contains("sk_test"), "{err}");
+    // Sent once: retrying is the caller's, with the same key.
+    assert_eq!(stand_in.received().len(), 1);
+
+    let err = stripe.status("pi_abc").await.expect_err("stand-in fails");
+    assert!(matches!(err, PaymentError::Unavailable(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_unreachable_stripe_is_unavailable() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    drop(listener);
+    let stripe =
+        StripeProvider::new("sk_test_standin", Some(&format!("http://{addr}"))).expect("provider");
+    let err = stripe
+        .charge(charge_request())
+        .await
+        .expect_err("nobody listens");
+    assert!(matches!(err, PaymentError::Unavailable(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_card_error_is_declined() {
+    let (_stand_in, stripe) = start(Mode::Declining).await;
+    assert_eq!(
+        stripe.charge(charge_request()).await,
+        Err(PaymentError::Declined("Your card was declined.".into()))
+    );
+}
