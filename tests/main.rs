@@ -7,4 +7,6 @@ mod browser;
 mod catalogue;
 mod hives;
 mod operations;
+mod sale;
+mod smtp;
 mod stripe;

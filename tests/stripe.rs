@@ -16,15 +16,15 @@ use std::sync::{Arc, Mutex};
 
 /// One request as the stand-in received it.
 #[derive(Clone, Debug)]
-struct Received {
-    method: String,
-    path: String,
-    form: Vec<(String, String)>,
-    idempotency_key: Option<String>,
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    pub form: Vec<(String, String)>,
+    pub idempotency_key: Option<String>,
 }
 
 impl Received {
-    fn field(&self, key: &str) -> Option<&str> {
+    pub fn field(&self, key: &str) -> Option<&str> {
         self.form
             .iter()
             .find(|(k, _)| k == key)
@@ -34,7 +34,7 @@ impl Received {
 
 /// How the stand-in answers the next requests.
 #[derive(Clone, Copy, Debug)]
-enum Mode {
+pub enum Mode {
     /// Every PaymentIntent comes back with this status.
     Status(&'static str),
     /// HTTP 500 with an `api_error`, as when Stripe has an incident.
@@ -44,17 +44,17 @@ enum Mode {
 }
 
 #[derive(Clone)]
-struct StandIn {
+pub struct StandIn {
     received: Arc<Mutex<Vec<Received>>>,
     mode: Arc<Mutex<Mode>>,
 }
 
 impl StandIn {
-    fn set_mode(&self, mode: Mode) {
+    pub fn set_mode(&self, mode: Mode) {
         *self.mode.lock().expect("mode") = mode;
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub fn received(&self) -> Vec<Received> {
         self.received.lock().expect("received").clone()
     }
 }
@@ -147,7 +147,13 @@ async fn answer(
                 refund(request.field("payment_intent").unwrap_or(""), amount)
             } else if method == Method::POST {
                 let order_id = request.field("metadata[order_id]").unwrap_or("");
-                payment_intent("pi_standin_1", status, amount, order_id)
+                // One intent per order, as Stripe creates one per idempotency key.
+                let id = if order_id.is_empty() || order_id == "42" {
+                    "pi_standin_1".to_owned()
+                } else {
+                    format!("pi_standin_order_{order_id}")
+                };
+                payment_intent(&id, status, amount, order_id)
             } else {
                 let id = request.path.trim_start_matches("/v1/payment_intents/");
                 payment_intent(id, status, 1234, "42")
@@ -158,7 +164,8 @@ async fn answer(
 }
 
 /// Starts a stand-in on a free port and an adapter pointed at it.
-async fn start(mode: Mode) -> (StandIn, StripeProvider) {
+/// Starts the stand-in and returns it with its base URL, for `STRIPE_API_BASE`.
+pub async fn serve(mode: Mode) -> (StandIn, String) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let stand_in = StandIn {
         received: Arc::default(),
@@ -176,8 +183,12 @@ async fn start(mode: Mode) -> (StandIn, StripeProvider) {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let provider =
-        StripeProvider::new("sk_test_standin", Some(&format!("http://{addr}"))).expect("provider");
+    (stand_in, format!("http://{addr}"))
+}
+
+async fn start(mode: Mode) -> (StandIn, StripeProvider) {
+    let (stand_in, base) = serve(mode).await;
+    let provider = StripeProvider::new("sk_test_standin", Some(&base)).expect("provider");
     (stand_in, provider)
 }
 

@@ -79,6 +79,8 @@ impl Cleanup {
 pub struct TestApp {
     pub base: String,
     pub state: AppState,
+    /// Every test app runs on a clock that moves only when the test says so.
+    pub clock: alveole::clock::FakeClock,
     pub backend: Backend,
     cleanup: Cleanup,
 }
@@ -86,7 +88,18 @@ pub struct TestApp {
 static CRYPTO: Once = Once::new();
 
 pub fn test_config(database_url: &str, schema: Option<String>) -> Config {
+    test_config_with(database_url, schema, &[])
+}
+
+pub fn test_config_with(
+    database_url: &str,
+    schema: Option<String>,
+    extra: &[(&str, String)],
+) -> Config {
     let mut env: HashMap<&str, String> = HashMap::new();
+    for (k, v) in extra {
+        env.insert(k, v.clone());
+    }
     env.insert("DATABASE_URL", database_url.to_owned());
     env.insert(
         "ALVEOLE_SECRET",
@@ -100,6 +113,11 @@ pub fn test_config(database_url: &str, schema: Option<String>) -> Config {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_with(backend, &[]).await
+    }
+
+    /// A test app with extra settings, such as a Stripe stand-in or an SMTP server.
+    pub async fn spawn_with(backend: Backend, extra: &[(&str, String)]) -> TestApp {
         CRYPTO.call_once(|| {
             let _ = rustls::crypto::ring::default_provider().install_default();
         });
@@ -107,7 +125,7 @@ impl TestApp {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("{}.db", unique_name("alveole_test")));
                 let url = format!("sqlite://{}?mode=rwc", path.display());
-                (test_config(&url, None), Cleanup::File(path))
+                (test_config_with(&url, None, extra), Cleanup::File(path))
             }
             Backend::Postgres(url) => {
                 let schema = unique_name("t");
@@ -119,7 +137,7 @@ impl TestApp {
                     .expect("create schema");
                 db.close().await.ok();
                 (
-                    test_config(url, Some(schema.clone())),
+                    test_config_with(url, Some(schema.clone()), extra),
                     Cleanup::Schema {
                         url: url.clone(),
                         schema,
@@ -127,7 +145,11 @@ impl TestApp {
                 )
             }
         };
-        let state = AppState::connect(config).await.expect("app state");
+        let clock = alveole::clock::FakeClock::at(chrono::Utc::now());
+        let state = AppState::connect(config)
+            .await
+            .expect("app state")
+            .with_clock(std::sync::Arc::new(clock.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -139,6 +161,7 @@ impl TestApp {
         TestApp {
             base: format!("http://{addr}"),
             state,
+            clock,
             backend,
             cleanup,
         }

@@ -38,6 +38,7 @@ pub struct OfferView {
     pub quantity_reserved: i64,
     /// What is left to order; `null` for no limit.
     pub quantity_remaining: Option<i64>,
+    pub sold_out: bool,
     pub distance_km: f64,
 }
 
@@ -258,6 +259,7 @@ pub async fn list(
                 quantity_available: o.quantity_cap,
                 quantity_reserved: o.quantity_reserved,
                 quantity_remaining: o.quantity_cap.map(|c| (c - o.quantity_reserved).max(0)),
+                sold_out: o.quantity_cap.is_some_and(|c| c <= o.quantity_reserved),
                 distance_km: f.map_or(0.0, |f| {
                     round_km(here.distance_km(Coordinates {
                         lat: f.lat,

@@ -12,60 +12,52 @@ use serde_json::Value;
 use std::collections::HashMap;
 use tera::Tera;
 
+/// Each template by its path under `templates/`, read at compile time.
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/", $name)))),*]
+    };
+}
+
 /// The templates, compiled into the binary so it runs from any folder.
-const TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("../../templates/base.html")),
-    ("macros.html", include_str!("../../templates/macros.html")),
-    ("error.html", include_str!("../../templates/error.html")),
-    ("home.html", include_str!("../../templates/home.html")),
-    (
-        "account/signup.html",
-        include_str!("../../templates/account/signup.html"),
-    ),
-    (
-        "account/login.html",
-        include_str!("../../templates/account/login.html"),
-    ),
-    (
-        "account/profile.html",
-        include_str!("../../templates/account/profile.html"),
-    ),
-    (
-        "account/dashboard.html",
-        include_str!("../../templates/account/dashboard.html"),
-    ),
-    (
-        "consumer/hives.html",
-        include_str!("../../templates/consumer/hives.html"),
-    ),
-    (
-        "consumer/hive.html",
-        include_str!("../../templates/consumer/hive.html"),
-    ),
-    (
-        "consumer/producer.html",
-        include_str!("../../templates/consumer/producer.html"),
-    ),
-    (
-        "hive/form.html",
-        include_str!("../../templates/hive/form.html"),
-    ),
-    (
-        "producer/form.html",
-        include_str!("../../templates/producer/form.html"),
-    ),
-    (
-        "producer/products.html",
-        include_str!("../../templates/producer/products.html"),
-    ),
-    (
-        "producer/product_form.html",
-        include_str!("../../templates/producer/product_form.html"),
-    ),
-    (
-        "producer/hives.html",
-        include_str!("../../templates/producer/hives.html"),
-    ),
+const TEMPLATES: &[(&str, &str)] = templates![
+    "base.html",
+    "macros.html",
+    "error.html",
+    "home.html",
+    "account/signup.html",
+    "account/login.html",
+    "account/profile.html",
+    "account/dashboard.html",
+    "consumer/hives.html",
+    "consumer/hive.html",
+    "consumer/producer.html",
+    "consumer/shop.html",
+    "consumer/basket.html",
+    "consumer/order.html",
+    "consumer/orders.html",
+    "hive/form.html",
+    "hive/distributions.html",
+    "hive/distribution.html",
+    "producer/form.html",
+    "producer/products.html",
+    "producer/product_form.html",
+    "producer/hives.html",
+    "producer/distributions.html",
+    "producer/offers.html",
+    "emails/layout.html",
+    "emails/order_confirmed/subject.txt",
+    "emails/order_confirmed/text.txt",
+    "emails/order_confirmed/html.html",
+    "emails/order_cancelled/subject.txt",
+    "emails/order_cancelled/text.txt",
+    "emails/order_cancelled/html.html",
+    "emails/distribution_cancelled/subject.txt",
+    "emails/distribution_cancelled/text.txt",
+    "emails/distribution_cancelled/html.html",
+    "emails/ordering_open/subject.txt",
+    "emails/ordering_open/text.txt",
+    "emails/ordering_open/html.html",
 ];
 
 pub const STYLESHEET: &str = include_str!("../../templates/assets/alveole.css");

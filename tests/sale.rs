@@ -1,0 +1,938 @@
+//! The weekly sale end to end: distributions, offers, orders that never oversell, payments, refunds and mail.
+
+use crate::smtp::SmtpServer;
+use crate::support::*;
+use alveole::services::accounts::{self, SessionKind};
+use chrono::{DateTime, Duration, Utc};
+use entity::{hive_members, offers, orders, outbox, payments, refunds, users};
+use reqwest::StatusCode;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use serde_json::{Value, json};
+
+const TOURS: (f64, f64) = (47.3941, 0.6848);
+const FARM: (f64, f64) = (47.3512, 0.5561);
+
+pub struct Sale {
+    pub manager: Api,
+    pub producer: Api,
+    pub member: Api,
+    pub hive: String,
+    pub farm: String,
+    pub distribution: String,
+    /// Carrots, 2.90 €, 10 available.
+    pub carrots: String,
+    /// Leeks, 3.50 €, no limit.
+    pub leeks: String,
+    pub opens: DateTime<Utc>,
+    pub closes: DateTime<Utc>,
+}
+
+fn rfc(t: DateTime<Utc>) -> String {
+    t.to_rfc3339()
+}
+
+/// A hive with one approved producer, a distribution with two offers, a member; ordering not open yet.
+pub async fn prepare(app: &TestApp) -> Sale {
+    let manager = app.user("gerant@example.fr", "Claire").await;
+    let hive = manager.hive("Ruche de Tours", TOURS.0, TOURS.1).await;
+    let producer = app.user("julien@example.fr", "Julien").await;
+    let farm = producer.producer("Les Jardins", FARM.0, FARM.1).await;
+    producer
+        .post(
+            &format!("/api/v1/hives/{hive}/producers"),
+            json!({"producer_id": farm}),
+        )
+        .await;
+    manager
+        .post(
+            &format!("/api/v1/hives/{hive}/producers/{farm}/approve"),
+            json!({}),
+        )
+        .await;
+    let carrot_product = producer.product(&farm, "Carottes", 290).await;
+    let leek_product = producer.product(&farm, "Poireaux", 350).await;
+
+    let now = app.clock.now_utc();
+    let (opens, closes) = (now + Duration::hours(1), now + Duration::days(2));
+    let (s, d) = manager
+        .post(
+            &format!("/api/v1/hives/{hive}/distributions"),
+            json!({"orders_open_at": rfc(opens), "orders_close_at": rfc(closes),
+                   "pickup_starts_at": rfc(now + Duration::days(3)), "pickup_ends_at": rfc(now + Duration::days(3) + Duration::hours(2))}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    assert_eq!(d["status"], "draft");
+    let distribution = d["id"].as_str().expect("id").to_owned();
+    let (s, v) = producer
+        .put(
+            &format!("/api/v1/distributions/{distribution}/producers/{farm}"),
+            json!({"min_order_cents": 1000}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, c) = producer
+        .post(
+            &format!("/api/v1/distributions/{distribution}/offers"),
+            json!({"product_id": carrot_product, "quantity_available": 10}),
+        )
+        .await;
+    assert_eq!(
+        (s, c["price_cents"].as_i64()),
+        (StatusCode::CREATED, Some(290)),
+        "{c}"
+    );
+    let (_, l) = producer
+        .post(
+            &format!("/api/v1/distributions/{distribution}/offers"),
+            json!({"product_id": leek_product}),
+        )
+        .await;
+    let member = app.user("lea@example.fr", "Léa").await;
+    member
+        .post(&format!("/api/v1/hives/{hive}/members"), json!({}))
+        .await;
+    Sale {
+        manager,
+        producer,
+        member,
+        hive,
+        farm,
+        distribution,
+        carrots: c["id"].as_str().expect("offer").to_owned(),
+        leeks: l["id"].as_str().expect("offer").to_owned(),
+        opens,
+        closes,
+    }
+}
+
+/// The same, with the clock moved to the opening and the scheduler run.
+pub async fn open_sale(app: &TestApp) -> Sale {
+    let sale = prepare(app).await;
+    app.clock.set(sale.opens);
+    let tick = alveole::scheduler::tick(&app.state).await.expect("tick");
+    assert_eq!(tick.opened, 1);
+    sale
+}
+
+trait Now {
+    fn now_utc(&self) -> DateTime<Utc>;
+}
+
+impl Now for alveole::clock::FakeClock {
+    fn now_utc(&self) -> DateTime<Utc> {
+        alveole::clock::Clock::now(self)
+    }
+}
+
+/// `n` members of the hive with API tokens, made directly in the database to keep the test fast.
+async fn members(app: &TestApp, hive: &str, n: usize) -> Vec<Api> {
+    let hash = accounts::hash_password("correct horse battery".into())
+        .await
+        .expect("hash");
+    let hive_id: i64 = hive.parse().expect("hive id");
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let u = users::ActiveModel {
+            email: Set(format!("member{i}@example.fr")),
+            password_hash: Set(hash.clone()),
+            name: Set(format!("Membre {i}")),
+            locale: Set("fr".into()),
+            is_admin: Set(false),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&app.state.db)
+        .await
+        .expect("user");
+        hive_members::ActiveModel {
+            hive_id: Set(hive_id),
+            user_id: Set(u.id),
+            joined_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&app.state.db)
+        .await
+        .expect("member");
+        let token = accounts::open_session(
+            &app.state.db,
+            alveole::domain::UserId(u.id),
+            SessionKind::Api,
+        )
+        .await
+        .expect("token");
+        let mut api = app.api();
+        api.token = Some(token);
+        out.push(api);
+    }
+    out
+}
+
+async fn reserved(app: &TestApp, offer: &str) -> i64 {
+    offers::Entity::find_by_id(offer.parse::<i64>().expect("id"))
+        .one(&app.state.db)
+        .await
+        .expect("q")
+        .expect("offer")
+        .quantity_reserved
+}
+
+fn order(offer: &str, quantity: i64) -> Value {
+    json!({"lines": [{"offer_id": offer, "quantity": quantity}]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_members_racing_for_ten_carrots_never_oversell() {
+    each_backend(|app| async move {
+        let sale = open_sale(&app).await;
+        let crowd = members(&app, &sale.hive, 100).await;
+        let path = format!("/api/v1/distributions/{}/orders", sale.distribution);
+        let mut tasks = Vec::new();
+        for api in crowd {
+            let (path, body) = (path.clone(), order(&sale.carrots, 1));
+            tasks.push(tokio::spawn(async move { api.post(&path, body).await }));
+        }
+        let mut created = 0;
+        let mut conflicts = 0;
+        for t in tasks {
+            let (s, v) = t.await.expect("task");
+            match s {
+                StatusCode::CREATED => {
+                    assert_eq!(v["status"], "paid");
+                    created += 1;
+                }
+                StatusCode::CONFLICT => {
+                    assert_eq!(v["error"]["code"], "stock", "{v}");
+                    assert!(
+                        v["error"]["message"]
+                            .as_str()
+                            .is_some_and(|m| m.contains("Carottes")),
+                        "{v}"
+                    );
+                    conflicts += 1;
+                }
+                other => panic!("unexpected {other}: {v}"),
+            }
+        }
+        assert_eq!((created, conflicts), (10, 90));
+        assert_eq!(reserved(&app, &sale.carrots).await, 10);
+        let paid = orders::Entity::find()
+            .filter(orders::Column::Status.eq("paid"))
+            .count(&app.state.db)
+            .await
+            .expect("count");
+        assert_eq!(paid, 10);
+        let charged = payments::Entity::find()
+            .filter(payments::Column::Status.eq("succeeded"))
+            .count(&app.state.db)
+            .await
+            .expect("count");
+        assert_eq!(charged, 10, "nothing charged for the lost races");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_gives_one_order_and_one_charge() {
+    each_backend(|app| async move {
+        let sale = open_sale(&app).await;
+        let path = format!("/api/v1/distributions/{}/orders", sale.distribution);
+        let send = |body: Value| {
+            sale.member.client.post(app.url(&path)).bearer_auth(sale.member.token.clone().unwrap_or_default()).header("Idempotency-Key", "basket-42").json(&body).send()
+        };
+        let body = json!({"lines": [{"offer_id": sale.carrots, "quantity": 2}, {"offer_id": sale.leeks, "quantity": 1}]});
+        let first: Value = send(body.clone()).await.expect("first").json().await.expect("json");
+        let r = send(body.clone()).await.expect("second");
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let second: Value = r.json().await.expect("json");
+        assert_eq!(first["id"], second["id"]);
+        assert_eq!(first["total_cents"], 2 * 290 + 350);
+        assert_eq!(first["status"], "paid");
+        assert_eq!(first["payment"]["provider"], "test");
+        assert_eq!(reserved(&app, &sale.carrots).await, 2, "stock reserved once");
+        assert_eq!(payments::Entity::find().count(&app.state.db).await.expect("count"), 1, "one charge");
+
+        let r = send(order(&sale.carrots, 5)).await.expect("other body");
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let v: Value = r.json().await.expect("json");
+        assert_eq!(fields(&v), ["idempotency_key"]);
+        assert_eq!(orders::Entity::find().count(&app.state.db).await.expect("count"), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ordering_follows_the_window_on_the_clock() {
+    each_backend(|app| async move {
+        let smtp = SmtpServer::start().await;
+        let sale = prepare(&app).await;
+        let path = format!("/api/v1/distributions/{}/orders", sale.distribution);
+        let (s, v) = sale.member.post(&path, order(&sale.carrots, 1)).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::CONFLICT, Some("ordering_closed")),
+            "not open yet"
+        );
+
+        // Nothing happens a minute early; at the time, the scheduler opens it and mails the members.
+        app.clock.set(sale.opens - Duration::minutes(1));
+        assert_eq!(
+            alveole::scheduler::tick(&app.state)
+                .await
+                .expect("tick")
+                .opened,
+            0
+        );
+        app.clock.set(sale.opens);
+        assert_eq!(
+            alveole::scheduler::tick(&app.state)
+                .await
+                .expect("tick")
+                .opened,
+            1
+        );
+        let (_, d) = sale
+            .member
+            .get(&format!("/api/v1/distributions/{}", sale.distribution))
+            .await;
+        assert_eq!(
+            (d["status"].as_str(), d["accepting_orders"].as_bool()),
+            (Some("open"), Some(true))
+        );
+        let transport =
+            alveole::mail::sender::Transport::from_url(Some(&smtp.url())).expect("transport");
+        alveole::mail::sender::send_due(&app.state, &transport)
+            .await
+            .expect("send");
+        let open_mail = smtp
+            .received()
+            .into_iter()
+            .find(|m| m.to == ["lea@example.fr"])
+            .expect("ordering-open mail to the member");
+        assert_eq!(
+            open_mail.subject(),
+            "Ordering is open at Ruche de Tours",
+            "{}",
+            open_mail.data
+        );
+        assert!(
+            open_mail
+                .body()
+                .contains(&format!("/distributions/{}", sale.distribution))
+        );
+
+        let (s, first) = sale.member.post(&path, order(&sale.carrots, 1)).await;
+        assert_eq!(s, StatusCode::CREATED, "{first}");
+
+        // At the deadline orders stop, the distribution closes, and a paid order can no longer be cancelled.
+        app.clock.set(sale.closes);
+        let (s, v) = sale.member.post(&path, order(&sale.carrots, 1)).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::CONFLICT, Some("ordering_closed"))
+        );
+        assert_eq!(
+            alveole::scheduler::tick(&app.state)
+                .await
+                .expect("tick")
+                .closed,
+            1
+        );
+        let (s, _) = sale
+            .member
+            .delete(&format!(
+                "/api/v1/orders/{}",
+                first["id"].as_str().unwrap_or("")
+            ))
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cancelling_releases_the_stock_refunds_and_mails() {
+    each_backend(|app| async move {
+        let sale = open_sale(&app).await;
+        let path = format!("/api/v1/distributions/{}/orders", sale.distribution);
+        let (_, o) = sale.member.post(&path, order(&sale.carrots, 4)).await;
+        let id = o["id"].as_str().expect("id").to_owned();
+        assert_eq!(reserved(&app, &sale.carrots).await, 4);
+        let (s, v) = sale.member.delete(&format!("/api/v1/orders/{id}")).await;
+        assert_eq!(
+            (s, v["status"].as_str()),
+            (StatusCode::OK, Some("cancelled")),
+            "{v}"
+        );
+        assert_eq!(reserved(&app, &sale.carrots).await, 0);
+        let r = refunds::Entity::find()
+            .one(&app.state.db)
+            .await
+            .expect("q")
+            .expect("a refund");
+        assert_eq!((r.amount_cents, r.status.as_str()), (4 * 290, "succeeded"));
+        let (s, _) = sale.member.delete(&format!("/api/v1/orders/{id}")).await;
+        assert_eq!(s, StatusCode::CONFLICT, "cancelled once");
+        assert_eq!(
+            refunds::Entity::find()
+                .count(&app.state.db)
+                .await
+                .expect("count"),
+            1,
+            "refunded once"
+        );
+        let mails: Vec<String> = outbox::Entity::find()
+            .all(&app.state.db)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .map(|m| m.template)
+            .collect();
+        assert!(
+            mails.contains(&"order_confirmed".to_owned())
+                && mails.contains(&"order_cancelled".to_owned()),
+            "{mails:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_declined_card_charges_nothing_and_keeps_no_stock() {
+    each_backend(|app| async move {
+        let sale = open_sale(&app).await;
+        let (s, v) = sale
+            .member
+            .post(&format!("/api/v1/distributions/{}/orders", sale.distribution), json!({"lines": [{"offer_id": sale.carrots, "quantity": 3}], "test_card": "4000 0000 0000 0002"}))
+            .await;
+        assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::PAYMENT_REQUIRED, Some("payment_declined")), "{v}");
+        assert_eq!(reserved(&app, &sale.carrots).await, 0);
+        let o = orders::Entity::find().one(&app.state.db).await.expect("q").expect("order");
+        assert_eq!(o.status, "payment_failed");
+        assert_eq!(outbox::Entity::find().filter(outbox::Column::Template.eq("order_confirmed")).count(&app.state.db).await.expect("n"), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn only_members_order_and_each_sees_only_their_own() {
+    each_backend(|app| async move {
+        let sale = open_sale(&app).await;
+        let path = format!("/api/v1/distributions/{}/orders", sale.distribution);
+        let outsider = app.user("out@example.fr", "Out").await;
+        let (s, _) = outsider.post(&path, order(&sale.carrots, 1)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, _) = outsider
+            .get(&format!(
+                "/api/v1/distributions/{}/offers",
+                sale.distribution
+            ))
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        assert_eq!(
+            app.api().post(&path, order(&sale.carrots, 1)).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+
+        let (_, mine) = sale.member.post(&path, order(&sale.carrots, 1)).await;
+        let id = mine["id"].as_str().expect("id");
+        let other = members(&app, &sale.hive, 1).await.remove(0);
+        assert_eq!(
+            other.get(&format!("/api/v1/orders/{id}")).await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            other.delete(&format!("/api/v1/orders/{id}")).await.0,
+            StatusCode::NOT_FOUND
+        );
+        let (_, list) = other.get("/api/v1/orders").await;
+        assert_eq!(list, json!([]));
+        assert_eq!(
+            sale.manager.get(&format!("/api/v1/orders/{id}")).await.0,
+            StatusCode::OK,
+            "the manager sees orders of the hive"
+        );
+
+        // Offers list the remaining stock and the producer's distance.
+        let (s, offers) = sale
+            .member
+            .get(&format!(
+                "/api/v1/distributions/{}/offers",
+                sale.distribution
+            ))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let carrots = offers
+            .as_array()
+            .and_then(|a| a.iter().find(|o| o["id"] == json!(sale.carrots)))
+            .expect("carrots");
+        assert_eq!(
+            (
+                carrots["quantity_available"].as_i64(),
+                carrots["quantity_remaining"].as_i64()
+            ),
+            (Some(10), Some(9))
+        );
+        assert!(
+            carrots["distance_km"]
+                .as_f64()
+                .is_some_and(|d| d > 9.0 && d < 12.0)
+        );
+        let leeks = offers
+            .as_array()
+            .and_then(|a| a.iter().find(|o| o["id"] == json!(sale.leeks)))
+            .expect("leeks");
+        assert!(leeks["quantity_remaining"].is_null(), "no limit");
+
+        // Members cannot run the sale.
+        assert_eq!(
+            sale.member
+                .post(
+                    &format!("/api/v1/distributions/{}/cancel", sale.distribution),
+                    json!({})
+                )
+                .await
+                .0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            sale.member
+                .post(
+                    &format!("/api/v1/hives/{}/distributions", sale.hive),
+                    json!({})
+                )
+                .await
+                .0,
+            StatusCode::FORBIDDEN
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_orders_and_bad_distributions_get_field_messages() {
+    each_backend(|app| async move {
+        let sale = open_sale(&app).await;
+        let path = format!("/api/v1/distributions/{}/orders", sale.distribution);
+        for (body, field) in [
+            (json!({"lines": []}), "lines"),
+            (json!({"lines": [{"offer_id": sale.carrots, "quantity": 0}]}), "lines[0].quantity"),
+            (json!({"lines": [{"offer_id": sale.carrots, "quantity": -2}]}), "lines[0].quantity"),
+            (json!({"lines": [{"offer_id": sale.carrots, "quantity": "many"}]}), "lines[0].quantity"),
+            (json!({"lines": [{"offer_id": sale.carrots, "quantity": 1.5}]}), "lines[0].quantity"),
+            (json!({"lines": [{"offer_id": "abc", "quantity": 1}]}), "lines[0].offer_id"),
+            (json!({"lines": [{"offer_id": "999999", "quantity": 1}]}), "lines"),
+        ] {
+            let (s, v) = sale.member.post(&path, body.clone()).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+            assert!(fields(&v).contains(&field.to_owned()), "{body}: {v}");
+        }
+        let (s, _) = sale.member.post_raw(&path, "application/json", b"{\"lines\": [").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert_eq!(orders::Entity::find().count(&app.state.db).await.expect("n"), 0, "nothing half-written");
+
+        let hives = format!("/api/v1/hives/{}/distributions", sale.hive);
+        let (s, v) = sale.manager.post(&hives, json!({"orders_open_at": "tomorrow"})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(fields(&v), ["orders_close_at", "orders_open_at", "pickup_ends_at", "pickup_starts_at"]);
+        let t = |h: i64| rfc(sale.opens + Duration::hours(h));
+        let (_, v) = sale.manager.post(&hives, json!({"orders_open_at": t(5), "orders_close_at": t(1), "pickup_starts_at": t(10), "pickup_ends_at": t(11)})).await;
+        assert_eq!(fields(&v), ["orders_close_at"], "open after close");
+        let (_, v) = sale.manager.post(&hives, json!({"orders_open_at": t(1), "orders_close_at": t(12), "pickup_starts_at": t(10), "pickup_ends_at": t(11)})).await;
+        assert_eq!(fields(&v), ["orders_close_at"], "close after pickup");
+        let (_, v) = sale.manager.post(&hives, json!({"orders_open_at": t(1), "orders_close_at": t(2), "pickup_starts_at": t(10), "pickup_ends_at": t(9)})).await;
+        assert_eq!(fields(&v), ["pickup_ends_at"]);
+        let (s, v) = sale.manager.post(&format!("{hives}/weekly"), json!({"weekday": "thu", "pickup_start": "17:30", "pickup_end": "19:30", "open_days_before": 6, "close_days_before": 2, "weeks": 4})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let weekly = v.as_array().expect("list");
+        assert!((3..=4).contains(&weekly.len()), "{v}");
+        assert!(weekly.iter().all(|d| d["status"] == "draft"));
+        let (s, v) = sale.manager.post(&format!("{hives}/weekly"), json!({"weekday": "someday", "pickup_start": "25:00", "weeks": 0})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(fields(&v).contains(&"weekday".to_owned()) && fields(&v).contains(&"pickup_start".to_owned()) && fields(&v).contains(&"weeks".to_owned()), "{v}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn offers_keep_their_price_and_caps_never_drop_below_orders() {
+    each_backend(|app| async move {
+        let sale = prepare(&app).await;
+        let products_path = format!("/api/v1/producers/{}/products", sale.farm);
+        let (_, products) = sale.producer.get(&products_path).await;
+        let carrot_product = products
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["name"] == "Carottes"))
+            .expect("product")["id"]
+            .clone();
+        // The catalogue price changes after listing: the offer keeps the price it was listed at.
+        sale.producer
+            .put(
+                &format!("/api/v1/products/{}", carrot_product.as_str().unwrap_or("")),
+                json!({"name": "Carottes", "unit": "kg", "price_cents": 990, "vat_rate_bps": 550}),
+            )
+            .await;
+        let offers_path = format!("/api/v1/distributions/{}/offers", sale.distribution);
+        let (s, v) = sale
+            .producer
+            .post(&offers_path, json!({"product_id": carrot_product}))
+            .await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::CONFLICT, Some("already_offered"))
+        );
+        let (s, v) = sale
+            .producer
+            .put(
+                &format!("/api/v1/offers/{}", sale.carrots),
+                json!({"quantity_available": 5}),
+            )
+            .await;
+        assert_eq!(
+            (s, v["quantity_available"].as_i64()),
+            (StatusCode::OK, Some(5)),
+            "before opening anything goes"
+        );
+
+        // Another producer cannot touch these offers.
+        let rival = app.user("rival@example.fr", "Rival").await;
+        assert_eq!(
+            rival
+                .put(
+                    &format!("/api/v1/offers/{}", sale.carrots),
+                    json!({"quantity_available": 100})
+                )
+                .await
+                .0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            rival
+                .delete(&format!("/api/v1/offers/{}", sale.carrots))
+                .await
+                .0,
+            StatusCode::FORBIDDEN
+        );
+
+        app.clock.set(sale.opens);
+        alveole::scheduler::tick(&app.state).await.expect("tick");
+        let (_, o) = sale
+            .member
+            .post(
+                &format!("/api/v1/distributions/{}/orders", sale.distribution),
+                order(&sale.carrots, 3),
+            )
+            .await;
+        assert_eq!(
+            o["total_cents"],
+            3 * 290,
+            "the listed price, not the new one"
+        );
+        let (s, _) = sale
+            .producer
+            .put(
+                &format!("/api/v1/offers/{}", sale.carrots),
+                json!({"quantity_available": 2}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "3 already ordered");
+        let (s, v) = sale
+            .producer
+            .put(
+                &format!("/api/v1/offers/{}", sale.carrots),
+                json!({"quantity_available": 3}),
+            )
+            .await;
+        assert_eq!(
+            (s, v["quantity_available"].as_i64()),
+            (StatusCode::OK, Some(3))
+        );
+        let (s, _) = sale
+            .producer
+            .put(
+                &format!("/api/v1/offers/{}", sale.carrots),
+                json!({"quantity_available": 20}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "raised after opening");
+        let (s, _) = sale
+            .producer
+            .put(
+                &format!("/api/v1/offers/{}", sale.carrots),
+                json!({"quantity_available": -1}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            sale.producer
+                .delete(&format!("/api/v1/offers/{}", sale.leeks))
+                .await
+                .0,
+            StatusCode::CONFLICT,
+            "no withdrawal once open"
+        );
+        let new_product = sale.producer.product(&sale.farm, "Navets", 200).await;
+        let (s, _) = sale
+            .producer
+            .post(&offers_path, json!({"product_id": new_product}))
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "no new offer once open");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn mail_waits_out_an_smtp_outage_and_is_delivered_once() {
+    each_backend(|app| async move {
+        let smtp = SmtpServer::start().await;
+        let transport = alveole::mail::sender::Transport::from_url(Some(&smtp.url())).expect("transport");
+        let sale = prepare(&app).await;
+        smtp.set_down(true);
+        app.clock.set(sale.opens);
+        alveole::scheduler::tick(&app.state).await.expect("tick");
+        let body = json!({"lines": [{"offer_id": sale.carrots, "quantity": 2}, {"offer_id": sale.leeks, "quantity": 1}]});
+        let (s, o) = sale.member.post(&format!("/api/v1/distributions/{}/orders", sale.distribution), body).await;
+        assert_eq!(s, StatusCode::CREATED);
+        assert_eq!(alveole::mail::sender::send_due(&app.state, &transport).await.expect("send"), 0, "SMTP is down");
+        let waiting = outbox::Entity::find().filter(outbox::Column::Status.eq("pending")).all(&app.state.db).await.expect("outbox");
+        assert!(waiting.len() >= 2 && waiting.iter().all(|m| m.attempts == 1 && m.last_error.is_some()), "{waiting:?}");
+
+        // Retried before the backoff: nothing is tried. After it, with SMTP back, all go out once.
+        smtp.set_down(false);
+        assert_eq!(alveole::mail::sender::send_due(&app.state, &transport).await.expect("send"), 0);
+        app.clock.advance(Duration::minutes(1));
+        let sent = alveole::mail::sender::send_due(&app.state, &transport).await.expect("send");
+        let rows = outbox::Entity::find().all(&app.state.db).await.expect("outbox");
+        assert_eq!(sent, waiting.len(), "{rows:?} now {}", alveole::clock::Clock::now(&app.clock));
+        app.clock.advance(Duration::hours(2));
+        assert_eq!(alveole::mail::sender::send_due(&app.state, &transport).await.expect("send"), 0, "sent once");
+        let confirmation = smtp.received().into_iter().find(|m| m.subject().contains("confirm")).expect("confirmation");
+        assert_eq!(confirmation.to, ["lea@example.fr"]);
+        let text = confirmation.body();
+        assert!(text.contains("Les Jardins") && text.contains("2 × Carottes") && text.contains("1 × Poireaux"), "{text}");
+        assert!(text.contains("€9.30") && text.contains("VAT 5.5%"), "total and VAT: {text}");
+        assert!(text.contains("Ruche de Tours") || text.contains("1 place du Marché"), "pickup place: {text}");
+        assert!(text.contains("Test mode"));
+        assert!(confirmation.data.contains("text/html"), "an HTML part too");
+        assert_eq!(o["total_cents"], 930);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cancelling_a_distribution_refunds_and_tells_everyone() {
+    each_backend(|app| async move {
+        let sale = open_sale(&app).await;
+        let crowd = members(&app, &sale.hive, 3).await;
+        for api in &crowd {
+            let (s, _) = api
+                .post(
+                    &format!("/api/v1/distributions/{}/orders", sale.distribution),
+                    order(&sale.leeks, 2),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED);
+        }
+        let (s, d) = sale
+            .manager
+            .post(
+                &format!("/api/v1/distributions/{}/cancel", sale.distribution),
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            (s, d["status"].as_str()),
+            (StatusCode::OK, Some("cancelled"))
+        );
+        assert_eq!(
+            orders::Entity::find()
+                .filter(orders::Column::Status.eq("cancelled"))
+                .count(&app.state.db)
+                .await
+                .expect("n"),
+            3
+        );
+        let done = refunds::Entity::find()
+            .filter(refunds::Column::Status.eq("succeeded"))
+            .all(&app.state.db)
+            .await
+            .expect("refunds");
+        assert_eq!(done.len(), 3);
+        assert!(done.iter().all(|r| r.amount_cents == 700));
+        let told = outbox::Entity::find()
+            .filter(outbox::Column::Template.eq("distribution_cancelled"))
+            .count(&app.state.db)
+            .await
+            .expect("n");
+        assert_eq!(told, 3);
+        assert_eq!(
+            sale.manager
+                .post(
+                    &format!("/api/v1/distributions/{}/cancel", sale.distribution),
+                    json!({})
+                )
+                .await
+                .0,
+            StatusCode::CONFLICT
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stripe_payments_confirm_by_webhook_once_and_unpaid_orders_expire() {
+    let (stand_in, base) =
+        crate::stripe::serve(crate::stripe::Mode::Status("requires_payment_method")).await;
+    let secret = "whsec_test_alveole";
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        &[
+            ("STRIPE_SECRET_KEY", "sk_test_standin".into()),
+            ("STRIPE_API_BASE", base),
+            ("STRIPE_WEBHOOK_SECRET", secret.into()),
+        ],
+    )
+    .await;
+    let sale = open_sale(&app).await;
+    let path = format!("/api/v1/distributions/{}/orders", sale.distribution);
+    let (s, o) = sale.member.post(&path, order(&sale.carrots, 2)).await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    assert_eq!(o["status"], "pending_payment");
+    assert_eq!(o["payment"]["provider"], "stripe");
+    assert!(
+        o["payment"]["client_secret"]
+            .as_str()
+            .is_some_and(|c| c.contains("secret")),
+        "{o}"
+    );
+    let sent = stand_in
+        .received()
+        .into_iter()
+        .find(|r| r.path == "/v1/payment_intents")
+        .expect("a PaymentIntent");
+    assert_eq!(sent.field("amount"), Some("580"));
+    assert_eq!(
+        sent.idempotency_key.as_deref(),
+        Some(&*format!("order-{}", o["id"].as_str().unwrap_or("")))
+    );
+    let intent = format!("pi_standin_order_{}", o["id"].as_str().unwrap_or(""));
+
+    let event = |id: &str, kind: &str| {
+        json!({"id": id, "type": kind, "data": {"object": {"id": intent, "object": "payment_intent"}}}).to_string()
+    };
+    let hook = |payload: String, signature: String| {
+        reqwest::Client::new()
+            .post(app.url("/api/v1/webhooks/stripe"))
+            .header("stripe-signature", signature)
+            .header("content-type", "application/json")
+            .body(payload)
+            .send()
+    };
+    let now = alveole::clock::Clock::now(&app.clock).timestamp();
+    let paid = event("evt_1", "payment_intent.succeeded");
+    assert_eq!(
+        hook(paid.clone(), "t=1,v1=00".into())
+            .await
+            .expect("hook")
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    let stale = alveole::payments::webhook::signature_header(secret, now - 301, paid.as_bytes());
+    assert_eq!(
+        hook(paid.clone(), stale).await.expect("hook").status(),
+        StatusCode::BAD_REQUEST,
+        "older than 5 minutes"
+    );
+    assert_eq!(
+        hook(paid.clone(), String::new())
+            .await
+            .expect("hook")
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    for _ in 0..3 {
+        let sig = alveole::payments::webhook::signature_header(secret, now, paid.as_bytes());
+        assert_eq!(
+            hook(paid.clone(), sig).await.expect("hook").status(),
+            StatusCode::OK
+        );
+    }
+    let other = event("evt_2", "customer.created");
+    let sig = alveole::payments::webhook::signature_header(secret, now, other.as_bytes());
+    assert_eq!(
+        hook(other, sig).await.expect("hook").status(),
+        StatusCode::OK,
+        "unknown events are acknowledged"
+    );
+    let (_, v) = sale
+        .member
+        .get(&format!(
+            "/api/v1/orders/{}",
+            o["id"].as_str().unwrap_or("")
+        ))
+        .await;
+    assert_eq!(v["status"], "paid");
+    assert_eq!(
+        outbox::Entity::find()
+            .filter(outbox::Column::Template.eq("order_confirmed"))
+            .count(&app.state.db)
+            .await
+            .expect("n"),
+        1,
+        "confirmed once"
+    );
+
+    // An order never paid gives its stock back after the payment window.
+    let (_, unpaid) = sale.member.post(&path, order(&sale.carrots, 5)).await;
+    assert_eq!(reserved(&app, &sale.carrots).await, 7);
+    app.clock.advance(Duration::minutes(29));
+    assert_eq!(
+        alveole::scheduler::tick(&app.state)
+            .await
+            .expect("tick")
+            .expired,
+        0
+    );
+    app.clock.advance(Duration::minutes(2));
+    assert_eq!(
+        alveole::scheduler::tick(&app.state)
+            .await
+            .expect("tick")
+            .expired,
+        1
+    );
+    assert_eq!(reserved(&app, &sale.carrots).await, 2);
+    let (_, v) = sale
+        .member
+        .get(&format!(
+            "/api/v1/orders/{}",
+            unpaid["id"].as_str().unwrap_or("")
+        ))
+        .await;
+    assert_eq!(v["status"], "expired");
+
+    // Cancelling the paid order refunds through Stripe with its own key.
+    let (s, _) = sale
+        .member
+        .delete(&format!(
+            "/api/v1/orders/{}",
+            o["id"].as_str().unwrap_or("")
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let refund = stand_in
+        .received()
+        .into_iter()
+        .find(|r| r.path == "/v1/refunds")
+        .expect("a refund");
+    assert_eq!(
+        (refund.field("payment_intent"), refund.field("amount")),
+        (Some(intent.as_str()), Some("580"))
+    );
+    assert!(
+        refund
+            .idempotency_key
+            .is_some_and(|k| k.starts_with("refund-"))
+    );
+    app.finish().await;
+}
