@@ -106,6 +106,17 @@ async fn run(command: Command, config: Config) -> Result<(), alveole::error::App
                     logins.password, logins.member, logins.producer, logins.manager, logins.admin
                 );
             }
+            // Mail and the scheduler run beside the web server; both are safe with several processes.
+            let transport =
+                alveole::mail::sender::Transport::from_url(state.config.smtp_url.as_deref())?;
+            if state.config.smtp_url.is_none() {
+                println!("No SMTP_URL: mail is written to the log.");
+            }
+            tokio::spawn(alveole::mail::sender::run(state.clone(), transport));
+            tokio::spawn(alveole::scheduler::run(
+                state.clone(),
+                std::time::Duration::from_secs(30),
+            ));
             if state.config.stripe_secret_key.is_none() {
                 println!("Payments are in test mode; no card is ever charged.");
             }

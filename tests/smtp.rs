@@ -20,7 +20,7 @@ impl Received {
         let mut previous_encoded = false;
         for w in raw.split_whitespace() {
             let encoded = w.starts_with("=?") && w.ends_with("?=");
-            if !out.is_empty() && !(encoded && previous_encoded) {
+            if !(out.is_empty() || encoded && previous_encoded) {
                 out.push(' ');
             }
             out.push_str(&decode_word(w));

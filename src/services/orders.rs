@@ -298,7 +298,7 @@ fn random_key() -> String {
     hex::encode(b)
 }
 
-async fn find_by_key(
+pub async fn find_by_key(
     db: &DatabaseConnection,
     user: &CurrentUser,
     key: &str,

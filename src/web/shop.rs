@@ -318,13 +318,22 @@ async fn checkout(
         let (state, ctx, user) = (state.clone(), ctx.clone(), user.clone());
         async move { basket_view(&state, &ctx, &user, id, Some(msg), &card, status).await }
     };
+    // The same form sent twice: the first submission's order is the answer.
+    let key = format!("web-{}", form.token);
+    if let Some(existing) = orders::find_by_key(&state.db, &user, &key).await? {
+        return Ok(redirect_with_flash(
+            &state,
+            &format!("/orders/{}", existing.id),
+            "flash.order_placed",
+        ));
+    }
     if lines.is_empty() {
         return again("error.empty_basket", StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let test_card = Some(form.test_card.trim().to_owned()).filter(|c| !c.is_empty());
     let new = orders::NewOrder {
         lines,
-        idempotency_key: Some(format!("web-{}", form.token)),
+        idempotency_key: Some(key),
         test_card,
     };
     match orders::place(&state, &user, DistributionId(id), new).await {
