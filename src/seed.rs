@@ -7,7 +7,10 @@ use crate::error::{AppError, AppResult};
 use crate::services::accounts::hash_password;
 use crate::services::hives::DEFAULT_HOST_FEE_BPS;
 use chrono::Utc;
-use entity::{hive_members, hive_producers, hives, producers, products, users};
+use entity::{
+    distributions, hive_members, hive_producers, hives, offers, order_lines, orders, payments,
+    producers, products, users,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, Set, TransactionTrait,
@@ -19,6 +22,7 @@ const HIVE: &str = include_str!("../seed/hive.toml");
 const PRODUCERS: &str = include_str!("../seed/producers.toml");
 const PRODUCTS: &str = include_str!("../seed/products.toml");
 const MEMBERS: &str = include_str!("../seed/members.toml");
+const WEEKS: &str = include_str!("../seed/weeks.toml");
 
 #[derive(Deserialize)]
 struct AccountsFile {
@@ -135,6 +139,8 @@ pub struct SeedReport {
     pub producers: usize,
     pub products: usize,
     pub memberships: usize,
+    pub distributions: usize,
+    pub orders: usize,
 }
 
 /// True when the database holds no account yet, the signal to load the demo at first start.
@@ -293,8 +299,233 @@ pub async fn run(db: &DatabaseConnection) -> AppResult<SeedReport> {
             .await?;
         }
     }
+    if distributions::Entity::find()
+        .filter(distributions::Column::HiveId.eq(hive_id))
+        .count(&txn)
+        .await?
+        == 0
+    {
+        let weeks: WeeksFile = parse(WEEKS, "weeks.toml")?;
+        weekly_history(&txn, hive_id, &weeks, Utc::now(), &mut report).await?;
+    }
     txn.commit().await?;
     Ok(report)
+}
+
+#[derive(Deserialize)]
+struct WeeksFile {
+    random_seed: u64,
+    past_weeks: u32,
+    weekday: String,
+    pickup_start: String,
+    pickup_end: String,
+    open_days_before: i64,
+    close_days_before: i64,
+    orders_first_week: usize,
+    orders_last_week: usize,
+    lines_min: usize,
+    lines_max: usize,
+    quantity_max: i64,
+    open_orders: usize,
+    capped_offers: usize,
+    cap: i64,
+}
+
+/// Past completed weeks with paid orders, then the open distribution with its first orders.
+async fn weekly_history(
+    db: &impl ConnectionTrait,
+    hive_id: i64,
+    w: &WeeksFile,
+    now: chrono::DateTime<Utc>,
+    report: &mut SeedReport,
+) -> AppResult<()> {
+    use crate::domain::distribution::local;
+    use chrono::{Datelike, Duration, NaiveTime};
+    use rand::{Rng, SeedableRng, seq::SliceRandom};
+
+    let bad = |what: &str| AppError::Internal(format!("seed/weeks.toml: {what}"));
+    let weekday = crate::web::forms::WEEKDAYS
+        .iter()
+        .position(|d| *d == w.weekday)
+        .ok_or_else(|| bad("weekday"))?;
+    let start =
+        NaiveTime::parse_from_str(&w.pickup_start, "%H:%M").map_err(|_| bad("pickup_start"))?;
+    let end = NaiveTime::parse_from_str(&w.pickup_end, "%H:%M").map_err(|_| bad("pickup_end"))?;
+    let tz = chrono_tz::Europe::Paris;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(w.random_seed);
+
+    // The open distribution's pickup: the first such weekday whose ordering is still open.
+    let mut day = now.with_timezone(&tz).date_naive();
+    loop {
+        let close = local(
+            tz,
+            (day - Duration::days(w.close_days_before)).and_time(start),
+        );
+        if day.weekday().num_days_from_monday() as usize == weekday
+            && close > now + Duration::hours(12)
+        {
+            break;
+        }
+        day += Duration::days(1);
+    }
+    let members: Vec<i64> = hive_members::Entity::find()
+        .filter(hive_members::Column::HiveId.eq(hive_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    let approved: Vec<i64> = hive_producers::Entity::find()
+        .filter(hive_producers::Column::HiveId.eq(hive_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| l.producer_id)
+        .collect();
+    let catalogue = products::Entity::find()
+        .filter(products::Column::ProducerId.is_in(approved))
+        .all(db)
+        .await?;
+
+    for week in (0..=w.past_weeks).rev() {
+        let pickup_day = day - Duration::weeks(i64::from(week));
+        let open = week == 0;
+        let at = |d: chrono::NaiveDate, t: NaiveTime| local(tz, d.and_time(t));
+        let d = distributions::ActiveModel {
+            hive_id: Set(hive_id),
+            status: Set(if open { "open" } else { "completed" }.to_owned()),
+            orders_open_at: Set(at(pickup_day - Duration::days(w.open_days_before), start)),
+            orders_close_at: Set(at(pickup_day - Duration::days(w.close_days_before), start)),
+            pickup_starts_at: Set(at(pickup_day, start)),
+            pickup_ends_at: Set(at(pickup_day, end)),
+            capacity: Set(None),
+            closed_at: Set(
+                (!open).then(|| at(pickup_day - Duration::days(w.close_days_before), start))
+            ),
+            completed_at: Set((!open).then(|| at(pickup_day, end))),
+            cancelled_at: Set(None),
+            created_at: Set(at(
+                pickup_day - Duration::days(w.open_days_before + 1),
+                start,
+            )),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        report.distributions += 1;
+        let mut offer_rows = Vec::with_capacity(catalogue.len());
+        for (i, p) in catalogue.iter().enumerate() {
+            let cap = (open && i % (catalogue.len() / w.capped_offers.max(1)).max(1) == 0)
+                .then_some(w.cap);
+            offer_rows.push(
+                offers::ActiveModel {
+                    distribution_id: Set(d.id),
+                    producer_id: Set(p.producer_id),
+                    product_id: Set(p.id),
+                    name: Set(p.name.clone()),
+                    unit: Set(p.unit.clone()),
+                    category: Set(p.category.clone()),
+                    price_cents: Set(p.price_cents),
+                    vat_rate_bps: Set(p.vat_rate_bps),
+                    quantity_cap: Set(cap),
+                    quantity_reserved: Set(0),
+                    created_at: Set(d.created_at),
+                    ..Default::default()
+                }
+                .insert(db)
+                .await?,
+            );
+        }
+        let past = w.past_weeks.saturating_sub(week) as usize;
+        let count = if open {
+            w.open_orders
+        } else {
+            let span = w.orders_last_week.saturating_sub(w.orders_first_week);
+            w.orders_first_week + span * past / (w.past_weeks.max(2) as usize - 1)
+        };
+        let mut buyers = members.clone();
+        buyers.shuffle(&mut rng);
+        for user in buyers.into_iter().take(count.min(members.len())) {
+            let n = rng
+                .random_range(w.lines_min..=w.lines_max)
+                .min(offer_rows.len());
+            let mut picks: Vec<usize> = (0..offer_rows.len()).collect();
+            picks.shuffle(&mut rng);
+            let mut lines = Vec::new();
+            for &i in picks.iter().take(n) {
+                let o = &offer_rows[i];
+                let left = o.quantity_cap.map_or(i64::MAX, |c| c - o.quantity_reserved);
+                let q = rng.random_range(1..=w.quantity_max).min(left);
+                if q > 0 {
+                    lines.push((i, q));
+                }
+            }
+            if lines.is_empty() {
+                continue;
+            }
+            let placed = d.orders_open_at + Duration::hours(rng.random_range(1..72));
+            let total: i64 = lines
+                .iter()
+                .map(|&(i, q)| offer_rows[i].price_cents * q)
+                .sum();
+            let order = orders::ActiveModel {
+                distribution_id: Set(d.id),
+                user_id: Set(user),
+                status: Set("paid".to_owned()),
+                basket_number: Set(None),
+                total_cents: Set(total),
+                idempotency_key: Set(None),
+                request_hash: Set(None),
+                collected_at: Set((!open)
+                    .then_some(d.pickup_starts_at + Duration::minutes(rng.random_range(0..120)))),
+                expires_at: Set(None),
+                test_mode: Set(true),
+                created_at: Set(placed),
+                updated_at: Set(placed),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+            report.orders += 1;
+            for &(i, q) in &lines {
+                let o = &mut offer_rows[i];
+                order_lines::ActiveModel {
+                    order_id: Set(order.id),
+                    offer_id: Set(o.id),
+                    producer_id: Set(o.producer_id),
+                    quantity: Set(q),
+                    unit_price_cents: Set(o.price_cents),
+                    vat_rate_bps: Set(o.vat_rate_bps),
+                    delivered_quantity: Set((!open).then_some(q)),
+                    status: Set("ordered".to_owned()),
+                    ..Default::default()
+                }
+                .insert(db)
+                .await?;
+                o.quantity_reserved += q;
+            }
+            payments::ActiveModel {
+                order_id: Set(order.id),
+                provider: Set("test".to_owned()),
+                provider_ref: Set(Some(format!("test_pi_seed-{}", order.id))),
+                amount_cents: Set(total),
+                status: Set("succeeded".to_owned()),
+                created_at: Set(placed),
+                updated_at: Set(placed),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+        }
+        for o in &offer_rows {
+            if o.quantity_reserved > 0 {
+                let mut row: offers::ActiveModel = o.clone().into();
+                row.quantity_reserved = Set(o.quantity_reserved);
+                row.update(db).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The seed files are data typed by people: refuse them whole rather than load a wrong price.
@@ -353,6 +584,7 @@ async fn user(
 pub async fn reset(db: &DatabaseConnection) -> AppResult<()> {
     let txn = db.begin().await?;
     for table in [
+        "basket_items",
         "processed_webhook_events",
         "jobs",
         "outbox",

@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use reqwest::StatusCode;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use std::process::Command;
 
 #[tokio::test]
@@ -107,6 +107,30 @@ async fn the_demo_is_browsable_and_seeding_twice_changes_nothing() {
         );
         assert!(first.products >= 50, "{first:?}");
         assert_eq!(first.users, 1 + 1 + 7 + 20);
+        assert_eq!(
+            first.distributions, 13,
+            "twelve past weeks and the open one"
+        );
+        assert!(first.orders > 150, "{first:?}");
+        // The open distribution is in the shop with its first orders, and never oversold.
+        let open = entity::distributions::Entity::find()
+            .filter(entity::distributions::Column::Status.eq("open"))
+            .all(&app.state.db)
+            .await
+            .expect("open");
+        assert_eq!(open.len(), 1);
+        assert!(open[0].orders_close_at > chrono::Utc::now());
+        let offers = entity::offers::Entity::find()
+            .filter(entity::offers::Column::DistributionId.eq(open[0].id))
+            .all(&app.state.db)
+            .await
+            .expect("offers");
+        assert!(offers.iter().any(|o| o.quantity_reserved > 0));
+        assert!(
+            offers
+                .iter()
+                .all(|o| o.quantity_cap.is_none_or(|c| o.quantity_reserved <= c))
+        );
         let second = alveole::seed::run(&app.state.db).await.expect("seed again");
         assert_eq!(second, alveole::seed::SeedReport::default());
 
@@ -244,6 +268,7 @@ async fn the_secret_is_generated_once_and_kept() {
 
 #[test]
 fn running_with_no_command_serves_the_demo() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let bin = env!("CARGO_BIN_EXE_alveole");
     let dir = std::env::temp_dir().join(format!("alveole_serve_{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
