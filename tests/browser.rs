@@ -70,6 +70,7 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
     };
     let app = TestApp::spawn(Backend::Sqlite).await;
     app.seed().await;
+    let smtp = crate::smtp::SmtpServer::start().await;
 
     let chrome = find(&["chromium", "chromium-browser", "google-chrome"])
         .unwrap_or_else(|| "chromium".into());
@@ -153,6 +154,46 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
             first.contains("km"),
             "each producer shows its distance: {first}"
         );
+
+        // The demo's open distribution: fill a basket, pay in test mode, see the confirmation.
+        c.find(Locator::Css(".distributions .distribution a.button"))
+            .await?
+            .click()
+            .await?;
+        c.wait()
+            .for_element(Locator::Css(".offer form.add"))
+            .await?;
+        let banner = c.find(Locator::Css(".test-mode")).await?.text().await?;
+        assert!(banner.contains("Mode test"), "{banner}");
+        c.find_all(Locator::Css(".offer form.add button")).await?[0]
+            .click()
+            .await?;
+        c.wait().for_element(Locator::Css(".flash")).await?;
+        c.find_all(Locator::Css(".offer form.add button")).await?[1]
+            .click()
+            .await?;
+        c.wait().for_element(Locator::Css(".flash")).await?;
+        c.find(Locator::Css(".basket-link a"))
+            .await?
+            .click()
+            .await?;
+        let total = c
+            .wait()
+            .for_element(Locator::Id("total"))
+            .await?
+            .text()
+            .await?;
+        c.find(Locator::Id("pay")).await?.click().await?;
+        let status = c
+            .wait()
+            .for_element(Locator::Id("order-status"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(status, "payée");
+        assert_eq!(c.find(Locator::Id("total")).await?.text().await?, total);
+        let paid_note = c.find(Locator::Css(".test-mode")).await?.text().await?;
+        assert!(paid_note.contains("mode test"), "{paid_note}");
         Ok::<(), fantoccini::error::CmdError>(())
     }
     .await;
@@ -164,6 +205,23 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
         eprintln!("screenshot saved to {}", path.display());
     }
     let _ = c.close().await;
-    app.finish().await;
     result.expect("browser journey");
+
+    // The confirmation mail reaches the SMTP server, in the language the member chose.
+    let transport =
+        alveole::mail::sender::Transport::from_url(Some(&smtp.url())).expect("transport");
+    alveole::mail::sender::send_due(&app.state, &transport)
+        .await
+        .expect("send");
+    let mail = smtp
+        .received()
+        .into_iter()
+        .find(|m| m.to == ["ines@example.fr"])
+        .expect("a mail to the member");
+    assert_eq!(
+        mail.subject(),
+        "Votre commande à La Ruche des Halles de Tours est confirmée"
+    );
+    assert!(mail.body().contains("Mode test"), "{}", mail.body());
+    app.finish().await;
 }

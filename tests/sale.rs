@@ -1231,9 +1231,45 @@ async fn the_pages_run_a_whole_week() {
         assert_eq!(shop.texts(".offer .stock"), ["sold out"]);
         assert!(b.get("/orders").await.contains("Ruche de Tours"));
 
-        // The manager sees it; the member cancels and is refunded.
+        // The manager sees it.
         assert!(m.get(&manage_url).await.texts("#orders-summary")[0].starts_with("1 paid orders"));
+        // The member changes the order: refunded, back in the basket, paid again with one carrot less.
         let order_url = paid.location.clone().expect("order url");
+        let reopened = b
+            .follow(&b.post(&format!("{order_url}/edit"), &[]).await)
+            .await;
+        assert_eq!(
+            reopened.texts("#total"),
+            ["€12.20"],
+            "the same lines, back in the basket"
+        );
+        b.post(
+            &format!("/distributions/{distribution}/basket/update"),
+            &[(&*format!("qty_{carrots}"), "2")],
+        )
+        .await;
+        let basket = b
+            .get(&format!("/distributions/{distribution}/basket"))
+            .await;
+        let token = basket.value_of("token").expect("token");
+        let paid = b
+            .post(
+                &format!("/distributions/{distribution}/checkout"),
+                &[("token", &token), ("test_card", "4242424242424242")],
+            )
+            .await;
+        assert_eq!(paid.status, StatusCode::SEE_OTHER);
+        let order_url = paid.location.clone().expect("order url");
+        assert_eq!(b.follow(&paid).await.texts("#total"), ["€9.30"]);
+        let refunded: i64 = refunds::Entity::find()
+            .all(&app.state.db)
+            .await
+            .expect("refunds")
+            .iter()
+            .map(|r| r.amount_cents)
+            .sum();
+        assert_eq!(refunded, 1220, "the first payment came back whole");
+        // Then cancels it and is refunded.
         let cancelled = b
             .follow(&b.post(&format!("{order_url}/cancel"), &[]).await)
             .await;

@@ -856,3 +856,38 @@ pub async fn of_user(
     }
     Ok(out)
 }
+
+/// Changes an order before close: it is cancelled and refunded, and its lines go back into the basket.
+pub async fn reopen_in_basket(
+    state: &AppState,
+    user: &CurrentUser,
+    id: OrderId,
+) -> AppResult<DistributionId> {
+    let order = owned(&state.db, user, id).await?;
+    let lines = order_lines::Entity::find()
+        .filter(order_lines::Column::OrderId.eq(order.id))
+        .all(&state.db)
+        .await?;
+    cancel(state, user, id).await?;
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    for l in lines {
+        basket_items::Entity::delete_many()
+            .filter(basket_items::Column::UserId.eq(user.id.0))
+            .filter(basket_items::Column::OfferId.eq(l.offer_id))
+            .exec(&txn)
+            .await?;
+        basket_items::ActiveModel {
+            user_id: Set(user.id.0),
+            distribution_id: Set(order.distribution_id),
+            offer_id: Set(l.offer_id),
+            quantity: Set(l.quantity),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(DistributionId(order.distribution_id))
+}

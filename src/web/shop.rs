@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/orders", get(my_orders))
         .route("/orders/{id}", get(order_page))
         .route("/orders/{id}/cancel", post(cancel_order))
+        .route("/orders/{id}/edit", post(edit_order))
         .route("/orders/{id}/return", get(payment_return))
 }
 
@@ -426,6 +427,30 @@ async fn cancel_order(
         Err(AppError::Conflict(code)) => Ok(redirect_with_flash(
             &state,
             &back,
+            if code == "ordering_closed" {
+                "error.ordering_closed"
+            } else {
+                "error.order_final"
+            },
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+async fn edit_order(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    match orders::reopen_in_basket(&state, &user, OrderId(id)).await {
+        Ok(d) => Ok(redirect_with_flash(
+            &state,
+            &format!("/distributions/{d}/basket"),
+            "flash.order_reopened",
+        )),
+        Err(AppError::Conflict(code)) => Ok(redirect_with_flash(
+            &state,
+            &format!("/orders/{id}"),
             if code == "ordering_closed" {
                 "error.ordering_closed"
             } else {
