@@ -16,6 +16,8 @@ pub struct Config {
     pub stripe_secret_key: Option<String>,
     pub stripe_webhook_secret: Option<String>,
     pub stripe_api_base: Option<String>,
+    /// The publishable key Stripe.js needs on the payment page (`pk_…`).
+    pub stripe_publishable_key: Option<String>,
     pub platform_fee_bps: i32,
     pub json_logs: bool,
 }
@@ -159,6 +161,16 @@ impl Config {
             ));
         }
 
+        let stripe_publishable_key = var("STRIPE_PUBLISHABLE_KEY");
+        if let Some(k) = &stripe_publishable_key
+            && !k.starts_with("pk_")
+        {
+            return Err(err(
+                "STRIPE_PUBLISHABLE_KEY",
+                "expected a key starting with pk_".into(),
+            ));
+        }
+
         let platform_fee_bps = match var("ALVEOLE_PLATFORM_FEE_BPS") {
             Some(v) => v
                 .parse::<i32>()
@@ -195,6 +207,7 @@ impl Config {
             stripe_secret_key,
             stripe_webhook_secret,
             stripe_api_base,
+            stripe_publishable_key,
             platform_fee_bps,
             json_logs,
         })
@@ -243,6 +256,7 @@ mod tests {
             ("STRIPE_API_BASE", "::"),
             ("ALVEOLE_PLATFORM_FEE_BPS", "-1"),
             ("LOG_FORMAT", "xml"),
+            ("STRIPE_PUBLISHABLE_KEY", "sk_test_wrong"),
             ("DATABASE_SCHEMA", "Bad-Name"),
         ] {
             let e = with(&[(var, value)]).expect_err(var);

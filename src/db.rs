@@ -1,7 +1,7 @@
 //! Database connection for SQLite or PostgreSQL, migrations, and the readiness check.
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 use std::time::Duration;
 
 pub fn is_sqlite(url: &str) -> bool {
@@ -27,11 +27,14 @@ pub async fn connect(url: &str, schema: Option<&str>) -> Result<DatabaseConnecti
     if let Some(schema) = schema {
         opt.set_schema_search_path(schema.to_owned());
     }
+    // In WAL mode, NORMAL syncs at checkpoints rather than at every commit: the file can never be
+    // corrupted, and commits stop waiting on the disk (SQLite's advice for WAL).
+    opt.map_sqlx_sqlite_opts(|o| {
+        o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+    });
     let db = Database::connect(opt).await?;
-    if db.get_database_backend() == DbBackend::Sqlite {
-        // WAL lets readers run beside the one writer; the setting is stored in the file.
-        db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
-    }
     Ok(db)
 }
 

@@ -1,5 +1,6 @@
 //! Alvéole: a pre-order marketplace for local food; `build_app` wires configuration, database and routes.
 
+pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -30,6 +31,7 @@ pub struct AppState {
     pub payments: Arc<payments::Payments>,
     /// Wakes the mail sender when a transaction has written to the outbox.
     pub mail_wakeup: Arc<tokio::sync::Notify>,
+    pub offer_cache: services::offers::OfferCache,
 }
 
 impl AppState {
@@ -62,6 +64,7 @@ impl AppState {
             clock: Arc::new(clock::SystemClock),
             payments: Arc::new(payments),
             mail_wakeup: Arc::new(tokio::sync::Notify::new()),
+            offer_cache: services::offers::OfferCache::default(),
         })
     }
 

@@ -26,12 +26,37 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Measure the shop or checkout on a temporary database (use a release build).
+    Bench {
+        #[command(subcommand)]
+        which: BenchKind,
+        /// Print one JSON object instead of a table.
+        #[arg(long, global = true)]
+        json: bool,
+        /// Build the data here instead of a temporary SQLite file (its records are deleted first).
+        #[arg(long, global = true)]
+        database_url: Option<String>,
+    },
     /// Load the demo hive, producers, products and members (safe to run again).
     Seed {
         /// Delete every record first, then load the demo.
         #[arg(long)]
         reset: bool,
     },
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum BenchKind {
+    /// The shop page and offers API of a 10,000-offer distribution, beside a bare baseline.
+    Shop {
+        #[arg(long, default_value_t = 400)]
+        requests: usize,
+        /// Requests in flight at once; the default keeps both cores of a small server busy.
+        #[arg(long, default_value_t = 2)]
+        concurrency: usize,
+    },
+    /// 500 members checking out at once from 50 scarce offers.
+    Checkout,
 }
 
 #[tokio::main]
@@ -72,6 +97,38 @@ fn init_tracing(json: bool) {
 
 async fn run(command: Command, config: Config) -> Result<(), alveole::error::AppError> {
     match command {
+        Command::Bench {
+            which,
+            json,
+            database_url,
+        } => {
+            let result = match which {
+                BenchKind::Shop {
+                    requests,
+                    concurrency,
+                } => {
+                    alveole::bench::shop(alveole::bench::Options {
+                        json,
+                        database_url,
+                        requests,
+                        concurrency,
+                    })
+                    .await?
+                }
+                BenchKind::Checkout => {
+                    alveole::bench::checkout(alveole::bench::Options {
+                        json,
+                        database_url,
+                        requests: 500,
+                        concurrency: 500,
+                    })
+                    .await?
+                }
+            };
+            if json {
+                println!("{result}");
+            }
+        }
         Command::Migrate => {
             let conn = db::connect(&config.database_url, config.database_schema.as_deref()).await?;
             db::migrate(&conn).await?;

@@ -160,19 +160,26 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
             .await?
             .click()
             .await?;
-        c.wait()
-            .for_element(Locator::Css(".offer form.add"))
-            .await?;
+        c.wait().for_element(Locator::Css(".shelf-form")).await?;
         let banner = c.find(Locator::Css(".test-mode")).await?.text().await?;
         assert!(banner.contains("Mode test"), "{banner}");
-        c.find_all(Locator::Css(".offer form.add button")).await?[0]
+        // Two products of the nearest producer, added in one go from its shelf.
+        let shelf = c.find(Locator::Css(".shelf-form")).await?;
+        let inputs = shelf.find_all(Locator::Css("input[name^=qty_]")).await?;
+        inputs[0].send_keys("2").await?;
+        inputs[1].send_keys("1").await?;
+        shelf
+            .find(Locator::Css("button.add"))
+            .await?
             .click()
             .await?;
-        c.wait().for_element(Locator::Css(".flash")).await?;
-        c.find_all(Locator::Css(".offer form.add button")).await?[1]
-            .click()
+        let flash = c
+            .wait()
+            .for_element(Locator::Css(".flash"))
+            .await?
+            .text()
             .await?;
-        c.wait().for_element(Locator::Css(".flash")).await?;
+        assert!(flash.contains("panier"), "{flash}");
         c.find(Locator::Css(".basket-link a"))
             .await?
             .click()

@@ -788,6 +788,7 @@ async fn stripe_payments_confirm_by_webhook_once_and_unpaid_orders_expire() {
         Backend::Sqlite,
         &[
             ("STRIPE_SECRET_KEY", "sk_test_standin".into()),
+            ("STRIPE_PUBLISHABLE_KEY", "pk_test_standin".into()),
             ("STRIPE_API_BASE", base),
             ("STRIPE_WEBHOOK_SECRET", secret.into()),
         ],
@@ -882,6 +883,49 @@ async fn stripe_payments_confirm_by_webhook_once_and_unpaid_orders_expire() {
         "confirmed once"
     );
 
+    // From the pages, a Stripe checkout leads to Stripe's payment form on the order page.
+    let b = app.browser().await;
+    b.login("lea@example.fr", "correct horse battery").await;
+    b.post(
+        &format!("/distributions/{}/basket", sale.distribution),
+        &[("offer_id", &sale.leeks), ("quantity", "1")],
+    )
+    .await;
+    let token = b
+        .get(&format!("/distributions/{}/basket", sale.distribution))
+        .await
+        .value_of("token")
+        .expect("token");
+    let p = b
+        .post(
+            &format!("/distributions/{}/checkout", sale.distribution),
+            &[("token", &token)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let r = b
+        .client
+        .get(app.url(p.location.as_deref().unwrap_or("")))
+        .send()
+        .await
+        .expect("order page");
+    assert!(
+        r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap_or("")
+            .contains("https://js.stripe.com")
+    );
+    let page = r.text().await.unwrap_or_default();
+    assert!(
+        page.contains("data-key=\"pk_test_standin\"") && page.contains("_secret_"),
+        "{page}"
+    );
+    assert!(page.contains("/assets/pay.js"));
+    assert!(
+        !page.contains("Test mode"),
+        "no test-mode label with Stripe"
+    );
+
     // An order never paid gives its stock back after the payment window.
     let (_, unpaid) = sale.member.post(&path, order(&sale.carrots, 5)).await;
     assert_eq!(reserved(&app, &sale.carrots).await, 7);
@@ -899,7 +943,8 @@ async fn stripe_payments_confirm_by_webhook_once_and_unpaid_orders_expire() {
             .await
             .expect("tick")
             .expired,
-        1
+        2,
+        "the unpaid carrots and the unpaid leeks from the page"
     );
     assert_eq!(reserved(&app, &sale.carrots).await, 2);
     let (_, v) = sale

@@ -15,7 +15,7 @@ use entity::{
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
 };
 use serde::Serialize;
 
@@ -218,54 +218,163 @@ pub async fn remove(db: &DatabaseConnection, actor: &CurrentUser, id: OfferId) -
     Ok(())
 }
 
+/// What never changes about an offer once ordering has opened: everything but its cap and what is reserved.
+#[derive(Clone, Debug)]
+pub struct FixedOffer {
+    id: i64,
+    producer_id: i64,
+    product_id: i64,
+    name: String,
+    unit: String,
+    category: String,
+    price_cents: i64,
+    vat_rate_bps: i32,
+}
+
+/// Fixed parts of the offers of open (or later) distributions, kept per process: they cannot change,
+/// so several processes may each keep their own copy.
+#[derive(Clone, Default)]
+pub struct OfferCache(
+    std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<i64, std::sync::Arc<Vec<FixedOffer>>>>,
+    >,
+);
+
+/// How many distributions' offers a process keeps; a hive shows one or two at a time.
+const CACHED_DISTRIBUTIONS: usize = 64;
+
+impl OfferCache {
+    fn get(&self, distribution: i64) -> Option<std::sync::Arc<Vec<FixedOffer>>> {
+        self.0.lock().ok()?.get(&distribution).cloned()
+    }
+
+    fn put(&self, distribution: i64, offers: std::sync::Arc<Vec<FixedOffer>>) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= CACHED_DISTRIBUTIONS {
+                map.clear();
+            }
+            map.insert(distribution, offers);
+        }
+    }
+}
+
+async fn fixed_offers(db: &DatabaseConnection, distribution: i64) -> AppResult<Vec<FixedOffer>> {
+    let mut rows: Vec<FixedOffer> = offers::Entity::find()
+        .select_only()
+        .columns([
+            offers::Column::Id,
+            offers::Column::ProducerId,
+            offers::Column::ProductId,
+            offers::Column::Name,
+            offers::Column::Unit,
+            offers::Column::Category,
+            offers::Column::PriceCents,
+            offers::Column::VatRateBps,
+        ])
+        .filter(offers::Column::DistributionId.eq(distribution))
+        .into_tuple::<(i64, i64, i64, String, String, String, i64, i32)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(
+            |(id, producer_id, product_id, name, unit, category, price_cents, vat_rate_bps)| {
+                FixedOffer {
+                    id,
+                    producer_id,
+                    product_id,
+                    name,
+                    unit,
+                    category,
+                    price_cents,
+                    vat_rate_bps,
+                }
+            },
+        )
+        .collect();
+    rows.sort_unstable_by(|a, b| {
+        (a.producer_id, &a.category, &a.name, a.id).cmp(&(
+            b.producer_id,
+            &b.category,
+            &b.name,
+            b.id,
+        ))
+    });
+    Ok(rows)
+}
+
 /// A distribution's offers with their producer and its distance to the hive, by producer then category.
 pub async fn list(
     db: &DatabaseConnection,
+    cache: &OfferCache,
     distribution: &distribution_rows::Model,
 ) -> AppResult<Vec<OfferView>> {
     let hive = hives::get(db, HiveId(distribution.hive_id)).await?;
-    let rows = offers::Entity::find()
+    let fixed = match cache.get(distribution.id) {
+        Some(f) => f,
+        None => {
+            let f = std::sync::Arc::new(fixed_offers(db, distribution.id).await?);
+            // A draft's offers may still change; from opening on they are fixed.
+            if distributions::status_of(distribution) != DistributionStatus::Draft {
+                cache.put(distribution.id, f.clone());
+            }
+            f
+        }
+    };
+    let stock: std::collections::HashMap<i64, (Option<i64>, i64)> = offers::Entity::find()
+        .select_only()
+        .columns([
+            offers::Column::Id,
+            offers::Column::QuantityCap,
+            offers::Column::QuantityReserved,
+        ])
         .filter(offers::Column::DistributionId.eq(distribution.id))
-        .order_by_asc(offers::Column::ProducerId)
-        .order_by_asc(offers::Column::Category)
-        .order_by_asc(offers::Column::Name)
+        .into_tuple::<(i64, Option<i64>, i64)>()
         .all(db)
-        .await?;
-    let mut ids: Vec<i64> = rows.iter().map(|o| o.producer_id).collect();
+        .await?
+        .into_iter()
+        .map(|(id, cap, reserved)| (id, (cap, reserved)))
+        .collect();
+    let mut ids: Vec<i64> = fixed.iter().map(|o| o.producer_id).collect();
     ids.dedup();
-    let farms = producer_rows::Entity::find()
-        .filter(producer_rows::Column::Id.is_in(ids))
-        .all(db)
-        .await?;
     let here = Coordinates {
         lat: hive.lat,
         lng: hive.lng,
     };
-    let farm = |id: i64| farms.iter().find(|f| f.id == id);
-    Ok(rows
+    // One lookup and one distance per producer, not per offer.
+    let farms: std::collections::HashMap<i64, (String, f64)> = producer_rows::Entity::find()
+        .filter(producer_rows::Column::Id.is_in(ids))
+        .all(db)
+        .await?
         .into_iter()
-        .map(|o| {
-            let f = farm(o.producer_id);
+        .map(|f| {
+            let km = round_km(here.distance_km(Coordinates {
+                lat: f.lat,
+                lng: f.lng,
+            }));
+            (f.id, (f.name, km))
+        })
+        .collect();
+    Ok(fixed
+        .iter()
+        // An offer withdrawn from a draft since it was read is left out.
+        .filter_map(|o| stock.get(&o.id).map(|s| (o, *s)))
+        .map(|(o, (cap, reserved))| {
+            let f = farms.get(&o.producer_id);
             OfferView {
                 id: OfferId(o.id),
                 product_id: ProductId(o.product_id),
                 producer_id: ProducerId(o.producer_id),
-                producer_name: f.map(|f| f.name.clone()).unwrap_or_default(),
-                name: o.name,
-                unit: o.unit,
-                category: o.category,
+                producer_name: f.map(|f| f.0.clone()).unwrap_or_default(),
+                name: o.name.clone(),
+                unit: o.unit.clone(),
+                category: o.category.clone(),
                 price_cents: o.price_cents,
                 vat_rate_bps: o.vat_rate_bps,
-                quantity_available: o.quantity_cap,
-                quantity_reserved: o.quantity_reserved,
-                quantity_remaining: o.quantity_cap.map(|c| (c - o.quantity_reserved).max(0)),
-                sold_out: o.quantity_cap.is_some_and(|c| c <= o.quantity_reserved),
-                distance_km: f.map_or(0.0, |f| {
-                    round_km(here.distance_km(Coordinates {
-                        lat: f.lat,
-                        lng: f.lng,
-                    }))
-                }),
+                quantity_available: cap,
+                quantity_reserved: reserved,
+                quantity_remaining: cap.map(|c| (c - reserved).max(0)),
+                sold_out: cap.is_some_and(|c| c <= reserved),
+                distance_km: f.map_or(0.0, |f| f.1),
             }
         })
         .collect())

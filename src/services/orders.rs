@@ -263,10 +263,12 @@ pub async fn place(
     let mut client_secret = None;
     match charge {
         Ok(c) => {
-            set_payment_ref(db, order.id, &c.provider_ref).await?;
+            if c.status != ChargeStatus::Succeeded {
+                set_payment_ref(db, order.id, &c.provider_ref).await?;
+            }
             match c.status {
                 ChargeStatus::Succeeded => {
-                    mark_paid(state, OrderId(order.id)).await?;
+                    mark_paid_with(state, OrderId(order.id), Some(&c.provider_ref)).await?;
                 }
                 ChargeStatus::Pending { client_secret: s } => client_secret = s,
                 ChargeStatus::Failed { .. } => {
@@ -387,32 +389,70 @@ async fn set_payment_status<C: ConnectionTrait>(
 
 /// Records a successful payment once, however many times it is reported; mails the confirmation.
 pub async fn mark_paid(state: &AppState, id: OrderId) -> AppResult<()> {
+    mark_paid_with(state, id, None).await
+}
+
+/// The same, also recording the provider's reference of the charge in the same transaction.
+pub async fn mark_paid_with(
+    state: &AppState,
+    id: OrderId,
+    provider_ref: Option<&str>,
+) -> AppResult<()> {
     let now = state.now();
-    let txn = state.db.begin().await?;
-    if move_status(
-        &txn,
-        id.0,
-        &[OrderStatus::PendingPayment],
-        OrderStatus::Paid,
-        now,
-    )
-    .await?
-    {
-        set_payment_status(&txn, id.0, "succeeded", now).await?;
-        let order = orders::Entity::find_by_id(id.0)
-            .one(&txn)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        basket_items::Entity::delete_many()
-            .filter(basket_items::Column::UserId.eq(order.user_id))
-            .filter(basket_items::Column::DistributionId.eq(order.distribution_id))
-            .exec(&txn)
+    let order = orders::Entity::find_by_id(id.0)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if OrderStatus::parse(&order.status) == Some(OrderStatus::PendingPayment) {
+        // Everything the confirmation says is read first, so the write transaction only writes.
+        let confirmation = order_mail(&state.db, &order, Some(OrderStatus::Paid), now).await?;
+        let txn = state.db.begin().await?;
+        if move_status(
+            &txn,
+            id.0,
+            &[OrderStatus::PendingPayment],
+            OrderStatus::Paid,
+            now,
+        )
+        .await?
+        {
+            let mut update = payments::Entity::update_many()
+                .col_expr(payments::Column::Status, Expr::value("succeeded"))
+                .col_expr(payments::Column::UpdatedAt, Expr::value(now));
+            if let Some(r) = provider_ref {
+                update = update.col_expr(
+                    payments::Column::ProviderRef,
+                    Expr::value(Some(r.to_owned())),
+                );
+            }
+            update
+                .filter(payments::Column::OrderId.eq(id.0))
+                .exec(&txn)
+                .await?;
+            basket_items::Entity::delete_many()
+                .filter(basket_items::Column::UserId.eq(order.user_id))
+                .filter(basket_items::Column::DistributionId.eq(order.distribution_id))
+                .exec(&txn)
+                .await?;
+            mail::enqueue(
+                &txn,
+                now,
+                &confirmation.to,
+                confirmation.lang,
+                Template::OrderConfirmed,
+                &confirmation.payload,
+            )
             .await?;
-        enqueue_order_mail(&txn, &order, Template::OrderConfirmed, now).await?;
-        txn.commit().await?;
-        state.mail_wakeup.notify_one();
-        return Ok(());
+            txn.commit().await?;
+            state.mail_wakeup.notify_one();
+            return Ok(());
+        }
+        txn.rollback().await?;
     }
+    if let Some(r) = provider_ref {
+        set_payment_ref(&state.db, id.0, r).await?;
+    }
+    let txn = state.db.begin().await?;
     let order = orders::Entity::find_by_id(id.0)
         .one(&txn)
         .await?
@@ -670,18 +710,28 @@ pub async fn cancel_all_in<C: ConnectionTrait>(
     Ok(out)
 }
 
-async fn enqueue_order_mail<C: ConnectionTrait>(
+/// A message about an order, read in full before any write so transactions stay short.
+struct OrderMail {
+    to: String,
+    lang: Locale,
+    payload: serde_json::Value,
+}
+
+async fn order_mail<C: ConnectionTrait>(
     db: &C,
     order: &orders::Model,
-    template: Template,
+    status: Option<OrderStatus>,
     now: DateTime<Utc>,
-) -> AppResult<()> {
+) -> AppResult<OrderMail> {
     let user = users::Entity::find_by_id(order.user_id)
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
     let lang = Locale::parse(&user.locale).unwrap_or_default();
-    let v = view(db, OrderId(order.id), now).await?;
+    let mut v = view(db, OrderId(order.id), now).await?;
+    if let Some(s) = status {
+        v.status = s;
+    }
     let d = distributions::get(db, DistributionId(order.distribution_id)).await?;
     let hive = hives::get(db, HiveId(d.hive_id)).await?;
     let payload = serde_json::json!({
@@ -690,7 +740,21 @@ async fn enqueue_order_mail<C: ConnectionTrait>(
         "pickup": distributions::local_time(&hive, d.pickup_starts_at, lang),
         "pickup_ends": distributions::local_time(&hive, d.pickup_ends_at, lang),
     });
-    mail::enqueue(db, now, &user.email, lang, template, &payload).await?;
+    Ok(OrderMail {
+        to: user.email,
+        lang,
+        payload,
+    })
+}
+
+async fn enqueue_order_mail<C: ConnectionTrait>(
+    db: &C,
+    order: &orders::Model,
+    template: Template,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let m = order_mail(db, order, None, now).await?;
+    mail::enqueue(db, now, &m.to, m.lang, template, &m.payload).await?;
     Ok(())
 }
 

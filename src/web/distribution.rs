@@ -163,7 +163,7 @@ async fn manage(
     Path(id): Path<i64>,
 ) -> AppResult<Html<String>> {
     let (d, hive) = distributions::managed(&state.db, &user, DistributionId(id)).await?;
-    let offer_list = offers::list(&state.db, &d).await?;
+    let offer_list = offers::list(&state.db, &state.offer_cache, &d).await?;
     let joined = distribution_producers::Entity::find()
         .filter(distribution_producers::Column::DistributionId.eq(d.id))
         .all(&state.db)

@@ -10,6 +10,7 @@ pub mod hive;
 pub mod offers;
 pub mod producer;
 pub mod render;
+pub mod shelves;
 pub mod shop;
 
 use crate::AppState;
@@ -21,7 +22,20 @@ use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+/// Our pages load only our own scripts, and Stripe's when Stripe takes the payments.
+fn content_security_policy(stripe: bool) -> &'static str {
+    if stripe {
+        "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self' https://js.stripe.com; \
+         frame-src https://js.stripe.com https://hooks.stripe.com; connect-src 'self' https://api.stripe.com; \
+         frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    } else {
+        "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; \
+         frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    }
+}
+
 pub fn router(state: AppState) -> Router {
+    let csp = content_security_policy(state.config.stripe_secret_key.is_some());
     Router::new()
         .merge(account::routes())
         .merge(consumer::routes())
@@ -34,17 +48,24 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/assets/alveole.css", get(stylesheet))
+        .route("/assets/pay.js", get(pay_script))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), ctx::context))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ctx::context,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; \
-                 frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-            ),
+            HeaderValue::from_static(csp),
         ))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
             HeaderValue::from_static("strict-origin-when-cross-origin"),
@@ -71,6 +92,16 @@ async fn stylesheet() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         render::STYLESHEET,
+    )
+}
+
+async fn pay_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        render::PAY_SCRIPT,
     )
 }
 

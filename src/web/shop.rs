@@ -44,60 +44,6 @@ struct ShopQuery {
     category: String,
 }
 
-#[derive(Serialize)]
-struct CategoryGroup {
-    category: String,
-    offers: Vec<OfferView>,
-}
-
-#[derive(Serialize)]
-struct ProducerShelf {
-    producer_id: String,
-    producer_name: String,
-    distance_km: f64,
-    categories: Vec<CategoryGroup>,
-}
-
-/// Offers on shelves: producer by distance, then category, as the member walks the pickup.
-fn shelves(list: Vec<OfferView>) -> Vec<ProducerShelf> {
-    let mut out: Vec<ProducerShelf> = Vec::new();
-    for o in list {
-        let idx = match out
-            .iter()
-            .position(|s| s.producer_id == o.producer_id.to_string())
-        {
-            Some(i) => i,
-            None => {
-                out.push(ProducerShelf {
-                    producer_id: o.producer_id.to_string(),
-                    producer_name: o.producer_name.clone(),
-                    distance_km: o.distance_km,
-                    categories: Vec::new(),
-                });
-                out.len() - 1
-            }
-        };
-        let shelf = &mut out[idx];
-        match shelf
-            .categories
-            .iter_mut()
-            .find(|c| c.category == o.category)
-        {
-            Some(c) => c.offers.push(o),
-            None => shelf.categories.push(CategoryGroup {
-                category: o.category.clone(),
-                offers: vec![o],
-            }),
-        }
-    }
-    out.sort_by(|a, b| {
-        a.distance_km
-            .total_cmp(&b.distance_km)
-            .then(a.producer_name.cmp(&b.producer_name))
-    });
-    out
-}
-
 /// Who may look at a distribution's shop: members, the manager, the hive's producers.
 async fn may_view(
     state: &AppState,
@@ -125,6 +71,10 @@ async fn shop(
     let mut c = tera::Context::new();
     c.insert("d", &DistributionView::from_model(&d, state.now()));
     c.insert("member", &member);
+    let can_order = member
+        && distributions::status_of(&d) == crate::domain::DistributionStatus::Open
+        && distributions::window(&d).is_ordering_time(state.now());
+    c.insert("can_order", &can_order);
     c.insert("can_view", &can_view);
     c.insert("query", &q);
     c.insert(
@@ -133,13 +83,13 @@ async fn shop(
     );
     let mut basket_summary = basket::Basket::default();
     if can_view {
-        let all = offers::list(&state.db, &d).await?;
+        let all = offers::list(&state.db, &state.offer_cache, &d).await?;
         if let Some(u) = &ctx.user {
             basket_summary = basket::build(&basket::lines(&state.db, u, &d).await?, &all);
         }
         let needle = q.q.trim().to_lowercase();
-        let filtered: Vec<OfferView> = all
-            .into_iter()
+        let filtered: Vec<&OfferView> = all
+            .iter()
             .filter(|o| q.category.is_empty() || o.category == q.category)
             .filter(|o| {
                 needle.is_empty()
@@ -148,23 +98,22 @@ async fn shop(
             })
             .collect();
         c.insert("count", &filtered.len());
-        c.insert("shelves", &shelves(filtered));
+        let page = super::shelves::ShelfPage {
+            distribution: d.id,
+            csrf: &ctx.csrf,
+            q: &q.q,
+            category: &q.category,
+            can_order,
+            lang: ctx.lang,
+        };
+        c.insert("shelves_html", &super::shelves::render(&filtered, &page));
     } else {
         c.insert("count", &0);
-        c.insert("shelves", &Vec::<ProducerShelf>::new());
+        c.insert("shelves_html", "");
     }
     c.insert("basket", &basket_summary);
     c.insert("hive", &HiveView::from_model(hive, None));
     render(&state, &ctx, "consumer/shop.html", c)
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct AddForm {
-    offer_id: String,
-    quantity: String,
-    q: String,
-    category: String,
 }
 
 async fn member_distribution(
@@ -180,38 +129,60 @@ async fn member_distribution(
     Ok((d, hive))
 }
 
+/// Adds to the basket: `qty_<offer id>` fields from a producer's shelf, or one `offer_id` and `quantity`.
 async fn add_to_basket(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
-    Form(form): Form<AddForm>,
+    Form(form): Form<HashMap<String, String>>,
 ) -> AppResult<Response> {
     let (d, _) = member_distribution(&state, &user, id).await?;
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     let mut back = format!("/distributions/{id}");
-    let filters: Vec<String> = [("q", &form.q), ("category", &form.category)]
+    let filters: Vec<String> = ["q", "category"]
         .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| {
+        .filter(|k| !field(k).is_empty())
+        .map(|k| {
             format!(
                 "{k}={}",
-                url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+                url::form_urlencoded::byte_serialize(field(k).as_bytes()).collect::<String>()
             )
         })
         .collect();
     if !filters.is_empty() {
         back = format!("{back}?{}", filters.join("&"));
     }
-    let Ok(quantity) = parse_quantity(&form.quantity) else {
-        return Ok(redirect_with_flash(&state, &back, "error.quantity_range"));
-    };
-    let Ok(offer) = form.offer_id.trim().parse::<i64>() else {
-        return Ok(redirect_with_flash(&state, &back, "error.unknown_offer"));
-    };
-    match basket::add(&state.db, &user, &d, offer, quantity, state.now()).await {
-        Ok(()) => Ok(redirect_with_flash(&state, &back, "flash.added_to_basket")),
-        Err(AppError::Invalid(_)) => Ok(redirect_with_flash(&state, &back, "error.unknown_offer")),
-        Err(e) => Err(e),
+    let mut wanted: Vec<(String, &str)> = form
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("qty_").map(|o| (o.to_owned(), v.trim())))
+        .filter(|(_, v)| !v.is_empty() && *v != "0")
+        .collect();
+    if form.contains_key("offer_id") {
+        wanted.push((field("offer_id").to_owned(), field("quantity")));
     }
+    if wanted.is_empty() {
+        return Ok(redirect_with_flash(&state, &back, "error.quantity_range"));
+    }
+    let mut parsed = Vec::with_capacity(wanted.len());
+    for (offer, qty) in wanted {
+        let Ok(quantity) = parse_quantity(qty) else {
+            return Ok(redirect_with_flash(&state, &back, "error.quantity_range"));
+        };
+        let Ok(offer) = offer.trim().parse::<i64>() else {
+            return Ok(redirect_with_flash(&state, &back, "error.unknown_offer"));
+        };
+        parsed.push((offer, quantity));
+    }
+    for (offer, quantity) in parsed {
+        match basket::add(&state.db, &user, &d, offer, quantity, state.now()).await {
+            Ok(()) => {}
+            Err(AppError::Invalid(_)) => {
+                return Ok(redirect_with_flash(&state, &back, "error.unknown_offer"));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(redirect_with_flash(&state, &back, "flash.added_to_basket"))
 }
 
 fn checkout_token() -> String {
@@ -231,7 +202,7 @@ async fn basket_view(
     status: StatusCode,
 ) -> AppResult<Response> {
     let (d, hive) = member_distribution(state, user, id).await?;
-    let all = offers::list(&state.db, &d).await?;
+    let all = offers::list(&state.db, &state.offer_cache, &d).await?;
     let b = basket::build(&basket::lines(&state.db, user, &d).await?, &all);
     let mut c = tera::Context::new();
     c.insert("d", &DistributionView::from_model(&d, state.now()));
@@ -411,6 +382,29 @@ async fn order_page(
     let hive = hives::get(&state.db, view.hive_id).await?;
     let mut c = tera::Context::new();
     c.insert("own", &(o.user_id == user.id.0));
+    // A Stripe payment still to confirm: the page mounts Stripe's payment form with the intent's secret.
+    let mut stripe = None;
+    if o.user_id == user.id.0
+        && view.status == crate::domain::OrderStatus::PendingPayment
+        && let (Some(key), Some(reference)) = (
+            state.config.stripe_publishable_key.clone(),
+            entity::payments::Entity::find()
+                .filter(entity::payments::Column::OrderId.eq(o.id))
+                .one(&state.db)
+                .await?
+                .and_then(|p| p.provider_ref),
+        )
+        && let Ok(crate::payments::ChargeStatus::Pending {
+            client_secret: Some(secret),
+        }) = crate::payments::PaymentProvider::status(&*state.payments, &reference).await
+    {
+        stripe = Some(serde_json::json!({
+            "key": key,
+            "secret": secret,
+            "return_url": format!("{}/orders/{}/return", state.config.base_url, o.id),
+        }));
+    }
+    c.insert("stripe", &stripe);
     c.insert("order", &view);
     c.insert("timezone", &hive.timezone);
     render(&state, &ctx, "consumer/order.html", c)

@@ -169,7 +169,9 @@ async fn list_offers(
     if !allowed {
         return Err(AppError::Forbidden);
     }
-    Ok(axum::Json(offers::list(&state.db, &d).await?))
+    Ok(axum::Json(
+        offers::list(&state.db, &state.offer_cache, &d).await?,
+    ))
 }
 
 async fn add_offer(

@@ -1,0 +1,723 @@
+//! `alveole bench`: the shop and checkout measured on a temporary database, beside a bare baseline in the same run.
+//!
+//! Requests go through the real router in process, so the figures are server time without network noise.
+
+use crate::AppState;
+use crate::config::Config;
+use crate::domain::UserId;
+use crate::error::{AppError, AppResult};
+use crate::services::accounts::{self, SessionKind};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::response::Html;
+use chrono::{Duration, Utc};
+use entity::{
+    distributions, hive_members, hive_producers, hives, offers, producers, products, users,
+};
+use sea_orm::{ActiveModelTrait, DbBackend, EntityTrait, FromQueryResult, Set, Statement};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+use tower::ServiceExt;
+
+pub struct Options {
+    pub json: bool,
+    /// Where to build the temporary data; a fresh SQLite file when `None`.
+    pub database_url: Option<String>,
+    pub requests: usize,
+    pub concurrency: usize,
+}
+
+/// A temporary database that is removed when the benchmark ends.
+struct Scratch {
+    state: AppState,
+    file: Option<std::path::PathBuf>,
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Some(f) = &self.file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", f.display()));
+            }
+        }
+    }
+}
+
+async fn scratch(opts: &Options) -> AppResult<Scratch> {
+    let (url, file) = match &opts.database_url {
+        Some(u) => (u.clone(), None),
+        None => {
+            let f = std::env::temp_dir().join(format!(
+                "alveole-bench-{}-{}.db",
+                std::process::id(),
+                rand::random::<u32>()
+            ));
+            (format!("sqlite://{}?mode=rwc", f.display()), Some(f))
+        }
+    };
+    let config = Config::from_lookup(|k| match k {
+        "DATABASE_URL" => Some(url.clone()),
+        "ALVEOLE_SECRET" => Some("bench-secret-bench-secret-bench-secret-00".into()),
+        _ => None,
+    })
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let state = AppState::connect(config).await?;
+    if opts.database_url.is_some() {
+        crate::seed::reset(&state.db).await?;
+    }
+    Ok(Scratch { state, file })
+}
+
+/// Latencies of one kind of request, in milliseconds.
+struct Series {
+    ms: Vec<f64>,
+    wall_s: f64,
+    errors: usize,
+}
+
+impl Series {
+    fn pct(&self, p: f64) -> f64 {
+        let mut v = self.ms.clone();
+        v.sort_by(f64::total_cmp);
+        if v.is_empty() {
+            return 0.0;
+        }
+        let i = ((p / 100.0) * (v.len() as f64 - 1.0)).round() as usize;
+        v[i.min(v.len() - 1)]
+    }
+
+    fn rps(&self) -> f64 {
+        if self.wall_s > 0.0 {
+            self.ms.len() as f64 / self.wall_s
+        } else {
+            0.0
+        }
+    }
+}
+
+/// A progress bar on standard error, so `--json` output stays clean.
+struct Progress {
+    label: String,
+    total: usize,
+    done: AtomicUsize,
+    quiet: bool,
+}
+
+impl Progress {
+    fn tick(&self) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.quiet || (done % (self.total / 40).max(1) != 0 && done != self.total) {
+            return;
+        }
+        let filled = done * 30 / self.total.max(1);
+        eprint!(
+            "\r{:<28} [{}{}] {:>3}%",
+            self.label,
+            "#".repeat(filled),
+            " ".repeat(30 - filled),
+            done * 100 / self.total.max(1)
+        );
+        if done == self.total {
+            eprintln!();
+        }
+        let _ = std::io::stderr().flush();
+    }
+}
+
+/// Sends `n` requests built by `make`, `concurrency` at a time, through `router`.
+async fn run<F>(
+    router: axum::Router,
+    n: usize,
+    concurrency: usize,
+    label: &str,
+    quiet: bool,
+    make: F,
+) -> Series
+where
+    F: Fn(usize) -> Request<Body> + Send + Sync + 'static,
+{
+    let make = Arc::new(make);
+    let next = Arc::new(AtomicUsize::new(0));
+    let progress = Arc::new(Progress {
+        label: label.to_owned(),
+        total: n,
+        done: AtomicUsize::new(0),
+        quiet,
+    });
+    let start = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (router, make, next, progress) =
+            (router.clone(), make.clone(), next.clone(), progress.clone());
+        workers.push(tokio::spawn(async move {
+            let mut ms = Vec::new();
+            let mut errors = 0;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let t = Instant::now();
+                let ok = match router.clone().oneshot(make(i)).await {
+                    Ok(resp) => {
+                        let status = resp.status();
+                        let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await;
+                        status == StatusCode::OK && body.is_ok()
+                    }
+                    Err(_) => false,
+                };
+                ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                if !ok {
+                    errors += 1;
+                }
+                progress.tick();
+            }
+            (ms, errors)
+        }));
+    }
+    let mut series = Series {
+        ms: Vec::with_capacity(n),
+        wall_s: 0.0,
+        errors: 0,
+    };
+    for w in workers {
+        if let Ok((ms, errors)) = w.await {
+            series.ms.extend(ms);
+            series.errors += errors;
+        }
+    }
+    series.wall_s = start.elapsed().as_secs_f64();
+    series
+}
+
+/// A hive with `producers` producers of `per_producer` products each, one open distribution, and a member.
+struct Market {
+    distribution: i64,
+    hive: i64,
+    offer_ids: Vec<i64>,
+}
+
+async fn market(
+    db: &sea_orm::DatabaseConnection,
+    producers_n: usize,
+    per_producer: usize,
+    cap: Option<i64>,
+) -> AppResult<Market> {
+    let now = Utc::now();
+    let hash = accounts::hash_password("bench password".into()).await?;
+    let manager = users::ActiveModel {
+        email: Set("manager@bench.test".into()),
+        password_hash: Set(hash),
+        name: Set("Bench".into()),
+        locale: Set("fr".into()),
+        is_admin: Set(false),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let hive = hives::ActiveModel {
+        name: Set("Ruche du banc d'essai".into()),
+        description: Set(String::new()),
+        address: Set("1 place du Marché, Tours".into()),
+        postcode: Set(None),
+        lat: Set(47.39),
+        lng: Set(0.68),
+        timezone: Set("Europe/Paris".into()),
+        radius_km: Set(250),
+        host_fee_bps: Set(835),
+        manager_id: Set(manager.id),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let d = distributions::ActiveModel {
+        hive_id: Set(hive.id),
+        status: Set("open".into()),
+        orders_open_at: Set(now - Duration::days(1)),
+        orders_close_at: Set(now + Duration::days(2)),
+        pickup_starts_at: Set(now + Duration::days(3)),
+        pickup_ends_at: Set(now + Duration::days(3) + Duration::hours(2)),
+        capacity: Set(None),
+        closed_at: Set(None),
+        completed_at: Set(None),
+        cancelled_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    const CATEGORIES: [&str; 6] = ["vegetables", "fruit", "dairy", "bread", "meat", "grocery"];
+    for p in 0..producers_n {
+        let farm = producers::ActiveModel {
+            owner_id: Set(manager.id),
+            name: Set(format!("Ferme {p:03}")),
+            trade: Set(Some("market_gardener".into())),
+            description: Set(String::new()),
+            address: Set("Touraine".into()),
+            lat: Set(47.0 + (p % 10) as f64 * 0.05),
+            lng: Set(0.3 + (p / 10) as f64 * 0.05),
+            photo_url: Set(None),
+            stripe_account_id: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        hive_producers::ActiveModel {
+            hive_id: Set(hive.id),
+            producer_id: Set(farm.id),
+            status: Set("approved".into()),
+            requested_at: Set(now),
+            decided_at: Set(Some(now)),
+            decided_by: Set(Some(manager.id)),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        let items: Vec<products::ActiveModel> = (0..per_producer)
+            .map(|i| products::ActiveModel {
+                producer_id: Set(farm.id),
+                name: Set(format!("Produit {p:03}-{i:03}")),
+                description: Set(String::new()),
+                category: Set(CATEGORIES[i % CATEGORIES.len()].into()),
+                unit: Set("kg".into()),
+                price_cents: Set(150 + ((p * 31 + i * 17) % 900) as i64),
+                vat_rate_bps: Set(550),
+                active: Set(true),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            })
+            .collect();
+        products::Entity::insert_many(items).exec(db).await?;
+    }
+    let all = products::Entity::find().all(db).await?;
+    for chunk in all.chunks(500) {
+        let rows: Vec<offers::ActiveModel> = chunk
+            .iter()
+            .map(|p| offers::ActiveModel {
+                distribution_id: Set(d.id),
+                producer_id: Set(p.producer_id),
+                product_id: Set(p.id),
+                name: Set(p.name.clone()),
+                unit: Set(p.unit.clone()),
+                category: Set(p.category.clone()),
+                price_cents: Set(p.price_cents),
+                vat_rate_bps: Set(p.vat_rate_bps),
+                quantity_cap: Set(cap),
+                quantity_reserved: Set(0),
+                created_at: Set(now),
+                ..Default::default()
+            })
+            .collect();
+        offers::Entity::insert_many(rows).exec(db).await?;
+    }
+    let offer_ids = offers::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| o.id)
+        .collect();
+    Ok(Market {
+        distribution: d.id,
+        hive: hive.id,
+        offer_ids,
+    })
+}
+
+/// `n` members of the hive, each with an API token; one password hash serves them all.
+async fn members(
+    db: &sea_orm::DatabaseConnection,
+    hive: i64,
+    n: usize,
+) -> AppResult<Vec<(String, String)>> {
+    let hash = accounts::hash_password("bench password".into()).await?;
+    let now = Utc::now();
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let u = users::ActiveModel {
+            email: Set(format!("member{i}@bench.test")),
+            password_hash: Set(hash.clone()),
+            name: Set(format!("Membre {i}")),
+            locale: Set("fr".into()),
+            is_admin: Set(false),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        hive_members::ActiveModel {
+            hive_id: Set(hive),
+            user_id: Set(u.id),
+            joined_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        let api = accounts::open_session(db, UserId(u.id), SessionKind::Api).await?;
+        let web = accounts::open_session(db, UserId(u.id), SessionKind::Web).await?;
+        out.push((api, web));
+    }
+    Ok(out)
+}
+
+#[derive(FromQueryResult)]
+struct BareOffer {
+    id: i64,
+    name: String,
+    unit: String,
+    price_cents: i64,
+}
+
+/// The baseline: one handler, one SQL query over the same offers, one template.
+fn baseline(db: sea_orm::DatabaseConnection, distribution: i64) -> AppResult<axum::Router> {
+    let mut tera = tera::Tera::default();
+    tera.add_raw_template(
+        "bare.html",
+        "<!doctype html><ul>{% for o in offers %}<li data-id=\"{{ o.id }}\">{{ o.name }} · {{ o.unit }} · {{ o.price_cents }}</li>{% endfor %}</ul>",
+    )?;
+    let tera = Arc::new(tera);
+    let handler = move || {
+        let (db, tera) = (db.clone(), tera.clone());
+        async move {
+            let backend = db.get_database_backend();
+            let sql = match backend {
+                DbBackend::Postgres => {
+                    "SELECT id, name, unit, price_cents FROM offers WHERE distribution_id = $1 ORDER BY id"
+                }
+                _ => {
+                    "SELECT id, name, unit, price_cents FROM offers WHERE distribution_id = ? ORDER BY id"
+                }
+            };
+            let rows = BareOffer::find_by_statement(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [distribution.into()],
+            ))
+            .all(&db)
+            .await
+            .map_err(AppError::from)?;
+            let list: Vec<Value> =
+                rows.iter().map(|o| json!({"id": o.id, "name": o.name, "unit": o.unit, "price_cents": o.price_cents})).collect();
+            let mut c = tera::Context::new();
+            c.insert("offers", &list);
+            Ok::<_, AppError>(Html(tera.render("bare.html", &c)?))
+        }
+    };
+    Ok(axum::Router::new().route("/baseline", axum::routing::get(handler)))
+}
+
+fn backend_name(state: &AppState) -> &'static str {
+    match state.db.get_database_backend() {
+        DbBackend::Postgres => "PostgreSQL",
+        _ => "SQLite",
+    }
+}
+
+/// The shop page and the offers API of a 10,000-offer distribution, and the baseline.
+pub async fn shop(opts: Options) -> AppResult<Value> {
+    let s = scratch(&opts).await?;
+    let quiet = opts.json;
+    if !quiet {
+        eprintln!("Preparing 10,000 offers from 100 producers…");
+    }
+    let m = market(&s.state.db, 100, 100, None).await?;
+    let who = members(&s.state.db, m.hive, 1).await?;
+    let (api, web) = who
+        .first()
+        .cloned()
+        .ok_or_else(|| AppError::Internal("no member".into()))?;
+    let router = crate::web::router(s.state.clone());
+    let bare = baseline(s.state.db.clone(), m.distribution)?;
+    let d = m.distribution;
+    let warm = |n: usize| n.min(20);
+    run(
+        router.clone(),
+        warm(opts.requests),
+        2,
+        "warming up",
+        true,
+        {
+            let web = web.clone();
+            move |_| shop_request(d, &web)
+        },
+    )
+    .await;
+    let page = run(
+        router.clone(),
+        opts.requests,
+        opts.concurrency,
+        "shop page",
+        quiet,
+        {
+            let web = web.clone();
+            move |_| shop_request(d, &web)
+        },
+    )
+    .await;
+    let api_series = run(
+        router.clone(),
+        opts.requests,
+        opts.concurrency,
+        "offers API",
+        quiet,
+        move |_| {
+            Request::get(format!("/api/v1/distributions/{d}/offers"))
+                .header("authorization", format!("Bearer {api}"))
+                .body(Body::empty())
+                .unwrap_or_default()
+        },
+    )
+    .await;
+    run(
+        bare.clone(),
+        warm(opts.requests),
+        2,
+        "warming up",
+        true,
+        |_| {
+            Request::get("/baseline")
+                .body(Body::empty())
+                .unwrap_or_default()
+        },
+    )
+    .await;
+    let base = run(
+        bare,
+        opts.requests,
+        opts.concurrency,
+        "baseline",
+        quiet,
+        |_| {
+            Request::get("/baseline")
+                .body(Body::empty())
+                .unwrap_or_default()
+        },
+    )
+    .await;
+    let result = json!({
+        "bench": "shop",
+        "database": backend_name(&s.state),
+        "offers": m.offer_ids.len(),
+        "producers": 100,
+        "requests": opts.requests,
+        "concurrency": opts.concurrency,
+        "p50_ms": round(page.pct(50.0)),
+        "p99_ms": round(page.pct(99.0)),
+        "rps": round(page.rps()),
+        "errors": page.errors + api_series.errors + base.errors,
+        "api_p50_ms": round(api_series.pct(50.0)),
+        "api_p99_ms": round(api_series.pct(99.0)),
+        "api_rps": round(api_series.rps()),
+        "baseline_p50_ms": round(base.pct(50.0)),
+        "baseline_p99_ms": round(base.pct(99.0)),
+        "baseline_rps": round(base.rps()),
+        "target_p50_ok": page.pct(50.0) < 50.0,
+        "target_throughput_ok": page.rps() * 3.0 >= base.rps(),
+    });
+    if !opts.json {
+        println!(
+            "Shop benchmark: {} offers from 100 producers on {}, {} requests, {} at a time",
+            m.offer_ids.len(),
+            backend_name(&s.state),
+            opts.requests,
+            opts.concurrency
+        );
+        println!("{:<34} {:>9} {:>9} {:>9}", "", "p50 ms", "p99 ms", "req/s");
+        for (name, series) in [
+            ("shop page (HTML)", &page),
+            ("offers API (JSON)", &api_series),
+            ("baseline (1 query + 1 template)", &base),
+        ] {
+            println!(
+                "{:<34} {:>9.1} {:>9.1} {:>9.1}",
+                name,
+                series.pct(50.0),
+                series.pct(99.0),
+                series.rps()
+            );
+        }
+        println!(
+            "target shop p50 < 50 ms: {}",
+            verdict(page.pct(50.0) < 50.0)
+        );
+        println!(
+            "target shop ≥ 1/3 of the baseline's throughput: {}",
+            verdict(page.rps() * 3.0 >= base.rps())
+        );
+        if result["errors"].as_u64().unwrap_or(0) > 0 {
+            println!("errors: {}", result["errors"]);
+        }
+    }
+    Ok(result)
+}
+
+fn shop_request(distribution: i64, web: &str) -> Request<Body> {
+    Request::get(format!("/distributions/{distribution}"))
+        .header("cookie", format!("alveole_session={web}"))
+        .body(Body::empty())
+        .unwrap_or_default()
+}
+
+fn round(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "NOT met" }
+}
+
+/// 500 members checking out at once from 50 scarce offers.
+pub async fn checkout(opts: Options) -> AppResult<Value> {
+    const MEMBERS: usize = 500;
+    const CAP: i64 = 8;
+    let s = scratch(&opts).await?;
+    let quiet = opts.json;
+    if !quiet {
+        eprintln!("Preparing 50 offers of {CAP} each and {MEMBERS} members…");
+    }
+    let m = market(&s.state.db, 5, 10, Some(CAP)).await?;
+    let who = members(&s.state.db, m.hive, MEMBERS).await?;
+    let router = crate::web::router(s.state.clone());
+    let d = m.distribution;
+    let offer_ids = Arc::new(m.offer_ids.clone());
+    let tokens: Arc<Vec<String>> = Arc::new(who.into_iter().map(|(api, _)| api).collect());
+    let placed = Arc::new(AtomicUsize::new(0));
+    let progress = Arc::new(Progress {
+        label: "checkouts".into(),
+        total: MEMBERS,
+        done: AtomicUsize::new(0),
+        quiet,
+    });
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(MEMBERS);
+    for i in 0..MEMBERS {
+        let (router, offer_ids, tokens, placed, progress) = (
+            router.clone(),
+            offer_ids.clone(),
+            tokens.clone(),
+            placed.clone(),
+            progress.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            // Every offer is wanted by ten members for eight units: a fifth of them must be told no.
+            let offer = offer_ids[(i * 7) % offer_ids.len()];
+            let body =
+                json!({"lines": [{"offer_id": offer.to_string(), "quantity": 1}]}).to_string();
+            let req = Request::post(format!("/api/v1/distributions/{d}/orders"))
+                .header("authorization", format!("Bearer {}", tokens[i]))
+                .header("content-type", "application/json")
+                .header("idempotency-key", format!("bench-{i}"))
+                .body(Body::from(body))
+                .unwrap_or_default();
+            let t = Instant::now();
+            let status = match router.oneshot(req).await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let _ = axum::body::to_bytes(resp.into_body(), usize::MAX).await;
+                    status
+                }
+                Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            if status == StatusCode::CREATED {
+                placed.fetch_add(1, Ordering::Relaxed);
+            }
+            progress.tick();
+            (t.elapsed().as_secs_f64() * 1000.0, status)
+        }));
+    }
+    let mut series = Series {
+        ms: Vec::with_capacity(MEMBERS),
+        wall_s: 0.0,
+        errors: 0,
+    };
+    let mut conflicts = 0;
+    for t in tasks {
+        if let Ok((ms, status)) = t.await {
+            series.ms.push(ms);
+            match status {
+                StatusCode::CREATED => {}
+                StatusCode::CONFLICT => conflicts += 1,
+                _ => series.errors += 1,
+            }
+        }
+    }
+    series.wall_s = start.elapsed().as_secs_f64();
+    let placed = placed.load(Ordering::Relaxed);
+    let oversold = oversold(&s.state.db, d).await?;
+    let orders_per_s = if series.wall_s > 0.0 {
+        placed as f64 / series.wall_s
+    } else {
+        0.0
+    };
+    let result = json!({
+        "bench": "checkout",
+        "database": backend_name(&s.state),
+        "members": MEMBERS,
+        "offers": m.offer_ids.len(),
+        "units_available": CAP * m.offer_ids.len() as i64,
+        "orders_placed": placed,
+        "sold_out_answers": conflicts,
+        "errors": series.errors,
+        "orders_per_s": round(orders_per_s),
+        "requests_per_s": round(series.rps()),
+        "p50_ms": round(series.pct(50.0)),
+        "p99_ms": round(series.pct(99.0)),
+        "oversold": oversold,
+        "target_orders_per_s_ok": orders_per_s >= 500.0,
+        "target_p99_ok": series.pct(99.0) < 250.0,
+    });
+    if !opts.json {
+        println!(
+            "Checkout benchmark: {MEMBERS} members at once, 50 offers of {CAP} on {}",
+            backend_name(&s.state)
+        );
+        println!(
+            "orders placed {placed}, told sold out {conflicts}, errors {}",
+            series.errors
+        );
+        println!("{:<22} {:>9.1}", "orders/s", orders_per_s);
+        println!("{:<22} {:>9.1}", "requests/s", series.rps());
+        println!("{:<22} {:>9.1}", "p50 ms", series.pct(50.0));
+        println!("{:<22} {:>9.1}", "p99 ms", series.pct(99.0));
+        println!("{:<22} {:>9}", "oversold", oversold);
+        println!("target ≥ 500 orders/s: {}", verdict(orders_per_s >= 500.0));
+        println!("target p99 < 250 ms: {}", verdict(series.pct(99.0) < 250.0));
+        println!("target 0 oversold: {}", verdict(oversold == 0));
+    }
+    Ok(result)
+}
+
+/// Units sold beyond any offer's cap, counted from the order lines themselves.
+async fn oversold(db: &sea_orm::DatabaseConnection, distribution: i64) -> AppResult<i64> {
+    #[derive(FromQueryResult)]
+    struct Over {
+        over: Option<i64>,
+    }
+    let backend = db.get_database_backend();
+    let sql = "SELECT SUM(CASE WHEN s.sold > o.quantity_cap THEN s.sold - o.quantity_cap ELSE 0 END) AS over \
+               FROM offers o JOIN (SELECT l.offer_id, SUM(l.quantity) AS sold FROM order_lines l JOIN orders r ON r.id = l.order_id \
+               WHERE r.status IN ('paid', 'pending_payment') GROUP BY l.offer_id) s ON s.offer_id = o.id \
+               WHERE o.distribution_id = {}";
+    let sql = sql.replace(
+        "{}",
+        if backend == DbBackend::Postgres {
+            "$1"
+        } else {
+            "?"
+        },
+    );
+    let row = Over::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        &sql,
+        [distribution.into()],
+    ))
+    .one(db)
+    .await?;
+    Ok(row.and_then(|r| r.over).unwrap_or(0))
+}
