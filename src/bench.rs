@@ -109,7 +109,7 @@ struct Progress {
 impl Progress {
     fn tick(&self) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.quiet || (done % (self.total / 40).max(1) != 0 && done != self.total) {
+        if self.quiet || (!done.is_multiple_of((self.total / 40).max(1)) && done != self.total) {
             return;
         }
         let filled = done * 30 / self.total.max(1);

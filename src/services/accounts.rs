@@ -10,8 +10,8 @@ use chrono::{Duration, Utc};
 use entity::{hive_members, hives, producers, sessions, users};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait,
+    FromQueryResult, IntoActiveModel, QueryFilter, QuerySelect, Set,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -183,19 +183,43 @@ pub async fn user_for_token(
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
-    let Some(session) = sessions::Entity::find_by_id(token_id(token))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    if session.kind != kind.as_str() || session.expires_at <= Utc::now() {
-        return Ok(None);
+    // One query per request: the session and its user together.
+    #[derive(sea_orm::FromQueryResult)]
+    struct SessionUser {
+        id: i64,
+        email: String,
+        name: String,
+        locale: String,
+        is_admin: bool,
+        kind: String,
+        expires_at: chrono::DateTime<Utc>,
     }
-    Ok(users::Entity::find_by_id(session.user_id)
-        .one(db)
-        .await?
-        .map(CurrentUser::from))
+    let backend = db.get_database_backend();
+    let placeholder = if backend == sea_orm::DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let sql = format!(
+        "SELECT u.id, u.email, u.name, u.locale, u.is_admin, s.kind, s.expires_at \
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = {placeholder}"
+    );
+    let row = SessionUser::find_by_statement(sea_orm::Statement::from_sql_and_values(
+        backend,
+        sql,
+        [token_id(token).into()],
+    ))
+    .one(db)
+    .await?;
+    Ok(row
+        .filter(|r| r.kind == kind.as_str() && r.expires_at > Utc::now())
+        .map(|r| CurrentUser {
+            id: UserId(r.id),
+            email: r.email,
+            name: r.name,
+            locale: Locale::parse(&r.locale).unwrap_or_default(),
+            is_admin: r.is_admin,
+        }))
 }
 
 pub async fn update_profile(

@@ -152,8 +152,16 @@ pub async fn place(
             })
         })
         .collect();
-    let total = totals(&priced).total;
+    let totals_now = totals(&priced);
+    let total = totals_now.total;
     let key = new.idempotency_key.clone().unwrap_or_else(random_key);
+    let farm_names: std::collections::HashMap<i64, String> = producers::Entity::find()
+        .filter(producers::Column::Id.is_in(found.iter().map(|o| o.producer_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|f| (f.id, f.name))
+        .collect();
 
     let txn = db.begin().await?;
     // Lines are taken in offer-id order, so two orders never wait on each other's rows.
@@ -268,7 +276,35 @@ pub async fn place(
             }
             match c.status {
                 ChargeStatus::Succeeded => {
-                    mark_paid_with(state, OrderId(order.id), Some(&c.provider_ref)).await?;
+                    // The confirmation is written from what this request already knows.
+                    let paid = Prepared {
+                        order: &order,
+                        lines: &lines,
+                        offers: &found,
+                        farm_names: &farm_names,
+                        totals: &totals_now,
+                        d: &d,
+                        hive: &hive,
+                        provider: state.payments.name(),
+                        test_mode: state.test_mode(),
+                    }
+                    .view(OrderStatus::Paid, "succeeded", now);
+                    let lang = user.locale;
+                    let mail = OrderMail {
+                        to: user.email.clone(),
+                        lang,
+                        payload: serde_json::json!({
+                            "name": user.name,
+                            "order": paid,
+                            "pickup": distributions::local_time(&hive, d.pickup_starts_at, lang),
+                            "pickup_ends": distributions::local_time(&hive, d.pickup_ends_at, lang),
+                        }),
+                    };
+                    if mark_paid_with(state, OrderId(order.id), Some(&c.provider_ref), Some(mail))
+                        .await?
+                    {
+                        return Ok(paid);
+                    }
                 }
                 ChargeStatus::Pending { client_secret: s } => client_secret = s,
                 ChargeStatus::Failed { .. } => {
@@ -292,6 +328,84 @@ pub async fn place(
         p.client_secret = client_secret;
     }
     Ok(view)
+}
+
+/// What `place` knows of a new order, enough to show it and to confirm it without reading it back.
+struct Prepared<'a> {
+    order: &'a orders::Model,
+    lines: &'a [(i64, i64)],
+    offers: &'a [offers::Model],
+    farm_names: &'a std::collections::HashMap<i64, String>,
+    totals: &'a OrderTotals,
+    d: &'a distribution_rows::Model,
+    hive: &'a hive_rows::Model,
+    provider: &'static str,
+    test_mode: bool,
+}
+
+impl Prepared<'_> {
+    fn view(&self, status: OrderStatus, payment_status: &str, now: DateTime<Utc>) -> OrderView {
+        let name = |id: i64| self.farm_names.get(&id).cloned().unwrap_or_default();
+        let mut lines: Vec<LineView> = self
+            .lines
+            .iter()
+            .filter_map(|&(offer_id, quantity)| {
+                let o = self.offers.iter().find(|o| o.id == offer_id)?;
+                Some(LineView {
+                    offer_id: OfferId(o.id),
+                    product_id: ProductId(o.product_id),
+                    producer_id: ProducerId(o.producer_id),
+                    producer_name: name(o.producer_id),
+                    name: o.name.clone(),
+                    unit: o.unit.clone(),
+                    quantity,
+                    unit_price_cents: o.price_cents,
+                    vat_rate_bps: o.vat_rate_bps,
+                    amount_cents: o.price_cents * quantity,
+                    status: "ordered".to_owned(),
+                })
+            })
+            .collect();
+        lines.sort_by_key(|l| (l.producer_id.0, l.offer_id.0));
+        OrderView {
+            id: OrderId(self.order.id),
+            distribution_id: DistributionId(self.d.id),
+            hive_id: HiveId(self.hive.id),
+            status,
+            total_cents: self.totals.total.0,
+            lines,
+            producers: self
+                .totals
+                .per_producer
+                .iter()
+                .map(|(p, c)| ProducerSubtotal {
+                    producer_id: ProducerId(*p),
+                    producer_name: name(*p),
+                    amount_cents: c.0,
+                })
+                .collect(),
+            vat: self.totals.vat.clone(),
+            payment: Some(PaymentView {
+                provider: self.provider.to_owned(),
+                status: payment_status.to_owned(),
+                amount_cents: self.totals.total.0,
+                client_secret: None,
+                test_mode: self.test_mode,
+            }),
+            created_at: self.order.created_at,
+            pickup_starts_at: self.d.pickup_starts_at,
+            pickup_ends_at: self.d.pickup_ends_at,
+            orders_close_at: self.d.orders_close_at,
+            hive_name: self.hive.name.clone(),
+            hive_address: self.hive.address.clone(),
+            cancellable: status.holds_stock()
+                && accepts_orders(
+                    distributions::status_of(self.d),
+                    &distributions::window(self.d),
+                    now,
+                ),
+        }
+    }
 }
 
 fn random_key() -> String {
@@ -389,15 +503,17 @@ async fn set_payment_status<C: ConnectionTrait>(
 
 /// Records a successful payment once, however many times it is reported; mails the confirmation.
 pub async fn mark_paid(state: &AppState, id: OrderId) -> AppResult<()> {
-    mark_paid_with(state, id, None).await
+    mark_paid_with(state, id, None, None).await.map(|_| ())
 }
 
-/// The same, also recording the provider's reference of the charge in the same transaction.
-pub async fn mark_paid_with(
+/// The same, also recording the charge's reference, with the confirmation already prepared when the caller has it.
+/// Returns whether this call moved the order to paid.
+async fn mark_paid_with(
     state: &AppState,
     id: OrderId,
     provider_ref: Option<&str>,
-) -> AppResult<()> {
+    prepared: Option<OrderMail>,
+) -> AppResult<bool> {
     let now = state.now();
     let order = orders::Entity::find_by_id(id.0)
         .one(&state.db)
@@ -405,7 +521,10 @@ pub async fn mark_paid_with(
         .ok_or(AppError::NotFound)?;
     if OrderStatus::parse(&order.status) == Some(OrderStatus::PendingPayment) {
         // Everything the confirmation says is read first, so the write transaction only writes.
-        let confirmation = order_mail(&state.db, &order, Some(OrderStatus::Paid), now).await?;
+        let confirmation = match prepared {
+            Some(m) => m,
+            None => order_mail(&state.db, &order, Some(OrderStatus::Paid), now).await?,
+        };
         let txn = state.db.begin().await?;
         if move_status(
             &txn,
@@ -445,7 +564,7 @@ pub async fn mark_paid_with(
             .await?;
             txn.commit().await?;
             state.mail_wakeup.notify_one();
-            return Ok(());
+            return Ok(true);
         }
         txn.rollback().await?;
     }
@@ -478,7 +597,7 @@ pub async fn mark_paid_with(
             process_refund(state, r).await?;
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 /// A declined payment: the order fails and its stock is released.
