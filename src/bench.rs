@@ -700,7 +700,8 @@ async fn oversold(db: &sea_orm::DatabaseConnection, distribution: i64) -> AppRes
         over: Option<i64>,
     }
     let backend = db.get_database_backend();
-    let sql = "SELECT SUM(CASE WHEN s.sold > o.quantity_cap THEN s.sold - o.quantity_cap ELSE 0 END) AS over \
+    // PostgreSQL sums bigints into numeric; the cast brings the total back to a bigint on both backends.
+    let sql = "SELECT CAST(SUM(CASE WHEN s.sold > o.quantity_cap THEN s.sold - o.quantity_cap ELSE 0 END) AS BIGINT) AS over \
                FROM offers o JOIN (SELECT l.offer_id, SUM(l.quantity) AS sold FROM order_lines l JOIN orders r ON r.id = l.order_id \
                WHERE r.status IN ('paid', 'pending_payment') GROUP BY l.offer_id) s ON s.offer_id = o.id \
                WHERE o.distribution_id = {}";

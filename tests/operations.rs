@@ -337,3 +337,39 @@ fn running_with_no_command_serves_the_demo() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benchmarks_run_and_never_oversell() {
+    // Figures are for `alveole bench` in a release build; this only checks the command does its job.
+    let checkout = alveole::bench::checkout(alveole::bench::Options {
+        json: true,
+        database_url: None,
+        requests: 500,
+        concurrency: 500,
+    })
+    .await
+    .expect("checkout bench");
+    assert_eq!(checkout["oversold"], 0);
+    assert_eq!(checkout["orders_placed"], 400, "{checkout}");
+    assert_eq!(checkout["sold_out_answers"], 100);
+    assert_eq!(checkout["errors"], 0);
+    for key in ["orders_per_s", "p99_ms"] {
+        assert!(
+            checkout[key].as_f64().is_some_and(|v| v > 0.0),
+            "{key}: {checkout}"
+        );
+    }
+    let shop = alveole::bench::shop(alveole::bench::Options {
+        json: true,
+        database_url: None,
+        requests: 4,
+        concurrency: 2,
+    })
+    .await
+    .expect("shop bench");
+    assert_eq!(shop["offers"], 10_000);
+    assert_eq!(shop["errors"], 0, "{shop}");
+    for key in ["p50_ms", "p99_ms", "rps", "baseline_rps"] {
+        assert!(shop[key].as_f64().is_some_and(|v| v > 0.0), "{key}: {shop}");
+    }
+}

@@ -10,8 +10,8 @@ use chrono::{Duration, Utc};
 use entity::{hive_members, hives, producers, sessions, users};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, IntoActiveModel, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    IntoActiveModel, QueryFilter, QuerySelect, Set,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
