@@ -37,8 +37,11 @@ pub async fn tick(state: &AppState) -> AppResult<Tick> {
         .all(&state.db)
         .await?;
     for d in to_close {
-        if distributions::close(state, &d).await? {
-            t.closed += 1;
+        // One failure must not hold back the rest of the pass; it is tried again next time.
+        match distributions::close(state, &d).await {
+            Ok(true) => t.closed += 1,
+            Ok(false) => {}
+            Err(e) => tracing::error!(distribution = d.id, error = %e, "closing failed"),
         }
     }
     t.expired = orders::expire_due(state).await?;

@@ -410,6 +410,13 @@ async fn a_declined_card_charges_nothing_and_keeps_no_stock() {
         let o = orders::Entity::find().one(&app.state.db).await.expect("q").expect("order");
         assert_eq!(o.status, "payment_failed");
         assert_eq!(outbox::Entity::find().filter(outbox::Column::Template.eq("order_confirmed")).count(&app.state.db).await.expect("n"), 0);
+        // Coming back from a payment page changes nothing: no refund of money never taken.
+        let b = app.browser().await;
+        b.login("lea@example.fr", "correct horse battery").await;
+        b.get(&format!("/orders/{}/return", o.id)).await;
+        assert_eq!(refunds::Entity::find().count(&app.state.db).await.expect("n"), 0);
+        let o = orders::Entity::find().one(&app.state.db).await.expect("q").expect("order");
+        assert_eq!(o.status, "payment_failed");
     })
     .await;
 }
@@ -926,6 +933,40 @@ async fn stripe_payments_confirm_by_webhook_once_and_unpaid_orders_expire() {
         "no test-mode label with Stripe"
     );
 
+    // A charge whose reference was never stored is still found by the order id it carries.
+    let (_, lost) = sale.member.post(&path, order(&sale.leeks, 1)).await;
+    let lost_id = lost["id"].as_str().expect("id").to_owned();
+    payments::Entity::update_many()
+        .col_expr(
+            payments::Column::ProviderRef,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .filter(payments::Column::OrderId.eq(lost_id.parse::<i64>().expect("id")))
+        .exec(&app.state.db)
+        .await
+        .expect("forget the reference");
+    let found = json!({"id": "evt_3", "type": "payment_intent.succeeded",
+        "data": {"object": {"id": "pi_elsewhere", "object": "payment_intent", "metadata": {"order_id": lost_id}}}})
+    .to_string();
+    let sig = alveole::payments::webhook::signature_header(secret, now, found.as_bytes());
+    assert_eq!(
+        hook(found, sig).await.expect("hook").status(),
+        StatusCode::OK
+    );
+    let (_, v) = sale.member.get(&format!("/api/v1/orders/{lost_id}")).await;
+    assert_eq!(v["status"], "paid");
+    let p = payments::Entity::find()
+        .filter(payments::Column::OrderId.eq(lost_id.parse::<i64>().expect("id")))
+        .one(&app.state.db)
+        .await
+        .expect("q")
+        .expect("payment");
+    assert_eq!(
+        p.provider_ref.as_deref(),
+        Some("pi_elsewhere"),
+        "the reference is recorded for refunds"
+    );
+
     // An order never paid gives its stock back after the payment window.
     let (_, unpaid) = sale.member.post(&path, order(&sale.carrots, 5)).await;
     assert_eq!(reserved(&app, &sale.carrots).await, 7);
@@ -1142,6 +1183,10 @@ async fn the_pages_run_a_whole_week() {
         b.post(&format!("/hives/{hive}/join"), &[]).await;
         let shop = b.get(&format!("/distributions/{distribution}")).await;
         assert_eq!(shop.texts(".shelf h2 a"), ["Les Jardins"]);
+        assert!(
+            shop.contains("name=\"qty_"),
+            "opened early, the shop takes orders"
+        );
         assert!(shop.texts(".shelf h2 .distance")[0].contains("km"));
         assert_eq!(shop.texts(".offer .stock"), ["3 left"]);
         assert!(shop.contains("Test mode: no card is charged."));

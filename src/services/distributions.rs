@@ -249,7 +249,10 @@ pub async fn cancel(
     txn.commit().await?;
     state.mail_wakeup.notify_one();
     for r in refunds {
-        orders::process_refund(state, r).await?;
+        // The cancel is committed; a refund that fails now is retried by the scheduler.
+        if let Err(e) = orders::process_refund(state, r).await {
+            tracing::warn!(error = %e, "refund left for the scheduler");
+        }
     }
     get(&state.db, id).await
 }

@@ -164,6 +164,11 @@ pub async fn place(
         .collect();
 
     let txn = db.begin().await?;
+    // Still open, checked inside the transaction: a cancel or close that won the race leaves nothing to charge.
+    if !still_open(&txn, d.id, now).await? {
+        txn.rollback().await?;
+        return Err(AppError::Conflict("ordering_closed"));
+    }
     // Lines are taken in offer-id order, so two orders never wait on each other's rows.
     for &(id, quantity) in &lines {
         let reserved = offers::Entity::update_many()
@@ -408,6 +413,39 @@ impl Prepared<'_> {
     }
 }
 
+/// Whether the distribution still takes orders, holding it so a cancel waits for this transaction.
+/// PostgreSQL takes a shared row lock; SQLite writes first, so the transaction's snapshot cannot go stale.
+async fn still_open<C: ConnectionTrait>(
+    db: &C,
+    distribution: i64,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    use sea_orm::{DbBackend, Statement};
+    let backend = db.get_database_backend();
+    if backend == DbBackend::Postgres {
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT id FROM distributions WHERE id = $1 AND status = 'open' AND orders_close_at > $2 FOR SHARE",
+                [distribution.into(), now.into()],
+            ))
+            .await?;
+        Ok(row.is_some())
+    } else {
+        let res = distribution_rows::Entity::update_many()
+            .col_expr(
+                distribution_rows::Column::Status,
+                Expr::col(distribution_rows::Column::Status),
+            )
+            .filter(distribution_rows::Column::Id.eq(distribution))
+            .filter(distribution_rows::Column::Status.eq("open"))
+            .filter(distribution_rows::Column::OrdersCloseAt.gt(now))
+            .exec(db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+}
+
 fn random_key() -> String {
     let mut b = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut b);
@@ -501,6 +539,16 @@ async fn set_payment_status<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Records a payment reported by the provider with its reference, however many times it is reported.
+pub async fn mark_paid_with_ref(
+    state: &AppState,
+    id: OrderId,
+    provider_ref: &str,
+) -> AppResult<()> {
+    let reference = Some(provider_ref).filter(|r| !r.is_empty());
+    mark_paid_with(state, id, reference, None).await.map(|_| ())
+}
+
 /// Records a successful payment once, however many times it is reported; mails the confirmation.
 pub async fn mark_paid(state: &AppState, id: OrderId) -> AppResult<()> {
     mark_paid_with(state, id, None, None).await.map(|_| ())
@@ -583,7 +631,8 @@ async fn mark_paid_with(
         Some(OrderStatus::Expired | OrderStatus::Cancelled | OrderStatus::PaymentFailed)
     ) && payments::Entity::find()
         .filter(payments::Column::OrderId.eq(order.id))
-        .filter(payments::Column::Status.eq("succeeded"))
+        // A declined payment took nothing: there is nothing late to give back.
+        .filter(payments::Column::Status.is_in(["succeeded", "failed"]))
         .one(&state.db)
         .await?
         .is_none()
@@ -677,8 +726,13 @@ async fn record_refund<C: ConnectionTrait>(
         ..Default::default()
     }
     .insert(db)
-    .await?;
-    Ok(Some(row))
+    .await;
+    match row {
+        Ok(row) => Ok(Some(row)),
+        // The same refund recorded by a concurrent report of the same event: once is enough.
+        Err(e) if super::is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Sends a recorded refund to the provider; a refund that fails stays pending and is retried later.

@@ -72,8 +72,11 @@ async fn shop(
     c.insert("d", &DistributionView::from_model(&d, state.now()));
     c.insert("member", &member);
     let can_order = member
-        && distributions::status_of(&d) == crate::domain::DistributionStatus::Open
-        && distributions::window(&d).is_ordering_time(state.now());
+        && crate::domain::distribution::accepts_orders(
+            distributions::status_of(&d),
+            &distributions::window(&d),
+            state.now(),
+        );
     c.insert("can_order", &can_order);
     c.insert("can_view", &can_view);
     c.insert("query", &q);

@@ -49,11 +49,19 @@ async fn stripe(
         return Ok(StatusCode::OK);
     }
     let object_id = event["data"]["object"]["id"].as_str().unwrap_or("");
+    let metadata_order = event["data"]["object"]["metadata"]["order_id"]
+        .as_str()
+        .and_then(|v| v.parse::<i64>().ok());
     // Handlers are idempotent, so an event applied just before a crash and delivered again does no harm.
     match kind {
         "payment_intent.succeeded" => {
-            if let Some(order) = order_of(&state, object_id).await? {
-                orders::mark_paid(&state, order).await?;
+            // The charge's reference may not have been stored if the request that made it failed;
+            // the order id the charge carries finds the order all the same.
+            if let Some(order) = order_of(&state, object_id)
+                .await?
+                .or(metadata_order.map(OrderId))
+            {
+                orders::mark_paid_with_ref(&state, order, object_id).await?
             }
         }
         "payment_intent.canceled" => {
