@@ -300,20 +300,7 @@ async fn market(
     for chunk in all.chunks(500) {
         let rows: Vec<offers::ActiveModel> = chunk
             .iter()
-            .map(|p| offers::ActiveModel {
-                distribution_id: Set(d.id),
-                producer_id: Set(p.producer_id),
-                product_id: Set(p.id),
-                name: Set(p.name.clone()),
-                unit: Set(p.unit.clone()),
-                category: Set(p.category.clone()),
-                price_cents: Set(p.price_cents),
-                vat_rate_bps: Set(p.vat_rate_bps),
-                quantity_cap: Set(cap),
-                quantity_reserved: Set(0),
-                created_at: Set(now),
-                ..Default::default()
-            })
+            .map(|p| crate::services::offers::snapshot(p, d.id, cap, now))
             .collect();
         offers::Entity::insert_many(rows).exec(db).await?;
     }

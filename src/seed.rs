@@ -418,22 +418,9 @@ async fn weekly_history(
             let cap = (open && i % (catalogue.len() / w.capped_offers.max(1)).max(1) == 0)
                 .then_some(w.cap);
             offer_rows.push(
-                offers::ActiveModel {
-                    distribution_id: Set(d.id),
-                    producer_id: Set(p.producer_id),
-                    product_id: Set(p.id),
-                    name: Set(p.name.clone()),
-                    unit: Set(p.unit.clone()),
-                    category: Set(p.category.clone()),
-                    price_cents: Set(p.price_cents),
-                    vat_rate_bps: Set(p.vat_rate_bps),
-                    quantity_cap: Set(cap),
-                    quantity_reserved: Set(0),
-                    created_at: Set(d.created_at),
-                    ..Default::default()
-                }
-                .insert(db)
-                .await?,
+                crate::services::offers::snapshot(p, d.id, cap, d.created_at)
+                    .insert(db)
+                    .await?,
             );
         }
         let past = w.past_weeks.saturating_sub(week) as usize;

@@ -75,22 +75,18 @@ pub async fn managed(
     id: DistributionId,
 ) -> AppResult<(distributions::Model, hive_rows::Model)> {
     let d = get(db, id).await?;
-    let hive = hives::get(db, HiveId(d.hive_id)).await?;
-    if !hives::can_manage(actor, &hive) {
-        return Err(AppError::Forbidden);
-    }
+    let hive = hives::managed(db, actor, HiveId(d.hive_id)).await?;
     Ok((d, hive))
 }
 
 pub async fn create(
     db: &DatabaseConnection,
     actor: &CurrentUser,
-    hive_id: HiveId,
+    hive: &hive_rows::Model,
     windows: &[OrderWindow],
     now: DateTime<Utc>,
 ) -> AppResult<Vec<distributions::Model>> {
-    let hive = hives::get(db, hive_id).await?;
-    if !hives::can_manage(actor, &hive) {
+    if !hives::can_manage(actor, hive) {
         return Err(AppError::Forbidden);
     }
     let txn = db.begin().await?;

@@ -112,16 +112,27 @@ pub async fn create(
     Ok(HiveView::from_model(row, None))
 }
 
+/// The hive, if `actor` runs it (or is an admin); 403 otherwise.
+pub async fn managed(
+    db: &impl ConnectionTrait,
+    actor: &CurrentUser,
+    id: HiveId,
+) -> AppResult<hives::Model> {
+    let hive = get(db, id).await?;
+    if can_manage(actor, &hive) {
+        Ok(hive)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
 pub async fn update(
     db: &DatabaseConnection,
     actor: &CurrentUser,
     id: HiveId,
     input: HiveInput,
 ) -> AppResult<HiveView> {
-    let hive = get(db, id).await?;
-    if !can_manage(actor, &hive) {
-        return Err(AppError::Forbidden);
-    }
+    let hive = managed(db, actor, id).await?;
     let mut row = hive.into_active_model();
     input.write_to(&mut row);
     let row = row.update(db).await?;

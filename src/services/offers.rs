@@ -1,11 +1,11 @@
 //! Producers in a distribution: their minimum order, and their offers with prices snapshotted from the catalogue.
 
 use super::accounts::CurrentUser;
-use super::{distributions, hives, producers};
+use super::{distributions, producers};
 use crate::domain::distribution::DistributionStatus;
 use crate::domain::geo::round_km;
 use crate::domain::{
-    ApprovalStatus, Cents, Coordinates, DistributionId, HiveId, OfferId, ProducerId, ProductId,
+    ApprovalStatus, Cents, Coordinates, DistributionId, OfferId, ProducerId, ProductId,
 };
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
@@ -120,6 +120,30 @@ pub async fn participation(
         .await?)
 }
 
+/// A new offer of `product` in a distribution: name, unit, category, price and VAT copied as they are now,
+/// so later catalogue changes leave what members order untouched.
+pub fn snapshot(
+    product: &entity::products::Model,
+    distribution: i64,
+    cap: Option<i64>,
+    now: DateTime<Utc>,
+) -> offers::ActiveModel {
+    offers::ActiveModel {
+        distribution_id: Set(distribution),
+        producer_id: Set(product.producer_id),
+        product_id: Set(product.id),
+        name: Set(product.name.clone()),
+        unit: Set(product.unit.clone()),
+        category: Set(product.category.clone()),
+        price_cents: Set(product.price_cents),
+        vat_rate_bps: Set(product.vat_rate_bps),
+        quantity_cap: Set(cap),
+        quantity_reserved: Set(0),
+        created_at: Set(now),
+        ..Default::default()
+    }
+}
+
 /// Lists a product in a distribution at its catalogue price; only while the distribution is being prepared.
 pub async fn add(
     db: &DatabaseConnection,
@@ -145,23 +169,10 @@ pub async fn add(
     if participation(db, d.id, p.id).await?.is_none() {
         join(db, actor, distribution, ProducerId(p.id), Cents(0), now).await?;
     }
-    offers::ActiveModel {
-        distribution_id: Set(d.id),
-        producer_id: Set(p.id),
-        product_id: Set(product.id),
-        name: Set(product.name),
-        unit: Set(product.unit),
-        category: Set(product.category),
-        price_cents: Set(product.price_cents),
-        vat_rate_bps: Set(product.vat_rate_bps),
-        quantity_cap: Set(cap),
-        quantity_reserved: Set(0),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .map_err(super::conflict_on_unique("already_offered"))
+    snapshot(&product, d.id, cap, now)
+        .insert(db)
+        .await
+        .map_err(super::conflict_on_unique("already_offered"))
 }
 
 async fn owned_offer(
@@ -303,12 +314,13 @@ async fn fixed_offers(db: &DatabaseConnection, distribution: i64) -> AppResult<V
 }
 
 /// A distribution's offers with their producer and its distance to the hive, by producer then category.
+/// `hive` is the distribution's own, which every caller has already read.
 pub async fn list(
     db: &DatabaseConnection,
     cache: &OfferCache,
     distribution: &distribution_rows::Model,
+    hive: &entity::hives::Model,
 ) -> AppResult<Vec<OfferView>> {
-    let hive = hives::get(db, HiveId(distribution.hive_id)).await?;
     let fixed = match cache.get(distribution.id) {
         Some(f) => f,
         None => {

@@ -7,7 +7,7 @@ use super::accounts::CurrentUser;
 use super::{distributions, hives};
 use crate::AppState;
 use crate::domain::distribution::accepts_orders;
-use crate::domain::order::{OrderTotals, PricedLine, merge_lines, totals};
+use crate::domain::order::{PricedLine, merge_lines, totals};
 use crate::domain::{
     Cents, DistributionId, HiveId, Locale, OfferId, OrderId, OrderStatus, ProducerId, ProductId,
 };
@@ -152,8 +152,7 @@ pub async fn place(
             })
         })
         .collect();
-    let totals_now = totals(&priced);
-    let total = totals_now.total;
+    let total = totals(&priced).total;
     let key = new.idempotency_key.clone().unwrap_or_else(random_key);
     let farm_names: std::collections::HashMap<i64, String> = producers::Entity::find()
         .filter(producers::Column::Id.is_in(found.iter().map(|o| o.producer_id)))
@@ -287,7 +286,6 @@ pub async fn place(
                         lines: &lines,
                         offers: &found,
                         farm_names: &farm_names,
-                        totals: &totals_now,
                         d: &d,
                         hive: &hive,
                         provider: state.payments.name(),
@@ -341,7 +339,6 @@ struct Prepared<'a> {
     lines: &'a [(i64, i64)],
     offers: &'a [offers::Model],
     farm_names: &'a std::collections::HashMap<i64, String>,
-    totals: &'a OrderTotals,
     d: &'a distribution_rows::Model,
     hive: &'a hive_rows::Model,
     provider: &'static str,
@@ -372,44 +369,22 @@ impl Prepared<'_> {
             })
             .collect();
         lines.sort_by_key(|l| (l.producer_id.0, l.offer_id.0));
-        OrderView {
-            id: OrderId(self.order.id),
-            distribution_id: DistributionId(self.d.id),
-            hive_id: HiveId(self.hive.id),
+        let payment = PaymentView {
+            provider: self.provider.to_owned(),
+            status: payment_status.to_owned(),
+            amount_cents: self.order.total_cents,
+            client_secret: None,
+            test_mode: self.test_mode,
+        };
+        assemble(
+            self.order,
             status,
-            total_cents: self.totals.total.0,
             lines,
-            producers: self
-                .totals
-                .per_producer
-                .iter()
-                .map(|(p, c)| ProducerSubtotal {
-                    producer_id: ProducerId(*p),
-                    producer_name: name(*p),
-                    amount_cents: c.0,
-                })
-                .collect(),
-            vat: self.totals.vat.clone(),
-            payment: Some(PaymentView {
-                provider: self.provider.to_owned(),
-                status: payment_status.to_owned(),
-                amount_cents: self.totals.total.0,
-                client_secret: None,
-                test_mode: self.test_mode,
-            }),
-            created_at: self.order.created_at,
-            pickup_starts_at: self.d.pickup_starts_at,
-            pickup_ends_at: self.d.pickup_ends_at,
-            orders_close_at: self.d.orders_close_at,
-            hive_name: self.hive.name.clone(),
-            hive_address: self.hive.address.clone(),
-            cancellable: status.holds_stock()
-                && accepts_orders(
-                    distributions::status_of(self.d),
-                    &distributions::window(self.d),
-                    now,
-                ),
-        }
+            Some(payment),
+            self.d,
+            self.hive,
+            now,
+        )
     }
 }
 
@@ -619,12 +594,10 @@ async fn mark_paid_with(
     if let Some(r) = provider_ref {
         set_payment_ref(&state.db, id.0, r).await?;
     }
-    let txn = state.db.begin().await?;
     let order = orders::Entity::find_by_id(id.0)
-        .one(&txn)
+        .one(&state.db)
         .await?
         .ok_or(AppError::NotFound)?;
-    txn.commit().await?;
     // Paid after it expired or was cancelled: the money goes back, the stock is not taken again.
     if matches!(
         OrderStatus::parse(&order.status),
@@ -1019,61 +992,81 @@ pub async fn view<C: ConnectionTrait>(
             }
         })
         .collect();
-    let t: OrderTotals = totals(
+    let payment = payments::Entity::find()
+        .filter(payments::Column::OrderId.eq(order.id))
+        .one(db)
+        .await?
+        .map(|p| PaymentView {
+            provider: p.provider,
+            status: p.status,
+            amount_cents: p.amount_cents,
+            client_secret: None,
+            test_mode: order.test_mode,
+        });
+    let d = distributions::get(db, DistributionId(order.distribution_id)).await?;
+    let hive = hives::get(db, HiveId(d.hive_id)).await?;
+    let status = OrderStatus::parse(&order.status).unwrap_or(OrderStatus::PendingPayment);
+    Ok(assemble(
+        &order, status, line_views, payment, &d, &hive, now,
+    ))
+}
+
+/// An order as shown, from its lines: shared by orders read back and orders just placed.
+fn assemble(
+    order: &orders::Model,
+    status: OrderStatus,
+    lines: Vec<LineView>,
+    payment: Option<PaymentView>,
+    d: &distribution_rows::Model,
+    hive: &hive_rows::Model,
+    now: DateTime<Utc>,
+) -> OrderView {
+    let t = totals(
         &lines
             .iter()
             .map(|l| PricedLine {
-                producer_id: l.producer_id,
+                producer_id: l.producer_id.0,
                 unit_price: Cents(l.unit_price_cents),
                 quantity: l.quantity,
                 vat_rate_bps: l.vat_rate_bps,
             })
             .collect::<Vec<_>>(),
     );
-    let payment = payments::Entity::find()
-        .filter(payments::Column::OrderId.eq(order.id))
-        .one(db)
-        .await?;
-    let d = distributions::get(db, DistributionId(order.distribution_id)).await?;
-    let hive = hives::get(db, HiveId(d.hive_id)).await?;
-    let status = OrderStatus::parse(&order.status).unwrap_or(OrderStatus::PendingPayment);
-    Ok(OrderView {
+    let producer_name = |p: i64| {
+        lines
+            .iter()
+            .find(|l| l.producer_id.0 == p)
+            .map(|l| l.producer_name.clone())
+            .unwrap_or_default()
+    };
+    let producers = t
+        .per_producer
+        .iter()
+        .map(|(p, c)| ProducerSubtotal {
+            producer_id: ProducerId(*p),
+            producer_name: producer_name(*p),
+            amount_cents: c.0,
+        })
+        .collect();
+    OrderView {
         id: OrderId(order.id),
         distribution_id: DistributionId(d.id),
         hive_id: HiveId(hive.id),
         status,
         total_cents: order.total_cents,
-        lines: line_views,
-        producers: t
-            .per_producer
-            .iter()
-            .map(|(p, c)| ProducerSubtotal {
-                producer_id: ProducerId(*p),
-                producer_name: farm_name(*p),
-                amount_cents: c.0,
-            })
-            .collect(),
+        lines,
+        producers,
         vat: t.vat,
-        payment: payment.map(|p| PaymentView {
-            provider: p.provider,
-            status: p.status,
-            amount_cents: p.amount_cents,
-            client_secret: None,
-            test_mode: order.test_mode,
-        }),
+        payment,
         created_at: order.created_at,
         pickup_starts_at: d.pickup_starts_at,
         pickup_ends_at: d.pickup_ends_at,
         orders_close_at: d.orders_close_at,
-        hive_name: hive.name,
-        hive_address: hive.address,
+        hive_name: hive.name.clone(),
+        hive_address: hive.address.clone(),
         cancellable: status.holds_stock()
-            && accepts_orders(
-                distributions::status_of(&d),
-                &distributions::window(&d),
-                now,
-            ),
-    })
+            && accepts_orders(distributions::status_of(d), &distributions::window(d), now),
+    }
 }
 
 /// A member's orders, newest first.

@@ -380,10 +380,7 @@ pub async fn decide(
     producer_id: ProducerId,
     to: ApprovalStatus,
 ) -> AppResult<HiveRequest> {
-    let hive = hives::get(db, hive_id).await?;
-    if !hives::can_manage(actor, &hive) {
-        return Err(AppError::Forbidden);
-    }
+    let hive = hives::managed(db, actor, hive_id).await?;
     let producer = get(db, producer_id).await?;
     let link = hive_producers::Entity::find()
         .filter(hive_producers::Column::HiveId.eq(hive.id))

@@ -6,7 +6,6 @@ use super::render::{render, render_invalid};
 use crate::AppState;
 use crate::domain::{DistributionId, HiveId};
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::services::accounts::CurrentUser;
 use crate::services::distributions::{self, DistributionView};
 use crate::services::hives::{self, HiveView};
 use crate::services::offers;
@@ -25,19 +24,6 @@ pub fn routes() -> Router<AppState> {
         .route("/distributions/{id}/manage", get(manage))
         .route("/distributions/{id}/open", post(open))
         .route("/distributions/{id}/cancel", post(cancel))
-}
-
-async fn managed_hive(
-    state: &AppState,
-    user: &CurrentUser,
-    id: i64,
-) -> AppResult<entity::hives::Model> {
-    let hive = hives::get(&state.db, HiveId(id)).await?;
-    if hives::can_manage(user, &hive) {
-        Ok(hive)
-    } else {
-        Err(AppError::Forbidden)
-    }
 }
 
 async fn list_context(
@@ -72,7 +58,7 @@ async fn list(
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
 ) -> AppResult<Html<String>> {
-    let hive = managed_hive(&state, &user, id).await?;
+    let hive = hives::managed(&state.db, &user, HiveId(id)).await?;
     let c = list_context(
         &state,
         &ctx,
@@ -92,12 +78,11 @@ async fn create(
     Path(id): Path<i64>,
     Form(form): Form<DistributionForm>,
 ) -> AppResult<Response> {
-    let hive = managed_hive(&state, &user, id).await?;
+    let hive = hives::managed(&state.db, &user, HiveId(id)).await?;
     let tz = hive.timezone.parse().unwrap_or(chrono_tz::Europe::Paris);
     match form.parse(tz) {
         Ok(w) => {
-            let rows =
-                distributions::create(&state.db, &user, HiveId(id), &[w], state.now()).await?;
+            let rows = distributions::create(&state.db, &user, &hive, &[w], state.now()).await?;
             let to = rows.first().map_or_else(
                 || format!("/hives/{id}/distributions"),
                 |d| format!("/distributions/{}/manage", d.id),
@@ -122,7 +107,7 @@ async fn create_weekly(
     Path(id): Path<i64>,
     Form(form): Form<WeeklyForm>,
 ) -> AppResult<Response> {
-    let hive = managed_hive(&state, &user, id).await?;
+    let hive = hives::managed(&state.db, &user, HiveId(id)).await?;
     let now = state.now();
     let parsed = form.parse().and_then(|(s, weeks)| {
         distributions::weekly_windows(&hive, &s, weeks, now).map_err(|_| {
@@ -133,7 +118,7 @@ async fn create_weekly(
     });
     match parsed {
         Ok(windows) => {
-            distributions::create(&state.db, &user, HiveId(id), &windows, now).await?;
+            distributions::create(&state.db, &user, &hive, &windows, now).await?;
             Ok(redirect_with_flash(
                 &state,
                 &format!("/hives/{id}/distributions"),
@@ -163,7 +148,7 @@ async fn manage(
     Path(id): Path<i64>,
 ) -> AppResult<Html<String>> {
     let (d, hive) = distributions::managed(&state.db, &user, DistributionId(id)).await?;
-    let offer_list = offers::list(&state.db, &state.offer_cache, &d).await?;
+    let offer_list = offers::list(&state.db, &state.offer_cache, &d, &hive).await?;
     let joined = distribution_producers::Entity::find()
         .filter(distribution_producers::Column::DistributionId.eq(d.id))
         .all(&state.db)

@@ -88,11 +88,10 @@ async fn managed(
     user: &crate::services::accounts::CurrentUser,
     id: i64,
 ) -> AppResult<HiveView> {
-    let hive = hives::get(&state.db, HiveId(id)).await?;
-    if !hives::can_manage(user, &hive) {
-        return Err(AppError::Forbidden);
-    }
-    Ok(HiveView::from_model(hive, None))
+    Ok(HiveView::from_model(
+        hives::managed(&state.db, user, HiveId(id)).await?,
+        None,
+    ))
 }
 
 async fn edit_page(

@@ -84,7 +84,7 @@ async fn page_context(
     {
         return Err(AppError::Forbidden);
     }
-    let mine: Vec<_> = offers::list(&state.db, &state.offer_cache, &d)
+    let mine: Vec<_> = offers::list(&state.db, &state.offer_cache, &d, &hive)
         .await?
         .into_iter()
         .filter(|o| o.producer_id.0 == p.id)

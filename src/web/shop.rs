@@ -86,7 +86,7 @@ async fn shop(
     );
     let mut basket_summary = basket::Basket::default();
     if can_view {
-        let all = offers::list(&state.db, &state.offer_cache, &d).await?;
+        let all = offers::list(&state.db, &state.offer_cache, &d, &hive).await?;
         if let Some(u) = &ctx.user {
             basket_summary = basket::build(&basket::lines(&state.db, u, &d).await?, &all);
         }
@@ -205,7 +205,7 @@ async fn basket_view(
     status: StatusCode,
 ) -> AppResult<Response> {
     let (d, hive) = member_distribution(state, user, id).await?;
-    let all = offers::list(&state.db, &state.offer_cache, &d).await?;
+    let all = offers::list(&state.db, &state.offer_cache, &d, &hive).await?;
     let b = basket::build(&basket::lines(&state.db, user, &d).await?, &all);
     let mut c = tera::Context::new();
     c.insert("d", &DistributionView::from_model(&d, state.now()));

@@ -8,7 +8,7 @@ use crate::web::ctx::{AuthUser, Ctx};
 use crate::web::forms::{Json, LoginForm, SignupForm};
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use serde_json::json;
@@ -59,16 +59,10 @@ async fn log_out(
     AuthUser(_): AuthUser,
     headers: HeaderMap,
 ) -> AppResult<StatusCode> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .map(|(_, t)| t.trim().to_owned())
-        .or_else(|| {
-            crate::web::ctx::cookie(&headers, crate::web::ctx::SESSION_COOKIE).map(str::to_owned)
-        });
+    let token = crate::web::ctx::bearer(&headers)
+        .or_else(|| crate::web::ctx::cookie(&headers, crate::web::ctx::SESSION_COOKIE));
     if let Some(t) = token {
-        accounts::close_session(&state.db, &t).await?;
+        accounts::close_session(&state.db, t).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -73,10 +73,7 @@ async fn update(
     Path(id): Path<i64>,
     Json(form): Json<HiveForm>,
 ) -> AppResult<impl IntoResponse> {
-    let hive = hives::get(&state.db, HiveId(id)).await?;
-    if !hives::can_manage(&user, &hive) {
-        return Err(AppError::Forbidden);
-    }
+    hives::managed(&state.db, &user, HiveId(id)).await?;
     let input = form.parse().map_err(AppError::Invalid)?;
     Ok(axum::Json(
         hives::update(&state.db, &user, HiveId(id), input).await?,

@@ -60,13 +60,10 @@ async fn create(
     Path(hive): Path<i64>,
     Json(form): Json<DistributionForm>,
 ) -> AppResult<impl IntoResponse> {
-    let h = hives::get(&state.db, HiveId(hive)).await?;
-    if !hives::can_manage(&user, &h) {
-        return Err(AppError::Forbidden);
-    }
+    let h = hives::managed(&state.db, &user, HiveId(hive)).await?;
     let window = form.parse(tz_of(&h)).map_err(AppError::Invalid)?;
     let now = state.now();
-    let rows = distributions::create(&state.db, &user, HiveId(hive), &[window], now).await?;
+    let rows = distributions::create(&state.db, &user, &h, &[window], now).await?;
     let d = rows
         .first()
         .ok_or_else(|| AppError::Internal("no distribution created".into()))?;
@@ -82,15 +79,12 @@ async fn create_weekly(
     Path(hive): Path<i64>,
     Json(form): Json<WeeklyForm>,
 ) -> AppResult<impl IntoResponse> {
-    let h = hives::get(&state.db, HiveId(hive)).await?;
-    if !hives::can_manage(&user, &h) {
-        return Err(AppError::Forbidden);
-    }
+    let h = hives::managed(&state.db, &user, HiveId(hive)).await?;
     let (schedule, weeks) = form.parse().map_err(AppError::Invalid)?;
     let now = state.now();
     let windows = distributions::weekly_windows(&h, &schedule, weeks, now)
         .map_err(|_| AppError::field("weekday", "error.invalid"))?;
-    let rows = distributions::create(&state.db, &user, HiveId(hive), &windows, now).await?;
+    let rows = distributions::create(&state.db, &user, &h, &windows, now).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(
@@ -170,7 +164,7 @@ async fn list_offers(
         return Err(AppError::Forbidden);
     }
     Ok(axum::Json(
-        offers::list(&state.db, &state.offer_cache, &d).await?,
+        offers::list(&state.db, &state.offer_cache, &d, &hive).await?,
     ))
 }
 
