@@ -415,6 +415,7 @@ pub async fn shop(opts: Options) -> AppResult<Value> {
     }
     let m = market(&s.state.db, 100, 100, None).await?;
     let who = members(&s.state.db, m.hive, 1).await?;
+    crate::db::settle(&s.state.db).await?;
     let (api, web) = who
         .first()
         .cloned()
@@ -570,6 +571,7 @@ pub async fn checkout(opts: Options) -> AppResult<Value> {
     }
     let m = market(&s.state.db, 5, 10, Some(CAP)).await?;
     let who = members(&s.state.db, m.hive, MEMBERS).await?;
+    crate::db::settle(&s.state.db).await?;
     let router = crate::web::router(s.state.clone());
     let d = m.distribution;
     let offer_ids = Arc::new(m.offer_ids.clone());

@@ -23,19 +23,70 @@ pub async fn connect(url: &str, schema: Option<&str>) -> Result<DatabaseConnecti
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30))
+        // A ping on every checkout doubles the round trips of short queries; only a connection
+        // left idle for a while is checked before use.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false);
     if let Some(schema) = schema {
         opt.set_schema_search_path(schema.to_owned());
     }
-    // In WAL mode, NORMAL syncs at checkpoints rather than at every commit: the file can never be
-    // corrupted, and commits stop waiting on the disk (SQLite's advice for WAL).
-    opt.map_sqlx_sqlite_opts(|o| {
-        o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-            .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-    });
+    opt.map_sqlx_sqlite_opts(sqlite_options);
     let db = Database::connect(opt).await?;
     Ok(db)
+}
+
+/// The connection that order writes go through.
+/// SQLite allows one writer at a time and makes the others sleep and retry; a pool of one connection
+/// queues them in order instead, while reads keep the main pool. PostgreSQL shares the main pool.
+pub async fn writer(url: &str, main: &DatabaseConnection) -> Result<DatabaseConnection, DbErr> {
+    if !is_sqlite(url) || sqlite_file(url).is_none() {
+        return Ok(main.clone());
+    }
+    let mut opt = ConnectOptions::new(url.to_owned());
+    opt.max_connections(1)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30))
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
+        .sqlx_logging(false);
+    // Checkpoints copy the log back into the database and wait on the disk; the background
+    // checkpointer does them, so no order waits behind one.
+    opt.map_sqlx_sqlite_opts(|o| sqlite_options(o).pragma("wal_autocheckpoint", "0"));
+    Database::connect(opt).await
+}
+
+/// Empties SQLite's write-ahead log into the database, so a measurement starts on a settled file.
+pub async fn settle(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA wal_checkpoint(RESTART)")
+            .await?;
+    }
+    Ok(())
+}
+
+/// Copies SQLite's write-ahead log back into the database every few seconds, never blocking writers.
+pub async fn checkpoints(db: DatabaseConnection) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = db
+            .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+            .await
+        {
+            tracing::warn!(error = %e, "checkpoint failed");
+        }
+    }
+}
+
+fn sqlite_options(
+    o: sea_orm::sqlx::sqlite::SqliteConnectOptions,
+) -> sea_orm::sqlx::sqlite::SqliteConnectOptions {
+    // In WAL mode, NORMAL syncs at checkpoints rather than at every commit: the file can never be
+    // corrupted, and commits stop waiting on the disk (SQLite's advice for WAL).
+    o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+        .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10))
 }
 
 fn sqlite_file(url: &str) -> Option<String> {

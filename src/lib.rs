@@ -23,6 +23,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// Where orders and payments write: one queued connection on SQLite, the main pool on PostgreSQL.
+    pub writer: DatabaseConnection,
     pub config: Arc<Config>,
     pub views: Arc<web::render::Views>,
     /// Key for CSRF tokens and other signatures; from `ALVEOLE_SECRET` or generated once and stored.
@@ -32,6 +34,8 @@ pub struct AppState {
     /// Wakes the mail sender when a transaction has written to the outbox.
     pub mail_wakeup: Arc<tokio::sync::Notify>,
     pub offer_cache: services::offers::OfferCache,
+    /// Where new orders are written, in batches.
+    pub order_writer: services::order_writer::OrderWriter,
 }
 
 impl AppState {
@@ -56,15 +60,24 @@ impl AppState {
             )),
             None => payments::Payments::Test(payments::test_mode::TestMode),
         };
+        let writer = db::writer(&config.database_url, &db).await?;
+        if db::is_sqlite(&config.database_url) {
+            tokio::spawn(db::checkpoints(db.clone()));
+        }
+        let mail_wakeup = Arc::new(tokio::sync::Notify::new());
+        let order_writer =
+            services::order_writer::OrderWriter::start(writer.clone(), mail_wakeup.clone());
         Ok(AppState {
             db,
+            writer,
             config: Arc::new(config),
             views: Arc::new(views),
             secret: Arc::new(secret.into_bytes()),
             clock: Arc::new(clock::SystemClock),
             payments: Arc::new(payments),
-            mail_wakeup: Arc::new(tokio::sync::Notify::new()),
+            mail_wakeup,
             offer_cache: services::offers::OfferCache::default(),
+            order_writer,
         })
     }
 

@@ -232,6 +232,78 @@ async fn a_hundred_members_racing_for_ten_carrots_never_oversell() {
     .await;
 }
 
+/// One rush, written in shared batches: orders of two lines are served whole or not at all, and a
+/// member's request repeated under one key makes one order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rush_of_two_line_orders_and_repeated_keys_is_served_whole_or_not_at_all() {
+    each_backend(|app| async move {
+        let sale = open_sale(&app).await;
+        let mut crowd = members(&app, &sale.hive, 13).await;
+        let repeater = crowd.pop().expect("member");
+        let path = format!("/api/v1/distributions/{}/orders", sale.distribution);
+        let mut pairs = Vec::new();
+        for api in crowd {
+            let body = json!({"lines": [{"offer_id": sale.carrots, "quantity": 3}, {"offer_id": sale.leeks, "quantity": 1}]});
+            let path = path.clone();
+            pairs.push(tokio::spawn(async move { api.post(&path, body).await }));
+        }
+        let mut repeats = Vec::new();
+        for _ in 0..8 {
+            let (client, token, url) = (
+                repeater.client.clone(),
+                repeater.token.clone().unwrap_or_default(),
+                app.url(&path),
+            );
+            let body = order(&sale.carrots, 1);
+            repeats.push(tokio::spawn(async move {
+                let r = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .header("Idempotency-Key", "rush-1")
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("send");
+                (r.status(), r.json::<Value>().await.expect("json"))
+            }));
+        }
+        let mut served = 0;
+        for t in pairs {
+            let (s, v) = t.await.expect("task");
+            match s {
+                StatusCode::CREATED => served += 1,
+                StatusCode::CONFLICT => assert_eq!(v["error"]["code"], "stock", "{v}"),
+                other => panic!("unexpected {other}: {v}"),
+            }
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for t in repeats {
+            let (s, v) = t.await.expect("task");
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            ids.insert(v["id"].to_string());
+        }
+        // Ten carrots: three orders of three and the repeater's one, whatever the arrival order.
+        assert_eq!(served, 3);
+        assert_eq!(ids.len(), 1, "one order for one key: {ids:?}");
+        assert_eq!(reserved(&app, &sale.carrots).await, 10);
+        assert_eq!(reserved(&app, &sale.leeks).await, 3, "refused orders took no leeks");
+        assert_eq!(orders::Entity::find().count(&app.state.db).await.expect("count"), 4);
+        let charged = payments::Entity::find()
+            .filter(payments::Column::Status.eq("succeeded"))
+            .count(&app.state.db)
+            .await
+            .expect("count");
+        assert_eq!(charged, 4);
+        let mails = outbox::Entity::find()
+            .filter(outbox::Column::Template.eq("order_confirmed"))
+            .count(&app.state.db)
+            .await
+            .expect("count");
+        assert_eq!(mails, 4, "one confirmation per order");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn the_same_idempotency_key_gives_one_order_and_one_charge() {
     each_backend(|app| async move {

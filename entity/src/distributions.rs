@@ -22,6 +22,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::hives::Entity",
+        from = "Column::HiveId",
+        to = "super::hives::Column::Id"
+    )]
+    Hive,
+}
+
+impl Related<super::hives::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Hive.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -144,6 +144,45 @@ pub fn totals(lines: &[PricedLine]) -> OrderTotals {
     }
 }
 
+/// What a batch of orders takes from stock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Allocation {
+    /// Per order, in the batch's order: served, or the first offer it found short.
+    pub outcome: Vec<Result<(), i64>>,
+    /// Units taken per offer by the orders served.
+    pub taken: BTreeMap<i64, i64>,
+}
+
+/// Serves a batch of orders (each a list of `(offer, quantity)`) in arrival order from the units
+/// `left` per offer (`None` when uncapped): an order gets all its lines or none, and an offer
+/// missing from `left` counts as sold out.
+pub fn allocate(
+    orders: &[&[(i64, i64)]],
+    left: &std::collections::HashMap<i64, Option<i64>>,
+) -> Allocation {
+    let mut remaining = left.clone();
+    let mut taken = BTreeMap::new();
+    let outcome = orders
+        .iter()
+        .map(|lines| {
+            if let Some(&(short, _)) = lines.iter().find(|(offer, quantity)| {
+                !matches!(remaining.get(offer), Some(None))
+                    && !matches!(remaining.get(offer), Some(Some(n)) if n >= quantity)
+            }) {
+                return Err(short);
+            }
+            for &(offer, quantity) in lines.iter() {
+                if let Some(Some(n)) = remaining.get_mut(&offer) {
+                    *n -= quantity;
+                }
+                *taken.entry(offer).or_insert(0) += quantity;
+            }
+            Ok(())
+        })
+        .collect();
+    Allocation { outcome, taken }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,5 +258,38 @@ mod tests {
         );
         let sum: i64 = t.vat.iter().map(|v| v.incl_vat.0).sum();
         assert_eq!(sum, t.total.0);
+    }
+
+    fn left(entries: &[(i64, Option<i64>)]) -> std::collections::HashMap<i64, Option<i64>> {
+        entries.iter().copied().collect()
+    }
+
+    #[test]
+    fn allocation_serves_in_arrival_order_until_stock_runs_out() {
+        let a = allocate(&[&[(1, 2)], &[(1, 2)], &[(1, 1)]], &left(&[(1, Some(3))]));
+        assert_eq!(a.outcome, vec![Ok(()), Err(1), Ok(())]);
+        assert_eq!(a.taken, BTreeMap::from([(1, 3)]));
+    }
+
+    #[test]
+    fn allocation_gives_an_order_all_its_lines_or_none() {
+        let stock = left(&[(1, Some(5)), (2, Some(1))]);
+        let a = allocate(&[&[(1, 2), (2, 2)], &[(1, 2), (2, 1)]], &stock);
+        assert_eq!(a.outcome, vec![Err(2), Ok(())]);
+        assert_eq!(a.taken, BTreeMap::from([(1, 2), (2, 1)]));
+    }
+
+    #[test]
+    fn allocation_never_limits_uncapped_offers_and_refuses_unknown_ones() {
+        let a = allocate(&[&[(1, 999)], &[(1, 999)], &[(7, 1)]], &left(&[(1, None)]));
+        assert_eq!(a.outcome, vec![Ok(()), Ok(()), Err(7)]);
+        assert_eq!(a.taken, BTreeMap::from([(1, 1998)]));
+    }
+
+    #[test]
+    fn allocation_of_nothing_left_refuses_everyone() {
+        let a = allocate(&[&[(1, 1)]], &left(&[(1, Some(0))]));
+        assert_eq!(a.outcome, vec![Err(1)]);
+        assert!(a.taken.is_empty());
     }
 }

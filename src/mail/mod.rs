@@ -5,7 +5,7 @@ pub mod sender;
 use crate::domain::Locale;
 use chrono::{DateTime, Utc};
 use entity::outbox;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
 use serde::Serialize;
 
 /// The messages Alvéole sends; each has `emails/<name>/{subject.txt,text.txt,html.html}` templates.
@@ -39,17 +39,22 @@ impl Template {
     }
 }
 
-/// Writes one message to the outbox; call it with the transaction that makes the message true.
-pub async fn enqueue<C: ConnectionTrait, P: Serialize>(
-    db: &C,
+/// One message to write to the outbox.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    pub to: String,
+    pub lang: Locale,
+    pub template: Template,
+    pub payload: serde_json::Value,
+}
+
+fn row(
     now: DateTime<Utc>,
     to: &str,
     locale: Locale,
     template: Template,
-    payload: &P,
-) -> Result<(), DbErr> {
-    let payload =
-        serde_json::to_string(payload).map_err(|e| DbErr::Custom(format!("mail payload: {e}")))?;
+    payload: String,
+) -> outbox::ActiveModel {
     outbox::ActiveModel {
         to_email: Set(to.to_owned()),
         locale: Set(locale.code().to_owned()),
@@ -63,7 +68,44 @@ pub async fn enqueue<C: ConnectionTrait, P: Serialize>(
         sent_at: Set(None),
         ..Default::default()
     }
-    .insert(db)
-    .await?;
+}
+
+/// Writes one message to the outbox; call it with the transaction that makes the message true.
+pub async fn enqueue<C: ConnectionTrait, P: Serialize>(
+    db: &C,
+    now: DateTime<Utc>,
+    to: &str,
+    locale: Locale,
+    template: Template,
+    payload: &P,
+) -> Result<(), DbErr> {
+    let payload =
+        serde_json::to_string(payload).map_err(|e| DbErr::Custom(format!("mail payload: {e}")))?;
+    outbox::Entity::insert(row(now, to, locale, template, payload))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Writes several messages to the outbox in one statement.
+pub async fn enqueue_all<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    mails: &[Outgoing],
+) -> Result<(), DbErr> {
+    if mails.is_empty() {
+        return Ok(());
+    }
+    let rows = mails
+        .iter()
+        .map(|m| {
+            let payload = serde_json::to_string(&m.payload)
+                .map_err(|e| DbErr::Custom(format!("mail payload: {e}")))?;
+            Ok(row(now, &m.to, m.lang, m.template, payload))
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    outbox::Entity::insert_many(rows)
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }

@@ -16,15 +16,24 @@ fn digits(s: &str) -> String {
     s.chars().filter(char::is_ascii_digit).collect()
 }
 
+/// Whether the simulated card accepts a charge: every card but the declined one.
+pub fn accepts(card: Option<&str>) -> bool {
+    card.map(digits).as_deref() != Some(DECLINED_CARD)
+}
+
+/// The charge's reference, made from its idempotency key so a retried charge is the same charge.
+pub fn reference(idempotency_key: &str) -> String {
+    format!("test_pi_{idempotency_key}")
+}
+
 impl PaymentProvider for TestMode {
     fn name(&self) -> &'static str {
         "test"
     }
 
     async fn charge(&self, req: ChargeRequest) -> Result<Charge, PaymentError> {
-        // The reference comes from the idempotency key, so a retried charge is the same charge.
-        let provider_ref = format!("test_pi_{}", req.idempotency_key);
-        if req.test_card.as_deref().map(digits).as_deref() == Some(DECLINED_CARD) {
+        let provider_ref = reference(&req.idempotency_key);
+        if !accepts(req.test_card.as_deref()) {
             return Ok(Charge {
                 provider_ref,
                 status: ChargeStatus::Failed {

@@ -7,12 +7,12 @@ use crate::AppState;
 use crate::domain::distribution::{
     DistributionStatus, OrderWindow, WeeklySchedule, accepts_orders,
 };
-use crate::domain::{DistributionId, HiveId, Locale};
+use crate::domain::{DistributionId, HiveId, Locale, UserId};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, Template};
 use chrono::{DateTime, Utc};
 use entity::{distributions, hive_members, hives as hive_rows, users};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, Set, TransactionTrait,
@@ -66,6 +66,36 @@ pub async fn get(db: &impl ConnectionTrait, id: DistributionId) -> AppResult<dis
         .one(db)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// The distribution and its hive, read together; Forbidden unless `user` is a member of that hive.
+pub async fn for_member(
+    db: &DatabaseConnection,
+    id: DistributionId,
+    user: UserId,
+) -> AppResult<(distributions::Model, hive_rows::Model)> {
+    let membership = sea_orm::sea_query::Query::select()
+        .expr(Expr::val(1))
+        .from(hive_members::Entity)
+        .and_where(
+            Expr::col((hive_members::Entity, hive_members::Column::HiveId))
+                .equals((distributions::Entity, distributions::Column::HiveId)),
+        )
+        .and_where(Expr::col((hive_members::Entity, hive_members::Column::UserId)).eq(user.0))
+        .to_owned();
+    let row = distributions::Entity::find_by_id(id.0)
+        .find_also_related(hive_rows::Entity)
+        .filter(Expr::exists(membership))
+        .one(db)
+        .await?;
+    match row {
+        Some((d, Some(hive))) => Ok((d, hive)),
+        // Only a refusal costs a second look, to tell a missing distribution from a closed door.
+        _ => match get(db, id).await {
+            Ok(_) => Err(AppError::Forbidden),
+            Err(e) => Err(e),
+        },
+    }
 }
 
 /// The distribution and its hive, if `actor` runs the hive.

@@ -5,6 +5,7 @@ pub mod basket;
 pub mod distributions;
 pub mod hives;
 pub mod offers;
+pub mod order_writer;
 pub mod orders;
 pub mod postcodes;
 pub mod producers;

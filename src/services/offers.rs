@@ -232,40 +232,35 @@ pub async fn remove(db: &DatabaseConnection, actor: &CurrentUser, id: OfferId) -
 /// What never changes about an offer once ordering has opened: everything but its cap and what is reserved.
 #[derive(Clone, Debug)]
 pub struct FixedOffer {
-    id: i64,
-    producer_id: i64,
-    product_id: i64,
-    name: String,
-    unit: String,
-    category: String,
-    price_cents: i64,
-    vat_rate_bps: i32,
+    pub id: i64,
+    pub producer_id: i64,
+    pub product_id: i64,
+    pub name: String,
+    pub unit: String,
+    pub category: String,
+    pub price_cents: i64,
+    pub vat_rate_bps: i32,
 }
 
 /// Fixed parts of the offers of open (or later) distributions, kept per process: they cannot change,
-/// so several processes may each keep their own copy.
+/// so several processes may each keep their own copy. Each is loaded once, however many ask at once.
 #[derive(Clone, Default)]
-pub struct OfferCache(
-    std::sync::Arc<
-        std::sync::Mutex<std::collections::HashMap<i64, std::sync::Arc<Vec<FixedOffer>>>>,
-    >,
-);
+pub struct OfferCache(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, Slot>>>);
+
+type Slot = std::sync::Arc<tokio::sync::OnceCell<std::sync::Arc<Vec<FixedOffer>>>>;
 
 /// How many distributions' offers a process keeps; a hive shows one or two at a time.
 const CACHED_DISTRIBUTIONS: usize = 64;
 
 impl OfferCache {
-    fn get(&self, distribution: i64) -> Option<std::sync::Arc<Vec<FixedOffer>>> {
-        self.0.lock().ok()?.get(&distribution).cloned()
-    }
-
-    fn put(&self, distribution: i64, offers: std::sync::Arc<Vec<FixedOffer>>) {
-        if let Ok(mut map) = self.0.lock() {
-            if map.len() >= CACHED_DISTRIBUTIONS {
-                map.clear();
-            }
-            map.insert(distribution, offers);
+    fn slot(&self, distribution: i64) -> Slot {
+        let Ok(mut map) = self.0.lock() else {
+            return Slot::default();
+        };
+        if map.len() >= CACHED_DISTRIBUTIONS && !map.contains_key(&distribution) {
+            map.clear();
         }
+        map.entry(distribution).or_default().clone()
     }
 }
 
@@ -313,6 +308,29 @@ async fn fixed_offers(db: &DatabaseConnection, distribution: i64) -> AppResult<V
     Ok(rows)
 }
 
+/// The fixed parts of a distribution's offers, by producer then category, from the cache once it has opened.
+pub async fn fixed(
+    db: &DatabaseConnection,
+    cache: &OfferCache,
+    distribution: &distribution_rows::Model,
+) -> AppResult<std::sync::Arc<Vec<FixedOffer>>> {
+    // A draft's offers may still change; from opening on they are fixed.
+    if distributions::status_of(distribution) == DistributionStatus::Draft {
+        return Ok(std::sync::Arc::new(
+            fixed_offers(db, distribution.id).await?,
+        ));
+    }
+    let slot = cache.slot(distribution.id);
+    let f = slot
+        .get_or_try_init(|| async {
+            fixed_offers(db, distribution.id)
+                .await
+                .map(std::sync::Arc::new)
+        })
+        .await?;
+    Ok(f.clone())
+}
+
 /// A distribution's offers with their producer and its distance to the hive, by producer then category.
 /// `hive` is the distribution's own, which every caller has already read.
 pub async fn list(
@@ -321,17 +339,7 @@ pub async fn list(
     distribution: &distribution_rows::Model,
     hive: &entity::hives::Model,
 ) -> AppResult<Vec<OfferView>> {
-    let fixed = match cache.get(distribution.id) {
-        Some(f) => f,
-        None => {
-            let f = std::sync::Arc::new(fixed_offers(db, distribution.id).await?);
-            // A draft's offers may still change; from opening on they are fixed.
-            if distributions::status_of(distribution) != DistributionStatus::Draft {
-                cache.put(distribution.id, f.clone());
-            }
-            f
-        }
-    };
+    let fixed = fixed(db, cache, distribution).await?;
     let stock: std::collections::HashMap<i64, (Option<i64>, i64)> = offers::Entity::find()
         .select_only()
         .columns([

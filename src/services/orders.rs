@@ -4,6 +4,8 @@
 //! pending payment or refund, the mail), then the provider is called, then the outcome is recorded.
 
 use super::accounts::CurrentUser;
+use super::offers::FixedOffer;
+use super::order_writer::{FarmNames, LineRow, OrderRow, Settled, Written};
 use super::{distributions, hives};
 use crate::AppState;
 use crate::domain::distribution::accepts_orders;
@@ -12,7 +14,7 @@ use crate::domain::{
     Cents, DistributionId, HiveId, Locale, OfferId, OrderId, OrderStatus, ProducerId, ProductId,
 };
 use crate::error::{AppError, AppResult};
-use crate::mail::{self, Template};
+use crate::mail::{self, Outgoing, Template};
 use crate::payments::{ChargeRequest, ChargeStatus, PaymentError, PaymentProvider, RefundRequest};
 use chrono::{DateTime, Duration, Utc};
 use entity::{
@@ -26,6 +28,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 /// How long a member has to complete a payment before the stock goes back on the shelf.
 pub const PAYMENT_WINDOW: Duration = Duration::minutes(30);
@@ -108,20 +111,13 @@ pub async fn place(
     new: NewOrder,
 ) -> AppResult<OrderView> {
     let db = &state.db;
-    let d = distributions::get(db, distribution).await?;
-    let hive = hives::get(db, HiveId(d.hive_id)).await?;
-    if !hives::is_member(db, user.id, HiveId(d.hive_id)).await? {
-        return Err(AppError::Forbidden);
-    }
+    let (d, hive) = distributions::for_member(db, distribution, user.id).await?;
     let lines = merge_lines(&new.lines).map_err(|k| AppError::field("lines", k))?;
     let hash = request_hash(&lines, new.test_card.as_deref());
-    if let Some(key) = &new.idempotency_key {
-        if key.is_empty() || key.len() > 100 {
-            return Err(AppError::field("idempotency_key", "error.idempotency_key"));
-        }
-        if let Some(existing) = find_by_key(db, user, key).await? {
-            return replay(state, existing, &hash).await;
-        }
+    if let Some(key) = &new.idempotency_key
+        && (key.is_empty() || key.len() > 100)
+    {
+        return Err(AppError::field("idempotency_key", "error.idempotency_key"));
     }
     let now = state.now();
     if !accepts_orders(
@@ -129,146 +125,145 @@ pub async fn place(
         &distributions::window(&d),
         now,
     ) {
-        return Err(AppError::Conflict("ordering_closed"));
+        return replay_or(
+            state,
+            user,
+            &new,
+            &hash,
+            AppError::Conflict("ordering_closed"),
+        )
+        .await;
     }
-    let ids: Vec<i64> = lines.iter().map(|l| l.0).collect();
-    let found = offers::Entity::find()
-        .filter(offers::Column::Id.is_in(ids))
-        .filter(offers::Column::DistributionId.eq(d.id))
-        .all(db)
-        .await?;
+    let listed = super::offers::fixed(db, &state.offer_cache, &d).await?;
+    let wanted: std::collections::HashSet<i64> = lines.iter().map(|l| l.0).collect();
+    let found: Vec<FixedOffer> = listed
+        .iter()
+        .filter(|o| wanted.contains(&o.id))
+        .cloned()
+        .collect();
     if found.len() != lines.len() {
         return Err(AppError::field("lines", "error.unknown_offer"));
     }
     let offer = |id: i64| found.iter().find(|o| o.id == id);
-    let priced: Vec<PricedLine> = lines
+    let rows: Vec<LineRow> = lines
         .iter()
         .filter_map(|&(id, quantity)| {
-            offer(id).map(|o| PricedLine {
+            offer(id).map(|o| LineRow {
+                offer_id: id,
                 producer_id: o.producer_id,
-                unit_price: Cents(o.price_cents),
                 quantity,
+                unit_price_cents: o.price_cents,
                 vat_rate_bps: o.vat_rate_bps,
             })
         })
         .collect();
+    let priced: Vec<PricedLine> = rows
+        .iter()
+        .map(|l| PricedLine {
+            producer_id: l.producer_id,
+            unit_price: Cents(l.unit_price_cents),
+            quantity: l.quantity,
+            vat_rate_bps: l.vat_rate_bps,
+        })
+        .collect();
     let total = totals(&priced).total;
     let key = new.idempotency_key.clone().unwrap_or_else(random_key);
-    let farm_names: std::collections::HashMap<i64, String> = producers::Entity::find()
-        .filter(producers::Column::Id.is_in(found.iter().map(|o| o.producer_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|f| (f.id, f.name))
-        .collect();
-
-    let txn = db.begin().await?;
-    // Still open, checked inside the transaction: a cancel or close that won the race leaves nothing to charge.
-    if !still_open(&txn, d.id, now).await? {
-        txn.rollback().await?;
-        return Err(AppError::Conflict("ordering_closed"));
-    }
-    // Lines are taken in offer-id order, so two orders never wait on each other's rows.
-    for &(id, quantity) in &lines {
-        let reserved = offers::Entity::update_many()
-            .col_expr(
-                offers::Column::QuantityReserved,
-                Expr::col(offers::Column::QuantityReserved).add(quantity),
+    let pickup = distributions::local_time(&hive, d.pickup_starts_at, user.locale);
+    let pickup_ends = distributions::local_time(&hive, d.pickup_ends_at, user.locale);
+    let facts = Arc::new(Facts {
+        lines,
+        offers: found,
+        d,
+        hive,
+        provider: state.payments.name(),
+        test_mode: state.test_mode(),
+        now,
+        to: user.email.clone(),
+        name: user.name.clone(),
+        lang: user.locale,
+        pickup,
+        pickup_ends,
+    });
+    // Test mode's accepted card needs no call: the order is written paid, with its confirmation.
+    let settled = state
+        .payments
+        .settles_at_once(new.test_card.as_deref())
+        .then(|| {
+            let f = facts.clone();
+            Settled {
+                reference: |id| crate::payments::test_mode::reference(&charge_key(id)),
+                confirmation: Box::new(move |order, farms| f.confirmation(order, farms)),
+            }
+        });
+    let paid_at_once = settled.is_some();
+    let written = state
+        .order_writer
+        .write(OrderRow {
+            distribution_id: facts.d.id,
+            user_id: user.id.0,
+            key: key.clone(),
+            hash: hash.clone(),
+            total_cents: total.0,
+            lines: rows,
+            provider: state.payments.name(),
+            test_mode: state.test_mode(),
+            now,
+            expires_at: now + PAYMENT_WINDOW,
+            settled,
+        })
+        .await;
+    let (order, farms) = match written {
+        Ok(Written::Placed(order, farms)) => (order, farms),
+        Ok(Written::Closed) => {
+            return replay_or(
+                state,
+                user,
+                &new,
+                &hash,
+                AppError::Conflict("ordering_closed"),
             )
-            .filter(offers::Column::Id.eq(id))
-            .filter(
-                sea_orm::Condition::any()
-                    .add(offers::Column::QuantityCap.is_null())
-                    .add(
-                        Expr::col(offers::Column::QuantityReserved)
-                            .add(quantity)
-                            .lte(Expr::col(offers::Column::QuantityCap)),
-                    ),
-            )
-            .exec(&txn)
-            .await?;
-        if reserved.rows_affected != 1 {
-            txn.rollback().await?;
-            let o = offers::Entity::find_by_id(id)
-                .one(db)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            let remaining = o
-                .quantity_cap
-                .map_or(0, |c| std::cmp::max(c - o.quantity_reserved, 0));
+            .await;
+        }
+        Ok(Written::SoldOut { offer, remaining }) => {
             return Err(AppError::OutOfStock {
-                offer_id: id,
-                name: o.name,
+                offer_id: offer,
+                name: facts
+                    .offers
+                    .iter()
+                    .find(|o| o.id == offer)
+                    .map(|o| o.name.clone())
+                    .unwrap_or_default(),
                 remaining,
             });
         }
-    }
-    let inserted = orders::ActiveModel {
-        distribution_id: Set(d.id),
-        user_id: Set(user.id.0),
-        status: Set(OrderStatus::PendingPayment.as_str().to_owned()),
-        basket_number: Set(None),
-        total_cents: Set(total.0),
-        idempotency_key: Set(Some(key.clone())),
-        request_hash: Set(Some(hash.clone())),
-        collected_at: Set(None),
-        expires_at: Set(Some(now + PAYMENT_WINDOW)),
-        test_mode: Set(state.test_mode()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await;
-    let order = match inserted {
-        Ok(o) => o,
-        Err(e) if super::is_unique_violation(&e) => {
-            // The same key won a race: give back that order; this transaction's reservations are undone.
-            txn.rollback().await?;
+        Ok(Written::KeyTaken) => {
+            // The same key won a race or came back: give back that order.
             let existing = find_by_key(db, user, &key)
                 .await?
                 .ok_or(AppError::Conflict("conflict"))?;
             return replay(state, existing, &hash).await;
         }
-        Err(e) => return Err(e.into()),
-    };
-    for &(id, quantity) in &lines {
-        let Some(o) = offer(id) else { continue };
-        order_lines::ActiveModel {
-            order_id: Set(order.id),
-            offer_id: Set(id),
-            producer_id: Set(o.producer_id),
-            quantity: Set(quantity),
-            unit_price_cents: Set(o.price_cents),
-            vat_rate_bps: Set(o.vat_rate_bps),
-            delivered_quantity: Set(None),
-            status: Set("ordered".to_owned()),
-            ..Default::default()
+        Err(AppError::Db(e)) if super::is_unique_violation(&e) => {
+            let existing = find_by_key(db, user, &key)
+                .await?
+                .ok_or(AppError::Conflict("conflict"))?;
+            return replay(state, existing, &hash).await;
         }
-        .insert(&txn)
-        .await?;
+        Err(e) => return Err(e),
+    };
+    if paid_at_once {
+        return Ok(facts
+            .prepared(&order, &farms)
+            .view(OrderStatus::Paid, "succeeded", now));
     }
-    payments::ActiveModel {
-        order_id: Set(order.id),
-        provider: Set(state.payments.name().to_owned()),
-        provider_ref: Set(None),
-        amount_cents: Set(total.0),
-        status: Set("pending".to_owned()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    txn.commit().await?;
 
     let charge = state
         .payments
         .charge(ChargeRequest {
             order_id: order.id,
             amount: total,
-            idempotency_key: format!("order-{}", order.id),
-            description: format!("{} — {}", hive.name, order.id),
+            idempotency_key: charge_key(order.id),
+            description: format!("{} — {}", facts.hive.name, order.id),
             test_card: new.test_card.clone(),
         })
         .await;
@@ -281,32 +276,20 @@ pub async fn place(
             match c.status {
                 ChargeStatus::Succeeded => {
                     // The confirmation is written from what this request already knows.
-                    let paid = Prepared {
-                        order: &order,
-                        lines: &lines,
-                        offers: &found,
-                        farm_names: &farm_names,
-                        d: &d,
-                        hive: &hive,
-                        provider: state.payments.name(),
-                        test_mode: state.test_mode(),
-                    }
-                    .view(OrderStatus::Paid, "succeeded", now);
-                    let lang = user.locale;
+                    let mail = facts.confirmation(&order, &farms);
                     let mail = OrderMail {
-                        to: user.email.clone(),
-                        lang,
-                        payload: serde_json::json!({
-                            "name": user.name,
-                            "order": paid,
-                            "pickup": distributions::local_time(&hive, d.pickup_starts_at, lang),
-                            "pickup_ends": distributions::local_time(&hive, d.pickup_ends_at, lang),
-                        }),
+                        to: mail.to,
+                        lang: mail.lang,
+                        payload: mail.payload,
                     };
                     if mark_paid_with(state, OrderId(order.id), Some(&c.provider_ref), Some(mail))
                         .await?
                     {
-                        return Ok(paid);
+                        return Ok(facts.prepared(&order, &farms).view(
+                            OrderStatus::Paid,
+                            "succeeded",
+                            now,
+                        ));
                     }
                 }
                 ChargeStatus::Pending { client_secret: s } => client_secret = s,
@@ -333,12 +316,81 @@ pub async fn place(
     Ok(view)
 }
 
+/// The idempotency key of an order's charge at the payment provider.
+fn charge_key(order_id: i64) -> String {
+    format!("order-{order_id}")
+}
+
+/// `err`, unless the request repeats an earlier one by its key: then that order.
+async fn replay_or(
+    state: &AppState,
+    user: &CurrentUser,
+    new: &NewOrder,
+    hash: &str,
+    err: AppError,
+) -> AppResult<OrderView> {
+    if let Some(key) = &new.idempotency_key
+        && let Some(existing) = find_by_key(&state.db, user, key).await?
+    {
+        return replay(state, existing, hash).await;
+    }
+    Err(err)
+}
+
+/// Everything `place` read, owned, so the order writer can build the confirmation from it.
+struct Facts {
+    lines: Vec<(i64, i64)>,
+    offers: Vec<FixedOffer>,
+    d: distribution_rows::Model,
+    hive: hive_rows::Model,
+    provider: &'static str,
+    test_mode: bool,
+    now: DateTime<Utc>,
+    to: String,
+    name: String,
+    lang: Locale,
+    pickup: String,
+    pickup_ends: String,
+}
+
+impl Facts {
+    fn prepared<'a>(&'a self, order: &'a orders::Model, farms: &'a FarmNames) -> Prepared<'a> {
+        Prepared {
+            order,
+            lines: &self.lines,
+            offers: &self.offers,
+            farm_names: farms,
+            d: &self.d,
+            hive: &self.hive,
+            provider: self.provider,
+            test_mode: self.test_mode,
+        }
+    }
+
+    fn confirmation(&self, order: &orders::Model, farms: &FarmNames) -> Outgoing {
+        let paid = self
+            .prepared(order, farms)
+            .view(OrderStatus::Paid, "succeeded", self.now);
+        Outgoing {
+            to: self.to.clone(),
+            lang: self.lang,
+            template: Template::OrderConfirmed,
+            payload: serde_json::json!({
+                "name": self.name,
+                "order": paid,
+                "pickup": self.pickup,
+                "pickup_ends": self.pickup_ends,
+            }),
+        }
+    }
+}
+
 /// What `place` knows of a new order, enough to show it and to confirm it without reading it back.
 struct Prepared<'a> {
     order: &'a orders::Model,
     lines: &'a [(i64, i64)],
-    offers: &'a [offers::Model],
-    farm_names: &'a std::collections::HashMap<i64, String>,
+    offers: &'a [FixedOffer],
+    farm_names: &'a FarmNames,
     d: &'a distribution_rows::Model,
     hive: &'a hive_rows::Model,
     provider: &'static str,
@@ -385,39 +437,6 @@ impl Prepared<'_> {
             self.hive,
             now,
         )
-    }
-}
-
-/// Whether the distribution still takes orders, holding it so a cancel waits for this transaction.
-/// PostgreSQL takes a shared row lock; SQLite writes first, so the transaction's snapshot cannot go stale.
-async fn still_open<C: ConnectionTrait>(
-    db: &C,
-    distribution: i64,
-    now: DateTime<Utc>,
-) -> AppResult<bool> {
-    use sea_orm::{DbBackend, Statement};
-    let backend = db.get_database_backend();
-    if backend == DbBackend::Postgres {
-        let row = db
-            .query_one_raw(Statement::from_sql_and_values(
-                backend,
-                "SELECT id FROM distributions WHERE id = $1 AND status = 'open' AND orders_close_at > $2 FOR SHARE",
-                [distribution.into(), now.into()],
-            ))
-            .await?;
-        Ok(row.is_some())
-    } else {
-        let res = distribution_rows::Entity::update_many()
-            .col_expr(
-                distribution_rows::Column::Status,
-                Expr::col(distribution_rows::Column::Status),
-            )
-            .filter(distribution_rows::Column::Id.eq(distribution))
-            .filter(distribution_rows::Column::Status.eq("open"))
-            .filter(distribution_rows::Column::OrdersCloseAt.gt(now))
-            .exec(db)
-            .await?;
-        Ok(res.rows_affected == 1)
     }
 }
 
@@ -548,7 +567,7 @@ async fn mark_paid_with(
             Some(m) => m,
             None => order_mail(&state.db, &order, Some(OrderStatus::Paid), now).await?,
         };
-        let txn = state.db.begin().await?;
+        let txn = state.writer.begin().await?;
         if move_status(
             &txn,
             id.0,
@@ -652,7 +671,7 @@ pub async fn expire_due(state: &AppState) -> AppResult<usize> {
         .await?;
     let mut n = 0;
     for o in due {
-        let txn = state.db.begin().await?;
+        let txn = state.writer.begin().await?;
         if move_status(
             &txn,
             o.id,
