@@ -35,14 +35,30 @@ pub async fn connect(url: &str, schema: Option<&str>) -> Result<DatabaseConnecti
     Ok(db)
 }
 
-/// The connection that order writes go through.
-/// SQLite allows one writer at a time and makes the others sleep and retry; a pool of one connection
-/// queues them in order instead, while reads keep the main pool. PostgreSQL shares the main pool.
-pub async fn writer(url: &str, main: &DatabaseConnection) -> Result<DatabaseConnection, DbErr> {
-    if !is_sqlite(url) || sqlite_file(url).is_none() {
+/// The connections that order writes go through, apart from the main pool so a rush of reads
+/// never queues in front of them. SQLite allows one writer at a time and makes the others sleep
+/// and retry; a pool of one connection queues them in order instead.
+pub async fn writer(
+    url: &str,
+    schema: Option<&str>,
+    main: &DatabaseConnection,
+) -> Result<DatabaseConnection, DbErr> {
+    if is_sqlite(url) && sqlite_file(url).is_none() {
         return Ok(main.clone());
     }
     let mut opt = ConnectOptions::new(url.to_owned());
+    if !is_sqlite(url) {
+        opt.max_connections(2)
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30))
+            .test_before_acquire_if_idle_for(Duration::from_secs(30))
+            .sqlx_logging(false);
+        if let Some(schema) = schema {
+            opt.set_schema_search_path(schema.to_owned());
+        }
+        return Database::connect(opt).await;
+    }
     opt.max_connections(1)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))

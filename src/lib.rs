@@ -60,7 +60,8 @@ impl AppState {
             )),
             None => payments::Payments::Test(payments::test_mode::TestMode),
         };
-        let writer = db::writer(&config.database_url, &db).await?;
+        let writer =
+            db::writer(&config.database_url, config.database_schema.as_deref(), &db).await?;
         if db::is_sqlite(&config.database_url) {
             tokio::spawn(db::checkpoints(db.clone()));
         }
