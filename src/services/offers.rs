@@ -308,6 +308,40 @@ async fn fixed_offers(db: &DatabaseConnection, distribution: i64) -> AppResult<V
     Ok(rows)
 }
 
+/// Cap and reserved quantity of each offer of a distribution, as one row of JSON: thousands of
+/// rows each cost a hand-over between the database driver and the request, one row costs one.
+async fn stock(
+    db: &DatabaseConnection,
+    distribution: i64,
+) -> AppResult<std::collections::HashMap<i64, (Option<i64>, i64)>> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let backend = db.get_database_backend();
+    let sql = if backend == DbBackend::Postgres {
+        "SELECT COALESCE(json_agg(json_build_array(id, quantity_cap, quantity_reserved)), '[]')::text AS s \
+         FROM offers WHERE distribution_id = $1"
+    } else {
+        "SELECT json_group_array(json_array(id, quantity_cap, quantity_reserved)) AS s \
+         FROM offers WHERE distribution_id = ?"
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [distribution.into()],
+        ))
+        .await?;
+    let text: String = match row {
+        Some(r) => r.try_get("", "s")?,
+        None => return Ok(Default::default()),
+    };
+    let rows: Vec<(i64, Option<i64>, i64)> =
+        serde_json::from_str(&text).map_err(|e| AppError::Internal(format!("offer stock: {e}")))?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, cap, reserved)| (id, (cap, reserved)))
+        .collect())
+}
+
 /// The fixed parts of a distribution's offers, by producer then category, from the cache once it has opened.
 pub async fn fixed(
     db: &DatabaseConnection,
@@ -340,20 +374,7 @@ pub async fn list(
     hive: &entity::hives::Model,
 ) -> AppResult<Vec<OfferView>> {
     let fixed = fixed(db, cache, distribution).await?;
-    let stock: std::collections::HashMap<i64, (Option<i64>, i64)> = offers::Entity::find()
-        .select_only()
-        .columns([
-            offers::Column::Id,
-            offers::Column::QuantityCap,
-            offers::Column::QuantityReserved,
-        ])
-        .filter(offers::Column::DistributionId.eq(distribution.id))
-        .into_tuple::<(i64, Option<i64>, i64)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|(id, cap, reserved)| (id, (cap, reserved)))
-        .collect();
+    let stock = stock(db, distribution.id).await?;
     let mut ids: Vec<i64> = fixed.iter().map(|o| o.producer_id).collect();
     ids.dedup();
     let here = Coordinates {
