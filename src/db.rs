@@ -18,18 +18,7 @@ pub async fn connect(url: &str, schema: Option<&str>) -> Result<DatabaseConnecti
         std::fs::create_dir_all(dir)
             .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
     }
-    let mut opt = ConnectOptions::new(url.to_owned());
-    opt.max_connections(if is_sqlite(url) { 8 } else { 16 })
-        .min_connections(1)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30))
-        // A ping on every checkout doubles the round trips of short queries; only a connection
-        // left idle for a while is checked before use.
-        .test_before_acquire_if_idle_for(Duration::from_secs(30))
-        .sqlx_logging(false);
-    if let Some(schema) = schema {
-        opt.set_schema_search_path(schema.to_owned());
-    }
+    let mut opt = options(url, schema, if is_sqlite(url) { 8 } else { 16 });
     opt.map_sqlx_sqlite_opts(sqlite_options);
     let db = Database::connect(opt).await?;
     Ok(db)
@@ -46,25 +35,10 @@ pub async fn writer(
     if is_sqlite(url) && sqlite_file(url).is_none() {
         return Ok(main.clone());
     }
-    let mut opt = ConnectOptions::new(url.to_owned());
     if !is_sqlite(url) {
-        opt.max_connections(2)
-            .min_connections(1)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(30))
-            .test_before_acquire_if_idle_for(Duration::from_secs(30))
-            .sqlx_logging(false);
-        if let Some(schema) = schema {
-            opt.set_schema_search_path(schema.to_owned());
-        }
-        return Database::connect(opt).await;
+        return Database::connect(options(url, schema, 2)).await;
     }
-    opt.max_connections(1)
-        .min_connections(1)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30))
-        .test_before_acquire_if_idle_for(Duration::from_secs(30))
-        .sqlx_logging(false);
+    let mut opt = options(url, schema, 1);
     // Checkpoints copy the log back into the database and wait on the disk; the background
     // checkpointer does them, so no order waits behind one.
     opt.map_sqlx_sqlite_opts(|o| sqlite_options(o).pragma("wal_autocheckpoint", "0"));
@@ -93,6 +67,23 @@ pub async fn checkpoints(db: DatabaseConnection) {
             tracing::warn!(error = %e, "checkpoint failed");
         }
     }
+}
+
+/// What every pool shares: timeouts, the schema, and when a connection is checked.
+fn options(url: &str, schema: Option<&str>, max: u32) -> ConnectOptions {
+    let mut opt = ConnectOptions::new(url.to_owned());
+    opt.max_connections(max)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30))
+        // A ping on every checkout doubles the round trips of short queries; only a connection
+        // left idle for a while is checked before use.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
+        .sqlx_logging(false);
+    if let Some(schema) = schema {
+        opt.set_schema_search_path(schema.to_owned());
+    }
+    opt
 }
 
 fn sqlite_options(

@@ -236,18 +236,16 @@ pub async fn place(
                 remaining,
             });
         }
+        // The same key won a race or came back: give back that order.
         Ok(Written::KeyTaken) => {
-            // The same key won a race or came back: give back that order.
-            let existing = find_by_key(db, user, &key)
+            return earlier(state, user, &key, &hash)
                 .await?
-                .ok_or(AppError::Conflict("conflict"))?;
-            return replay(state, existing, &hash).await;
+                .ok_or(AppError::Conflict("conflict"));
         }
         Err(AppError::Db(e)) if super::is_unique_violation(&e) => {
-            let existing = find_by_key(db, user, &key)
+            return earlier(state, user, &key, &hash)
                 .await?
-                .ok_or(AppError::Conflict("conflict"))?;
-            return replay(state, existing, &hash).await;
+                .ok_or(AppError::Conflict("conflict"));
         }
         Err(e) => return Err(e),
     };
@@ -330,11 +328,24 @@ async fn replay_or(
     err: AppError,
 ) -> AppResult<OrderView> {
     if let Some(key) = &new.idempotency_key
-        && let Some(existing) = find_by_key(&state.db, user, key).await?
+        && let Some(view) = earlier(state, user, key, hash).await?
     {
-        return replay(state, existing, hash).await;
+        return Ok(view);
     }
     Err(err)
+}
+
+/// The answer to an earlier request under `key`, if there was one.
+async fn earlier(
+    state: &AppState,
+    user: &CurrentUser,
+    key: &str,
+    hash: &str,
+) -> AppResult<Option<OrderView>> {
+    match find_by_key(&state.db, user, key).await? {
+        Some(existing) => replay(state, existing, hash).await.map(Some),
+        None => Ok(None),
+    }
 }
 
 /// Everything `place` read, owned, so the order writer can build the confirmation from it.
