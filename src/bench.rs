@@ -246,6 +246,7 @@ async fn market(
         closed_at: Set(None),
         completed_at: Set(None),
         cancelled_at: Set(None),
+        close_step: Set(0),
         created_at: Set(now),
         ..Default::default()
     }

@@ -241,6 +241,8 @@ fn conflict_key(code: &str) -> &'static str {
         "already_offered" => "error.already_offered",
         "transition" => "error.transition",
         "order_final" => "error.order_final",
+        "not_settled" => "error.not_settled",
+        "not_closed" => "error.not_closed",
         _ => "error.conflict",
     }
 }

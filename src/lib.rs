@@ -7,6 +7,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod i18n;
+pub mod jobs;
 pub mod mail;
 pub mod payments;
 pub mod scheduler;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub payments: Arc<payments::Payments>,
     /// Wakes the mail sender when a transaction has written to the outbox.
     pub mail_wakeup: Arc<tokio::sync::Notify>,
+    /// Wakes the job runner when a transaction has queued a job.
+    pub jobs_wakeup: Arc<tokio::sync::Notify>,
     pub offer_cache: services::offers::OfferCache,
     /// Where new orders are written, in batches.
     pub order_writer: services::order_writer::OrderWriter,
@@ -77,6 +80,7 @@ impl AppState {
             clock: Arc::new(clock::SystemClock),
             payments: Arc::new(payments),
             mail_wakeup,
+            jobs_wakeup: Arc::new(tokio::sync::Notify::new()),
             offer_cache: services::offers::OfferCache::default(),
             order_writer,
         })

@@ -37,6 +37,13 @@ enum Command {
         #[arg(long, global = true)]
         database_url: Option<String>,
     },
+    /// Run the background workers alone (jobs, scheduler, mail), for deployments that split web and jobs.
+    Worker,
+    /// Close a distribution now: stop ordering if it is still open, then settle it (resumes a close cut off half-way).
+    Close {
+        /// The distribution's id.
+        distribution: i64,
+    },
     /// Load the demo hive, producers, products and members (safe to run again).
     Seed {
         /// Delete every record first, then load the demo.
@@ -145,6 +152,18 @@ async fn run(command: Command, config: Config) -> Result<(), alveole::error::App
                 r.users, r.hives, r.producers, r.products, r.memberships
             );
         }
+        Command::Worker => {
+            let state = AppState::connect(config).await?;
+            spawn_workers(&state)?;
+            println!("Alvéole worker running: jobs, scheduler and mail.");
+            shutdown().await;
+        }
+        Command::Close { distribution } => {
+            let state = AppState::connect(config).await?;
+            let id = alveole::domain::DistributionId(distribution);
+            let report = alveole::services::close::close_now(&state, id).await?;
+            println!("{report}");
+        }
         Command::Serve { no_demo } => {
             let addr = config.addr;
             let base_url = config.base_url.clone();
@@ -163,17 +182,8 @@ async fn run(command: Command, config: Config) -> Result<(), alveole::error::App
                     logins.password, logins.member, logins.producer, logins.manager, logins.admin
                 );
             }
-            // Mail and the scheduler run beside the web server; both are safe with several processes.
-            let transport =
-                alveole::mail::sender::Transport::from_url(state.config.smtp_url.as_deref())?;
-            if state.config.smtp_url.is_none() {
-                println!("No SMTP_URL: mail is written to the log.");
-            }
-            tokio::spawn(alveole::mail::sender::run(state.clone(), transport));
-            tokio::spawn(alveole::scheduler::run(
-                state.clone(),
-                std::time::Duration::from_secs(30),
-            ));
+            // Jobs, mail and the scheduler run beside the web server; all are safe with several processes.
+            spawn_workers(&state)?;
             if state.config.stripe_secret_key.is_none() {
                 println!("Payments are in test mode; no card is ever charged.");
             }
@@ -183,6 +193,21 @@ async fn run(command: Command, config: Config) -> Result<(), alveole::error::App
                 .map_err(|e| alveole::error::AppError::Internal(format!("server: {e}")))?;
         }
     }
+    Ok(())
+}
+
+/// Starts the job runner, the scheduler and the mail sender in the background.
+fn spawn_workers(state: &AppState) -> Result<(), alveole::error::AppError> {
+    let transport = alveole::mail::sender::Transport::from_url(state.config.smtp_url.as_deref())?;
+    if state.config.smtp_url.is_none() {
+        println!("No SMTP_URL: mail is written to the log.");
+    }
+    tokio::spawn(alveole::mail::sender::run(state.clone(), transport));
+    tokio::spawn(alveole::scheduler::run(
+        state.clone(),
+        std::time::Duration::from_secs(30),
+    ));
+    tokio::spawn(alveole::jobs::run(state.clone()));
     Ok(())
 }
 

@@ -1,9 +1,10 @@
-//! The scheduler: opens distributions when ordering starts, stops orders at the deadline, expires unpaid orders.
+//! The scheduler: opens distributions when ordering starts, stops orders at the deadline (queuing the close), expires unpaid orders.
 
 use crate::AppState;
+use crate::domain::DistributionId;
 use crate::domain::distribution::DistributionStatus;
 use crate::error::AppResult;
-use crate::services::{distributions, orders};
+use crate::services::{close, distributions, orders};
 use entity::distributions as rows;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -43,6 +44,15 @@ pub async fn tick(state: &AppState) -> AppResult<Tick> {
             Ok(false) => {}
             Err(e) => tracing::error!(distribution = d.id, error = %e, "closing failed"),
         }
+    }
+    // A closed distribution whose close never finished gets its job back (the key keeps it single).
+    let unsettled = rows::Entity::find()
+        .filter(rows::Column::Status.eq(DistributionStatus::Closed.as_str()))
+        .filter(rows::Column::CloseStep.lt(close::SETTLED))
+        .all(&state.db)
+        .await?;
+    for d in unsettled {
+        close::enqueue(&state.db, DistributionId(d.id), now).await?;
     }
     t.expired = orders::expire_due(state).await?;
     t.refunds_pending = orders::retry_refunds(state).await?;

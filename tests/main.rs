@@ -5,6 +5,7 @@ mod support;
 mod accounts;
 mod browser;
 mod catalogue;
+mod close;
 mod hives;
 mod operations;
 mod sale;

@@ -18,6 +18,8 @@ pub struct Model {
     pub closed_at: Option<DateTimeUtc>,
     pub completed_at: Option<DateTimeUtc>,
     pub cancelled_at: Option<DateTimeUtc>,
+    /// How far the close has gone (see `services::close`); 0 before it starts.
+    pub close_step: i32,
     pub created_at: DateTimeUtc,
 }
 

@@ -13,6 +13,7 @@ pub mod orders;
 pub mod outbox;
 pub mod payments;
 pub mod payouts;
+pub mod pick_lists;
 pub mod processed_webhook_events;
 pub mod producers;
 pub mod products;

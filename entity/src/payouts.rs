@@ -18,6 +18,9 @@ pub struct Model {
     pub payout_cents: i64,
     pub status: String,
     pub transfer_ref: Option<String>,
+    /// Sales kept per VAT rate, as JSON.
+    #[sea_orm(column_type = "Text")]
+    pub detail: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

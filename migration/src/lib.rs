@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_schema;
 mod m20261124_000001_add_baskets_and_order_expiry;
+mod m20261125_000001_close_and_settle;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_create_schema::Migration),
             Box::new(m20261124_000001_add_baskets_and_order_expiry::Migration),
+            Box::new(m20261125_000001_close_and_settle::Migration),
         ]
     }
 }

@@ -1,4 +1,4 @@
-//! Pure rules of the marketplace: money, places, catalogue, approvals and accounts; no I/O.
+//! Pure rules of the marketplace: money, places, catalogue, approvals, accounts, orders and their settlement; no I/O.
 
 pub mod account;
 pub mod approval;
@@ -8,6 +8,7 @@ pub mod geo;
 pub mod ids;
 pub mod money;
 pub mod order;
+pub mod settlement;
 
 pub use account::{Email, Locale, Password};
 pub use approval::ApprovalStatus;

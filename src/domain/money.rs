@@ -1,4 +1,11 @@
 //! Money as integer cents: parsing what people type, showing it in their language, never a float.
+//!
+//! **The rounding rule**, the only one: amounts are rounded half away from zero ([`div_half_up`])
+//! at exactly two points. A VAT-exclusive amount is derived once per VAT rate from the sum of the
+//! VAT-inclusive amounts at that rate; each fee (host, platform) is taken once per producer per
+//! distribution from the sum of those VAT-exclusive amounts. Line totals and refunds are whole
+//! units times the price paid and need no rounding; a payout is what is left after refunds and
+//! fees, so the money of a distribution always balances to the cent.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -15,6 +15,10 @@ pub enum Template {
     OrderCancelled,
     DistributionCancelled,
     OrderingOpen,
+    MinimumMissed,
+    MinimumMissedProducer,
+    PickList,
+    BasketConfirmed,
 }
 
 impl Template {
@@ -24,14 +28,22 @@ impl Template {
             Template::OrderCancelled => "order_cancelled",
             Template::DistributionCancelled => "distribution_cancelled",
             Template::OrderingOpen => "ordering_open",
+            Template::MinimumMissed => "minimum_missed",
+            Template::MinimumMissedProducer => "minimum_missed_producer",
+            Template::PickList => "pick_list",
+            Template::BasketConfirmed => "basket_confirmed",
         }
     }
 
-    pub const ALL: [Template; 4] = [
+    pub const ALL: [Template; 8] = [
         Template::OrderConfirmed,
         Template::OrderCancelled,
         Template::DistributionCancelled,
         Template::OrderingOpen,
+        Template::MinimumMissed,
+        Template::MinimumMissedProducer,
+        Template::PickList,
+        Template::BasketConfirmed,
     ];
 
     pub fn parse(s: &str) -> Option<Template> {

@@ -30,6 +30,8 @@ pub struct DistributionView {
     pub pickup_ends_at: DateTime<Utc>,
     /// Whether a member could order at the time of the request.
     pub accepting_orders: bool,
+    /// Whether the close has written pick lists and payouts.
+    pub settled: bool,
 }
 
 impl DistributionView {
@@ -44,6 +46,7 @@ impl DistributionView {
             pickup_starts_at: d.pickup_starts_at,
             pickup_ends_at: d.pickup_ends_at,
             accepting_orders: accepts_orders(status, &window(d), now),
+            settled: d.close_step >= super::close::SETTLED,
         }
     }
 }
@@ -133,6 +136,7 @@ pub async fn create(
             closed_at: Set(None),
             completed_at: Set(None),
             cancelled_at: Set(None),
+            close_step: Set(0),
             created_at: Set(now),
             ..Default::default()
         }
@@ -161,7 +165,7 @@ pub fn weekly_windows(
 }
 
 /// Moves a distribution from one state to the next only if nobody moved it first.
-async fn transition<C: ConnectionTrait>(
+pub(crate) async fn transition<C: ConnectionTrait>(
     db: &C,
     d: &distributions::Model,
     to: DistributionStatus,
@@ -242,11 +246,12 @@ pub async fn open_early(
     get(&state.db, id).await
 }
 
-/// Stops taking orders at the deadline; what follows the close belongs to the close job.
+/// Stops taking orders at the deadline and queues the close job.
 pub async fn close(state: &AppState, d: &distributions::Model) -> AppResult<bool> {
-    transition(&state.db, d, DistributionStatus::Closed, state.now()).await
+    super::close::stop_ordering(state, d).await
 }
 
+/// The manager (or an admin) closes ordering now; the close runs at once in this request.
 pub async fn close_now(
     state: &AppState,
     actor: &CurrentUser,
@@ -256,7 +261,15 @@ pub async fn close_now(
     if !close(state, &d).await? {
         return Err(AppError::Conflict("transition"));
     }
+    settle_now(state, id).await?;
     get(&state.db, id).await
+}
+
+/// Runs a closed distribution's close job here, unless another worker holds it.
+pub async fn settle_now(state: &AppState, id: DistributionId) -> AppResult<()> {
+    let key = crate::jobs::close_distribution::key(id);
+    crate::jobs::run_now(state, &crate::jobs::worker_id(), &key).await?;
+    Ok(())
 }
 
 /// Calls a distribution off: every order is cancelled and refunded, every member with an order is told.

@@ -2,17 +2,19 @@
 
 pub mod accounts;
 pub mod basket;
+pub mod close;
 pub mod distributions;
 pub mod hives;
 pub mod offers;
 pub mod order_writer;
 pub mod orders;
+pub mod pickup;
 pub mod postcodes;
 pub mod producers;
 pub mod settings;
 
 use crate::error::AppError;
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{DatabaseBackend, DbErr, SqlErr, Statement, Value};
 
 /// True when the error is a unique-constraint violation, which callers turn into a field message.
 pub fn is_unique_violation(e: &DbErr) -> bool {
@@ -28,4 +30,13 @@ pub fn conflict_on_unique(code: &'static str) -> impl Fn(DbErr) -> AppError {
             AppError::Db(e)
         }
     }
+}
+
+/// A raw statement written with PostgreSQL's `$1` placeholders, numbered `?1` for SQLite.
+pub fn raw(backend: DatabaseBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = match backend {
+        DatabaseBackend::Postgres => sql.to_owned(),
+        _ => sql.replace('$', "?"),
+    };
+    Statement::from_sql_and_values(backend, sql, values)
 }

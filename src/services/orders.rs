@@ -774,6 +774,27 @@ pub async fn process_refund(state: &AppState, refund: refunds::Model) -> AppResu
     Ok(())
 }
 
+/// Sends the pending refunds of these orders now; one that fails stays pending for the scheduler.
+pub async fn process_pending_refunds(state: &AppState, order_ids: &[i64]) {
+    for chunk in order_ids.chunks(1000) {
+        let pending = refunds::Entity::find()
+            .filter(refunds::Column::OrderId.is_in(chunk.iter().copied()))
+            .filter(refunds::Column::Status.eq("pending"))
+            .all(&state.db)
+            .await;
+        match pending {
+            Ok(rows) => {
+                for r in rows {
+                    if let Err(e) = process_refund(state, r).await {
+                        tracing::warn!(error = %e, "refund left for the scheduler");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "refunds left for the scheduler"),
+        }
+    }
+}
+
 /// Retries refunds still pending; returns how many remain.
 pub async fn retry_refunds(state: &AppState) -> AppResult<usize> {
     let pending = refunds::Entity::find()

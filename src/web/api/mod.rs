@@ -3,6 +3,7 @@
 mod accounts;
 mod catalogue;
 mod hives;
+mod pickup;
 mod sales;
 mod webhooks;
 
@@ -16,6 +17,7 @@ pub fn routes() -> Router<AppState> {
         .merge(hives::routes())
         .merge(catalogue::routes())
         .merge(sales::routes())
+        .merge(pickup::routes())
         .merge(webhooks::routes())
         .fallback(not_found)
 }

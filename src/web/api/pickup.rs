@@ -1,0 +1,88 @@
+//! API after the close: pick lists (JSON and CSV), the pickup sheet and payouts.
+
+use crate::AppState;
+use crate::domain::settlement::PickList;
+use crate::domain::{DistributionId, ProducerId};
+use crate::error::AppResult;
+use crate::services::pickup;
+use crate::web::ctx::AuthUser;
+use crate::web::forms::Path;
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use serde::Serialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/distributions/{id}/pick-lists", get(pick_lists))
+        .route(
+            "/distributions/{id}/producers/{producer_id}/pick-list.csv",
+            get(pick_list_csv),
+        )
+        .route("/distributions/{id}/pickup-sheet", get(pickup_sheet))
+        .route("/distributions/{id}/payouts", get(payouts))
+}
+
+#[derive(Serialize)]
+struct Named {
+    producer_name: String,
+    #[serde(flatten)]
+    pick_list: PickList,
+}
+
+async fn pick_lists(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    let (_, lists) = pickup::pick_lists(&state.db, &user, DistributionId(id)).await?;
+    Ok(axum::Json(
+        lists
+            .into_iter()
+            .map(|(producer_name, pick_list)| Named {
+                producer_name,
+                pick_list,
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// The CSV a producer opens in a spreadsheet; its name says which distribution and producer.
+pub async fn pick_list_csv(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((id, producer)): Path<(i64, i64)>,
+) -> AppResult<impl IntoResponse> {
+    let (_, _, pl) =
+        pickup::pick_list(&state.db, &user, DistributionId(id), ProducerId(producer)).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"pick-list-{id}-{producer}.csv\""),
+            ),
+        ],
+        pickup::pick_list_csv(&pl),
+    ))
+}
+
+async fn pickup_sheet(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    let (_, sheet) = pickup::pickup_sheet(&state.db, &user, DistributionId(id)).await?;
+    Ok(axum::Json(sheet))
+}
+
+async fn payouts(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    let (_, rows) = pickup::payouts(&state.db, &user, DistributionId(id)).await?;
+    Ok(axum::Json(rows))
+}

@@ -1,0 +1,606 @@
+//! The close of a distribution: minimums, pick lists, pickup sheet and payouts on a hand-computed fixture, exactly once.
+
+use crate::support::*;
+use alveole::clock::Clock;
+use alveole::domain::DistributionId;
+use alveole::jobs;
+use alveole::services::close;
+use chrono::{DateTime, Duration, Utc};
+use entity::{jobs as job_rows, orders, outbox, payouts, pick_lists, refunds};
+use reqwest::StatusCode;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+const TOURS: (f64, f64) = (47.3941, 0.6848);
+const FARM: (f64, f64) = (47.3512, 0.5561);
+
+/// A hive with three producers and four members who have ordered; ordering still open.
+///
+/// - Les Jardins (minimum 10 €): carrots 2.90 €, leeks 3.50 €, both 5.5 % VAT.
+/// - Fromagerie du Val (minimum 30 €): cheese 4.50 € at 5.5 %, cider 6.00 € at 20 %.
+/// - Fournil (minimum 30 €): bread 4.00 € at 5.5 %; it sells only 12 € and is cancelled.
+///
+/// Léa: 2 carrots, 1 leek, 2 cheeses, 1 cider, 1 bread = 28.30 €.
+/// Marc: 3 carrots, 1 cheese, 2 breads = 21.20 €.
+/// Zoé: 2 leeks, 3 ciders = 25.00 €.
+/// Paul: 1 carrot = 2.90 €, cancelled by Paul before the close.
+pub struct Market {
+    pub manager: Api,
+    pub garden: Api,
+    pub dairy: Api,
+    pub bakery: Api,
+    pub members: BTreeMap<&'static str, Api>,
+    pub distribution: String,
+    pub farms: BTreeMap<&'static str, String>,
+    pub offers: BTreeMap<&'static str, String>,
+    pub closes: DateTime<Utc>,
+}
+
+async fn offer(
+    producer: &Api,
+    farm: &str,
+    distribution: &str,
+    name: &str,
+    price: i64,
+    vat: i64,
+) -> String {
+    let (s, p) = producer
+        .post(
+            &format!("/api/v1/producers/{farm}/products"),
+            json!({"name": name, "unit": "pièce", "price_cents": price, "vat_rate_bps": vat, "category": "other"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    let (s, o) = producer
+        .post(
+            &format!("/api/v1/distributions/{distribution}/offers"),
+            json!({"product_id": p["id"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    o["id"].as_str().expect("offer id").to_owned()
+}
+
+pub async fn market(app: &TestApp) -> Market {
+    let manager = app.user("gerant@example.fr", "Claire").await;
+    let hive = manager.hive("Ruche de Tours", TOURS.0, TOURS.1).await;
+    let now = app.clock.now();
+    let (opens, closes) = (now + Duration::hours(1), now + Duration::days(2));
+    let (s, d) = manager
+        .post(
+            &format!("/api/v1/hives/{hive}/distributions"),
+            json!({"orders_open_at": opens.to_rfc3339(), "orders_close_at": closes.to_rfc3339(),
+                   "pickup_starts_at": (now + Duration::days(3)).to_rfc3339(),
+                   "pickup_ends_at": (now + Duration::days(3) + Duration::hours(2)).to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let distribution = d["id"].as_str().expect("id").to_owned();
+    let mut farms = BTreeMap::new();
+    let mut offers = BTreeMap::new();
+    let mut producers = Vec::new();
+    for (email, owner, farm_name, minimum) in [
+        ("julien@example.fr", "Julien", "Les Jardins", 1000),
+        ("odile@example.fr", "Odile", "Fromagerie du Val", 3000),
+        ("bruno@example.fr", "Bruno", "Fournil", 3000),
+    ] {
+        let api = app.user(email, owner).await;
+        let farm = api.producer(farm_name, FARM.0, FARM.1).await;
+        api.post(
+            &format!("/api/v1/hives/{hive}/producers"),
+            json!({"producer_id": farm}),
+        )
+        .await;
+        let (s, v) = manager
+            .post(
+                &format!("/api/v1/hives/{hive}/producers/{farm}/approve"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, v) = api
+            .put(
+                &format!("/api/v1/distributions/{distribution}/producers/{farm}"),
+                json!({"min_order_cents": minimum}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        farms.insert(farm_name, farm);
+        producers.push(api);
+    }
+    let bakery = producers.pop().expect("bakery");
+    let dairy = producers.pop().expect("dairy");
+    let garden = producers.pop().expect("garden");
+    let garden_id = farms["Les Jardins"].clone();
+    let dairy_id = farms["Fromagerie du Val"].clone();
+    let bakery_id = farms["Fournil"].clone();
+    for (key, api, farm, name, price, vat) in [
+        ("carrots", &garden, &garden_id, "Carottes", 290, 550),
+        ("leeks", &garden, &garden_id, "Poireaux", 350, 550),
+        ("cheese", &dairy, &dairy_id, "Tomme", 450, 550),
+        ("cider", &dairy, &dairy_id, "Cidre", 600, 2000),
+        ("bread", &bakery, &bakery_id, "Pain", 400, 550),
+    ] {
+        offers.insert(key, offer(api, farm, &distribution, name, price, vat).await);
+    }
+    app.clock.set(opens);
+    let tick = alveole::scheduler::tick(&app.state).await.expect("tick");
+    assert_eq!(tick.opened, 1);
+    let mut members = BTreeMap::new();
+    type Basket<'a> = (&'a str, &'a str, &'a [(&'a str, i64)]);
+    let baskets: [Basket; 4] = [
+        (
+            "Léa",
+            "lea@example.fr",
+            &[
+                ("carrots", 2),
+                ("leeks", 1),
+                ("cheese", 2),
+                ("cider", 1),
+                ("bread", 1),
+            ],
+        ),
+        (
+            "Marc",
+            "marc@example.fr",
+            &[("carrots", 3), ("cheese", 1), ("bread", 2)],
+        ),
+        ("Zoé", "zoe@example.fr", &[("leeks", 2), ("cider", 3)]),
+        ("Paul", "paul@example.fr", &[("carrots", 1)]),
+    ];
+    for (name, email, lines) in baskets {
+        let api = app.user(email, name).await;
+        api.post(&format!("/api/v1/hives/{hive}/members"), json!({}))
+            .await;
+        let lines: Vec<Value> = lines
+            .iter()
+            .map(|(k, q)| json!({"offer_id": offers[k], "quantity": q}))
+            .collect();
+        let (s, o) = api
+            .post(
+                &format!("/api/v1/distributions/{distribution}/orders"),
+                json!({ "lines": lines }),
+            )
+            .await;
+        assert_eq!(
+            (s, o["status"].as_str()),
+            (StatusCode::CREATED, Some("paid")),
+            "{o}"
+        );
+        if name == "Paul" {
+            let (s, c) = api
+                .delete(&format!("/api/v1/orders/{}", o["id"].as_str().expect("id")))
+                .await;
+            assert_eq!(s, StatusCode::OK, "{c}");
+        }
+        members.insert(name, api);
+    }
+    Market {
+        manager,
+        garden,
+        dairy,
+        bakery,
+        members,
+        distribution,
+        farms,
+        offers,
+        closes,
+    }
+}
+
+fn did(m: &Market) -> DistributionId {
+    DistributionId(m.distribution.parse().expect("id"))
+}
+
+/// Moves past the deadline and lets the scheduler stop ordering; the close job is queued, not run.
+async fn reach_deadline(app: &TestApp, m: &Market) {
+    app.clock.set(m.closes + Duration::seconds(1));
+    let tick = alveole::scheduler::tick(&app.state).await.expect("tick");
+    assert_eq!(tick.closed, 1);
+    let job = jobs::by_key(&app.state.db, &format!("close:{}", m.distribution))
+        .await
+        .expect("job")
+        .expect("close job queued");
+    assert_eq!(job.status, "queued");
+}
+
+async fn mail_count(app: &TestApp, template: &str) -> u64 {
+    outbox::Entity::find()
+        .filter(outbox::Column::Template.eq(template))
+        .count(&app.state.db)
+        .await
+        .expect("count")
+}
+
+/// Everything the close wrote, in a form two runs can be compared by.
+async fn snapshot(app: &TestApp, m: &Market) -> Value {
+    let id: i64 = m.distribution.parse().expect("id");
+    let payouts: Vec<Value> = payouts::Entity::find()
+        .filter(payouts::Column::DistributionId.eq(id))
+        .order_by_asc(payouts::Column::ProducerId)
+        .all(&app.state.db)
+        .await
+        .expect("payouts")
+        .into_iter()
+        .map(|p| {
+            json!([
+                p.producer_id,
+                p.sales_cents,
+                p.sales_excl_vat_cents,
+                p.refunds_cents,
+                p.host_fee_cents,
+                p.platform_fee_cents,
+                p.payout_cents,
+                p.detail
+            ])
+        })
+        .collect();
+    let lists: Vec<String> = pick_lists::Entity::find()
+        .filter(pick_lists::Column::DistributionId.eq(id))
+        .order_by_asc(pick_lists::Column::ProducerId)
+        .all(&app.state.db)
+        .await
+        .expect("pick lists")
+        .into_iter()
+        .map(|p| p.body)
+        .collect();
+    let refunds: Vec<Value> = refunds::Entity::find()
+        .order_by_asc(refunds::Column::Id)
+        .all(&app.state.db)
+        .await
+        .expect("refunds")
+        .into_iter()
+        .map(|r| json!([r.order_id, r.amount_cents, r.reason, r.idempotency_key]))
+        .collect();
+    let baskets: Vec<Value> = orders::Entity::find()
+        .order_by_asc(orders::Column::Id)
+        .all(&app.state.db)
+        .await
+        .expect("orders")
+        .into_iter()
+        .map(|o| json!([o.status, o.basket_number]))
+        .collect();
+    let mut mails = BTreeMap::new();
+    for t in [
+        "minimum_missed",
+        "minimum_missed_producer",
+        "pick_list",
+        "basket_confirmed",
+    ] {
+        mails.insert(t, mail_count(app, t).await);
+    }
+    json!({"payouts": payouts, "pick_lists": lists, "refunds": refunds, "orders": baskets, "mails": mails})
+}
+
+/// The hand-computed results of the fixture.
+async fn assert_known_results(app: &TestApp, m: &Market) {
+    let (s, list) = m
+        .manager
+        .get(&format!("/api/v1/distributions/{}/payouts", m.distribution))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let by_name: BTreeMap<String, Value> = list
+        .as_array()
+        .expect("payouts")
+        .iter()
+        .map(|p| {
+            (
+                p["producer_name"].as_str().unwrap_or("").to_owned(),
+                p.clone(),
+            )
+        })
+        .collect();
+    let row = |name: &str| {
+        let p = &by_name[name];
+        [
+            "sales_cents",
+            "sales_excl_vat_cents",
+            "refunds_cents",
+            "host_fee_cents",
+            "platform_fee_cents",
+            "payout_cents",
+        ]
+        .map(|k| p[k].as_i64().unwrap_or(-1))
+    };
+    // Les Jardins: 5 carrots + 3 leeks = 25.00 €, 23.70 € excl. VAT (23.6967), fees 8.35 % = 1.98 each.
+    assert_eq!(row("Les Jardins"), [2500, 2370, 0, 198, 198, 2104]);
+    // Fromagerie: 13.50 € at 5.5 % → 12.80 excl.; 24.00 € at 20 % → 20.00; fees on 32.80 = 2.74 each.
+    assert_eq!(row("Fromagerie du Val"), [3750, 3280, 0, 274, 274, 3202]);
+    // Fournil: 12.00 € sold under its 30 € minimum, all refunded, no fee.
+    assert_eq!(row("Fournil"), [1200, 0, 1200, 0, 0, 0]);
+    let vat = &by_name["Fromagerie du Val"]["vat"];
+    assert_eq!(vat[0]["rate_bps"], 550);
+    assert_eq!(vat[0]["excl_vat"], 1280);
+    assert_eq!(vat[1]["rate_bps"], 2000);
+    assert_eq!(vat[1]["excl_vat"], 2000);
+
+    let balance = close::balance(&app.state.db, did(m).0)
+        .await
+        .expect("balance");
+    assert_eq!(balance.captured.0, 2830 + 2120 + 2500 + 290);
+    assert_eq!(balance.refunds.0, 290 + 400 + 800);
+    assert_eq!(balance.payouts.0, 2104 + 3202);
+    assert_eq!(balance.host_fees.0, 198 + 274);
+    assert!(balance.holds());
+
+    let (s, lists) = m
+        .manager
+        .get(&format!(
+            "/api/v1/distributions/{}/pick-lists",
+            m.distribution
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{lists}");
+    let garden = lists
+        .as_array()
+        .expect("lists")
+        .iter()
+        .find(|l| l["producer_id"] == m.farms["Les Jardins"].as_str())
+        .expect("garden's list");
+    assert_eq!(
+        garden["products"],
+        json!([
+            {"product_id": garden["products"][0]["product_id"], "name": "Carottes", "unit": "pièce", "quantity": 5},
+            {"product_id": garden["products"][1]["product_id"], "name": "Poireaux", "unit": "pièce", "quantity": 3},
+        ])
+    );
+    let bags: Vec<(i64, String, Vec<i64>)> = garden["members"]
+        .as_array()
+        .expect("bags")
+        .iter()
+        .map(|b| {
+            (
+                b["basket"].as_i64().unwrap_or(0),
+                b["name"].as_str().unwrap_or("").to_owned(),
+                b["lines"]
+                    .as_array()
+                    .expect("lines")
+                    .iter()
+                    .map(|l| l["quantity"].as_i64().unwrap_or(0))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        bags,
+        vec![
+            (1, "Léa".to_owned(), vec![2, 1]),
+            (2, "Marc".to_owned(), vec![3]),
+            (3, "Zoé".to_owned(), vec![2]),
+        ]
+    );
+    assert!(
+        !garden.to_string().contains("@example.fr"),
+        "no e-mail on a pick list"
+    );
+    let bakery = lists
+        .as_array()
+        .expect("lists")
+        .iter()
+        .find(|l| l["producer_id"] == m.farms["Fournil"].as_str())
+        .expect("bakery's list");
+    assert_eq!(bakery["members"], json!([]));
+
+    let (s, sheet) = m
+        .manager
+        .get(&format!(
+            "/api/v1/distributions/{}/pickup-sheet",
+            m.distribution
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{sheet}");
+    let rows: Vec<(String, i64, usize)> = sheet["sheet"]["members"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap_or("").to_owned(),
+                r["basket"].as_i64().unwrap_or(0),
+                r["from"].as_array().map_or(0, Vec::len),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("Léa".to_owned(), 1, 2),
+            ("Marc".to_owned(), 2, 2),
+            ("Zoé".to_owned(), 3, 2)
+        ]
+    );
+    assert_eq!(mail_count(app, "minimum_missed").await, 2);
+    assert_eq!(mail_count(app, "minimum_missed_producer").await, 1);
+    assert_eq!(mail_count(app, "pick_list").await, 2);
+    assert_eq!(mail_count(app, "basket_confirmed").await, 3);
+}
+
+#[tokio::test]
+async fn the_close_settles_a_known_market_to_the_cent() {
+    each_backend(|app| async move {
+        let m = market(&app).await;
+        let (s, e) = m
+            .manager
+            .get(&format!(
+                "/api/v1/distributions/{}/pick-lists",
+                m.distribution
+            ))
+            .await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::CONFLICT, Some("not_settled"))
+        );
+        let (s, d) = m
+            .manager
+            .post(
+                &format!("/api/v1/distributions/{}/close", m.distribution),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{d}");
+        assert_eq!(
+            (d["status"].as_str(), d["settled"].as_bool()),
+            (Some("closed"), Some(true))
+        );
+        assert_known_results(&app, &m).await;
+
+        // Closing again changes nothing: the job is done and every step is behind us.
+        let before = snapshot(&app, &m).await;
+        let report = close::close_now(&app.state, did(&m))
+            .await
+            .expect("close again");
+        assert!(report.settled && report.balance.holds(), "{report}");
+        close::run(&app.state, did(&m)).await.expect("run again");
+        assert_eq!(snapshot(&app, &m).await, before);
+        let (s, _) = m
+            .manager
+            .post(
+                &format!("/api/v1/distributions/{}/close", m.distribution),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_close_cut_off_half_way_resumes_after_its_lease_with_nothing_done_twice() {
+    each_backend(|app| async move {
+        let m = market(&app).await;
+        reach_deadline(&app, &m).await;
+        // A first worker claims the job, gets through two of the three steps, and dies.
+        let now = app.state.now();
+        let job = jobs::claim(&app.state.db, "worker-a", now, None)
+            .await
+            .expect("claim")
+            .expect("a job is due");
+        assert!(close::step(&app.state, did(&m)).await.expect("step 1"));
+        assert!(close::step(&app.state, did(&m)).await.expect("step 2"));
+        assert_eq!(mail_count(&app, "minimum_missed").await, 2);
+        assert_eq!(mail_count(&app, "pick_list").await, 0);
+        // While its lease holds nobody else takes the job.
+        assert_eq!(jobs::run_due(&app.state, "worker-b").await.expect("run"), 0);
+        app.clock.advance(jobs::LEASE + Duration::seconds(1));
+        assert_eq!(jobs::run_due(&app.state, "worker-b").await.expect("run"), 1);
+        let done = job_rows::Entity::find_by_id(job.id)
+            .one(&app.state.db)
+            .await
+            .expect("job")
+            .expect("job row");
+        assert_eq!((done.status.as_str(), done.attempts), ("done", 2));
+        assert_eq!(done.locked_by.as_deref(), Some("worker-b"));
+        assert_known_results(&app, &m).await;
+        // The first worker wakes up late: its steps are all done, its claim is gone.
+        let before = snapshot(&app, &m).await;
+        assert!(!close::step(&app.state, did(&m)).await.expect("late step"));
+        jobs::finish(&app.state.db, &job, "worker-a")
+            .await
+            .expect("finish");
+        assert_eq!(snapshot(&app, &m).await, before);
+        assert_eq!(
+            refunds::Entity::find()
+                .count(&app.state.db)
+                .await
+                .expect("count"),
+            3,
+            "Paul's cancellation and two below the minimum"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn producers_read_only_their_own_pick_list_and_payout() {
+    each_backend(|app| async move {
+        let m = market(&app).await;
+        let (s, _) = m
+            .manager
+            .post(
+                &format!("/api/v1/distributions/{}/close", m.distribution),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let garden = &m.farms["Les Jardins"];
+        let dairy = &m.farms["Fromagerie du Val"];
+        let (s, lists) = m
+            .garden
+            .get(&format!(
+                "/api/v1/distributions/{}/pick-lists",
+                m.distribution
+            ))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let ids: Vec<&str> = lists
+            .as_array()
+            .expect("lists")
+            .iter()
+            .filter_map(|l| l["producer_id"].as_str())
+            .collect();
+        assert_eq!(ids, vec![garden.as_str()]);
+        let (s, list) = m
+            .garden
+            .get(&format!("/api/v1/distributions/{}/payouts", m.distribution))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(list.as_array().map(Vec::len), Some(1));
+        assert_eq!(list[0]["producer_id"], garden.as_str());
+        // Another producer's CSV, the pickup sheet, and a member: refused.
+        let csv = |farm: &str| {
+            format!(
+                "/api/v1/distributions/{}/producers/{farm}/pick-list.csv",
+                m.distribution
+            )
+        };
+        assert_eq!(m.garden.get(&csv(dairy)).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(
+            m.garden
+                .get(&format!(
+                    "/api/v1/distributions/{}/pickup-sheet",
+                    m.distribution
+                ))
+                .await
+                .0,
+            StatusCode::FORBIDDEN
+        );
+        let lea = &m.members["Léa"];
+        for path in [
+            format!("/api/v1/distributions/{}/pick-lists", m.distribution),
+            format!("/api/v1/distributions/{}/payouts", m.distribution),
+            csv(garden),
+        ] {
+            assert_eq!(lea.get(&path).await.0, StatusCode::FORBIDDEN, "{path}");
+        }
+        assert_eq!(
+            app.api().get(&csv(garden)).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        // The producer's own CSV: a header, then one row per product in each bag.
+        let resp = reqwest::Client::new()
+            .get(app.url(&csv(garden)))
+            .bearer_auth(m.garden.token.clone().expect("token"))
+            .send()
+            .await
+            .expect("csv");
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap_or("")
+                .starts_with("text/csv")
+        );
+        let body = resp.text().await.expect("body");
+        let rows: Vec<&str> = body.trim_start_matches('\u{feff}').lines().collect();
+        assert_eq!(rows[0], "basket,member,product_id,product,unit,quantity");
+        assert_eq!(rows.len(), 1 + 4);
+        assert!(
+            rows[1].starts_with("1,Léa,") && rows[1].ends_with(",Carottes,pièce,2"),
+            "{}",
+            rows[1]
+        );
+        let _ = (&m.dairy, &m.bakery, &m.offers);
+    })
+    .await;
+}
