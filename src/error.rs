@@ -243,6 +243,8 @@ fn conflict_key(code: &str) -> &'static str {
         "order_final" => "error.order_final",
         "not_settled" => "error.not_settled",
         "not_closed" => "error.not_closed",
+        "completed" => "error.completed",
+        "already_refunded" => "error.already_refunded",
         _ => "error.conflict",
     }
 }

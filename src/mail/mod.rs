@@ -19,6 +19,7 @@ pub enum Template {
     MinimumMissedProducer,
     PickList,
     BasketConfirmed,
+    ShortageRefund,
 }
 
 impl Template {
@@ -32,10 +33,11 @@ impl Template {
             Template::MinimumMissedProducer => "minimum_missed_producer",
             Template::PickList => "pick_list",
             Template::BasketConfirmed => "basket_confirmed",
+            Template::ShortageRefund => "shortage_refund",
         }
     }
 
-    pub const ALL: [Template; 8] = [
+    pub const ALL: [Template; 9] = [
         Template::OrderConfirmed,
         Template::OrderCancelled,
         Template::DistributionCancelled,
@@ -44,6 +46,7 @@ impl Template {
         Template::MinimumMissedProducer,
         Template::PickList,
         Template::BasketConfirmed,
+        Template::ShortageRefund,
     ];
 
     pub fn parse(s: &str) -> Option<Template> {

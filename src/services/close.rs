@@ -206,11 +206,14 @@ async fn expire_unpaid(state: &AppState, d: &distribution_rows::Model) -> AppRes
 }
 
 /// The lines of the distribution's paid orders; only those of `producers` when given.
-async fn paid_lines<C: ConnectionTrait>(
+pub(crate) async fn paid_lines<C: ConnectionTrait>(
     db: &C,
     d: i64,
     producers: Option<&[i64]>,
 ) -> AppResult<Vec<Line>> {
+    if producers.is_some_and(<[i64]>::is_empty) {
+        return Ok(Vec::new());
+    }
     let only = producers.map_or(String::new(), |ps| {
         let ids: Vec<String> = ps.iter().map(i64::to_string).collect();
         format!(" AND ol.producer_id IN ({})", ids.join(","))
@@ -250,14 +253,14 @@ async fn paid_lines<C: ConnectionTrait>(
 }
 
 /// Who gets mail: a producer's owner or a member, with their language.
-struct Recipient {
-    name: String,
-    email: String,
-    lang: Locale,
+pub(crate) struct Recipient {
+    pub name: String,
+    pub email: String,
+    pub lang: Locale,
 }
 
 /// The distribution's producers: their names, and their owners to write to.
-async fn producers_of<C: ConnectionTrait>(
+pub(crate) async fn producers_of<C: ConnectionTrait>(
     db: &C,
     d: i64,
 ) -> AppResult<HashMap<i64, (String, Recipient)>> {
@@ -289,11 +292,14 @@ async fn producers_of<C: ConnectionTrait>(
 }
 
 /// Members with a paid order in the distribution, and the id of their first such order.
-async fn members_of<C: ConnectionTrait>(
+pub(crate) async fn members_of<C: ConnectionTrait>(
     db: &C,
     d: i64,
     only: Option<&[i64]>,
 ) -> AppResult<HashMap<i64, (Recipient, i64)>> {
+    if only.is_some_and(<[i64]>::is_empty) {
+        return Ok(HashMap::new());
+    }
     let filter = only.map_or(String::new(), |ids| {
         let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
         format!(" AND u.id IN ({})", ids.join(","))
@@ -329,7 +335,7 @@ async fn members_of<C: ConnectionTrait>(
 }
 
 /// The payment that captured each of these orders.
-async fn captured_payments<C: ConnectionTrait>(
+pub(crate) async fn captured_payments<C: ConnectionTrait>(
     db: &C,
     orders: &[i64],
 ) -> AppResult<HashMap<i64, i64>> {

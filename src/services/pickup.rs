@@ -1,15 +1,24 @@
-//! After the close: pick lists, the pickup sheet and payouts read back for those allowed to see them.
+//! After the close: pick lists, the pickup sheet and payouts for those allowed to see them; shortages and collected baskets.
 
 use super::accounts::CurrentUser;
-use super::{close, distributions, hives};
-use crate::domain::settlement::{self, PickList, PickupSheet, VatShare};
-use crate::domain::{Cents, DistributionId, HiveId, ProducerId};
-use crate::error::{AppError, AppResult};
+use super::{close, distributions, hives, orders};
+use crate::AppState;
+use crate::domain::distribution::DistributionStatus;
+use crate::domain::settlement::{self, FeeRates, PickList, PickupSheet, VatShare};
+use crate::domain::{Cents, DistributionId, HiveId, OrderId, ProducerId};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::mail::{self, Outgoing, Template};
 use entity::{
-    distributions as distribution_rows, hives as hive_rows, orders, payouts, pick_lists, producers,
+    distributions as distribution_rows, hives as hive_rows, order_lines, orders as orders_rows,
+    payouts, pick_lists, producers, refunds,
 };
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
 use serde::Serialize;
+use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 
 /// Who is reading: the hive's manager (or an admin) sees every producer; a producer's owner only theirs.
@@ -196,10 +205,10 @@ pub async fn pickup_sheet(
     let lists: Vec<PickList> = lists.into_iter().map(|(_, pl)| pl).collect();
     let sheet = settlement::pickup_sheet(&lists, &names);
     let mut baskets: BTreeMap<i32, BasketState> = BTreeMap::new();
-    for o in orders::Entity::find()
-        .filter(orders::Column::DistributionId.eq(id.0))
-        .filter(orders::Column::Status.eq("paid"))
-        .order_by_asc(orders::Column::Id)
+    for o in orders_rows::Entity::find()
+        .filter(orders_rows::Column::DistributionId.eq(id.0))
+        .filter(orders_rows::Column::Status.eq("paid"))
+        .order_by_asc(orders_rows::Column::Id)
         .all(db)
         .await?
     {
@@ -260,4 +269,294 @@ pub async fn payouts(
         .collect();
     out.sort_by(|a, b| a.producer_name.cmp(&b.producer_name));
     Ok((s, out))
+}
+
+/// What a shortage report gave back, per order, and the producer's statement after it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ShortageOutcome {
+    pub refunds: Vec<OrderRefundView>,
+    pub payout: PayoutView,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct OrderRefundView {
+    pub order_id: OrderId,
+    pub amount_cents: Cents,
+}
+
+/// One line of a producer as a shortage touches it.
+struct ShortLine {
+    id: i64,
+    order: i64,
+    member: i64,
+    product: i64,
+    name: String,
+    unit: String,
+    quantity: i64,
+    price: i64,
+    delivered: i64,
+}
+
+/// The producer reports what it could bring of each product: members are refunded the missing
+/// units (shared in proportion to what each ordered), told by mail, and the payout follows.
+/// A delivered quantity can only go down, since a refund is never taken back.
+pub async fn record_shortages(
+    state: &AppState,
+    actor: &CurrentUser,
+    id: DistributionId,
+    producer: ProducerId,
+    report: &[(i64, i64)],
+) -> AppResult<ShortageOutcome> {
+    let p = super::producers::get(&state.db, producer).await?;
+    if !super::producers::can_edit(actor, &p) {
+        return Err(AppError::Forbidden);
+    }
+    let d = distributions::get(&state.db, id).await?;
+    match distributions::status_of(&d) {
+        DistributionStatus::Closed => {}
+        DistributionStatus::Completed => return Err(AppError::Conflict("completed")),
+        _ => return Err(AppError::Conflict("not_closed")),
+    }
+    if d.close_step < close::SETTLED {
+        return Err(AppError::Conflict("not_settled"));
+    }
+    let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    // Taking the payout row first makes two reports of one producer wait for each other.
+    let held = payouts::Entity::update_many()
+        .col_expr(payouts::Column::UpdatedAt, Expr::value(now))
+        .filter(payouts::Column::DistributionId.eq(d.id))
+        .filter(payouts::Column::ProducerId.eq(producer.0))
+        .exec(&txn)
+        .await?;
+    if held.rows_affected == 0 {
+        return Err(AppError::field("lines", "error.not_on_pick_list"));
+    }
+    let rows = txn
+        .query_all_raw(super::raw(
+            txn.get_database_backend(),
+            "SELECT ol.id, ol.order_id, o.user_id, f.product_id, f.name, f.unit, ol.quantity, \
+                    ol.unit_price_cents, ol.delivered_quantity \
+             FROM order_lines ol JOIN orders o ON o.id = ol.order_id JOIN offers f ON f.id = ol.offer_id \
+             WHERE o.distribution_id = $1 AND o.status = 'paid' AND ol.producer_id = $2 AND ol.status = 'ordered' \
+             ORDER BY ol.order_id, ol.id",
+            vec![d.id.into(), producer.0.into()],
+        ))
+        .await?;
+    let mut lines = Vec::with_capacity(rows.len());
+    for r in rows {
+        let quantity: i64 = r.try_get_by_index(6)?;
+        let delivered: Option<i64> = r.try_get_by_index(8)?;
+        lines.push(ShortLine {
+            id: r.try_get_by_index(0)?,
+            order: r.try_get_by_index(1)?,
+            member: r.try_get_by_index(2)?,
+            product: r.try_get_by_index(3)?,
+            name: r.try_get_by_index(4)?,
+            unit: r.try_get_by_index(5)?,
+            quantity,
+            price: r.try_get_by_index(7)?,
+            delivered: delivered.unwrap_or(quantity),
+        });
+    }
+    let mut e = FieldErrors::default();
+    for (i, (product, delivered)) in report.iter().enumerate() {
+        let ordered: i64 = lines
+            .iter()
+            .filter(|l| l.product == *product)
+            .map(|l| l.quantity)
+            .sum();
+        if ordered == 0 {
+            e.add(&format!("lines[{i}].product_id"), "error.not_on_pick_list");
+        } else if *delivered > ordered {
+            e.add_with(
+                &format!("lines[{i}].delivered_quantity"),
+                "error.more_than_ordered",
+                vec![("ordered", ordered.to_string())],
+            );
+        }
+    }
+    if !e.is_empty() {
+        return Err(AppError::Invalid(e));
+    }
+    // Per order: the refund, and per member what changed, for the mail.
+    let mut owed: BTreeMap<(i64, i64, i64), i64> = BTreeMap::new();
+    let mut told: BTreeMap<i64, Vec<serde_json::Value>> = BTreeMap::new();
+    for (product, delivered) in report {
+        let idx: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].product == *product)
+            .collect();
+        let before: i64 = idx.iter().map(|&i| lines[i].delivered).sum();
+        if *delivered > before {
+            return Err(AppError::Conflict("already_refunded"));
+        }
+        if *delivered == before {
+            continue;
+        }
+        let shares = settlement::share_shortage(
+            &idx.iter()
+                .map(|&i| (i as i64, lines[i].delivered))
+                .collect::<Vec<_>>(),
+            *delivered,
+        );
+        for s in shares {
+            let l = &mut lines[usize::try_from(s.line).unwrap_or_default()];
+            if s.delivered == l.delivered {
+                continue;
+            }
+            let missing = l.delivered - s.delivered;
+            *owed.entry((l.order, *product, *delivered)).or_default() += missing * l.price;
+            told.entry(l.member).or_default().push(json!({
+                "name": l.name, "unit": l.unit, "ordered": l.quantity,
+                "delivered": s.delivered, "refund_cents": missing * l.price,
+            }));
+            l.delivered = s.delivered;
+            order_lines::Entity::update_many()
+                .col_expr(
+                    order_lines::Column::DeliveredQuantity,
+                    Expr::value(Some(s.delivered)),
+                )
+                .filter(order_lines::Column::Id.eq(l.id))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    let order_ids: Vec<i64> = owed.keys().map(|(o, _, _)| *o).collect();
+    let paid_by = close::captured_payments(&txn, &order_ids).await?;
+    let mut per_order: BTreeMap<i64, i64> = BTreeMap::new();
+    for ((order, product, delivered), amount) in &owed {
+        let Some(payment) = paid_by.get(order) else {
+            continue;
+        };
+        *per_order.entry(*order).or_default() += amount;
+        refunds::ActiveModel {
+            payment_id: Set(*payment),
+            order_id: Set(*order),
+            amount_cents: Set(*amount),
+            reason: Set("shortage".to_owned()),
+            provider_ref: Set(None),
+            status: Set("pending".to_owned()),
+            idempotency_key: Set(format!("refund-{order}-short-{product}-{delivered}")),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    let after = close::paid_lines(&txn, d.id, Some(&[producer.0])).await?;
+    let fees = FeeRates {
+        host_bps: hive.host_fee_bps,
+        platform_bps: state.config.platform_fee_bps,
+    };
+    let statement = settlement::payout(producer.0, &after, fees);
+    close::write_payouts(&txn, d.id, std::slice::from_ref(&statement), now).await?;
+    close::check_balance(&txn, d.id).await?;
+    let members: Vec<i64> = told.keys().copied().collect();
+    let people = close::members_of(&txn, d.id, Some(&members)).await?;
+    let mut mails = Vec::new();
+    for (member, changes) in told {
+        let Some((to, first)) = people.get(&member) else {
+            continue;
+        };
+        let refund: i64 = changes
+            .iter()
+            .filter_map(|c| c["refund_cents"].as_i64())
+            .sum();
+        mails.push(Outgoing {
+            to: to.email.clone(),
+            lang: to.lang,
+            template: Template::ShortageRefund,
+            payload: json!({
+                "name": to.name,
+                "producer": p.name,
+                "hive": hive.name,
+                "pickup": distributions::local_time(&hive, d.pickup_starts_at, to.lang),
+                "lines": changes,
+                "refund_cents": refund,
+                "order_url": format!("{}/orders/{first}", state.config.base_url),
+            }),
+        });
+    }
+    mail::enqueue_all(&txn, now, &mails).await?;
+    txn.commit().await?;
+    state.mail_wakeup.notify_one();
+    orders::process_pending_refunds(state, &order_ids).await;
+    let (_, views) = payouts(&state.db, actor, id).await?;
+    let payout = views
+        .into_iter()
+        .find(|v| v.producer_id == producer)
+        .ok_or(AppError::NotFound)?;
+    Ok(ShortageOutcome {
+        refunds: per_order
+            .into_iter()
+            .map(|(o, a)| OrderRefundView {
+                order_id: OrderId(o),
+                amount_cents: Cents(a),
+            })
+            .collect(),
+        payout,
+    })
+}
+
+/// The manager ticks a member's order as collected, or not collected, at the pickup table.
+pub async fn set_collected(
+    state: &AppState,
+    actor: &CurrentUser,
+    order: OrderId,
+    collected: bool,
+) -> AppResult<entity::orders::Model> {
+    let o = orders_rows::Entity::find_by_id(order.0)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let d = distributions::get(&state.db, DistributionId(o.distribution_id)).await?;
+    let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
+    if !hives::can_manage(actor, &hive) {
+        return Err(AppError::Forbidden);
+    }
+    if o.status != "paid" {
+        return Err(AppError::Conflict("order_final"));
+    }
+    match distributions::status_of(&d) {
+        DistributionStatus::Closed => {}
+        DistributionStatus::Completed => return Err(AppError::Conflict("completed")),
+        _ => return Err(AppError::Conflict("not_closed")),
+    }
+    let at = collected.then(|| state.now());
+    orders_rows::Entity::update_many()
+        .col_expr(orders_rows::Column::CollectedAt, Expr::value(at))
+        .filter(orders_rows::Column::Id.eq(o.id))
+        .exec(&state.db)
+        .await?;
+    orders_rows::Entity::find_by_id(o.id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// The same for every order of one basket, as the pickup sheet ticks them.
+pub async fn set_basket_collected(
+    state: &AppState,
+    actor: &CurrentUser,
+    id: DistributionId,
+    basket: i32,
+    collected: bool,
+) -> AppResult<()> {
+    let ids: Vec<i64> = orders_rows::Entity::find()
+        .filter(orders_rows::Column::DistributionId.eq(id.0))
+        .filter(orders_rows::Column::BasketNumber.eq(basket))
+        .filter(orders_rows::Column::Status.eq("paid"))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|o| o.id)
+        .collect();
+    if ids.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    for o in ids {
+        set_collected(state, actor, OrderId(o), collected).await?;
+    }
+    Ok(())
 }

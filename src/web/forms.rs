@@ -1074,3 +1074,52 @@ impl OrderForm {
         if e.is_empty() { Ok(out) } else { Err(e) }
     }
 }
+
+/// Shortages in the API: `{lines: [{product_id, delivered_quantity}]}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ShortageForm {
+    pub lines: Vec<ShortageLineForm>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ShortageLineForm {
+    #[serde(deserialize_with = "loose")]
+    pub product_id: String,
+    #[serde(deserialize_with = "loose")]
+    pub delivered_quantity: String,
+}
+
+impl ShortageForm {
+    /// `(product, units delivered)` pairs; quantities are whole numbers of 0 or more.
+    pub fn parse(&self) -> Result<Vec<(i64, i64)>, FieldErrors> {
+        let mut e = FieldErrors::default();
+        let mut out = Vec::with_capacity(self.lines.len());
+        for (i, l) in self.lines.iter().enumerate() {
+            let product = l.product_id.trim().parse::<i64>().ok().filter(|v| *v > 0);
+            if product.is_none() {
+                e.add(&format!("lines[{i}].product_id"), "error.invalid");
+            }
+            let delivered = l
+                .delivered_quantity
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|q| (0..=999_999).contains(q));
+            if delivered.is_none() {
+                e.add(&format!("lines[{i}].delivered_quantity"), "error.delivered");
+            }
+            if let (Some(p), Some(d)) = (product, delivered) {
+                if out.iter().any(|(seen, _)| *seen == p) {
+                    e.add(&format!("lines[{i}].product_id"), "error.duplicate");
+                }
+                out.push((p, d));
+            }
+        }
+        if self.lines.is_empty() {
+            e.add("lines", "error.required");
+        }
+        if e.is_empty() { Ok(out) } else { Err(e) }
+    }
+}

@@ -2,17 +2,17 @@
 
 use crate::AppState;
 use crate::domain::settlement::PickList;
-use crate::domain::{DistributionId, ProducerId};
-use crate::error::AppResult;
+use crate::domain::{DistributionId, OrderId, ProducerId};
+use crate::error::{AppError, AppResult};
 use crate::services::pickup;
 use crate::web::ctx::AuthUser;
-use crate::web::forms::Path;
+use crate::web::forms::{Json, Path, ShortageForm};
 use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use serde::Serialize;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -23,6 +23,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/distributions/{id}/pickup-sheet", get(pickup_sheet))
         .route("/distributions/{id}/payouts", get(payouts))
+        .route(
+            "/distributions/{id}/producers/{producer_id}/shortages",
+            post(shortages),
+        )
+        .route("/orders/{id}/collected", post(collected))
 }
 
 #[derive(Serialize)]
@@ -85,4 +90,55 @@ async fn payouts(
 ) -> AppResult<impl IntoResponse> {
     let (_, rows) = pickup::payouts(&state.db, &user, DistributionId(id)).await?;
     Ok(axum::Json(rows))
+}
+
+async fn shortages(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((id, producer)): Path<(i64, i64)>,
+    Json(form): Json<ShortageForm>,
+) -> AppResult<impl IntoResponse> {
+    let report = form.parse().map_err(AppError::Invalid)?;
+    let outcome = pickup::record_shortages(
+        &state,
+        &user,
+        DistributionId(id),
+        ProducerId(producer),
+        &report,
+    )
+    .await?;
+    Ok(axum::Json(outcome))
+}
+
+#[derive(Deserialize)]
+#[serde(default)]
+struct CollectedForm {
+    collected: bool,
+}
+
+impl Default for CollectedForm {
+    fn default() -> Self {
+        CollectedForm { collected: true }
+    }
+}
+
+/// `{collected: false}` takes the tick back; an empty body means collected.
+async fn collected(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> AppResult<impl IntoResponse> {
+    let form: CollectedForm = if body.iter().all(u8::is_ascii_whitespace) {
+        CollectedForm::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|_| AppError::field("collected", "error.invalid"))?
+    };
+    let o = pickup::set_collected(&state, &user, OrderId(id), form.collected).await?;
+    Ok(axum::Json(serde_json::json!({
+        "id": OrderId(o.id),
+        "basket": o.basket_number,
+        "collected": o.collected_at.is_some(),
+        "collected_at": o.collected_at,
+    })))
 }
