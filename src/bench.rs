@@ -1,4 +1,4 @@
-//! `alveole bench`: the shop and checkout measured on a temporary database, beside a bare baseline in the same run.
+//! `alveole bench`: the shop, checkout and close measured on a temporary database, beside a bare baseline in the same run.
 //!
 //! Requests go through the real router in process, so the figures are server time without network noise.
 
@@ -14,7 +14,9 @@ use chrono::{Duration, Utc};
 use entity::{
     distributions, hive_members, hive_producers, hives, offers, producers, products, users,
 };
-use sea_orm::{ActiveModelTrait, DbBackend, EntityTrait, FromQueryResult, Set, Statement};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Set, Statement,
+};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::sync::Arc;
@@ -711,4 +713,325 @@ async fn oversold(db: &sea_orm::DatabaseConnection, distribution: i64) -> AppRes
     .one(db)
     .await?;
     Ok(row.and_then(|r| r.over).unwrap_or(0))
+}
+
+/// The most memory this process has held since [`reset_peak_rss`], in MiB (Linux; 0 elsewhere).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Starts the peak memory count again, so it measures the close and not the setup before it.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// A distribution of `orders` paid orders of `lines_per_order` lines from `members` members, written directly.
+async fn orders_for_close(
+    db: &sea_orm::DatabaseConnection,
+    m: &Market,
+    orders_n: usize,
+    lines_per_order: usize,
+    pending: usize,
+) -> AppResult<()> {
+    use entity::{distribution_producers, order_lines, orders, payments};
+    let now = Utc::now();
+    let offer_rows = offers::Entity::find().all(db).await?;
+    let mut producer_ids: Vec<i64> = offer_rows.iter().map(|o| o.producer_id).collect();
+    producer_ids.sort_unstable();
+    producer_ids.dedup();
+    // Three producers ask for far more than they will sell, so the close has minimums to apply.
+    let minimums: Vec<distribution_producers::ActiveModel> = producer_ids
+        .iter()
+        .enumerate()
+        .map(|(i, p)| distribution_producers::ActiveModel {
+            distribution_id: Set(m.distribution),
+            producer_id: Set(*p),
+            min_order_cents: Set(if i % 33 == 7 { 100_000_000 } else { 5_000 }),
+            status: Set("active".into()),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    distribution_producers::Entity::insert_many(minimums)
+        .exec_without_returning(db)
+        .await?;
+    let users_n = orders_n;
+    for start in (0..users_n).step_by(1000) {
+        let rows: Vec<users::ActiveModel> = (start..(start + 1000).min(users_n))
+            .map(|i| users::ActiveModel {
+                email: Set(format!("member{i}@bench.test")),
+                password_hash: Set("not-a-hash".into()),
+                name: Set(format!("Membre {i:05}")),
+                locale: Set(if i % 3 == 0 { "en" } else { "fr" }.into()),
+                is_admin: Set(false),
+                created_at: Set(now),
+                ..Default::default()
+            })
+            .collect();
+        users::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+    }
+    let user_ids: Vec<i64> = users::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|u| u.email.ends_with("@bench.test") && u.email.starts_with("member"))
+        .map(|u| u.id)
+        .collect();
+    for chunk in user_ids.chunks(1000) {
+        let rows: Vec<hive_members::ActiveModel> = chunk
+            .iter()
+            .map(|u| hive_members::ActiveModel {
+                hive_id: Set(m.hive),
+                user_id: Set(*u),
+                joined_at: Set(now),
+                ..Default::default()
+            })
+            .collect();
+        hive_members::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+    }
+    let mut seed: u64 = 0x5eed;
+    let mut next = move |n: usize| {
+        // xorshift: reproducible without a dependency on the random source.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for start in (0..orders_n + pending).step_by(500) {
+        let end = (start + 500).min(orders_n + pending);
+        let mut picks: Vec<Vec<(usize, i64)>> = Vec::with_capacity(end - start);
+        let mut order_rows = Vec::with_capacity(end - start);
+        for i in start..end {
+            let mut lines: Vec<(usize, i64)> = Vec::with_capacity(lines_per_order);
+            while lines.len() < lines_per_order {
+                let o = next(offer_rows.len());
+                if !lines.iter().any(|(x, _)| *x == o) {
+                    lines.push((o, 1 + next(3) as i64));
+                }
+            }
+            let total: i64 = lines
+                .iter()
+                .map(|(o, q)| offer_rows[*o].price_cents * q)
+                .sum();
+            order_rows.push(orders::ActiveModel {
+                distribution_id: Set(m.distribution),
+                user_id: Set(user_ids[i % user_ids.len()]),
+                status: Set(if i < orders_n {
+                    "paid"
+                } else {
+                    "pending_payment"
+                }
+                .into()),
+                basket_number: Set(None),
+                total_cents: Set(total),
+                idempotency_key: Set(None),
+                request_hash: Set(None),
+                collected_at: Set(None),
+                expires_at: Set(None),
+                test_mode: Set(true),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            });
+            picks.push(lines);
+        }
+        let inserted = orders::Entity::insert_many(order_rows)
+            .exec_with_returning(db)
+            .await?;
+        let mut line_rows = Vec::with_capacity(inserted.len() * lines_per_order);
+        let mut payment_rows = Vec::with_capacity(inserted.len());
+        for (o, lines) in inserted.iter().zip(&picks) {
+            for (offer, q) in lines {
+                let f = &offer_rows[*offer];
+                line_rows.push(order_lines::ActiveModel {
+                    order_id: Set(o.id),
+                    offer_id: Set(f.id),
+                    producer_id: Set(f.producer_id),
+                    quantity: Set(*q),
+                    unit_price_cents: Set(f.price_cents),
+                    vat_rate_bps: Set(f.vat_rate_bps),
+                    delivered_quantity: Set(None),
+                    status: Set("ordered".into()),
+                    ..Default::default()
+                });
+            }
+            payment_rows.push(payments::ActiveModel {
+                order_id: Set(o.id),
+                provider: Set("test".into()),
+                provider_ref: Set(Some(format!("test_pi_bench-{}", o.id))),
+                amount_cents: Set(o.total_cents),
+                status: Set(if o.status == "paid" {
+                    "succeeded"
+                } else {
+                    "pending"
+                }
+                .into()),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            });
+        }
+        for chunk in line_rows.chunks(1000) {
+            order_lines::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(db)
+                .await?;
+        }
+        payments::Entity::insert_many(payment_rows)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The baseline: one GROUP BY over the same lines, per producer, product and member, read in full.
+async fn close_baseline(
+    db: &sea_orm::DatabaseConnection,
+    distribution: i64,
+) -> AppResult<(f64, usize)> {
+    let t = Instant::now();
+    let rows = db
+        .query_all_raw(crate::services::raw(
+            db.get_database_backend(),
+            "SELECT ol.producer_id, f.product_id, o.user_id, \
+                    CAST(SUM(ol.quantity) AS BIGINT), CAST(SUM(ol.quantity * ol.unit_price_cents) AS BIGINT) \
+             FROM order_lines ol JOIN orders o ON o.id = ol.order_id JOIN offers f ON f.id = ol.offer_id \
+             WHERE o.distribution_id = $1 AND o.status = 'paid' \
+             GROUP BY ol.producer_id, f.product_id, o.user_id",
+            vec![distribution.into()],
+        ))
+        .await?;
+    let mut units = 0i64;
+    for r in &rows {
+        units += r.try_get_by_index::<i64>(3)?;
+    }
+    std::hint::black_box(units);
+    Ok((t.elapsed().as_secs_f64(), rows.len()))
+}
+
+/// A distribution of 10,000 orders and 100,000 lines from 100 producers, closed end to end.
+pub async fn close(opts: Options) -> AppResult<Value> {
+    const ORDERS: usize = 10_000;
+    const LINES: usize = 10;
+    const PENDING: usize = 100;
+    let s = scratch(&opts).await?;
+    let quiet = opts.json;
+    if !quiet {
+        eprintln!("Preparing {ORDERS} paid orders of {LINES} lines from 100 producers…");
+    }
+    let m = market(&s.state.db, 100, 10, None).await?;
+    orders_for_close(&s.state.db, &m, ORDERS, LINES, PENDING).await?;
+    crate::db::settle(&s.state.db).await?;
+    let d = m.distribution;
+    // The baseline runs before and after the close; the faster of the two is kept.
+    let (b1, groups) = close_baseline(&s.state.db, d).await?;
+    let row = distributions::Entity::find_by_id(d)
+        .one(&s.state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    reset_peak_rss();
+    let rss_before = peak_rss_mb();
+    let t = Instant::now();
+    crate::services::close::stop_ordering(&s.state, &row).await?;
+    crate::jobs::run_now(
+        &s.state,
+        "bench",
+        &crate::jobs::close_distribution::key(crate::domain::DistributionId(d)),
+    )
+    .await?;
+    let seconds = t.elapsed().as_secs_f64();
+    let peak = peak_rss_mb();
+    let (b2, _) = close_baseline(&s.state.db, d).await?;
+    let baseline = b1.min(b2);
+    let balance = crate::services::close::balance(&s.state.db, d).await?;
+    let settled = distributions::Entity::find_by_id(d)
+        .one(&s.state.db)
+        .await?
+        .is_some_and(|r| r.close_step >= crate::services::close::SETTLED);
+    let count = |sql: &'static str| {
+        let db = s.state.db.clone();
+        async move {
+            let row = db
+                .query_one_raw(crate::services::raw(
+                    db.get_database_backend(),
+                    sql,
+                    vec![d.into()],
+                ))
+                .await?;
+            Ok::<i64, AppError>(match row {
+                Some(r) => r.try_get_by_index::<i64>(0)?,
+                None => 0,
+            })
+        }
+    };
+    let lines = count(
+        "SELECT COUNT(*) FROM order_lines ol JOIN orders o ON o.id = ol.order_id WHERE o.distribution_id = $1",
+    )
+    .await?;
+    let pick_lists = count("SELECT COUNT(*) FROM pick_lists WHERE distribution_id = $1").await?;
+    let refunds = count(
+        "SELECT COUNT(*) FROM refunds r JOIN orders o ON o.id = r.order_id WHERE o.distribution_id = $1",
+    )
+    .await?;
+    let expired =
+        count("SELECT COUNT(*) FROM orders WHERE distribution_id = $1 AND status = 'expired'")
+            .await?;
+    let mails = count("SELECT COUNT(*) FROM outbox WHERE $1 > 0").await?;
+    let ratio = if baseline > 0.0 {
+        seconds / baseline
+    } else {
+        0.0
+    };
+    let ok_time = seconds < 2.0;
+    let ok_ratio = ratio <= 3.0;
+    let result = json!({
+        "bench": "close",
+        "database": backend_name(&s.state),
+        "orders": ORDERS + PENDING,
+        "lines": lines,
+        "producers": 100,
+        "seconds": round(seconds * 1000.0) / 1000.0,
+        "baseline_seconds": round(baseline * 1000.0) / 1000.0,
+        "baseline_groups": groups,
+        "ratio": round(ratio),
+        "peak_rss_mb": round(peak),
+        "rss_at_start_mb": round(rss_before),
+        "settled": settled,
+        "balance_holds": balance.holds(),
+        "pick_lists": pick_lists,
+        "refunds": refunds,
+        "expired_orders": expired,
+        "mails_queued": mails,
+        "target_seconds_ok": ok_time,
+        "target_ratio_ok": ok_ratio,
+    });
+    if !opts.json {
+        println!(
+            "Close benchmark: {} orders, {lines} lines, 100 producers on {}",
+            ORDERS + PENDING,
+            backend_name(&s.state)
+        );
+        println!("{:<30} {:>9.3} s", "close, end to end", seconds);
+        println!("{:<30} {:>9.3} s", "baseline: one GROUP BY", baseline);
+        println!("{:<30} {:>9.1}", "ratio", ratio);
+        println!("{:<30} {:>9.1} MiB", "peak memory during the close", peak);
+        println!(
+            "settled {settled}, {pick_lists} pick lists, {refunds} refunds, {expired} unpaid orders expired, {mails} mails queued"
+        );
+        println!("money balances to the cent: {}", verdict(balance.holds()));
+        println!("target < 2 s: {}", verdict(ok_time));
+        println!("target ≤ 3× the baseline: {}", verdict(ok_ratio));
+    }
+    Ok(result)
 }

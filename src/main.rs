@@ -26,7 +26,7 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Measure the shop or checkout on a temporary database (use a release build).
+    /// Measure the shop, checkout or close on a temporary database (use a release build).
     Bench {
         #[command(subcommand)]
         which: BenchKind,
@@ -64,6 +64,8 @@ enum BenchKind {
     },
     /// 500 members checking out at once from 50 scarce offers.
     Checkout,
+    /// The close of a distribution of 10,000 orders and 100,000 lines, beside one GROUP BY.
+    Close,
 }
 
 #[tokio::main]
@@ -119,6 +121,15 @@ async fn run(command: Command, config: Config) -> Result<(), alveole::error::App
                         database_url,
                         requests,
                         concurrency,
+                    })
+                    .await?
+                }
+                BenchKind::Close => {
+                    alveole::bench::close(alveole::bench::Options {
+                        json,
+                        database_url,
+                        requests: 0,
+                        concurrency: 0,
                     })
                     .await?
                 }

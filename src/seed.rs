@@ -576,6 +576,7 @@ pub async fn reset(db: &DatabaseConnection) -> AppResult<()> {
         "processed_webhook_events",
         "jobs",
         "outbox",
+        "pick_lists",
         "payouts",
         "refunds",
         "payments",

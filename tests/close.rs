@@ -418,6 +418,47 @@ async fn assert_known_results(app: &TestApp, m: &Market) {
     assert_eq!(mail_count(app, "minimum_missed_producer").await, 1);
     assert_eq!(mail_count(app, "pick_list").await, 2);
     assert_eq!(mail_count(app, "basket_confirmed").await, 3);
+    // Every message of the close renders in its reader's language, with what it is about.
+    for row in outbox::Entity::find()
+        .filter(outbox::Column::Template.is_in([
+            "minimum_missed",
+            "minimum_missed_producer",
+            "pick_list",
+            "basket_confirmed",
+        ]))
+        .all(&app.state.db)
+        .await
+        .expect("outbox")
+    {
+        let mail = alveole::mail::sender::render(&app.state, &row).expect("renders");
+        let expect = match row.template.as_str() {
+            "minimum_missed" => "Fournil",
+            "minimum_missed_producer" => "Fournil",
+            "pick_list" => "/pick-list",
+            _ => "Ruche de Tours",
+        };
+        assert!(
+            mail.text.contains(expect),
+            "{}: {}",
+            row.template,
+            mail.text
+        );
+        assert!(!mail.subject.is_empty() && mail.html.contains("<p>"));
+    }
+    let lea = outbox::Entity::find()
+        .filter(outbox::Column::Template.eq("basket_confirmed"))
+        .filter(outbox::Column::ToEmail.eq("lea@example.fr"))
+        .one(&app.state.db)
+        .await
+        .expect("outbox")
+        .expect("Léa's mail");
+    let text = alveole::mail::sender::render(&app.state, &lea)
+        .expect("renders")
+        .text;
+    assert!(
+        text.contains("2 × Carottes") && !text.contains("Pain"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -58,6 +58,21 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "emails/ordering_open/subject.txt",
     "emails/ordering_open/text.txt",
     "emails/ordering_open/html.html",
+    "emails/minimum_missed/subject.txt",
+    "emails/minimum_missed/text.txt",
+    "emails/minimum_missed/html.html",
+    "emails/minimum_missed_producer/subject.txt",
+    "emails/minimum_missed_producer/text.txt",
+    "emails/minimum_missed_producer/html.html",
+    "emails/pick_list/subject.txt",
+    "emails/pick_list/text.txt",
+    "emails/pick_list/html.html",
+    "emails/basket_confirmed/subject.txt",
+    "emails/basket_confirmed/text.txt",
+    "emails/basket_confirmed/html.html",
+    "emails/shortage_refund/subject.txt",
+    "emails/shortage_refund/text.txt",
+    "emails/shortage_refund/html.html",
 ];
 
 pub const STYLESHEET: &str = include_str!("../../templates/assets/alveole.css");
