@@ -898,3 +898,149 @@ async fn the_manager_ticks_baskets_collected_and_back() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_pages_after_the_close_serve_manager_producers_and_members() {
+    each_backend(|app| async move {
+        let m = market(&app).await;
+        let d = m.distribution.clone();
+        let garden = m.farms["Les Jardins"].clone();
+        let dairy = m.farms["Fromagerie du Val"].clone();
+        let manager = app.browser().await;
+        manager
+            .login("gerant@example.fr", "correct horse battery")
+            .await;
+        let page = manager.get(&format!("/distributions/{d}/manage")).await;
+        assert!(
+            page.attr("#close-now", "type").is_some(),
+            "a close button while open"
+        );
+        let closed = manager
+            .post(&format!("/distributions/{d}/close"), &[])
+            .await;
+        let page = manager.follow(&closed).await;
+        assert!(
+            page.contains("Pick lists, the pickup sheet and payouts are ready"),
+            "{}",
+            page.body
+        );
+        assert_eq!(
+            page.attr("#pickup-sheet", "href"),
+            Some(format!("/distributions/{d}/pickup"))
+        );
+
+        // The pickup sheet: members alphabetically, ticked one by one at the table.
+        let sheet = manager.get(&format!("/distributions/{d}/pickup")).await;
+        assert_eq!(sheet.status, StatusCode::OK);
+        assert_eq!(sheet.texts("li.basket .member"), vec!["Léa", "Marc", "Zoé"]);
+        assert_eq!(
+            sheet.texts("#collected-summary"),
+            vec!["0 of 3 baskets collected"]
+        );
+        let tick = manager
+            .post(
+                &format!("/distributions/{d}/baskets/2/collected"),
+                &[("collected", "1")],
+            )
+            .await;
+        assert_eq!(
+            tick.location,
+            Some(format!("/distributions/{d}/pickup#basket-2"))
+        );
+        let sheet = manager.get(&format!("/distributions/{d}/pickup")).await;
+        assert_eq!(sheet.texts("li.basket.collected .member"), vec!["Marc"]);
+        assert_eq!(
+            sheet.texts("#collected-summary"),
+            vec!["1 of 3 baskets collected"]
+        );
+        let all = manager.get(&format!("/distributions/{d}/pick-lists")).await;
+        assert_eq!(
+            all.texts("section.pick-list").len(),
+            2,
+            "one page per producer with bags"
+        );
+        let payouts = manager.get(&format!("/distributions/{d}/payouts")).await;
+        assert_eq!(payouts.texts("#host-fee-total"), vec!["€4.72"]);
+
+        // The producer: its printable list and CSV, a shortage form that keeps what was typed.
+        let farmer = app.browser().await;
+        farmer
+            .login("julien@example.fr", "correct horse battery")
+            .await;
+        let list = farmer
+            .get(&format!("/distributions/{d}/producers/{garden}/pick-list"))
+            .await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert_eq!(list.texts("table.pick td.qty"), vec!["5", "3"]);
+        assert_eq!(list.texts(".bag .bag-name"), vec!["Léa", "Marc", "Zoé"]);
+        assert!(!list.contains("@example.fr"));
+        let csv = farmer
+            .get(&format!(
+                "/distributions/{d}/producers/{garden}/pick-list.csv"
+            ))
+            .await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert!(csv.body.contains("2,Marc,"), "{}", csv.body);
+        let carrots = list
+            .attr("tr[data-product-id] ", "data-product-id")
+            .expect("product id");
+        let field = format!("delivered_{carrots}");
+        let bad = farmer
+            .post(
+                &format!("/distributions/{d}/producers/{garden}/shortages"),
+                &[(field.as_str(), "9")],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(bad.value_of(&field).as_deref(), Some("9"));
+        assert!(bad.contains("Members ordered 5"), "{}", bad.body);
+        let ok = farmer
+            .post(
+                &format!("/distributions/{d}/producers/{garden}/shortages"),
+                &[(field.as_str(), "4")],
+            )
+            .await;
+        let page = farmer.follow(&ok).await;
+        assert!(page.contains("Shortages recorded"), "{}", page.body);
+        assert_eq!(page.value_of(&field).as_deref(), Some("4"));
+        assert_eq!(mail_count(&app, "shortage_refund").await, 1);
+        // Another producer's pages stay closed to it.
+        for path in [
+            format!("/distributions/{d}/producers/{dairy}/pick-list"),
+            format!("/distributions/{d}/producers/{dairy}/pick-list.csv"),
+            format!("/distributions/{d}/pickup"),
+        ] {
+            assert_eq!(
+                farmer.get(&path).await.status,
+                StatusCode::FORBIDDEN,
+                "{path}"
+            );
+        }
+        let own = farmer.get(&format!("/distributions/{d}/payouts")).await;
+        assert_eq!(own.texts("section.payout h2").len(), 1);
+        assert!(own.contains("Les Jardins") && !own.contains("Fromagerie"));
+
+        // The member sees the basket number and what was refunded.
+        let member = app.browser().await;
+        member
+            .login("marc@example.fr", "correct horse battery")
+            .await;
+        let order = member.get(&format!("/orders/{}", m.orders["Marc"])).await;
+        assert!(
+            order.texts("#basket-number")[0].contains("number 2"),
+            "{}",
+            order.body
+        );
+        assert!(
+            order.contains("Producer under its minimum") && order.contains("Missing at the pickup"),
+            "{}",
+            order.body
+        );
+        assert!(
+            order.texts("#refunds strong")[0].contains("€10.90"),
+            "{:?}",
+            order.texts("#refunds")
+        );
+    })
+    .await;
+}

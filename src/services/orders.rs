@@ -54,6 +54,15 @@ pub struct LineView {
     pub vat_rate_bps: i32,
     pub amount_cents: i64,
     pub status: String,
+    /// Units handed over, when the producer reported a shortage.
+    pub delivered_quantity: Option<i64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RefundView {
+    pub amount_cents: i64,
+    pub reason: String,
+    pub status: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -92,6 +101,11 @@ pub struct OrderView {
     pub hive_address: String,
     /// Whether the member may still cancel it.
     pub cancellable: bool,
+    /// Given at close: the number of the member's bag at the pickup.
+    pub basket_number: Option<i32>,
+    pub collected: bool,
+    pub refunds: Vec<RefundView>,
+    pub refunded_cents: i64,
 }
 
 fn request_hash(lines: &[(i64, i64)], test_card: Option<&str>) -> String {
@@ -428,6 +442,7 @@ impl Prepared<'_> {
                     vat_rate_bps: o.vat_rate_bps,
                     amount_cents: o.price_cents * quantity,
                     status: "ordered".to_owned(),
+                    delivered_quantity: None,
                 })
             })
             .collect();
@@ -1040,7 +1055,20 @@ pub async fn view<C: ConnectionTrait>(
                 vat_rate_bps: l.vat_rate_bps,
                 amount_cents: l.unit_price_cents * l.quantity,
                 status: l.status.clone(),
+                delivered_quantity: l.delivered_quantity,
             }
+        })
+        .collect();
+    let refund_rows: Vec<RefundView> = refunds::Entity::find()
+        .filter(refunds::Column::OrderId.eq(order.id))
+        .order_by_asc(refunds::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| RefundView {
+            amount_cents: r.amount_cents,
+            reason: r.reason,
+            status: r.status,
         })
         .collect();
     let payment = payments::Entity::find()
@@ -1057,9 +1085,10 @@ pub async fn view<C: ConnectionTrait>(
     let d = distributions::get(db, DistributionId(order.distribution_id)).await?;
     let hive = hives::get(db, HiveId(d.hive_id)).await?;
     let status = OrderStatus::parse(&order.status).unwrap_or(OrderStatus::PendingPayment);
-    Ok(assemble(
-        &order, status, line_views, payment, &d, &hive, now,
-    ))
+    let mut v = assemble(&order, status, line_views, payment, &d, &hive, now);
+    v.refunded_cents = refund_rows.iter().map(|r| r.amount_cents).sum();
+    v.refunds = refund_rows;
+    Ok(v)
 }
 
 /// An order as shown, from its lines: shared by orders read back and orders just placed.
@@ -1117,6 +1146,10 @@ fn assemble(
         hive_address: hive.address.clone(),
         cancellable: status.holds_stock()
             && accepts_orders(distributions::status_of(d), &distributions::window(d), now),
+        basket_number: order.basket_number,
+        collected: order.collected_at.is_some(),
+        refunds: Vec::new(),
+        refunded_cents: 0,
     }
 }
 

@@ -560,3 +560,30 @@ pub async fn set_basket_collected(
     }
     Ok(())
 }
+
+/// Per product of a producer: units ordered and units delivered so far (all of them until a shortage).
+pub async fn delivered_totals(
+    db: &DatabaseConnection,
+    id: DistributionId,
+    producer: ProducerId,
+) -> AppResult<HashMap<i64, (i64, i64)>> {
+    let rows = db
+        .query_all_raw(super::raw(
+            db.get_database_backend(),
+            "SELECT f.product_id, CAST(SUM(ol.quantity) AS BIGINT), \
+                    CAST(SUM(COALESCE(ol.delivered_quantity, ol.quantity)) AS BIGINT) \
+             FROM order_lines ol JOIN orders o ON o.id = ol.order_id JOIN offers f ON f.id = ol.offer_id \
+             WHERE o.distribution_id = $1 AND o.status = 'paid' AND ol.producer_id = $2 AND ol.status = 'ordered' \
+             GROUP BY f.product_id",
+            vec![id.0.into(), producer.0.into()],
+        ))
+        .await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for r in rows {
+        out.insert(
+            r.try_get_by_index::<i64>(0)?,
+            (r.try_get_by_index(1)?, r.try_get_by_index(2)?),
+        );
+    }
+    Ok(out)
+}

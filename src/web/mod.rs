@@ -8,6 +8,7 @@ pub mod distribution;
 pub mod forms;
 pub mod hive;
 pub mod offers;
+pub mod pickup;
 pub mod producer;
 pub mod render;
 pub mod shelves;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(producer::routes())
         .merge(distribution::routes())
         .merge(offers::routes())
+        .merge(pickup::routes())
         .merge(shop::routes())
         .nest("/api/v1", api::routes())
         .route("/healthz", get(healthz))

@@ -4,6 +4,7 @@ mod accounts;
 mod catalogue;
 mod hives;
 mod pickup;
+pub use pickup::pick_list_csv;
 mod sales;
 mod webhooks;
 

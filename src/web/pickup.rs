@@ -1,0 +1,305 @@
+//! Pages after the close: printable pick lists with shortages, the pickup sheet with collected ticks, payout statements.
+
+use super::ctx::{AuthUser, Ctx, redirect_with_flash};
+use super::forms::Path;
+use super::render::{render, render_invalid};
+use crate::AppState;
+use crate::domain::{DistributionId, ProducerId};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::services::distributions::{self, DistributionView};
+use crate::services::hives::HiveView;
+use crate::services::pickup::{self, Reader};
+use axum::Router;
+use axum::extract::{Form, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use std::collections::HashMap;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/distributions/{id}/close", post(close_now))
+        .route("/distributions/{id}/pick-lists", get(all_pick_lists))
+        .route(
+            "/distributions/{id}/producers/{producer_id}/pick-list",
+            get(pick_list),
+        )
+        .route(
+            "/distributions/{id}/producers/{producer_id}/pick-list.csv",
+            get(super::api::pick_list_csv),
+        )
+        .route(
+            "/distributions/{id}/producers/{producer_id}/shortages",
+            post(shortages),
+        )
+        .route("/distributions/{id}/pickup", get(pickup_sheet))
+        .route(
+            "/distributions/{id}/baskets/{basket}/collected",
+            post(collected),
+        )
+        .route("/distributions/{id}/payouts", get(payouts))
+}
+
+/// The manager closes ordering now from the distribution page.
+async fn close_now(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let back = format!("/distributions/{id}/manage");
+    match distributions::close_now(&state, &user, DistributionId(id)).await {
+        Ok(_) => Ok(redirect_with_flash(
+            &state,
+            &back,
+            "flash.distribution_closed",
+        )),
+        Err(AppError::Conflict(_)) => Ok(redirect_with_flash(&state, &back, "error.transition")),
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Serialize)]
+struct Sheet {
+    producer_name: String,
+    pick_list: crate::domain::settlement::PickList,
+}
+
+fn base_context(s: &pickup::Settled, now: chrono::DateTime<chrono::Utc>) -> tera::Context {
+    let mut c = tera::Context::new();
+    c.insert("d", &DistributionView::from_model(&s.distribution, now));
+    c.insert("hive", &HiveView::from_model(s.hive.clone(), None));
+    c.insert("manager", &(s.reader == Reader::Manager));
+    c
+}
+
+/// Every pick list of the distribution (the manager's), or the reader's own, one printed page each.
+async fn all_pick_lists(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
+    let (s, lists) = pickup::pick_lists(&state.db, &user, DistributionId(id)).await?;
+    let mut c = base_context(&s, state.now());
+    c.insert(
+        "sheets",
+        &lists
+            .into_iter()
+            .filter(|(_, pl)| !pl.members.is_empty())
+            .map(|(producer_name, pick_list)| Sheet {
+                producer_name,
+                pick_list,
+            })
+            .collect::<Vec<_>>(),
+    );
+    c.insert("single", &false);
+    render(&state, &ctx, "producer/pick_list.html", c)
+}
+
+#[derive(Serialize)]
+struct Delivery {
+    product_id: String,
+    name: String,
+    unit: String,
+    ordered: i64,
+    delivered: String,
+}
+
+async fn pick_list_context(
+    state: &AppState,
+    user: &crate::services::accounts::CurrentUser,
+    id: i64,
+    producer: i64,
+    typed: Option<&HashMap<String, String>>,
+    errors: &FieldErrors,
+    ctx: &Ctx,
+) -> AppResult<tera::Context> {
+    let (s, name, pl) =
+        pickup::pick_list(&state.db, user, DistributionId(id), ProducerId(producer)).await?;
+    let totals =
+        pickup::delivered_totals(&state.db, DistributionId(id), ProducerId(producer)).await?;
+    let deliveries: Vec<Delivery> = pl
+        .products
+        .iter()
+        .map(|p| {
+            let (ordered, delivered) = totals
+                .get(&p.product_id.0)
+                .copied()
+                .unwrap_or((p.quantity, p.quantity));
+            let field = format!("delivered_{}", p.product_id.0);
+            Delivery {
+                product_id: p.product_id.0.to_string(),
+                name: p.name.clone(),
+                unit: p.unit.clone(),
+                ordered,
+                delivered: typed
+                    .and_then(|t| t.get(&field).cloned())
+                    .unwrap_or_else(|| delivered.to_string()),
+            }
+        })
+        .collect();
+    let mut c = base_context(&s, state.now());
+    c.insert("producer_id", &producer.to_string());
+    c.insert(
+        "own",
+        &matches!(&s.reader, Reader::Producers(ids) if ids.contains(&producer)),
+    );
+    c.insert(
+        "sheets",
+        &[Sheet {
+            producer_name: name,
+            pick_list: pl,
+        }],
+    );
+    c.insert("single", &true);
+    c.insert("deliveries", &deliveries);
+    c.insert("errors", &errors.translated(ctx.lang));
+    Ok(c)
+}
+
+async fn pick_list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path((id, producer)): Path<(i64, i64)>,
+) -> AppResult<Html<String>> {
+    let c = pick_list_context(
+        &state,
+        &user,
+        id,
+        producer,
+        None,
+        &FieldErrors::default(),
+        &ctx,
+    )
+    .await?;
+    render(&state, &ctx, "producer/pick_list.html", c)
+}
+
+/// The producer types what it could bring of each product; members are refunded the rest.
+async fn shortages(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path((id, producer)): Path<(i64, i64)>,
+    Form(form): Form<HashMap<String, String>>,
+) -> AppResult<Response> {
+    let totals =
+        pickup::delivered_totals(&state.db, DistributionId(id), ProducerId(producer)).await?;
+    let mut errors = FieldErrors::default();
+    let mut report = Vec::new();
+    let mut products: Vec<_> = totals.iter().collect();
+    products.sort_by_key(|(p, _)| **p);
+    for (product, (ordered, _)) in products {
+        let field = format!("delivered_{product}");
+        let Some(raw) = form.get(&field) else {
+            continue;
+        };
+        match raw.trim().parse::<i64>() {
+            Ok(n) if (0..=*ordered).contains(&n) => report.push((*product, n)),
+            Ok(n) if n > *ordered => errors.add_with(
+                &field,
+                "error.more_than_ordered",
+                vec![("ordered", ordered.to_string())],
+            ),
+            _ => errors.add(&field, "error.delivered"),
+        }
+    }
+    let back = format!("/distributions/{id}/producers/{producer}/pick-list");
+    if errors.is_empty() && !report.is_empty() {
+        match pickup::record_shortages(
+            &state,
+            &user,
+            DistributionId(id),
+            ProducerId(producer),
+            &report,
+        )
+        .await
+        {
+            Ok(_) => {
+                return Ok(redirect_with_flash(
+                    &state,
+                    &back,
+                    "flash.shortages_recorded",
+                ));
+            }
+            Err(AppError::Conflict(code)) => errors.add(
+                "delivered",
+                crate::error::AppError::Conflict(code).message_key(),
+            ),
+            Err(AppError::Invalid(e)) => errors = e,
+            Err(e) => return Err(e),
+        }
+    }
+    let c = pick_list_context(&state, &user, id, producer, Some(&form), &errors, &ctx).await?;
+    render_invalid(&state, &ctx, "producer/pick_list.html", c)
+}
+
+async fn pickup_sheet(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
+    let (s, sheet) = pickup::pickup_sheet(&state.db, &user, DistributionId(id)).await?;
+    let mut c = base_context(&s, state.now());
+    let collected = sheet.baskets.values().filter(|b| b.collected).count();
+    c.insert("sheet", &sheet.sheet);
+    c.insert(
+        "collected",
+        &sheet
+            .baskets
+            .iter()
+            .filter(|(_, b)| b.collected)
+            .map(|(n, _)| n.to_string())
+            .collect::<Vec<_>>(),
+    );
+    c.insert("collected_count", &collected);
+    c.insert("baskets_count", &sheet.baskets.len());
+    render(&state, &ctx, "hive/pickup.html", c)
+}
+
+#[derive(serde::Deserialize)]
+struct Tick {
+    #[serde(default)]
+    collected: String,
+}
+
+/// A tick at the pickup table; back to the same basket on the sheet.
+async fn collected(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((id, basket)): Path<(i64, i32)>,
+    Form(form): Form<Tick>,
+) -> AppResult<Response> {
+    let on = form.collected != "0";
+    pickup::set_basket_collected(&state, &user, DistributionId(id), basket, on).await?;
+    Ok(
+        axum::response::Redirect::to(&format!("/distributions/{id}/pickup#basket-{basket}"))
+            .into_response(),
+    )
+}
+
+async fn payouts(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
+    let (s, rows) = pickup::payouts(&state.db, &user, DistributionId(id)).await?;
+    let mut c = base_context(&s, state.now());
+    let sum = |f: fn(&pickup::PayoutView) -> i64| rows.iter().map(f).sum::<i64>();
+    c.insert(
+        "totals",
+        &serde_json::json!({
+            "sales_cents": sum(|r| r.sales_cents.0),
+            "sales_excl_vat_cents": sum(|r| r.sales_excl_vat_cents.0),
+            "refunds_cents": sum(|r| r.refunds_cents.0),
+            "host_fee_cents": sum(|r| r.host_fee_cents.0),
+            "platform_fee_cents": sum(|r| r.platform_fee_cents.0),
+            "payout_cents": sum(|r| r.payout_cents.0),
+        }),
+    );
+    c.insert("payouts", &rows);
+    render(&state, &ctx, "hive/payouts.html", c)
+}
