@@ -1044,3 +1044,115 @@ async fn the_pages_after_the_close_serve_manager_producers_and_members() {
     })
     .await;
 }
+
+/// An `alveole worker` process on the test's database, killed when dropped.
+struct Worker(std::process::Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn worker(app: &TestApp) -> Worker {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_alveole"));
+    cmd.arg("worker")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &app.database_url)
+        .env("ALVEOLE_SECRET", "test-secret-test-secret-test-secret-0123")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit());
+    if let Some(s) = &app.schema {
+        cmd.env("DATABASE_SCHEMA", s);
+    }
+    Worker(cmd.spawn().expect("start alveole worker"))
+}
+
+#[tokio::test]
+async fn two_worker_processes_close_each_distribution_once() {
+    each_backend(|app| async move {
+        let m = market(&app).await;
+        // Two more distributions of the same hive, closed with nobody's orders.
+        let hive = alveole::services::distributions::get(&app.state.db, did(&m))
+            .await
+            .expect("distribution")
+            .hive_id;
+        let now = app.clock.now();
+        let mut ids = vec![did(&m)];
+        for week in 1..=2 {
+            let pickup = now + Duration::days(3 + 7 * week);
+            let (s, d) = m
+                .manager
+                .post(
+                    &format!("/api/v1/hives/{hive}/distributions"),
+                    json!({"orders_open_at": (now - Duration::hours(1)).to_rfc3339(),
+                           "orders_close_at": (pickup - Duration::days(1)).to_rfc3339(),
+                           "pickup_starts_at": pickup.to_rfc3339(),
+                           "pickup_ends_at": (pickup + Duration::hours(2)).to_rfc3339()}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{d}");
+            let (s, _) = m
+                .manager
+                .post(
+                    &format!(
+                        "/api/v1/distributions/{}/open",
+                        d["id"].as_str().unwrap_or("")
+                    ),
+                    json!({}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK);
+            ids.push(DistributionId(
+                d["id"].as_str().unwrap_or("0").parse().expect("id"),
+            ));
+        }
+        // The worker processes run on the real clock: the jobs are queued at its time.
+        app.clock.set(Utc::now());
+        for id in &ids {
+            let d = alveole::services::distributions::get(&app.state.db, *id)
+                .await
+                .expect("distribution");
+            assert!(close::stop_ordering(&app.state, &d).await.expect("stop"));
+        }
+        let workers = [worker(&app), worker(&app)];
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+        loop {
+            let jobs = job_rows::Entity::find()
+                .filter(job_rows::Column::Kind.eq("close_distribution"))
+                .all(&app.state.db)
+                .await
+                .expect("jobs");
+            if jobs.len() == 3 && jobs.iter().all(|j| j.status == "done") {
+                for j in &jobs {
+                    assert_eq!(j.attempts, 1, "job {} ran once: {j:?}", j.id);
+                }
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "closes not done: {jobs:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        drop(workers);
+        for id in &ids {
+            let d = alveole::services::distributions::get(&app.state.db, *id)
+                .await
+                .expect("distribution");
+            assert_eq!(d.close_step, close::SETTLED);
+        }
+        assert_known_results(&app, &m).await;
+        assert_eq!(
+            refunds::Entity::find()
+                .count(&app.state.db)
+                .await
+                .expect("count"),
+            3
+        );
+    })
+    .await;
+}

@@ -82,6 +82,9 @@ pub struct TestApp {
     /// Every test app runs on a clock that moves only when the test says so.
     pub clock: alveole::clock::FakeClock,
     pub backend: Backend,
+    /// The database this app runs on, for other processes to share it.
+    pub database_url: String,
+    pub schema: Option<String>,
     cleanup: Cleanup,
 }
 
@@ -145,6 +148,8 @@ impl TestApp {
                 )
             }
         };
+        let database_url = config.database_url.clone();
+        let schema = config.database_schema.clone();
         let clock = alveole::clock::FakeClock::at(chrono::Utc::now());
         let state = AppState::connect(config)
             .await
@@ -163,6 +168,8 @@ impl TestApp {
             state,
             clock,
             backend,
+            database_url,
+            schema,
             cleanup,
         }
     }
