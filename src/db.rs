@@ -45,11 +45,19 @@ pub async fn writer(
     Database::connect(opt).await
 }
 
-/// Empties SQLite's write-ahead log into the database, so a measurement starts on a settled file.
+/// Brings a freshly filled database to its steady state before a measurement: SQLite's
+/// write-ahead log emptied into the file, PostgreSQL's planner statistics gathered (as
+/// autovacuum would soon do on its own).
 pub async fn settle(db: &DatabaseConnection) -> Result<(), DbErr> {
-    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
-        db.execute_unprepared("PRAGMA wal_checkpoint(RESTART)")
-            .await?;
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => {
+            db.execute_unprepared("PRAGMA wal_checkpoint(RESTART)")
+                .await?;
+        }
+        sea_orm::DbBackend::Postgres => {
+            db.execute_unprepared("ANALYZE").await?;
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -430,7 +430,9 @@ async fn assert_known_results(app: &TestApp, m: &Market) {
         .await
         .expect("outbox")
     {
-        let mail = alveole::mail::sender::render(&app.state, &row).expect("renders");
+        let mail = alveole::mail::sender::prepare(&app.state, &row)
+            .await
+            .expect("renders");
         let expect = match row.template.as_str() {
             "minimum_missed" => "Fournil",
             "minimum_missed_producer" => "Fournil",
@@ -452,7 +454,8 @@ async fn assert_known_results(app: &TestApp, m: &Market) {
         .await
         .expect("outbox")
         .expect("Léa's mail");
-    let text = alveole::mail::sender::render(&app.state, &lea)
+    let text = alveole::mail::sender::prepare(&app.state, &lea)
+        .await
         .expect("renders")
         .text;
     assert!(
@@ -525,8 +528,17 @@ async fn a_close_cut_off_half_way_resumes_after_its_lease_with_nothing_done_twic
         assert!(close::step(&app.state, did(&m)).await.expect("step 2"));
         assert_eq!(mail_count(&app, "minimum_missed").await, 2);
         assert_eq!(mail_count(&app, "pick_list").await, 0);
-        // While its lease holds nobody else takes the job.
-        assert_eq!(jobs::run_due(&app.state, "worker-b").await.expect("run"), 0);
+        // While its lease holds nobody else takes the job (the refunds it queued do go out).
+        jobs::run_due(&app.state, "worker-b").await.expect("run");
+        let held = job_rows::Entity::find_by_id(job.id)
+            .one(&app.state.db)
+            .await
+            .expect("job")
+            .expect("job row");
+        assert_eq!(
+            (held.status.as_str(), held.locked_by.as_deref()),
+            ("running", Some("worker-a"))
+        );
         app.clock.advance(jobs::LEASE + Duration::seconds(1));
         assert_eq!(jobs::run_due(&app.state, "worker-b").await.expect("run"), 1);
         let done = job_rows::Entity::find_by_id(job.id)

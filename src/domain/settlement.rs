@@ -137,7 +137,10 @@ pub struct ProductTotal {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BagLine {
     pub product_id: ProductId,
+    /// Left out when stored, since the pick list's products name them; see [`PickList::fill_names`].
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub unit: String,
     pub quantity: i64,
 }
@@ -158,6 +161,25 @@ pub struct PickList {
     pub products: Vec<ProductTotal>,
     /// Bags by basket number.
     pub members: Vec<Bag>,
+}
+
+impl PickList {
+    /// Names each bag's lines from the product totals, as they are stored without names.
+    pub fn fill_names(&mut self) {
+        let names: HashMap<ProductId, (&str, &str)> = self
+            .products
+            .iter()
+            .map(|p| (p.product_id, (p.name.as_str(), p.unit.as_str())))
+            .collect();
+        for bag in &mut self.members {
+            for l in &mut bag.lines {
+                if let Some((name, unit)) = names.get(&l.product_id) {
+                    l.name = (*name).to_owned();
+                    l.unit = (*unit).to_owned();
+                }
+            }
+        }
+    }
 }
 
 /// VAT-inclusive and VAT-exclusive amounts at one rate.
@@ -283,8 +305,8 @@ pub fn settle(
                     .into_iter()
                     .map(|(id, quantity)| BagLine {
                         product_id: ProductId(id),
-                        name: product(&id).name.clone(),
-                        unit: product(&id).unit.clone(),
+                        name: String::new(),
+                        unit: String::new(),
                         quantity,
                     })
                     .collect(),

@@ -5,6 +5,7 @@
 //! claimed again once its lease is over, so every handler is written to be run again safely.
 
 pub mod close_distribution;
+pub mod send_refunds;
 
 use crate::AppState;
 use crate::error::{AppError, AppResult};
@@ -23,17 +24,19 @@ pub const MAX_ATTEMPTS: i32 = 12;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     CloseDistribution,
+    SendRefunds,
 }
 
 impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::CloseDistribution => "close_distribution",
+            Kind::SendRefunds => "send_refunds",
         }
     }
 
     pub fn parse(s: &str) -> Option<Kind> {
-        [Kind::CloseDistribution]
+        [Kind::CloseDistribution, Kind::SendRefunds]
             .into_iter()
             .find(|k| k.as_str() == s)
     }
@@ -164,6 +167,7 @@ pub async fn fail<C: ConnectionTrait>(
 pub async fn execute(state: &AppState, worker: &str, job: jobs::Model) -> AppResult<()> {
     let result = match Kind::parse(&job.kind) {
         Some(Kind::CloseDistribution) => close_distribution::run(state, &job.payload).await,
+        Some(Kind::SendRefunds) => send_refunds::run(state, &job.payload).await,
         None => Err(AppError::Internal(format!("unknown job kind {}", job.kind))),
     };
     match result {

@@ -65,12 +65,32 @@ pub struct Rendered {
     pub html: String,
 }
 
+/// Renders a message, first reading what a message that keeps only a reference says.
+pub async fn prepare(state: &AppState, row: &outbox::Model) -> AppResult<Rendered> {
+    if row.template == Template::BasketConfirmed.name()
+        && let Ok(r) = serde_json::from_str::<crate::services::close::BasketRef>(&row.payload)
+    {
+        let lang = Locale::parse(&row.locale).unwrap_or_default();
+        let payload = crate::services::close::basket_mail(state, &r, lang).await?;
+        return render_payload(state, row, payload);
+    }
+    render(state, row)
+}
+
 pub fn render(state: &AppState, row: &outbox::Model) -> AppResult<Rendered> {
+    let payload: serde_json::Value = serde_json::from_str(&row.payload)
+        .map_err(|e| AppError::Internal(format!("mail payload: {e}")))?;
+    render_payload(state, row, payload)
+}
+
+fn render_payload(
+    state: &AppState,
+    row: &outbox::Model,
+    payload: serde_json::Value,
+) -> AppResult<Rendered> {
     let template = Template::parse(&row.template)
         .ok_or_else(|| AppError::Internal(format!("unknown mail {}", row.template)))?;
     let lang = Locale::parse(&row.locale).unwrap_or_default();
-    let payload: serde_json::Value = serde_json::from_str(&row.payload)
-        .map_err(|e| AppError::Internal(format!("mail payload: {e}")))?;
     let mut c = tera::Context::from_value(payload).map_err(AppError::from)?;
     c.insert("base_url", &state.config.base_url);
     let name = template.name();
@@ -152,7 +172,7 @@ pub async fn send_due(state: &AppState, transport: &Transport) -> AppResult<usiz
 }
 
 async fn deliver(state: &AppState, transport: &Transport, row: &outbox::Model) -> AppResult<()> {
-    let m = render(state, row)?;
+    let m = prepare(state, row).await?;
     match transport {
         Transport::Log => {
             tracing::info!(to = %row.to_email, subject = %m.subject, body = %m.text, "mail (no SMTP_URL: written to the log)");

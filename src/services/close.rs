@@ -5,18 +5,16 @@
 //! worker has done already changes nothing, so running the close twice, or two workers at once,
 //! expires, refunds, counts and mails exactly once.
 
-use super::{distributions, hives, orders, raw};
+use super::{distributions, hives, raw};
 use crate::AppState;
 use crate::domain::distribution::DistributionStatus;
 use crate::domain::settlement::{self, Balance, FeeRates, Line, Member, PickList, Product};
 use crate::domain::{Cents, DistributionId, HiveId, Locale};
 use crate::error::{AppError, AppResult};
 use crate::jobs;
-use crate::mail::{self, Outgoing, Template};
+use crate::mail::{self, Outgoing, RawOutgoing, Template};
 use chrono::{DateTime, Utc};
-use entity::{
-    distributions as distribution_rows, hives as hive_rows, payouts, pick_lists, refunds,
-};
+use entity::{distributions as distribution_rows, hives as hive_rows, payouts, pick_lists};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
@@ -174,33 +172,69 @@ async fn expire_unpaid(state: &AppState, d: &distribution_rows::Model) -> AppRes
         return Ok(());
     }
     let backend = txn.get_database_backend();
-    let pending = "SELECT id FROM orders WHERE distribution_id = $1 AND status = 'pending_payment'";
-    txn.execute_raw(raw(
-        backend,
-        &format!(
-            "UPDATE offers SET quantity_reserved = quantity_reserved - COALESCE((\
-               SELECT SUM(ol.quantity) FROM order_lines ol \
-               WHERE ol.offer_id = offers.id AND ol.order_id IN ({pending})), 0) \
-             WHERE distribution_id = $1"
-        ),
-        vec![d.id.into()],
-    ))
-    .await?;
-    txn.execute_raw(raw(
-        backend,
-        &format!(
-            "UPDATE payments SET status = 'expired', updated_at = $2 WHERE order_id IN ({pending})"
-        ),
-        vec![d.id.into(), now.into()],
-    ))
-    .await?;
-    txn.execute_raw(raw(
-        backend,
-        "UPDATE orders SET status = 'expired', updated_at = $2 \
-         WHERE distribution_id = $1 AND status = 'pending_payment'",
-        vec![d.id.into(), now.into()],
-    ))
-    .await?;
+    let pending: Vec<i64> = txn
+        .query_all_raw(raw(
+            backend,
+            "SELECT id FROM orders WHERE distribution_id = $1 AND status = 'pending_payment'",
+            vec![d.id.into()],
+        ))
+        .await?
+        .iter()
+        .map(|r| r.try_get_by_index(0))
+        .collect::<Result<_, _>>()?;
+    for chunk in pending.chunks(1000) {
+        let ids = chunk
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let taken: Vec<(i64, i64)> = txn
+            .query_all_raw(raw(
+                backend,
+                &format!(
+                    "SELECT offer_id, CAST(SUM(quantity) AS BIGINT) FROM order_lines \
+                     WHERE order_id IN ({ids}) GROUP BY offer_id"
+                ),
+                vec![],
+            ))
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+            .collect::<Result<_, sea_orm::DbErr>>()?;
+        if !taken.is_empty() {
+            let cases: String = taken
+                .iter()
+                .map(|(offer, q)| format!(" WHEN {offer} THEN {q}"))
+                .collect();
+            let offers = taken
+                .iter()
+                .map(|(o, _)| o.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            txn.execute_unprepared(&format!(
+                "UPDATE offers SET quantity_reserved = quantity_reserved - CASE id{cases} END \
+                 WHERE id IN ({offers})"
+            ))
+            .await?;
+        }
+        txn.execute_raw(raw(
+            backend,
+            &format!(
+                "UPDATE payments SET status = 'expired', updated_at = $1 WHERE order_id IN ({ids})"
+            ),
+            vec![now.into()],
+        ))
+        .await?;
+        txn.execute_raw(raw(
+            backend,
+            &format!(
+                "UPDATE orders SET status = 'expired', updated_at = $1 \
+                 WHERE id IN ({ids}) AND status = 'pending_payment'"
+            ),
+            vec![now.into()],
+        ))
+        .await?;
+    }
     txn.commit().await?;
     Ok(())
 }
@@ -218,38 +252,50 @@ pub(crate) async fn paid_lines<C: ConnectionTrait>(
         let ids: Vec<String> = ps.iter().map(i64::to_string).collect();
         format!(" AND ol.producer_id IN ({})", ids.join(","))
     });
-    let rows = db
-        .query_all_raw(raw(
-            db.get_database_backend(),
+    // One row of JSON rather than a row per line: decoding 100,000 rows costs more than the query.
+    let backend = db.get_database_backend();
+    let (agg, tail) = match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            ("COALESCE(json_agg(json_build_array(", ")), '[]')::text")
+        }
+        _ => ("COALESCE(json_group_array(json_array(", ")), '[]')"),
+    };
+    let row = db
+        .query_one_raw(raw(
+            backend,
             &format!(
-                "SELECT ol.order_id, o.user_id, ol.producer_id, f.product_id, ol.quantity, \
-                        ol.unit_price_cents, ol.vat_rate_bps, ol.delivered_quantity, ol.status \
+                "SELECT {agg}ol.order_id, o.user_id, ol.producer_id, f.product_id, ol.quantity, \
+                        ol.unit_price_cents, ol.vat_rate_bps, ol.delivered_quantity, \
+                        CASE WHEN ol.status = '{BELOW_MINIMUM}' THEN 1 ELSE 0 END{tail} \
                  FROM order_lines ol \
                  JOIN orders o ON o.id = ol.order_id \
                  JOIN offers f ON f.id = ol.offer_id \
-                 WHERE o.distribution_id = $1 AND o.status = 'paid'{only} \
-                 ORDER BY ol.order_id, ol.id"
+                 WHERE o.distribution_id = $1 AND o.status = 'paid'{only}"
             ),
             vec![d.into()],
         ))
         .await?;
-    rows.iter()
-        .map(|r| {
-            let status: String = r.try_get_by_index(8)?;
-            Ok(Line {
-                order: r.try_get_by_index(0)?,
-                member: r.try_get_by_index(1)?,
-                producer: r.try_get_by_index(2)?,
-                product: r.try_get_by_index(3)?,
-                quantity: r.try_get_by_index(4)?,
-                unit_price: Cents(r.try_get_by_index(5)?),
-                vat_rate_bps: r.try_get_by_index(6)?,
-                delivered: r.try_get_by_index(7)?,
-                cancelled: status == BELOW_MINIMUM,
-            })
+    let text: String = match row {
+        Some(r) => r.try_get_by_index(0)?,
+        None => return Ok(Vec::new()),
+    };
+    type Raw = (i64, i64, i64, i64, i64, i64, i32, Option<i64>, i32);
+    let raw_lines: Vec<Raw> =
+        serde_json::from_str(&text).map_err(|e| AppError::Internal(format!("order lines: {e}")))?;
+    Ok(raw_lines
+        .into_iter()
+        .map(|r| Line {
+            order: r.0,
+            member: r.1,
+            producer: r.2,
+            product: r.3,
+            quantity: r.4,
+            unit_price: Cents(r.5),
+            vat_rate_bps: r.6,
+            delivered: r.7,
+            cancelled: r.8 == 1,
         })
-        .collect::<Result<Vec<_>, sea_orm::DbErr>>()
-        .map_err(AppError::from)
+        .collect())
 }
 
 /// Who gets mail: a producer's owner or a member, with their language.
@@ -402,31 +448,42 @@ async fn apply_minimums(state: &AppState, d: &distribution_rows::Model) -> AppRe
     let owed = settlement::minimum_refunds(&lines, &under);
     let order_ids: Vec<i64> = owed.iter().map(|r| r.order).collect();
     let paid_by = captured_payments(&txn, &order_ids).await?;
-    let rows: Vec<refunds::ActiveModel> = owed
+    // One JSON document as the only parameter: thousands of refunds in one cheap statement.
+    let rows: Vec<(i64, i64, i64, String)> = owed
         .iter()
         .filter_map(|r| {
-            paid_by.get(&r.order).map(|payment| refunds::ActiveModel {
-                payment_id: Set(*payment),
-                order_id: Set(r.order),
-                amount_cents: Set(r.amount.0),
-                reason: Set(BELOW_MINIMUM.to_owned()),
-                provider_ref: Set(None),
-                status: Set("pending".to_owned()),
-                idempotency_key: Set(format!("refund-{}-minimum-{}", r.order, r.producer)),
-                created_at: Set(now),
-                ..Default::default()
+            paid_by.get(&r.order).map(|payment| {
+                (
+                    *payment,
+                    r.order,
+                    r.amount.0,
+                    format!("refund-{}-minimum-{}", r.order, r.producer),
+                )
             })
         })
         .collect();
-    for chunk in rows.chunks(500) {
-        refunds::Entity::insert_many(chunk.to_vec())
-            .on_conflict(
-                OnConflict::column(refunds::Column::IdempotencyKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
+    if !rows.is_empty() {
+        let doc = serde_json::to_string(&rows)
+            .map_err(|e| AppError::Internal(format!("refunds: {e}")))?;
+        let sql = match backend {
+            sea_orm::DatabaseBackend::Postgres => format!(
+                "INSERT INTO refunds (payment_id, order_id, amount_cents, reason, status, idempotency_key, created_at) \
+                 SELECT (e->>0)::bigint, (e->>1)::bigint, (e->>2)::bigint, '{BELOW_MINIMUM}', 'pending', e->>3, $2 \
+                 FROM json_array_elements($1::json) AS e ON CONFLICT (idempotency_key) DO NOTHING"
+            ),
+            _ => format!(
+                "INSERT INTO refunds (payment_id, order_id, amount_cents, reason, status, idempotency_key, created_at) \
+                 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
+                        '{BELOW_MINIMUM}', 'pending', json_extract(value, '$[3]'), ?2 \
+                 FROM json_each(?1) WHERE true ON CONFLICT (idempotency_key) DO NOTHING"
+            ),
+        };
+        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            sql,
+            [doc.into(), now.into()],
+        ))
+        .await?;
     }
     txn.execute_raw(raw(
         backend,
@@ -505,12 +562,22 @@ async fn apply_minimums(state: &AppState, d: &distribution_rows::Model) -> AppRe
             }),
         });
     }
-    for chunk in mails.chunks(500) {
-        mail::enqueue_all(&txn, now, chunk).await?;
-    }
+    mail::enqueue_all(&txn, now, &mails).await?;
+    // The provider is called by a job of its own, so a slow provider never holds the close.
+    jobs::enqueue(
+        &txn,
+        jobs::Kind::SendRefunds,
+        &jobs::send_refunds::Payload {
+            distribution_id: d.id,
+        },
+        now,
+        Some(format!("refunds:{}:minimum", d.id)),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     state.mail_wakeup.notify_one();
-    orders::process_pending_refunds(state, &order_ids).await;
+    state.jobs_wakeup.notify_one();
     Ok(())
 }
 
@@ -546,7 +613,10 @@ async fn settle(state: &AppState, d: &distribution_rows::Model) -> AppResult<()>
         .collect::<Result<_, sea_orm::DbErr>>()?;
     let firsts: Vec<(i64, i64)> = members.iter().map(|(m, (_, first))| (*first, *m)).collect();
     let baskets = settlement::basket_numbers(&firsts);
-    write_basket_numbers(&txn, d.id, &baskets).await?;
+    let mut order_members: Vec<(i64, i64)> = lines.iter().map(|l| (l.order, l.member)).collect();
+    order_members.sort_unstable();
+    order_members.dedup();
+    write_basket_numbers(&txn, &order_members, &baskets).await?;
     let people: HashMap<i64, Member> = members
         .iter()
         .map(|(id, (r, _))| {
@@ -593,39 +663,50 @@ async fn settle(state: &AppState, d: &distribution_rows::Model) -> AppResult<()>
             .await?;
     }
     check_balance(&txn, d.id).await?;
-    let mut mails = pick_list_mails(state, &hive, d, &result.pick_lists, &producers);
-    mails.extend(basket_mails(
-        state, &hive, d, &lines, &members, &baskets, &products, &producers,
-    ));
-    for chunk in mails.chunks(1000) {
-        mail::enqueue_all(&txn, now, chunk).await?;
+    let mails = pick_list_mails(state, &hive, d, &result.pick_lists, &producers);
+    mail::enqueue_all(&txn, now, &mails).await?;
+    let baskets_mail = basket_mails(d, &lines, &members)?;
+    for chunk in baskets_mail.chunks(5000) {
+        mail::enqueue_raw(&txn, now, chunk).await?;
     }
     txn.commit().await?;
     state.mail_wakeup.notify_one();
     Ok(())
 }
 
-/// Gives each member's paid orders their basket number, a few thousand members per statement.
+/// Gives each paid order its member's basket number, in one statement whose only parameter
+/// is a JSON array of `[order, number]` pairs.
 async fn write_basket_numbers(
     txn: &DatabaseTransaction,
-    d: i64,
+    order_members: &[(i64, i64)],
     baskets: &BTreeMap<i64, i32>,
 ) -> AppResult<()> {
-    let pairs: Vec<(i64, i32)> = baskets.iter().map(|(m, n)| (*m, *n)).collect();
-    for chunk in pairs.chunks(2000) {
-        // Ids and numbers are integers we computed, so they are written inline; a bound list would hit parameter limits.
-        let values: Vec<String> = chunk.iter().map(|(m, n)| format!("({m}, {n})")).collect();
-        txn.execute_raw(raw(
-            txn.get_database_backend(),
-            &format!(
-                "UPDATE orders SET basket_number = v.column2 FROM (VALUES {}) AS v \
-                 WHERE orders.user_id = v.column1 AND orders.distribution_id = $1 AND orders.status = 'paid'",
-                values.join(",")
-            ),
-            vec![d.into()],
-        ))
-        .await?;
+    let pairs: Vec<(i64, i32)> = order_members
+        .iter()
+        .filter_map(|(order, member)| baskets.get(member).map(|n| (*order, *n)))
+        .collect();
+    if pairs.is_empty() {
+        return Ok(());
     }
+    let doc = serde_json::to_string(&pairs)
+        .map_err(|e| AppError::Internal(format!("basket numbers: {e}")))?;
+    let backend = txn.get_database_backend();
+    let sql = match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            "UPDATE orders SET basket_number = (e->>1)::int FROM json_array_elements($1::json) AS e \
+             WHERE orders.id = (e->>0)::bigint"
+        }
+        _ => {
+            "UPDATE orders SET basket_number = json_extract(j.value, '$[1]') FROM json_each(?1) AS j \
+             WHERE orders.id = json_extract(j.value, '$[0]')"
+        }
+    };
+    txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+        backend,
+        sql,
+        [doc.into()],
+    ))
+    .await?;
     Ok(())
 }
 
@@ -756,61 +837,123 @@ fn pick_list_mails(
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
+#[derive(serde::Serialize)]
+struct BasketLine {
+    name: String,
+    unit: String,
+    quantity: i64,
+}
+
+#[derive(serde::Serialize)]
+struct BasketFrom {
+    producer: String,
+    lines: Vec<BasketLine>,
+}
+
+#[derive(serde::Serialize)]
+struct BasketMail {
+    name: String,
+    hive: String,
+    address: String,
+    basket: Option<i32>,
+    pickup: String,
+    pickup_ends: String,
+    from: Vec<BasketFrom>,
+    order_url: String,
+}
+
+/// The reference a "your basket is confirmed" mail keeps in the outbox; the sender fills it in.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct BasketRef {
+    pub distribution_id: i64,
+    pub member_id: i64,
+}
+
+/// "Your basket is confirmed" for each member with something to collect. Each row holds only
+/// who and which distribution: the sender reads the basket when it sends, so ten thousand
+/// mails cost ten thousand small rows here, and a shortage recorded before sending shows.
 fn basket_mails(
-    state: &AppState,
-    hive: &hive_rows::Model,
     d: &distribution_rows::Model,
     lines: &[Line],
     members: &HashMap<i64, (Recipient, i64)>,
-    baskets: &BTreeMap<i64, i32>,
-    products: &HashMap<i64, Product>,
-    producers: &HashMap<i64, (String, Recipient)>,
-) -> Vec<Outgoing> {
-    let mut per_member: BTreeMap<i64, BTreeMap<i64, Vec<&Line>>> = BTreeMap::new();
-    for l in lines.iter().filter(|l| !l.cancelled) {
-        per_member
-            .entry(l.member)
-            .or_default()
-            .entry(l.producer)
-            .or_default()
-            .push(l);
-    }
-    per_member
+) -> AppResult<Vec<RawOutgoing>> {
+    let mut with_lines: Vec<i64> = lines
+        .iter()
+        .filter(|l| !l.cancelled)
+        .map(|l| l.member)
+        .collect();
+    with_lines.sort_unstable();
+    with_lines.dedup();
+    with_lines
         .into_iter()
-        .filter_map(|(member, by_producer)| {
-            let (to, first_order) = members.get(&member)?;
-            let from: Vec<serde_json::Value> = by_producer
-                .iter()
-                .map(|(p, ls)| {
-                    json!({
-                        "producer": producers.get(p).map(|(n, _)| n.as_str()).unwrap_or_default(),
-                        "lines": ls.iter().map(|l| {
-                            let product = products.get(&l.product);
-                            json!({
-                                "name": product.map(|p| p.name.as_str()).unwrap_or_default(),
-                                "unit": product.map(|p| p.unit.as_str()).unwrap_or_default(),
-                                "quantity": l.quantity,
-                            })
-                        }).collect::<Vec<_>>(),
-                    })
-                })
-                .collect();
-            Some(Outgoing {
+        .filter_map(|member| members.get(&member).map(|(to, _)| (member, to)))
+        .map(|(member, to)| {
+            Ok(RawOutgoing {
                 to: to.email.clone(),
                 lang: to.lang,
                 template: Template::BasketConfirmed,
-                payload: json!({
-                    "name": to.name,
-                    "hive": hive.name,
-                    "address": hive.address,
-                    "basket": baskets.get(&member),
-                    "pickup": distributions::local_time(hive, d.pickup_starts_at, to.lang),
-                    "pickup_ends": distributions::local_time(hive, d.pickup_ends_at, to.lang),
-                    "from": from,
-                    "order_url": format!("{}/orders/{first_order}", state.config.base_url),
-                }),
+                payload: serde_json::to_string(&BasketRef {
+                    distribution_id: d.id,
+                    member_id: member,
+                })
+                .map_err(|e| AppError::Internal(format!("mail payload: {e}")))?,
             })
         })
         .collect()
+}
+
+/// What a "your basket is confirmed" mail says, read when it is sent.
+pub async fn basket_mail(
+    state: &AppState,
+    r: &BasketRef,
+    lang: Locale,
+) -> AppResult<serde_json::Value> {
+    let db = &state.db;
+    let d = distributions::get(db, DistributionId(r.distribution_id)).await?;
+    let hive = hives::get(db, HiveId(d.hive_id)).await?;
+    let rows = db
+        .query_all_raw(raw(
+            db.get_database_backend(),
+            "SELECT p.name, f.name, f.unit, ol.quantity, ol.delivered_quantity, o.basket_number, u.name, \
+                    (SELECT MIN(o2.id) FROM orders o2 WHERE o2.distribution_id = $1 AND o2.user_id = $2 AND o2.status = 'paid') \
+             FROM order_lines ol JOIN orders o ON o.id = ol.order_id JOIN offers f ON f.id = ol.offer_id \
+             JOIN producers p ON p.id = ol.producer_id JOIN users u ON u.id = o.user_id \
+             WHERE o.distribution_id = $1 AND o.user_id = $2 AND o.status = 'paid' AND ol.status = 'ordered' \
+             ORDER BY p.name, f.name",
+            vec![r.distribution_id.into(), r.member_id.into()],
+        ))
+        .await?;
+    let mut from: Vec<BasketFrom> = Vec::new();
+    let (mut basket, mut name, mut first) = (None, String::new(), 0i64);
+    for row in &rows {
+        let producer: String = row.try_get_by_index(0)?;
+        let quantity: i64 = row.try_get_by_index(3)?;
+        let delivered: Option<i64> = row.try_get_by_index(4)?;
+        basket = row.try_get_by_index(5)?;
+        name = row.try_get_by_index(6)?;
+        first = row.try_get_by_index(7)?;
+        let line = BasketLine {
+            name: row.try_get_by_index(1)?,
+            unit: row.try_get_by_index(2)?,
+            quantity: delivered.unwrap_or(quantity),
+        };
+        match from.last_mut() {
+            Some(f) if f.producer == producer => f.lines.push(line),
+            _ => from.push(BasketFrom {
+                producer,
+                lines: vec![line],
+            }),
+        }
+    }
+    serde_json::to_value(BasketMail {
+        name,
+        hive: hive.name.clone(),
+        address: hive.address.clone(),
+        basket,
+        pickup: distributions::local_time(&hive, d.pickup_starts_at, lang),
+        pickup_ends: distributions::local_time(&hive, d.pickup_ends_at, lang),
+        from,
+        order_url: format!("{}/orders/{first}", state.config.base_url),
+    })
+    .map_err(|e| AppError::Internal(format!("mail payload: {e}")))
 }

@@ -810,6 +810,28 @@ pub async fn process_pending_refunds(state: &AppState, order_ids: &[i64]) {
     }
 }
 
+/// Sends every pending refund of a distribution; returns how many are still pending.
+pub async fn send_pending_refunds_of(state: &AppState, d: DistributionId) -> AppResult<usize> {
+    let order_ids: Vec<i64> = orders::Entity::find()
+        .filter(orders::Column::DistributionId.eq(d.0))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|o| o.id)
+        .collect();
+    process_pending_refunds(state, &order_ids).await;
+    let mut left = 0;
+    for chunk in order_ids.chunks(1000) {
+        left += refunds::Entity::find()
+            .filter(refunds::Column::OrderId.is_in(chunk.iter().copied()))
+            .filter(refunds::Column::Status.eq("pending"))
+            .all(&state.db)
+            .await?
+            .len();
+    }
+    Ok(left)
+}
+
 /// Retries refunds still pending; returns how many remain.
 pub async fn retry_refunds(state: &AppState) -> AppResult<usize> {
     let pending = refunds::Entity::find()

@@ -93,8 +93,9 @@ pub async fn pick_lists(
     let mut out = rows
         .iter()
         .map(|r| {
-            let pl: PickList = serde_json::from_str(&r.body)
+            let mut pl: PickList = serde_json::from_str(&r.body)
                 .map_err(|e| AppError::Internal(format!("pick list {}: {e}", r.id)))?;
+            pl.fill_names();
             Ok((names.get(&r.producer_id).cloned().unwrap_or_default(), pl))
         })
         .collect::<AppResult<Vec<_>>>()?;
@@ -119,8 +120,9 @@ pub async fn pick_list(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let pl: PickList = serde_json::from_str(&row.body)
+    let mut pl: PickList = serde_json::from_str(&row.body)
         .map_err(|e| AppError::Internal(format!("pick list {}: {e}", row.id)))?;
+    pl.fill_names();
     let name = producer_names(db, [producer.0])
         .await?
         .remove(&producer.0)
