@@ -250,6 +250,8 @@ async fn market(
         completed_at: Set(None),
         cancelled_at: Set(None),
         close_step: Set(0),
+        host_fee_status: Set(None),
+        host_fee_transfer_ref: Set(None),
         created_at: Set(now),
         ..Default::default()
     }

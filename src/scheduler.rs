@@ -4,7 +4,7 @@ use crate::AppState;
 use crate::domain::DistributionId;
 use crate::domain::distribution::DistributionStatus;
 use crate::error::AppResult;
-use crate::services::{close, distributions, orders};
+use crate::services::{close, complete, distributions, orders};
 use entity::distributions as rows;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -14,6 +14,7 @@ pub struct Tick {
     pub closed: usize,
     pub expired: usize,
     pub refunds_pending: usize,
+    pub completed: usize,
 }
 
 /// One pass over everything that is due at the clock's current time; safe to run from several processes.
@@ -55,6 +56,7 @@ pub async fn tick(state: &AppState) -> AppResult<Tick> {
         close::enqueue(&state.db, DistributionId(d.id), now).await?;
     }
     t.expired = orders::expire_due(state).await?;
+    t.completed = complete::complete_due(state).await?;
     t.refunds_pending = orders::retry_refunds(state).await?;
     Ok(t)
 }

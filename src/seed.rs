@@ -405,6 +405,8 @@ async fn weekly_history(
             completed_at: Set((!open).then(|| at(pickup_day, end))),
             cancelled_at: Set(None),
             close_step: Set(0),
+            host_fee_status: Set(None),
+            host_fee_transfer_ref: Set(None),
             created_at: Set(at(
                 pickup_day - Duration::days(w.open_days_before + 1),
                 start,

@@ -1168,3 +1168,268 @@ async fn two_worker_processes_close_each_distribution_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn completing_makes_payouts_final_and_pays_them_in_test_mode() {
+    each_backend(|app| async move {
+        let m = market(&app).await;
+        let d = m.distribution.clone();
+        let complete = format!("/api/v1/distributions/{d}/complete");
+        let (s, _) = m.manager.post(&complete, json!({})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "not while ordering is open");
+        m.manager
+            .post(&format!("/api/v1/distributions/{d}/close"), json!({}))
+            .await;
+        assert_eq!(
+            m.garden.post(&complete, json!({})).await.0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            m.members["Léa"].post(&complete, json!({})).await.0,
+            StatusCode::FORBIDDEN
+        );
+        let (s, v) = m.manager.post(&complete, json!({})).await;
+        assert_eq!(
+            (s, v["status"].as_str()),
+            (StatusCode::OK, Some("completed")),
+            "{v}"
+        );
+        let (_, list) = m
+            .manager
+            .get(&format!("/api/v1/distributions/{d}/payouts"))
+            .await;
+        let statuses: Vec<&str> = list
+            .as_array()
+            .expect("payouts")
+            .iter()
+            .filter_map(|p| p["status"].as_str())
+            .collect();
+        assert_eq!(statuses, vec!["paid", "paid", "paid"]);
+        let paid = payouts::Entity::find()
+            .filter(payouts::Column::PayoutCents.gt(0))
+            .all(&app.state.db)
+            .await
+            .expect("payouts");
+        assert!(paid.iter().all(|p| {
+            p.transfer_ref
+                .as_deref()
+                .is_some_and(|r| r.starts_with("test_tr_"))
+        }));
+        let row = alveole::services::distributions::get(&app.state.db, did(&m))
+            .await
+            .expect("distribution");
+        assert_eq!(row.host_fee_status.as_deref(), Some("paid"));
+        // Final means final: no shortage, no tick, no second completion.
+        let (s, e) = m
+            .garden
+            .post(
+                &format!(
+                    "/api/v1/distributions/{d}/producers/{}/shortages",
+                    m.farms["Les Jardins"]
+                ),
+                json!({"lines": [{"product_id": "1", "delivered_quantity": 0}]}),
+            )
+            .await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::CONFLICT, Some("completed"))
+        );
+        let (s, _) = m
+            .manager
+            .post(
+                &format!("/api/v1/orders/{}/collected", m.orders["Léa"]),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT);
+        assert_eq!(
+            m.manager.post(&complete, json!({})).await.0,
+            StatusCode::CONFLICT
+        );
+        assert!(
+            close::balance(&app.state.db, did(&m).0)
+                .await
+                .expect("balance")
+                .holds()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_distribution_completes_by_itself_after_its_pickup() {
+    each_backend(|app| async move {
+        let m = market(&app).await;
+        m.manager
+            .post(
+                &format!("/api/v1/distributions/{}/close", m.distribution),
+                json!({}),
+            )
+            .await;
+        let d = alveole::services::distributions::get(&app.state.db, did(&m))
+            .await
+            .expect("distribution");
+        app.clock.set(d.pickup_ends_at + Duration::days(2));
+        assert_eq!(
+            alveole::scheduler::tick(&app.state)
+                .await
+                .expect("tick")
+                .completed,
+            0
+        );
+        app.clock.set(d.pickup_ends_at + Duration::days(3));
+        assert_eq!(
+            alveole::scheduler::tick(&app.state)
+                .await
+                .expect("tick")
+                .completed,
+            1
+        );
+        // The payouts job, and the refunds job the close queued.
+        assert_eq!(jobs::run_due(&app.state, "worker").await.expect("jobs"), 2);
+        let (_, list) = m
+            .garden
+            .get(&format!("/api/v1/distributions/{}/payouts", m.distribution))
+            .await;
+        assert_eq!(list[0]["status"], "paid");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn with_stripe_unpaid_orders_expire_at_close_and_unlinked_payees_go_to_bank_transfer() {
+    let (_stand_in, base) =
+        crate::stripe::serve(crate::stripe::Mode::Status("requires_payment_method")).await;
+    let secret = "whsec_test_alveole";
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        &[
+            ("STRIPE_SECRET_KEY", "sk_test_standin".into()),
+            ("STRIPE_PUBLISHABLE_KEY", "pk_test_standin".into()),
+            ("STRIPE_API_BASE", base),
+            ("STRIPE_WEBHOOK_SECRET", secret.into()),
+        ],
+    )
+    .await;
+    let sale = crate::sale::open_sale(&app).await;
+    let path = format!("/api/v1/distributions/{}/orders", sale.distribution);
+    let (s, paid) = sale
+        .member
+        .post(
+            &path,
+            json!({"lines": [{"offer_id": sale.carrots, "quantity": 4}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{paid}");
+    let (s, unpaid) = sale
+        .member
+        .post(
+            &path,
+            json!({"lines": [{"offer_id": sale.leeks, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{unpaid}");
+    let intent = format!("pi_standin_order_{}", paid["id"].as_str().unwrap_or(""));
+    let event = json!({"id": "evt_paid", "type": "payment_intent.succeeded",
+                       "data": {"object": {"id": intent, "object": "payment_intent"}}})
+    .to_string();
+    let now = app.clock.now().timestamp();
+    let hook = reqwest::Client::new()
+        .post(app.url("/api/v1/webhooks/stripe"))
+        .header(
+            "stripe-signature",
+            alveole::payments::webhook::signature_header(secret, now, event.as_bytes()),
+        )
+        .header("content-type", "application/json")
+        .body(event)
+        .send()
+        .await
+        .expect("webhook");
+    assert!(hook.status().is_success());
+    let (s, _) = sale
+        .manager
+        .post(
+            &format!("/api/v1/distributions/{}/close", sale.distribution),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, o) = sale
+        .member
+        .get(&format!(
+            "/api/v1/orders/{}",
+            unpaid["id"].as_str().unwrap_or("")
+        ))
+        .await;
+    assert_eq!(o["status"], "expired", "{o}");
+    let (_, o) = sale
+        .member
+        .get(&format!(
+            "/api/v1/orders/{}",
+            paid["id"].as_str().unwrap_or("")
+        ))
+        .await;
+    assert_eq!(
+        (o["status"].as_str(), o["basket_number"].as_i64()),
+        (Some("paid"), Some(1)),
+        "{o}"
+    );
+    let (s, v) = sale
+        .manager
+        .post(
+            &format!("/api/v1/distributions/{}/complete", sale.distribution),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, list) = sale
+        .producer
+        .get(&format!(
+            "/api/v1/distributions/{}/payouts",
+            sale.distribution
+        ))
+        .await;
+    assert_eq!(list[0]["status"], "bank_transfer", "{list}");
+    // 4 carrots = 11.60 €, 11.00 € excl. VAT (10.995), fees 0.92 each: 9.76 € to the farm.
+    assert_eq!(list[0]["payout_cents"], 976, "{list}");
+    assert_eq!(
+        sale.manager.get("/api/v1/admin/bank-transfers").await.0,
+        StatusCode::FORBIDDEN
+    );
+    let user = entity::users::Entity::find()
+        .filter(entity::users::Column::Email.eq("gerant@example.fr"))
+        .one(&app.state.db)
+        .await
+        .expect("user")
+        .expect("manager");
+    let mut admin: entity::users::ActiveModel = user.into();
+    admin.is_admin = sea_orm::Set(true);
+    sea_orm::ActiveModelTrait::update(admin, &app.state.db)
+        .await
+        .expect("admin");
+    let (s, rows) = sale.manager.get("/api/v1/admin/bank-transfers").await;
+    assert_eq!(s, StatusCode::OK, "{rows}");
+    let got: Vec<(String, i64)> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap_or("").to_owned(),
+                r["amount_cents"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![("producer".to_owned(), 976), ("host_fee".to_owned(), 92)]
+    );
+    let admin = app.browser().await;
+    admin
+        .login("gerant@example.fr", "correct horse battery")
+        .await;
+    let csv = admin.get("/admin/bank-transfers.csv").await.body;
+    assert!(csv.contains(",Les Jardins,producer,9.76,"), "{csv}");
+    assert!(csv.contains(",Claire,host_fee,0.92,"), "{csv}");
+    app.finish().await;
+}

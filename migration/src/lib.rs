@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_create_schema;
 mod m20261124_000001_add_baskets_and_order_expiry;
 mod m20261125_000001_close_and_settle;
+mod m20261125_000002_completion;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_schema::Migration),
             Box::new(m20261124_000001_add_baskets_and_order_expiry::Migration),
             Box::new(m20261125_000001_close_and_settle::Migration),
+            Box::new(m20261125_000002_completion::Migration),
         ]
     }
 }

@@ -25,6 +25,7 @@ pub const MAX_ATTEMPTS: i32 = 12;
 pub enum Kind {
     CloseDistribution,
     SendRefunds,
+    TransferPayouts,
 }
 
 impl Kind {
@@ -32,13 +33,18 @@ impl Kind {
         match self {
             Kind::CloseDistribution => "close_distribution",
             Kind::SendRefunds => "send_refunds",
+            Kind::TransferPayouts => "transfer_payouts",
         }
     }
 
     pub fn parse(s: &str) -> Option<Kind> {
-        [Kind::CloseDistribution, Kind::SendRefunds]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Kind::CloseDistribution,
+            Kind::SendRefunds,
+            Kind::TransferPayouts,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
@@ -168,6 +174,9 @@ pub async fn execute(state: &AppState, worker: &str, job: jobs::Model) -> AppRes
     let result = match Kind::parse(&job.kind) {
         Some(Kind::CloseDistribution) => close_distribution::run(state, &job.payload).await,
         Some(Kind::SendRefunds) => send_refunds::run(state, &job.payload).await,
+        Some(Kind::TransferPayouts) => {
+            crate::services::complete::transfer_payouts(state, &job.payload).await
+        }
         None => Err(AppError::Internal(format!("unknown job kind {}", job.kind))),
     };
     match result {

@@ -137,6 +137,8 @@ pub async fn create(
             completed_at: Set(None),
             cancelled_at: Set(None),
             close_step: Set(0),
+            host_fee_status: Set(None),
+            host_fee_transfer_ref: Set(None),
             created_at: Set(now),
             ..Default::default()
         }

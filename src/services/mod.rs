@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod basket;
 pub mod close;
+pub mod complete;
 pub mod distributions;
 pub mod hives;
 pub mod offers;

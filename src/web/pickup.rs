@@ -38,6 +38,52 @@ pub fn routes() -> Router<AppState> {
             post(collected),
         )
         .route("/distributions/{id}/payouts", get(payouts))
+        .route("/distributions/{id}/complete", post(complete))
+        .route("/admin/bank-transfers.csv", get(bank_transfers_csv))
+}
+
+/// The manager completes the distribution after the pickup: payouts become final and are paid.
+async fn complete(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let back = format!("/distributions/{id}/manage");
+    match crate::services::complete::complete_now(&state, &user, DistributionId(id)).await {
+        Ok(_) => Ok(redirect_with_flash(
+            &state,
+            &back,
+            "flash.distribution_completed",
+        )),
+        Err(AppError::Conflict(code)) => Ok(redirect_with_flash(
+            &state,
+            &back,
+            AppError::Conflict(code).message_key(),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// The admin's bank transfers as CSV, for the bank's bulk transfer import.
+async fn bank_transfers_csv(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> AppResult<Response> {
+    if !user.is_admin {
+        return Err(AppError::Forbidden);
+    }
+    let rows = crate::services::complete::bank_transfers(&state.db).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"bank-transfers.csv\"",
+            ),
+        ],
+        crate::services::complete::bank_transfers_csv(&rows),
+    )
+        .into_response())
 }
 
 /// The manager closes ordering now from the distribution page.

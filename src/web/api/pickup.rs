@@ -28,6 +28,32 @@ pub fn routes() -> Router<AppState> {
             post(shortages),
         )
         .route("/orders/{id}/collected", post(collected))
+        .route("/distributions/{id}/complete", post(complete))
+        .route("/admin/bank-transfers", get(bank_transfers))
+}
+
+async fn complete(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    let d = crate::services::complete::complete_now(&state, &user, DistributionId(id)).await?;
+    Ok(axum::Json(
+        crate::services::distributions::DistributionView::from_model(&d, state.now()),
+    ))
+}
+
+/// The admin's list of payouts and host fees still to pay by bank transfer.
+async fn bank_transfers(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> AppResult<impl IntoResponse> {
+    if !user.is_admin {
+        return Err(AppError::Forbidden);
+    }
+    Ok(axum::Json(
+        crate::services::complete::bank_transfers(&state.db).await?,
+    ))
 }
 
 #[derive(Serialize)]

@@ -1,0 +1,221 @@
+//! Completing a distribution: payouts become final and are paid, by the payment provider or by bank transfer.
+
+use super::accounts::CurrentUser;
+use super::{close, distributions, raw};
+use crate::AppState;
+use crate::domain::DistributionId;
+use crate::domain::distribution::DistributionStatus;
+use crate::error::{AppError, AppResult};
+use crate::jobs;
+use chrono::{DateTime, Duration, Utc};
+use entity::{distributions as distribution_rows, payouts};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+
+/// A distribution completes by itself this long after its pickup ends.
+pub const COMPLETE_AFTER: Duration = Duration::days(3);
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Payload {
+    pub distribution_id: i64,
+}
+
+fn key(id: DistributionId) -> String {
+    format!("payouts:{}", id.0)
+}
+
+/// The manager (or an admin) completes a distribution after its pickup.
+pub async fn complete_now(
+    state: &AppState,
+    actor: &CurrentUser,
+    id: DistributionId,
+) -> AppResult<distribution_rows::Model> {
+    let (d, _) = distributions::managed(&state.db, actor, id).await?;
+    complete(state, &d).await?;
+    // The transfers run here when no worker holds them, so the page shows them paid at once.
+    jobs::run_now(state, &jobs::worker_id(), &key(id)).await?;
+    distributions::get(&state.db, id).await
+}
+
+/// Payouts become final: the distribution moves to completed and its transfers are queued, in one transaction.
+pub async fn complete(state: &AppState, d: &distribution_rows::Model) -> AppResult<()> {
+    if d.close_step < close::SETTLED {
+        return Err(AppError::Conflict("not_settled"));
+    }
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    if !distributions::transition(&txn, d, DistributionStatus::Completed, now).await? {
+        return Err(AppError::Conflict("transition"));
+    }
+    jobs::enqueue(
+        &txn,
+        jobs::Kind::TransferPayouts,
+        &Payload {
+            distribution_id: d.id,
+        },
+        now,
+        Some(key(DistributionId(d.id))),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    state.jobs_wakeup.notify_one();
+    Ok(())
+}
+
+/// Closed distributions whose pickup ended long enough ago complete on their own; returns how many.
+pub async fn complete_due(state: &AppState) -> AppResult<usize> {
+    let due = distribution_rows::Entity::find()
+        .filter(distribution_rows::Column::Status.eq(DistributionStatus::Closed.as_str()))
+        .filter(distribution_rows::Column::CloseStep.gte(close::SETTLED))
+        .filter(distribution_rows::Column::PickupEndsAt.lte(state.now() - COMPLETE_AFTER))
+        .all(&state.db)
+        .await?;
+    let mut n = 0;
+    for d in due {
+        // Another process may have completed it first.
+        if complete(state, &d).await.is_ok() {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// The transfers job: each producer's payout and the hive's host fee, paid once each.
+///
+/// In test mode they are recorded as paid. With Stripe, a payee without a connected account
+/// is listed for the admin's bank transfers.
+pub async fn transfer_payouts(state: &AppState, payload: &str) -> AppResult<()> {
+    let p: Payload = serde_json::from_str(payload)
+        .map_err(|e| AppError::Internal(format!("payouts job payload: {e}")))?;
+    let d = distributions::get(&state.db, DistributionId(p.distribution_id)).await?;
+    let now = state.now();
+    let (status, reference) = if state.test_mode() {
+        ("paid", "test_tr")
+    } else {
+        ("bank_transfer", "bank")
+    };
+    let rows = payouts::Entity::find()
+        .filter(payouts::Column::DistributionId.eq(d.id))
+        .filter(payouts::Column::Status.eq("pending"))
+        .all(&state.db)
+        .await?;
+    for row in rows {
+        // Nothing owed is nothing to send: the statement is simply settled.
+        let (status, transfer_ref) = if row.payout_cents == 0 {
+            ("paid", None)
+        } else {
+            (
+                status,
+                Some(format!("{reference}_{}_{}", d.id, row.producer_id)),
+            )
+        };
+        payouts::Entity::update_many()
+            .col_expr(payouts::Column::Status, Expr::value(status))
+            .col_expr(payouts::Column::TransferRef, Expr::value(transfer_ref))
+            .col_expr(payouts::Column::UpdatedAt, Expr::value(now))
+            .filter(payouts::Column::Id.eq(row.id))
+            .filter(payouts::Column::Status.eq("pending"))
+            .exec(&state.db)
+            .await?;
+    }
+    distribution_rows::Entity::update_many()
+        .col_expr(
+            distribution_rows::Column::HostFeeStatus,
+            Expr::value(Some(status)),
+        )
+        .col_expr(
+            distribution_rows::Column::HostFeeTransferRef,
+            Expr::value(Some(format!("{reference}_{}_host", d.id))),
+        )
+        .filter(distribution_rows::Column::Id.eq(d.id))
+        .filter(distribution_rows::Column::HostFeeStatus.is_null())
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
+
+/// One bank transfer the admin still has to make.
+#[derive(Debug, Serialize)]
+pub struct BankTransfer {
+    pub distribution_id: i64,
+    pub pickup: DateTime<Utc>,
+    pub hive: String,
+    pub payee: String,
+    pub kind: &'static str,
+    pub amount_cents: i64,
+    pub reference: String,
+}
+
+/// Everything to pay by bank transfer: producers' payouts and hosts' fees without a connected account.
+pub async fn bank_transfers(db: &DatabaseConnection) -> AppResult<Vec<BankTransfer>> {
+    let backend = db.get_database_backend();
+    let mut out = Vec::new();
+    for r in db
+        .query_all_raw(raw(
+            backend,
+            "SELECT d.id, d.pickup_starts_at, h.name, p.name, y.payout_cents, y.transfer_ref \
+             FROM payouts y JOIN distributions d ON d.id = y.distribution_id \
+             JOIN hives h ON h.id = d.hive_id JOIN producers p ON p.id = y.producer_id \
+             WHERE y.status = 'bank_transfer' ORDER BY d.id, p.name",
+            vec![],
+        ))
+        .await?
+    {
+        out.push(BankTransfer {
+            distribution_id: r.try_get_by_index(0)?,
+            pickup: r.try_get_by_index(1)?,
+            hive: r.try_get_by_index(2)?,
+            payee: r.try_get_by_index(3)?,
+            kind: "producer",
+            amount_cents: r.try_get_by_index(4)?,
+            reference: r.try_get_by_index::<Option<String>>(5)?.unwrap_or_default(),
+        });
+    }
+    for r in db
+        .query_all_raw(raw(
+            backend,
+            "SELECT d.id, d.pickup_starts_at, h.name, u.name, \
+                    CAST(COALESCE(SUM(y.host_fee_cents), 0) AS BIGINT), d.host_fee_transfer_ref \
+             FROM distributions d JOIN hives h ON h.id = d.hive_id JOIN users u ON u.id = h.manager_id \
+             JOIN payouts y ON y.distribution_id = d.id \
+             WHERE d.host_fee_status = 'bank_transfer' \
+             GROUP BY d.id, d.pickup_starts_at, h.name, u.name, d.host_fee_transfer_ref ORDER BY d.id",
+            vec![],
+        ))
+        .await?
+    {
+        out.push(BankTransfer {
+            distribution_id: r.try_get_by_index(0)?,
+            pickup: r.try_get_by_index(1)?,
+            hive: r.try_get_by_index(2)?,
+            payee: r.try_get_by_index(3)?,
+            kind: "host_fee",
+            amount_cents: r.try_get_by_index(4)?,
+            reference: r.try_get_by_index::<Option<String>>(5)?.unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// The bank transfers as CSV for the admin's bank: amounts in euros with a dot.
+pub fn bank_transfers_csv(rows: &[BankTransfer]) -> String {
+    let mut out =
+        String::from("\u{feff}distribution_id,pickup,hive,payee,kind,amount_eur,reference\r\n");
+    for r in rows {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{}\r\n",
+            r.distribution_id,
+            r.pickup.format("%Y-%m-%d"),
+            super::pickup::csv_field(&r.hive),
+            super::pickup::csv_field(&r.payee),
+            r.kind,
+            crate::domain::Cents(r.amount_cents).to_input(),
+            super::pickup::csv_field(&r.reference)
+        ));
+    }
+    out
+}
