@@ -1,4 +1,4 @@
-//! A real browser (headless Chromium through chromedriver) signs up, joins the demo hive and sees its producers.
+//! A real browser (headless Chromium through chromedriver): a visitor joins the demo hive and orders; after the close, a producer prints its pick list and the manager ticks a basket.
 
 use crate::support::*;
 use fantoccini::{ClientBuilder, Locator};
@@ -57,6 +57,135 @@ async fn start_driver() -> Option<Driver> {
     None
 }
 
+/// Headless Chromium at a phone's width, in `lang`.
+async fn chromium(driver: &Driver, lang: &str) -> fantoccini::Client {
+    let chrome = find(&["chromium", "chromium-browser", "google-chrome"])
+        .unwrap_or_else(|| "chromium".into());
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chrome,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                     "--window-size=412,900", format!("--lang={lang}")]
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("start Chromium")
+}
+
+/// Saves a screenshot of the page a failed journey stopped on.
+async fn keep_screenshot(c: &fantoccini::Client, name: &str) {
+    if let Ok(png) = c.screenshot().await {
+        let path = std::env::temp_dir().join(format!("alveole-{name}-failure.png"));
+        let _ = std::fs::write(&path, png);
+        eprintln!("screenshot saved to {}", path.display());
+    }
+}
+
+async fn log_in(
+    c: &fantoccini::Client,
+    app: &TestApp,
+    email: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    c.delete_all_cookies().await?;
+    c.goto(&app.url("/login")).await?;
+    c.find(Locator::Id("f-email"))
+        .await?
+        .send_keys(email)
+        .await?;
+    c.find(Locator::Id("f-password"))
+        .await?
+        .send_keys("correct horse battery")
+        .await?;
+    c.find(Locator::Css("form[action='/login'] button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn after_the_close_a_producer_prints_and_downloads_its_list_and_the_manager_ticks_a_basket() {
+    if std::env::var("ALVEOLE_SKIP_BROWSER").is_ok_and(|v| v == "1") {
+        eprintln!("browser test skipped: ALVEOLE_SKIP_BROWSER=1");
+        return;
+    }
+    let Some(driver) = start_driver().await else {
+        panic!(
+            "chromedriver not found: install chromium and chromium-driver (see .ci/run), or set ALVEOLE_SKIP_BROWSER=1"
+        );
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let m = crate::close::market(&app).await;
+    let d = m.distribution.clone();
+    let garden = m.farms["Les Jardins"].clone();
+    let (s, _) = m
+        .manager
+        .post(
+            &format!("/api/v1/distributions/{d}/close"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::OK);
+    let c = chromium(&driver, "en-GB").await;
+    let result: Result<(), fantoccini::error::CmdError> = async {
+        // The producer: its pick list, printed to PDF, and its CSV fetched from the page's link.
+        log_in(&c, &app, "julien@example.fr").await?;
+        c.goto(&app.url(&format!("/distributions/{d}/producers/{garden}/pick-list")))
+            .await?;
+        let totals = c.find_all(Locator::Css("table.pick td.qty")).await?;
+        assert_eq!(totals.len(), 2);
+        assert_eq!(totals[0].text().await?, "5");
+        let bags = c.find_all(Locator::Css(".bag")).await?;
+        assert_eq!(bags.len(), 3);
+        let pdf = c.print(fantoccini::wd::PrintConfiguration::default()).await?;
+        assert!(pdf.starts_with(b"%PDF") && pdf.len() > 1000, "a printable page");
+        let href = c
+            .find(Locator::Id("csv-link"))
+            .await?
+            .attr("href")
+            .await?
+            .expect("csv link");
+        let csv = c
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; fetch(arguments[0]).then(r => r.text()).then(done);",
+                vec![serde_json::json!(href)],
+            )
+            .await?;
+        let csv = csv.as_str().unwrap_or_default().to_owned();
+        assert!(csv.contains("basket,member,product_id,product,unit,quantity"), "{csv}");
+        assert!(csv.contains(",Zoé,") && csv.contains(",Poireaux,pièce,2"), "{csv}");
+
+        // The manager at the pickup table, on a phone: ticks Zoé's basket.
+        log_in(&c, &app, "gerant@example.fr").await?;
+        c.goto(&app.url(&format!("/distributions/{d}/pickup"))).await?;
+        c.find(Locator::Css("#basket-3 form.tick button"))
+            .await?
+            .click()
+            .await?;
+        let ticked = c.find(Locator::Css("li.basket.collected .member")).await?;
+        assert_eq!(ticked.text().await?, "Zoé");
+        let summary = c.find(Locator::Id("collected-summary")).await?.text().await?;
+        assert_eq!(summary, "1 of 3 baskets collected");
+        let pdf = c.print(fantoccini::wd::PrintConfiguration::default()).await?;
+        assert!(pdf.starts_with(b"%PDF"), "the pickup sheet prints");
+        Ok(())
+    }
+    .await;
+    if result.is_err() {
+        keep_screenshot(&c, "pickup").await;
+    }
+    let _ = c.close().await;
+    result.expect("browser journey after the close");
+    app.finish().await;
+}
+
 #[tokio::test]
 async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
     if std::env::var("ALVEOLE_SKIP_BROWSER").is_ok_and(|v| v == "1") {
@@ -72,24 +201,7 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
     app.seed().await;
     let smtp = crate::smtp::SmtpServer::start().await;
 
-    let chrome = find(&["chromium", "chromium-browser", "google-chrome"])
-        .unwrap_or_else(|| "chromium".into());
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": chrome,
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                     "--window-size=412,900", "--lang=fr-FR"]
-        }),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let c = ClientBuilder::new(connector)
-        .capabilities(caps)
-        .connect(&driver.url)
-        .await
-        .expect("start Chromium");
+    let c = chromium(&driver, "fr-FR").await;
 
     let result = async {
         c.goto(&app.url("/signup")).await?;
@@ -204,12 +316,8 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
         Ok::<(), fantoccini::error::CmdError>(())
     }
     .await;
-    if result.is_err()
-        && let Ok(png) = c.screenshot().await
-    {
-        let path = std::env::temp_dir().join("alveole-browser-failure.png");
-        let _ = std::fs::write(&path, png);
-        eprintln!("screenshot saved to {}", path.display());
+    if result.is_err() {
+        keep_screenshot(&c, "browser").await;
     }
     let _ = c.close().await;
     result.expect("browser journey");
