@@ -107,6 +107,11 @@ async fn log_in(
         .await?
         .click()
         .await?;
+    // Signed in once the page that follows shows the account link.
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("header.top a[href='/account']"))
+        .await?;
     Ok(())
 }
 
@@ -169,7 +174,12 @@ async fn after_the_close_a_producer_prints_and_downloads_its_list_and_the_manage
             .await?
             .click()
             .await?;
-        let ticked = c.find(Locator::Css("li.basket.collected .member")).await?;
+        // The tick posts and comes back to the sheet: wait for the page it comes back to.
+        let ticked = c
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("li.basket.collected .member"))
+            .await?;
         assert_eq!(ticked.text().await?, "Zoé");
         let summary = c.find(Locator::Id("collected-summary")).await?.text().await?;
         assert_eq!(summary, "1 of 3 baskets collected");

@@ -1433,3 +1433,145 @@ async fn with_stripe_unpaid_orders_expire_at_close_and_unlinked_payees_go_to_ban
     assert!(csv.contains(",Claire,host_fee,0.92,"), "{csv}");
     app.finish().await;
 }
+
+#[tokio::test]
+async fn completing_issues_numbered_invoices_with_their_vat() {
+    each_backend(|app| async move {
+        let m = market(&app).await;
+        let d = m.distribution.clone();
+        m.manager
+            .post(&format!("/api/v1/distributions/{d}/close"), json!({}))
+            .await;
+        let (s, _) = m
+            .manager
+            .post(&format!("/api/v1/distributions/{d}/complete"), json!({}))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let lea = &m.members["Léa"];
+        let (s, list) = lea
+            .get(&format!("/api/v1/orders/{}/invoices", m.orders["Léa"]))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{list}");
+        let mine: Vec<(String, i64)> = list
+            .as_array()
+            .expect("invoices")
+            .iter()
+            .map(|i| {
+                (
+                    i["seller"]["name"].as_str().unwrap_or("").to_owned(),
+                    i["total_cents"].as_i64().unwrap_or(0),
+                )
+            })
+            .collect();
+        assert_eq!(
+            mine,
+            vec![
+                ("Les Jardins".to_owned(), 930),
+                ("Fromagerie du Val".to_owned(), 1500)
+            ]
+        );
+        let dairy = list
+            .as_array()
+            .expect("invoices")
+            .iter()
+            .find(|i| i["seller"]["name"] == "Fromagerie du Val")
+            .expect("dairy invoice")
+            .clone();
+        assert_eq!(dairy["buyer"]["name"], "Léa");
+        assert_eq!(
+            dairy["vat"],
+            json!([
+                {"rate_bps": 550, "incl_vat": 900, "excl_vat": 853, "vat": 47},
+                {"rate_bps": 2000, "incl_vat": 600, "excl_vat": 500, "vat": 100},
+            ])
+        );
+        // Each producer numbers its own invoices from 1, in the order the orders came.
+        let (_, all) = m
+            .manager
+            .get(&format!("/api/v1/distributions/{d}/invoices"))
+            .await;
+        let garden_sales: Vec<(String, String)> = all
+            .as_array()
+            .expect("invoices")
+            .iter()
+            .filter(|i| i["kind"] == "sale" && i["producer_id"] == m.farms["Les Jardins"].as_str())
+            .map(|i| {
+                (
+                    i["buyer"]["name"].as_str().unwrap_or("").to_owned(),
+                    i["number"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        let prefix = format!("V{}", m.farms["Les Jardins"]);
+        assert_eq!(
+            garden_sales,
+            vec![
+                ("Léa".to_owned(), format!("{prefix}-000001")),
+                ("Marc".to_owned(), format!("{prefix}-000002")),
+                ("Zoé".to_owned(), format!("{prefix}-000003")),
+            ]
+        );
+        let kinds: Vec<&str> = all
+            .as_array()
+            .expect("invoices")
+            .iter()
+            .filter_map(|i| i["kind"].as_str())
+            .collect();
+        assert_eq!(
+            kinds.iter().filter(|k| **k == "sale").count(),
+            6,
+            "no invoice for cancelled bread"
+        );
+        assert_eq!(kinds.iter().filter(|k| **k == "host_fee").count(), 2);
+        assert_eq!(kinds.iter().filter(|k| **k == "platform_fee").count(), 2);
+        let fee = all
+            .as_array()
+            .expect("invoices")
+            .iter()
+            .find(|i| {
+                i["kind"] == "host_fee" && i["producer_id"] == m.farms["Les Jardins"].as_str()
+            })
+            .expect("host fee invoice");
+        assert_eq!(
+            (fee["total_cents"].as_i64(), fee["seller"]["name"].as_str()),
+            (Some(198), Some("Ruche de Tours"))
+        );
+        // Producers see their own; members only their own orders'.
+        let (_, own) = m
+            .garden
+            .get(&format!("/api/v1/distributions/{d}/invoices"))
+            .await;
+        assert_eq!(own.as_array().map(Vec::len), Some(3 + 2));
+        let id = dairy["id"].as_str().expect("id");
+        assert_eq!(
+            m.garden.get(&format!("/api/v1/invoices/{id}")).await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            m.members["Zoé"]
+                .get(&format!("/api/v1/invoices/{id}"))
+                .await
+                .0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            m.dairy.get(&format!("/api/v1/invoices/{id}")).await.0,
+            StatusCode::OK
+        );
+        // The printable page, and issuing again adds nothing.
+        let b = app.browser().await;
+        b.login("lea@example.fr", "correct horse battery").await;
+        let page = b.get(&format!("/invoices/{id}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert_eq!(page.texts("#invoice-total"), vec!["€15.00"]);
+        let order = b.get(&format!("/orders/{}", m.orders["Léa"])).await;
+        assert_eq!(order.texts("#invoices li").len(), 2);
+        assert_eq!(
+            alveole::services::invoices::issue(&app.state, did(&m))
+                .await
+                .expect("issue"),
+            0
+        );
+    })
+    .await;
+}

@@ -6,6 +6,7 @@ pub mod distributions;
 pub mod hive_members;
 pub mod hive_producers;
 pub mod hives;
+pub mod invoices;
 pub mod jobs;
 pub mod offers;
 pub mod order_lines;

@@ -6,6 +6,7 @@ mod m20261122_000001_create_schema;
 mod m20261124_000001_add_baskets_and_order_expiry;
 mod m20261125_000001_close_and_settle;
 mod m20261125_000002_completion;
+mod m20261125_000003_invoices;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_add_baskets_and_order_expiry::Migration),
             Box::new(m20261125_000001_close_and_settle::Migration),
             Box::new(m20261125_000002_completion::Migration),
+            Box::new(m20261125_000003_invoices::Migration),
         ]
     }
 }

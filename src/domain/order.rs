@@ -98,7 +98,7 @@ impl PricedLine {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VatLine {
     pub rate_bps: i32,
     pub incl_vat: Cents,

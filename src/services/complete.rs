@@ -84,7 +84,7 @@ pub async fn complete_due(state: &AppState) -> AppResult<usize> {
     Ok(n)
 }
 
-/// The transfers job: each producer's payout and the hive's host fee, paid once each.
+/// The payouts job: the distribution's invoices issued, then each producer's payout and the hive's host fee paid once each.
 ///
 /// In test mode they are recorded as paid. With Stripe, a payee without a connected account
 /// is listed for the admin's bank transfers.
@@ -92,6 +92,8 @@ pub async fn transfer_payouts(state: &AppState, payload: &str) -> AppResult<()> 
     let p: Payload = serde_json::from_str(payload)
         .map_err(|e| AppError::Internal(format!("payouts job payload: {e}")))?;
     let d = distributions::get(&state.db, DistributionId(p.distribution_id)).await?;
+    // Final figures, final invoices: issued before any money leaves.
+    super::invoices::issue(state, DistributionId(d.id)).await?;
     let now = state.now();
     let (status, reference) = if state.test_mode() {
         ("paid", "test_tr")

@@ -6,6 +6,7 @@ pub mod close;
 pub mod complete;
 pub mod distributions;
 pub mod hives;
+pub mod invoices;
 pub mod offers;
 pub mod order_writer;
 pub mod orders;

@@ -40,6 +40,20 @@ pub fn routes() -> Router<AppState> {
         .route("/distributions/{id}/payouts", get(payouts))
         .route("/distributions/{id}/complete", post(complete))
         .route("/admin/bank-transfers.csv", get(bank_transfers_csv))
+        .route("/invoices/{id}", get(invoice))
+}
+
+/// A printable invoice.
+async fn invoice(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
+    let inv = crate::services::invoices::get(&state.db, &user, id).await?;
+    let mut c = tera::Context::new();
+    c.insert("invoice", &inv);
+    render(&state, &ctx, "invoice.html", c)
 }
 
 /// The manager completes the distribution after the pickup: payouts become final and are paid.

@@ -48,6 +48,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "producer/pick_list.html",
     "hive/pickup.html",
     "hive/payouts.html",
+    "invoice.html",
     "emails/layout.html",
     "emails/order_confirmed/subject.txt",
     "emails/order_confirmed/text.txt",

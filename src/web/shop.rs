@@ -410,6 +410,10 @@ async fn order_page(
     c.insert("stripe", &stripe);
     c.insert("order", &view);
     c.insert("timezone", &hive.timezone);
+    c.insert(
+        "invoices",
+        &crate::services::invoices::of_order(&state.db, &user, o.id).await?,
+    );
     render(&state, &ctx, "consumer/order.html", c)
 }
 

@@ -30,6 +30,39 @@ pub fn routes() -> Router<AppState> {
         .route("/orders/{id}/collected", post(collected))
         .route("/distributions/{id}/complete", post(complete))
         .route("/admin/bank-transfers", get(bank_transfers))
+        .route("/invoices/{id}", get(invoice))
+        .route("/orders/{id}/invoices", get(order_invoices))
+        .route("/distributions/{id}/invoices", get(distribution_invoices))
+}
+
+async fn invoice(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    Ok(axum::Json(
+        crate::services::invoices::get(&state.db, &user, id).await?,
+    ))
+}
+
+async fn order_invoices(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    Ok(axum::Json(
+        crate::services::invoices::of_order(&state.db, &user, id).await?,
+    ))
+}
+
+async fn distribution_invoices(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    Ok(axum::Json(
+        crate::services::invoices::of_distribution(&state.db, &user, DistributionId(id)).await?,
+    ))
 }
 
 async fn complete(
