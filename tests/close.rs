@@ -193,6 +193,18 @@ pub async fn market(app: &TestApp) -> Market {
     }
 }
 
+/// The manager closes ordering now through the API; the close runs in the request.
+async fn close_by_manager(m: &Market) {
+    let (s, d) = m
+        .manager
+        .post(
+            &format!("/api/v1/distributions/{}/close", m.distribution),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+}
+
 fn did(m: &Market) -> DistributionId {
     DistributionId(m.distribution.parse().expect("id"))
 }
@@ -501,13 +513,7 @@ async fn the_close_settles_a_known_market_to_the_cent() {
         assert!(report.settled && report.balance.holds(), "{report}");
         close::run(&app.state, did(&m)).await.expect("run again");
         assert_eq!(snapshot(&app, &m).await, before);
-        let (s, _) = m
-            .manager
-            .post(
-                &format!("/api/v1/distributions/{}/close", m.distribution),
-                json!({}),
-            )
-            .await;
+        close_by_manager(&m).await;
         assert_eq!(s, StatusCode::CONFLICT);
     })
     .await;
@@ -572,14 +578,7 @@ async fn a_close_cut_off_half_way_resumes_after_its_lease_with_nothing_done_twic
 async fn producers_read_only_their_own_pick_list_and_payout() {
     each_backend(|app| async move {
         let m = market(&app).await;
-        let (s, _) = m
-            .manager
-            .post(
-                &format!("/api/v1/distributions/{}/close", m.distribution),
-                json!({}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK);
+        close_by_manager(&m).await;
         let garden = &m.farms["Les Jardins"];
         let dairy = &m.farms["Fromagerie du Val"];
         let (s, lists) = m
@@ -679,14 +678,7 @@ async fn shortages_refund_the_missing_units_and_lower_the_payout() {
             )
             .await;
         assert_eq!(s, StatusCode::CONFLICT, "not before the close");
-        let (s, _) = m
-            .manager
-            .post(
-                &format!("/api/v1/distributions/{}/close", m.distribution),
-                json!({}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK);
+        close_by_manager(&m).await;
         let (_, lists) = m
             .garden
             .get(&format!(
@@ -862,12 +854,7 @@ async fn the_manager_ticks_baskets_collected_and_back() {
         let lea = format!("/api/v1/orders/{}/collected", m.orders["Léa"]);
         let (s, _) = m.manager.post(&lea, json!({})).await;
         assert_eq!(s, StatusCode::CONFLICT, "not while ordering is open");
-        m.manager
-            .post(
-                &format!("/api/v1/distributions/{}/close", m.distribution),
-                json!({}),
-            )
-            .await;
+        close_by_manager(&m).await;
         let (s, o) = m.manager.post(&lea, json!({})).await;
         assert_eq!(
             (s, o["collected"].as_bool(), o["basket"].as_i64()),
@@ -1177,9 +1164,7 @@ async fn completing_makes_payouts_final_and_pays_them_in_test_mode() {
         let complete = format!("/api/v1/distributions/{d}/complete");
         let (s, _) = m.manager.post(&complete, json!({})).await;
         assert_eq!(s, StatusCode::CONFLICT, "not while ordering is open");
-        m.manager
-            .post(&format!("/api/v1/distributions/{d}/close"), json!({}))
-            .await;
+        close_by_manager(&m).await;
         assert_eq!(
             m.garden.post(&complete, json!({})).await.0,
             StatusCode::FORBIDDEN
@@ -1260,12 +1245,7 @@ async fn completing_makes_payouts_final_and_pays_them_in_test_mode() {
 async fn a_distribution_completes_by_itself_after_its_pickup() {
     each_backend(|app| async move {
         let m = market(&app).await;
-        m.manager
-            .post(
-                &format!("/api/v1/distributions/{}/close", m.distribution),
-                json!({}),
-            )
-            .await;
+        close_by_manager(&m).await;
         let d = alveole::services::distributions::get(&app.state.db, did(&m))
             .await
             .expect("distribution");
@@ -1298,19 +1278,9 @@ async fn a_distribution_completes_by_itself_after_its_pickup() {
 
 #[tokio::test]
 async fn with_stripe_unpaid_orders_expire_at_close_and_unlinked_payees_go_to_bank_transfer() {
-    let (_stand_in, base) =
-        crate::stripe::serve(crate::stripe::Mode::Status("requires_payment_method")).await;
-    let secret = "whsec_test_alveole";
-    let app = TestApp::spawn_with(
-        Backend::Sqlite,
-        &[
-            ("STRIPE_SECRET_KEY", "sk_test_standin".into()),
-            ("STRIPE_PUBLISHABLE_KEY", "pk_test_standin".into()),
-            ("STRIPE_API_BASE", base),
-            ("STRIPE_WEBHOOK_SECRET", secret.into()),
-        ],
-    )
-    .await;
+    let (_stand_in, app) =
+        crate::stripe::app(crate::stripe::Mode::Status("requires_payment_method")).await;
+    let secret = crate::stripe::WEBHOOK_SECRET;
     let sale = crate::sale::open_sale(&app).await;
     let path = format!("/api/v1/distributions/{}/orders", sale.distribution);
     let (s, paid) = sale
@@ -1439,9 +1409,7 @@ async fn completing_issues_numbered_invoices_with_their_vat() {
     each_backend(|app| async move {
         let m = market(&app).await;
         let d = m.distribution.clone();
-        m.manager
-            .post(&format!("/api/v1/distributions/{d}/close"), json!({}))
-            .await;
+        close_by_manager(&m).await;
         let (s, _) = m
             .manager
             .post(&format!("/api/v1/distributions/{d}/complete"), json!({}))

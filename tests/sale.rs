@@ -860,19 +860,9 @@ async fn cancelling_a_distribution_refunds_and_tells_everyone() {
 
 #[tokio::test]
 async fn stripe_payments_confirm_by_webhook_once_and_unpaid_orders_expire() {
-    let (stand_in, base) =
-        crate::stripe::serve(crate::stripe::Mode::Status("requires_payment_method")).await;
-    let secret = "whsec_test_alveole";
-    let app = TestApp::spawn_with(
-        Backend::Sqlite,
-        &[
-            ("STRIPE_SECRET_KEY", "sk_test_standin".into()),
-            ("STRIPE_PUBLISHABLE_KEY", "pk_test_standin".into()),
-            ("STRIPE_API_BASE", base),
-            ("STRIPE_WEBHOOK_SECRET", secret.into()),
-        ],
-    )
-    .await;
+    let (stand_in, app) =
+        crate::stripe::app(crate::stripe::Mode::Status("requires_payment_method")).await;
+    let secret = crate::stripe::WEBHOOK_SECRET;
     let sale = open_sale(&app).await;
     let path = format!("/api/v1/distributions/{}/orders", sale.distribution);
     let (s, o) = sale.member.post(&path, order(&sale.carrots, 2)).await;

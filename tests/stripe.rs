@@ -332,3 +332,22 @@ async fn a_card_error_is_declined() {
         Err(PaymentError::Declined("Your card was declined.".into()))
     );
 }
+
+/// The webhook signing secret of [`app`].
+pub const WEBHOOK_SECRET: &str = "whsec_test_alveole";
+
+/// A test app on SQLite whose payments go to a stand-in answering in `mode`.
+pub async fn app(mode: Mode) -> (StandIn, crate::support::TestApp) {
+    let (stand_in, base) = serve(mode).await;
+    let app = crate::support::TestApp::spawn_with(
+        crate::support::Backend::Sqlite,
+        &[
+            ("STRIPE_SECRET_KEY", "sk_test_standin".into()),
+            ("STRIPE_PUBLISHABLE_KEY", "pk_test_standin".into()),
+            ("STRIPE_API_BASE", base),
+            ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.into()),
+        ],
+    )
+    .await;
+    (stand_in, app)
+}

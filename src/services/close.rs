@@ -298,6 +298,31 @@ pub(crate) async fn paid_lines<C: ConnectionTrait>(
         .collect())
 }
 
+/// The names and units of the distribution's products, by product id.
+pub(crate) async fn products_of<C: ConnectionTrait>(
+    db: &C,
+    d: i64,
+) -> AppResult<HashMap<i64, Product>> {
+    let rows = db
+        .query_all_raw(raw(
+            db.get_database_backend(),
+            "SELECT product_id, name, unit FROM offers WHERE distribution_id = $1",
+            vec![d.into()],
+        ))
+        .await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for r in rows {
+        out.insert(
+            r.try_get_by_index::<i64>(0)?,
+            Product {
+                name: r.try_get_by_index(1)?,
+                unit: r.try_get_by_index(2)?,
+            },
+        );
+    }
+    Ok(out)
+}
+
 /// Who gets mail: a producer's owner or a member, with their language.
 pub(crate) struct Recipient {
     pub name: String,
@@ -589,28 +614,10 @@ async fn settle(state: &AppState, d: &distribution_rows::Model) -> AppResult<()>
     if !advance(&txn, d.id, MINIMUMS).await? {
         return Ok(());
     }
-    let backend = txn.get_database_backend();
     let lines = paid_lines(&txn, d.id, None).await?;
     let members = members_of(&txn, d.id, None).await?;
     let producers = producers_of(&txn, d.id).await?;
-    let products: HashMap<i64, Product> = txn
-        .query_all_raw(raw(
-            backend,
-            "SELECT product_id, name, unit FROM offers WHERE distribution_id = $1",
-            vec![d.id.into()],
-        ))
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                r.try_get_by_index(0)?,
-                Product {
-                    name: r.try_get_by_index(1)?,
-                    unit: r.try_get_by_index(2)?,
-                },
-            ))
-        })
-        .collect::<Result<_, sea_orm::DbErr>>()?;
+    let products = products_of(&txn, d.id).await?;
     let firsts: Vec<(i64, i64)> = members.iter().map(|(m, (_, first))| (*first, *m)).collect();
     let baskets = settlement::basket_numbers(&firsts);
     let mut order_members: Vec<(i64, i64)> = lines.iter().map(|l| (l.order, l.member)).collect();

@@ -134,21 +134,7 @@ pub async fn issue(state: &AppState, id: DistributionId) -> AppResult<usize> {
     let now = state.now();
     let txn = state.db.begin().await?;
     let lines = close::paid_lines(&txn, d.id, None).await?;
-    let offers: HashMap<i64, (String, String)> = txn
-        .query_all_raw(raw(
-            txn.get_database_backend(),
-            "SELECT product_id, name, unit FROM offers WHERE distribution_id = $1",
-            vec![d.id.into()],
-        ))
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                r.try_get_by_index(0)?,
-                (r.try_get_by_index(1)?, r.try_get_by_index(2)?),
-            ))
-        })
-        .collect::<Result<_, sea_orm::DbErr>>()?;
+    let offers = close::products_of(&txn, d.id).await?;
     let farm_rows = producers::Entity::find()
         .filter(producers::Column::Id.is_in(lines.iter().map(|l| l.producer)))
         .all(&txn)
@@ -192,7 +178,10 @@ pub async fn issue(state: &AppState, id: DistributionId) -> AppResult<usize> {
     };
     let mut sales: BTreeMap<(i64, i64), Vec<InvoiceLine>> = BTreeMap::new();
     for l in lines.iter().filter(|l| l.kept() > 0) {
-        let (name, unit) = offers.get(&l.product).cloned().unwrap_or_default();
+        let (name, unit) = offers
+            .get(&l.product)
+            .map(|p| (p.name.clone(), p.unit.clone()))
+            .unwrap_or_default();
         sales
             .entry((l.producer, l.order))
             .or_default()
