@@ -513,8 +513,14 @@ async fn the_close_settles_a_known_market_to_the_cent() {
         assert!(report.settled && report.balance.holds(), "{report}");
         close::run(&app.state, did(&m)).await.expect("run again");
         assert_eq!(snapshot(&app, &m).await, before);
-        close_by_manager(&m).await;
-        assert_eq!(s, StatusCode::CONFLICT);
+        let (s, _) = m
+            .manager
+            .post(
+                &format!("/api/v1/distributions/{}/close", m.distribution),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "closing twice");
     })
     .await;
 }
