@@ -1282,10 +1282,17 @@ async fn a_distribution_completes_by_itself_after_its_pickup() {
     .await;
 }
 
-#[tokio::test]
-async fn with_stripe_unpaid_orders_expire_at_close_and_unlinked_payees_go_to_bank_transfer() {
-    let (_stand_in, app) =
-        crate::stripe::app(crate::stripe::Mode::Status("requires_payment_method")).await;
+/// A Stripe sale whose member paid 4 carrots by webhook and left 1 leek unpaid, closed by the manager.
+async fn stripe_sale_closed(
+    mode: crate::stripe::Mode,
+) -> (
+    crate::stripe::StandIn,
+    TestApp,
+    crate::sale::Sale,
+    Value,
+    Value,
+) {
+    let (stand_in, app) = crate::stripe::app(mode).await;
     let secret = crate::stripe::WEBHOOK_SECRET;
     let sale = crate::sale::open_sale(&app).await;
     let path = format!("/api/v1/distributions/{}/orders", sale.distribution);
@@ -1350,6 +1357,13 @@ async fn with_stripe_unpaid_orders_expire_at_close_and_unlinked_payees_go_to_ban
         (Some("paid"), Some(1)),
         "{o}"
     );
+    (stand_in, app, sale, paid, unpaid)
+}
+
+#[tokio::test]
+async fn with_stripe_unpaid_orders_expire_at_close_and_unlinked_payees_go_to_bank_transfer() {
+    let (_stand_in, app, sale, paid, unpaid) =
+        stripe_sale_closed(crate::stripe::Mode::Status("requires_payment_method")).await;
     let (s, v) = sale
         .manager
         .post(
@@ -1548,4 +1562,73 @@ async fn completing_issues_numbered_invoices_with_their_vat() {
         );
     })
     .await;
+}
+
+#[tokio::test]
+async fn with_stripe_a_connected_producer_is_paid_by_one_transfer_even_after_a_failure() {
+    let (stand_in, app, sale, _, _) =
+        stripe_sale_closed(crate::stripe::Mode::Status("requires_payment_method")).await;
+    let farm = entity::producers::Entity::find_by_id(sale.farm.parse::<i64>().expect("id"))
+        .one(&app.state.db)
+        .await
+        .expect("farm")
+        .expect("farm row");
+    let mut linked: entity::producers::ActiveModel = farm.into();
+    linked.stripe_account_id = sea_orm::Set(Some("acct_standin_farm".into()));
+    sea_orm::ActiveModelTrait::update(linked, &app.state.db)
+        .await
+        .expect("link");
+    // Stripe fails the first time: the payout waits, the job is retried later.
+    stand_in.set_mode(crate::stripe::Mode::Failing);
+    let (s, v) = sale
+        .manager
+        .post(
+            &format!("/api/v1/distributions/{}/complete", sale.distribution),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let payouts_path = format!("/api/v1/distributions/{}/payouts", sale.distribution);
+    let (_, list) = sale.producer.get(&payouts_path).await;
+    assert_eq!(list[0]["status"], "pending", "{list}");
+    stand_in.set_mode(crate::stripe::Mode::Status("requires_payment_method"));
+    app.clock.advance(Duration::minutes(2));
+    jobs::run_due(&app.state, "worker").await.expect("jobs");
+    let (_, list) = sale.producer.get(&payouts_path).await;
+    let job = jobs::by_key(&app.state.db, &format!("payouts:{}", sale.distribution))
+        .await
+        .expect("job")
+        .expect("payouts job");
+    assert_eq!(list[0]["status"], "paid", "{list} {job:?}");
+    let transfers: Vec<_> = stand_in
+        .received()
+        .into_iter()
+        .filter(|r| r.path == "/v1/transfers")
+        .collect();
+    assert_eq!(transfers.len(), 2, "one refused, one sent");
+    let key = format!("transfer-{}-{}", sale.distribution, sale.farm);
+    for t in &transfers {
+        assert_eq!(t.idempotency_key.as_deref(), Some(key.as_str()));
+        assert_eq!(t.field("destination"), Some("acct_standin_farm"));
+        assert_eq!(t.field("amount"), Some("976"));
+        assert_eq!(
+            t.field("transfer_group"),
+            Some(format!("distribution-{}", sale.distribution).as_str())
+        );
+    }
+    let row = payouts::Entity::find()
+        .one(&app.state.db)
+        .await
+        .expect("payout")
+        .expect("row");
+    assert_eq!(row.transfer_ref, Some(format!("tr_standin_{key}")));
+    // Only the host fee is left for the bank.
+    let kinds: Vec<&'static str> = alveole::services::complete::bank_transfers(&app.state.db)
+        .await
+        .expect("list")
+        .iter()
+        .map(|b| b.kind)
+        .collect();
+    assert_eq!(kinds, vec!["host_fee"]);
+    app.finish().await;
 }

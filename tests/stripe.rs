@@ -143,7 +143,9 @@ async fn answer(
         )
             .into_response(),
         Mode::Status(status) => {
-            let body = if request.path == "/v1/refunds" {
+            let body = if request.path == "/v1/transfers" {
+                transfer(&request, amount)
+            } else if request.path == "/v1/refunds" {
                 refund(request.field("payment_intent").unwrap_or(""), amount)
             } else if method == Method::POST {
                 let order_id = request.field("metadata[order_id]").unwrap_or("");
@@ -175,6 +177,7 @@ pub async fn serve(mode: Mode) -> (StandIn, String) {
         .route("/v1/payment_intents", post(answer))
         .route("/v1/payment_intents/{id}", get(answer))
         .route("/v1/refunds", post(answer))
+        .route("/v1/transfers", post(answer))
         .with_state(stand_in.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -267,6 +270,32 @@ async fn status_maps_the_retrieved_payment_intent() {
 }
 
 #[tokio::test]
+async fn a_transfer_sends_the_account_the_amount_the_group_and_the_key() {
+    let (stand_in, stripe) = start(Mode::Status("succeeded")).await;
+    let t = stripe
+        .transfer(alveole::payments::TransferRequest {
+            destination: "acct_farm".into(),
+            amount: Cents(976),
+            transfer_group: "distribution-7".into(),
+            idempotency_key: "transfer-7-3".into(),
+            description: "Alvéole distribution 7".into(),
+        })
+        .await
+        .expect("transfer");
+    assert_eq!(t.provider_ref, "tr_standin_transfer-7-3");
+    let sent = &stand_in.received()[0];
+    assert_eq!(
+        (sent.method.as_str(), sent.path.as_str()),
+        ("POST", "/v1/transfers")
+    );
+    assert_eq!(sent.field("destination"), Some("acct_farm"));
+    assert_eq!(sent.field("amount"), Some("976"));
+    assert_eq!(sent.field("currency"), Some("eur"));
+    assert_eq!(sent.field("transfer_group"), Some("distribution-7"));
+    assert_eq!(sent.idempotency_key.as_deref(), Some("transfer-7-3"));
+}
+
+#[tokio::test]
 async fn refund_sends_the_payment_intent_the_amount_and_the_key() {
     let (stand_in, stripe) = start(Mode::Status("succeeded")).await;
     let refund = stripe
@@ -350,4 +379,21 @@ pub async fn app(mode: Mode) -> (StandIn, crate::support::TestApp) {
     )
     .await;
     (stand_in, app)
+}
+
+/// A Connect transfer as Stripe returns it, one per idempotency key.
+fn transfer(request: &Received, amount: i64) -> serde_json::Value {
+    let id = format!(
+        "tr_standin_{}",
+        request.idempotency_key.as_deref().unwrap_or("none")
+    );
+    json!({
+        "id": id, "object": "transfer", "amount": amount, "amount_reversed": 0,
+        "balance_transaction": null, "created": 1_700_000_000, "currency": "eur",
+        "description": request.field("description"), "destination": request.field("destination"),
+        "destination_payment": null, "livemode": false, "metadata": {},
+        "reversals": {"object": "list", "data": [], "has_more": false, "url": format!("/v1/transfers/{id}/reversals")},
+        "reversed": false, "source_transaction": null, "source_type": "card",
+        "transfer_group": request.field("transfer_group"),
+    })
 }

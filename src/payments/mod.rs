@@ -50,6 +50,23 @@ pub struct Refund {
     pub provider_ref: String,
 }
 
+/// Money sent from the platform to a connected account (a producer's payout).
+#[derive(Clone, Debug)]
+pub struct TransferRequest {
+    /// The connected account, e.g. Stripe's `acct_…`.
+    pub destination: String,
+    pub amount: Cents,
+    /// Groups the transfers of one distribution, e.g. `distribution-12`.
+    pub transfer_group: String,
+    pub idempotency_key: String,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transfer {
+    pub provider_ref: String,
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PaymentError {
     /// The provider answered and said no, e.g. a declined card.
@@ -77,6 +94,10 @@ pub trait PaymentProvider: Send + Sync {
         &self,
         req: RefundRequest,
     ) -> impl Future<Output = Result<Refund, PaymentError>> + Send;
+    fn transfer(
+        &self,
+        req: TransferRequest,
+    ) -> impl Future<Output = Result<Transfer, PaymentError>> + Send;
 }
 
 /// The provider chosen at start-up.
@@ -119,6 +140,13 @@ impl PaymentProvider for Payments {
         match self {
             Payments::Test(p) => p.refund(req).await,
             Payments::Stripe(p) => p.refund(req).await,
+        }
+    }
+
+    async fn transfer(&self, req: TransferRequest) -> Result<Transfer, PaymentError> {
+        match self {
+            Payments::Test(p) => p.transfer(req).await,
+            Payments::Stripe(p) => p.transfer(req).await,
         }
     }
 }

@@ -1,11 +1,13 @@
-//! Stripe: a PaymentIntent per charge and a Refund per refund, through async-stripe.
+//! Stripe: a PaymentIntent per charge, a Refund per refund and a Connect Transfer per payout, through async-stripe.
 
 use super::{
     Charge, ChargeRequest, ChargeStatus, PaymentError, PaymentProvider, Refund, RefundRequest,
+    Transfer, TransferRequest,
 };
 use ::stripe::{
     Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest,
 };
+use ::stripe_connect::transfer::CreateTransfer;
 use ::stripe_core::PaymentIntent;
 use ::stripe_core::payment_intent::{
     CreatePaymentIntent, CreatePaymentIntentAutomaticPaymentMethods, RetrievePaymentIntent,
@@ -127,6 +129,24 @@ impl PaymentProvider for StripeProvider {
             .map_err(from_stripe)?;
         Ok(Refund {
             provider_ref: refund.id.as_str().to_owned(),
+        })
+    }
+
+    async fn transfer(&self, req: TransferRequest) -> Result<Transfer, PaymentError> {
+        let strategy = idempotent(&req.idempotency_key)?;
+        let currency = eur(|pi: PaymentIntent| pi.currency)
+            .ok_or_else(|| PaymentError::Unavailable("currency eur".to_owned()))?;
+        let transfer = CreateTransfer::new(currency, req.destination)
+            .amount(req.amount.0)
+            .transfer_group(req.transfer_group)
+            .description(req.description)
+            .customize()
+            .request_strategy(strategy)
+            .send(&self.client)
+            .await
+            .map_err(from_stripe)?;
+        Ok(Transfer {
+            provider_ref: transfer.id.as_str().to_owned(),
         })
     }
 }

@@ -2,6 +2,7 @@
 
 use super::{
     Charge, ChargeRequest, ChargeStatus, PaymentError, PaymentProvider, Refund, RefundRequest,
+    Transfer, TransferRequest,
 };
 
 /// The card number that is always declined, as on Stripe's test cards.
@@ -54,6 +55,12 @@ impl PaymentProvider for TestMode {
     async fn refund(&self, req: RefundRequest) -> Result<Refund, PaymentError> {
         Ok(Refund {
             provider_ref: format!("test_re_{}", req.idempotency_key),
+        })
+    }
+
+    async fn transfer(&self, req: TransferRequest) -> Result<Transfer, PaymentError> {
+        Ok(Transfer {
+            provider_ref: format!("test_tr_{}", req.idempotency_key),
         })
     }
 }

@@ -3,12 +3,14 @@
 use super::accounts::CurrentUser;
 use super::{close, distributions, raw};
 use crate::AppState;
+use crate::domain::Cents;
 use crate::domain::DistributionId;
 use crate::domain::distribution::DistributionStatus;
 use crate::error::{AppError, AppResult};
 use crate::jobs;
+use crate::payments::{PaymentProvider, TransferRequest};
 use chrono::{DateTime, Duration, Utc};
-use entity::{distributions as distribution_rows, payouts};
+use entity::{distributions as distribution_rows, payouts, producers};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
@@ -86,8 +88,9 @@ pub async fn complete_due(state: &AppState) -> AppResult<usize> {
 
 /// The payouts job: the distribution's invoices issued, then each producer's payout and the hive's host fee paid once each.
 ///
-/// In test mode they are recorded as paid. With Stripe, a payee without a connected account
-/// is listed for the admin's bank transfers.
+/// Producers with a connected account (and everyone in test mode) are paid by a transfer whose
+/// idempotency key is the distribution and the producer; the others are listed for the admin's
+/// bank transfers.
 pub async fn transfer_payouts(state: &AppState, payload: &str) -> AppResult<()> {
     let p: Payload = serde_json::from_str(payload)
         .map_err(|e| AppError::Internal(format!("payouts job payload: {e}")))?;
@@ -95,24 +98,48 @@ pub async fn transfer_payouts(state: &AppState, payload: &str) -> AppResult<()> 
     // Final figures, final invoices: issued before any money leaves.
     super::invoices::issue(state, DistributionId(d.id)).await?;
     let now = state.now();
-    let (status, reference) = if state.test_mode() {
-        ("paid", "test_tr")
-    } else {
-        ("bank_transfer", "bank")
-    };
     let rows = payouts::Entity::find()
         .filter(payouts::Column::DistributionId.eq(d.id))
         .filter(payouts::Column::Status.eq("pending"))
         .all(&state.db)
         .await?;
+    let accounts: std::collections::HashMap<i64, Option<String>> = producers::Entity::find()
+        .filter(producers::Column::Id.is_in(rows.iter().map(|r| r.producer_id)))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.stripe_account_id))
+        .collect();
+    let mut failed = 0;
     for row in rows {
-        // Nothing owed is nothing to send: the statement is simply settled.
+        let account = accounts.get(&row.producer_id).cloned().flatten();
+        // Nothing owed is nothing to send; test mode and connected accounts are paid through the
+        // provider; anyone else waits for the admin's bank transfer.
         let (status, transfer_ref) = if row.payout_cents == 0 {
             ("paid", None)
+        } else if state.test_mode() || account.is_some() {
+            let sent = state
+                .payments
+                .transfer(TransferRequest {
+                    destination: account.unwrap_or_default(),
+                    amount: Cents(row.payout_cents),
+                    transfer_group: format!("distribution-{}", d.id),
+                    idempotency_key: format!("transfer-{}-{}", d.id, row.producer_id),
+                    description: format!("Alvéole distribution {}", d.id),
+                })
+                .await;
+            match sent {
+                Ok(t) => ("paid", Some(t.provider_ref)),
+                Err(e) => {
+                    tracing::warn!(distribution = d.id, producer = row.producer_id, error = %e, "transfer not done yet");
+                    failed += 1;
+                    continue;
+                }
+            }
         } else {
             (
-                status,
-                Some(format!("{reference}_{}_{}", d.id, row.producer_id)),
+                "bank_transfer",
+                Some(format!("bank_{}_{}", d.id, row.producer_id)),
             )
         };
         payouts::Entity::update_many()
@@ -124,6 +151,12 @@ pub async fn transfer_payouts(state: &AppState, payload: &str) -> AppResult<()> 
             .exec(&state.db)
             .await?;
     }
+    // Hosts have no connected account yet: their fee is paid by bank transfer, or recorded in test mode.
+    let (status, reference) = if state.test_mode() {
+        ("paid", "test_tr")
+    } else {
+        ("bank_transfer", "bank")
+    };
     distribution_rows::Entity::update_many()
         .col_expr(
             distribution_rows::Column::HostFeeStatus,
@@ -137,6 +170,10 @@ pub async fn transfer_payouts(state: &AppState, payload: &str) -> AppResult<()> 
         .filter(distribution_rows::Column::HostFeeStatus.is_null())
         .exec(&state.db)
         .await?;
+    if failed > 0 {
+        // The job is tried again with backoff; each transfer's key keeps it single at the provider.
+        return Err(AppError::PaymentUnavailable);
+    }
     Ok(())
 }
 
