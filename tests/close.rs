@@ -1285,13 +1285,7 @@ async fn a_distribution_completes_by_itself_after_its_pickup() {
 /// A Stripe sale whose member paid 4 carrots by webhook and left 1 leek unpaid, closed by the manager.
 async fn stripe_sale_closed(
     mode: crate::stripe::Mode,
-) -> (
-    crate::stripe::StandIn,
-    TestApp,
-    crate::sale::Sale,
-    Value,
-    Value,
-) {
+) -> (crate::stripe::StandIn, TestApp, crate::sale::Sale) {
     let (stand_in, app) = crate::stripe::app(mode).await;
     let secret = crate::stripe::WEBHOOK_SECRET;
     let sale = crate::sale::open_sale(&app).await;
@@ -1357,12 +1351,12 @@ async fn stripe_sale_closed(
         (Some("paid"), Some(1)),
         "{o}"
     );
-    (stand_in, app, sale, paid, unpaid)
+    (stand_in, app, sale)
 }
 
 #[tokio::test]
 async fn with_stripe_unpaid_orders_expire_at_close_and_unlinked_payees_go_to_bank_transfer() {
-    let (_stand_in, app, sale, paid, unpaid) =
+    let (_stand_in, app, sale) =
         stripe_sale_closed(crate::stripe::Mode::Status("requires_payment_method")).await;
     let (s, v) = sale
         .manager
@@ -1566,7 +1560,7 @@ async fn completing_issues_numbered_invoices_with_their_vat() {
 
 #[tokio::test]
 async fn with_stripe_a_connected_producer_is_paid_by_one_transfer_even_after_a_failure() {
-    let (stand_in, app, sale, _, _) =
+    let (stand_in, app, sale) =
         stripe_sale_closed(crate::stripe::Mode::Status("requires_payment_method")).await;
     let farm = entity::producers::Entity::find_by_id(sale.farm.parse::<i64>().expect("id"))
         .one(&app.state.db)
