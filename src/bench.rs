@@ -233,6 +233,7 @@ async fn market(
         radius_km: Set(250),
         host_fee_bps: Set(835),
         manager_id: Set(manager.id),
+        stripe_account_id: Set(None),
         created_at: Set(now),
         ..Default::default()
     }

@@ -244,6 +244,7 @@ fn conflict_key(code: &str) -> &'static str {
         "not_settled" => "error.not_settled",
         "not_closed" => "error.not_closed",
         "completed" => "error.completed",
+        "stripe_off" => "error.stripe_off",
         "already_refunded" => "error.already_refunded",
         _ => "error.conflict",
     }

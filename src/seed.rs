@@ -191,6 +191,7 @@ pub async fn run(db: &DatabaseConnection) -> AppResult<SeedReport> {
                 radius_km: Set(h.radius_km),
                 host_fee_bps: Set(DEFAULT_HOST_FEE_BPS),
                 manager_id: Set(manager_id),
+                stripe_account_id: Set(None),
                 created_at: Set(Utc::now()),
                 ..Default::default()
             }

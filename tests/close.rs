@@ -1626,3 +1626,139 @@ async fn with_stripe_a_connected_producer_is_paid_by_one_transfer_even_after_a_f
     assert_eq!(kinds, vec!["host_fee"]);
     app.finish().await;
 }
+
+#[tokio::test]
+async fn with_stripe_producers_and_hives_link_accounts_and_are_paid_by_transfers() {
+    let (stand_in, app, sale) =
+        stripe_sale_closed(crate::stripe::Mode::Status("requires_payment_method")).await;
+    let path = format!("/api/v1/producers/{}/stripe/onboarding", sale.farm);
+    assert_eq!(
+        sale.member.post(&path, json!({})).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, first) = sale.producer.post(&path, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{first}");
+    let account = first["account_id"].as_str().expect("account").to_owned();
+    assert!(account.starts_with("acct_standin_"), "{first}");
+    assert_eq!(
+        first["url"].as_str(),
+        Some(format!("https://connect.stripe.test/setup/{account}").as_str())
+    );
+    // Asking again links the same account: a fresh link, no second account.
+    let (_, again) = sale.producer.post(&path, json!({})).await;
+    assert_eq!(again["account_id"].as_str(), Some(account.as_str()));
+    let created: Vec<_> = stand_in
+        .received()
+        .into_iter()
+        .filter(|r| r.path == "/v1/accounts")
+        .collect();
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].field("email"), Some("julien@example.fr"));
+    assert_eq!(created[0].field("type"), Some("express"));
+    let link = stand_in
+        .received()
+        .into_iter()
+        .find(|r| r.path == "/v1/account_links")
+        .expect("an account link");
+    assert_eq!(link.field("type"), Some("account_onboarding"));
+    assert_eq!(
+        link.field("return_url"),
+        Some(
+            format!(
+                "{}/producers/{}/stripe/return",
+                app.state.config.base_url, sale.farm
+            )
+            .as_str()
+        )
+    );
+    // The manager links the hive from its page, which goes straight to Stripe.
+    let manager = app.browser().await;
+    manager
+        .login("gerant@example.fr", "correct horse battery")
+        .await;
+    let page = manager
+        .get(&format!("/hives/{}/distributions", sale.hive))
+        .await;
+    assert!(page.attr("#stripe-link", "type").is_some());
+    let go = manager
+        .post(&format!("/hives/{}/stripe", sale.hive), &[])
+        .await;
+    assert_eq!(go.status, StatusCode::SEE_OTHER);
+    assert!(
+        go.location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("https://connect.stripe.test/setup/acct_standin_")),
+        "{:?}",
+        go.location
+    );
+    let back = manager
+        .get(&format!("/hives/{}/stripe/return", sale.hive))
+        .await;
+    assert!(
+        manager
+            .follow(&back)
+            .await
+            .contains("your Stripe account is linked")
+    );
+
+    let (s, _) = sale
+        .manager
+        .post(
+            &format!("/api/v1/distributions/{}/complete", sale.distribution),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let transfers: Vec<_> = stand_in
+        .received()
+        .into_iter()
+        .filter(|r| r.path == "/v1/transfers")
+        .collect();
+    let sent: Vec<(Option<String>, Option<&str>)> = transfers
+        .iter()
+        .map(|t| (t.idempotency_key.clone(), t.field("amount")))
+        .collect();
+    assert_eq!(
+        sent,
+        vec![
+            (
+                Some(format!("transfer-{}-{}", sale.distribution, sale.farm)),
+                Some("976")
+            ),
+            (
+                Some(format!("transfer-{}-host", sale.distribution)),
+                Some("92")
+            ),
+        ]
+    );
+    assert_eq!(transfers[0].field("destination"), Some(account.as_str()));
+    assert!(
+        alveole::services::complete::bank_transfers(&app.state.db)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn in_test_mode_there_is_no_stripe_account_to_link() {
+    each_backend(|app| async move {
+        let m = market(&app).await;
+        let (s, e) = m
+            .garden
+            .post(
+                &format!(
+                    "/api/v1/producers/{}/stripe/onboarding",
+                    m.farms["Les Jardins"]
+                ),
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::CONFLICT, Some("stripe_off"))
+        );
+    })
+    .await;
+}

@@ -143,7 +143,12 @@ async fn answer(
         )
             .into_response(),
         Mode::Status(status) => {
-            let body = if request.path == "/v1/transfers" {
+            let body = if request.path == "/v1/accounts" {
+                json!({"id": format!("acct_standin_{}", stand_in.received().len()), "object": "account"})
+            } else if request.path == "/v1/account_links" {
+                json!({"object": "account_link", "created": 1_700_000_000, "expires_at": 1_700_000_300,
+                       "url": format!("https://connect.stripe.test/setup/{}", request.field("account").unwrap_or(""))})
+            } else if request.path == "/v1/transfers" {
                 transfer(&request, amount)
             } else if request.path == "/v1/refunds" {
                 refund(request.field("payment_intent").unwrap_or(""), amount)
@@ -178,6 +183,8 @@ pub async fn serve(mode: Mode) -> (StandIn, String) {
         .route("/v1/payment_intents/{id}", get(answer))
         .route("/v1/refunds", post(answer))
         .route("/v1/transfers", post(answer))
+        .route("/v1/accounts", post(answer))
+        .route("/v1/account_links", post(answer))
         .with_state(stand_in.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

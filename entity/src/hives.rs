@@ -19,6 +19,8 @@ pub struct Model {
     pub radius_km: i32,
     pub host_fee_bps: i32,
     pub manager_id: i64,
+    /// The connected Stripe account that receives the host fee.
+    pub stripe_account_id: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

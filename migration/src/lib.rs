@@ -7,6 +7,7 @@ mod m20261124_000001_add_baskets_and_order_expiry;
 mod m20261125_000001_close_and_settle;
 mod m20261125_000002_completion;
 mod m20261125_000003_invoices;
+mod m20261125_000004_hive_stripe_account;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_close_and_settle::Migration),
             Box::new(m20261125_000002_completion::Migration),
             Box::new(m20261125_000003_invoices::Migration),
+            Box::new(m20261125_000004_hive_stripe_account::Migration),
         ]
     }
 }

@@ -7,6 +7,8 @@ use super::{
 use ::stripe::{
     Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest,
 };
+use ::stripe_connect::account::{CreateAccount, CreateAccountType};
+use ::stripe_connect::account_link::{CreateAccountLink, CreateAccountLinkType};
 use ::stripe_connect::transfer::CreateTransfer;
 use ::stripe_core::PaymentIntent;
 use ::stripe_core::payment_intent::{
@@ -148,5 +150,35 @@ impl PaymentProvider for StripeProvider {
         Ok(Transfer {
             provider_ref: transfer.id.as_str().to_owned(),
         })
+    }
+}
+
+impl StripeProvider {
+    /// Creates an Express connected account for a payee, to receive transfers.
+    pub async fn create_account(&self, email: &str) -> Result<String, PaymentError> {
+        let account = CreateAccount::new()
+            .type_(CreateAccountType::Express)
+            .country("FR")
+            .email(email)
+            .send(&self.client)
+            .await
+            .map_err(from_stripe)?;
+        Ok(account.id.as_str().to_owned())
+    }
+
+    /// A one-time link where the payee fills in its details at Stripe, then comes back.
+    pub async fn onboarding_link(
+        &self,
+        account: &str,
+        refresh_url: &str,
+        return_url: &str,
+    ) -> Result<String, PaymentError> {
+        let link = CreateAccountLink::new(account, CreateAccountLinkType::AccountOnboarding)
+            .refresh_url(refresh_url)
+            .return_url(return_url)
+            .send(&self.client)
+            .await
+            .map_err(from_stripe)?;
+        Ok(link.url)
     }
 }

@@ -151,25 +151,56 @@ pub async fn transfer_payouts(state: &AppState, payload: &str) -> AppResult<()> 
             .exec(&state.db)
             .await?;
     }
-    // Hosts have no connected account yet: their fee is paid by bank transfer, or recorded in test mode.
-    let (status, reference) = if state.test_mode() {
-        ("paid", "test_tr")
-    } else {
-        ("bank_transfer", "bank")
-    };
-    distribution_rows::Entity::update_many()
-        .col_expr(
-            distribution_rows::Column::HostFeeStatus,
-            Expr::value(Some(status)),
-        )
-        .col_expr(
-            distribution_rows::Column::HostFeeTransferRef,
-            Expr::value(Some(format!("{reference}_{}_host", d.id))),
-        )
-        .filter(distribution_rows::Column::Id.eq(d.id))
-        .filter(distribution_rows::Column::HostFeeStatus.is_null())
-        .exec(&state.db)
-        .await?;
+    // The hive's host fee: transferred to its connected account (recorded in test mode), else by bank.
+    let hive = super::hives::get(&state.db, crate::domain::HiveId(d.hive_id)).await?;
+    let host_fee: i64 = payouts::Entity::find()
+        .filter(payouts::Column::DistributionId.eq(d.id))
+        .all(&state.db)
+        .await?
+        .iter()
+        .map(|p| p.host_fee_cents)
+        .sum();
+    if d.host_fee_status.is_none() {
+        let outcome = if host_fee == 0 {
+            Some(("paid", None))
+        } else if state.test_mode() || hive.stripe_account_id.is_some() {
+            let sent = state
+                .payments
+                .transfer(TransferRequest {
+                    destination: hive.stripe_account_id.clone().unwrap_or_default(),
+                    amount: Cents(host_fee),
+                    transfer_group: format!("distribution-{}", d.id),
+                    idempotency_key: format!("transfer-{}-host", d.id),
+                    description: format!("Alvéole distribution {}: host fee", d.id),
+                })
+                .await;
+            match sent {
+                Ok(t) => Some(("paid", Some(t.provider_ref))),
+                Err(e) => {
+                    tracing::warn!(distribution = d.id, error = %e, "host fee transfer not done yet");
+                    failed += 1;
+                    None
+                }
+            }
+        } else {
+            Some(("bank_transfer", Some(format!("bank_{}_host", d.id))))
+        };
+        if let Some((status, reference)) = outcome {
+            distribution_rows::Entity::update_many()
+                .col_expr(
+                    distribution_rows::Column::HostFeeStatus,
+                    Expr::value(Some(status)),
+                )
+                .col_expr(
+                    distribution_rows::Column::HostFeeTransferRef,
+                    Expr::value(reference),
+                )
+                .filter(distribution_rows::Column::Id.eq(d.id))
+                .filter(distribution_rows::Column::HostFeeStatus.is_null())
+                .exec(&state.db)
+                .await?;
+        }
+    }
     if failed > 0 {
         // The job is tried again with backoff; each transfer's key keeps it single at the provider.
         return Err(AppError::PaymentUnavailable);

@@ -104,6 +104,7 @@ pub async fn create(
     let mut row = hives::ActiveModel {
         host_fee_bps: Set(DEFAULT_HOST_FEE_BPS),
         manager_id: Set(manager.id.0),
+        stripe_account_id: Set(None),
         created_at: Set(Utc::now()),
         ..Default::default()
     };

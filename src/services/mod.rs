@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod basket;
 pub mod close;
 pub mod complete;
+pub mod connect;
 pub mod distributions;
 pub mod hives;
 pub mod invoices;

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod api;
+pub mod connect;
 pub mod consumer;
 pub mod ctx;
 pub mod distribution;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(distribution::routes())
         .merge(offers::routes())
         .merge(pickup::routes())
+        .merge(connect::routes())
         .merge(shop::routes())
         .nest("/api/v1", api::routes())
         .route("/healthz", get(healthz))

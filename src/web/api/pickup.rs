@@ -33,6 +33,50 @@ pub fn routes() -> Router<AppState> {
         .route("/invoices/{id}", get(invoice))
         .route("/orders/{id}/invoices", get(order_invoices))
         .route("/distributions/{id}/invoices", get(distribution_invoices))
+        .route(
+            "/producers/{id}/stripe/onboarding",
+            post(producer_onboarding),
+        )
+        .route("/hives/{id}/stripe/onboarding", post(hive_onboarding))
+}
+
+async fn onboarding(
+    state: &AppState,
+    user: &crate::services::accounts::CurrentUser,
+    payee: crate::services::connect::Payee,
+) -> AppResult<axum::Json<serde_json::Value>> {
+    let (account, url) = crate::services::connect::onboarding_link(state, user, payee).await?;
+    Ok(axum::Json(
+        serde_json::json!({"account_id": account, "url": url}),
+    ))
+}
+
+/// A link where the producer's owner links the Stripe account its payouts go to.
+async fn producer_onboarding(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    onboarding(
+        &state,
+        &user,
+        crate::services::connect::Payee::Producer(ProducerId(id)),
+    )
+    .await
+}
+
+/// A link where the hive's manager links the Stripe account its host fees go to.
+async fn hive_onboarding(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    onboarding(
+        &state,
+        &user,
+        crate::services::connect::Payee::Hive(crate::domain::HiveId(id)),
+    )
+    .await
 }
 
 async fn invoice(
