@@ -115,32 +115,17 @@ pub async fn transfer_payouts(state: &AppState, payload: &str) -> AppResult<()> 
         let account = accounts.get(&row.producer_id).cloned().flatten();
         // Nothing owed is nothing to send; test mode and connected accounts are paid through the
         // provider; anyone else waits for the admin's bank transfer.
-        let (status, transfer_ref) = if row.payout_cents == 0 {
-            ("paid", None)
-        } else if state.test_mode() || account.is_some() {
-            let sent = state
-                .payments
-                .transfer(TransferRequest {
-                    destination: account.unwrap_or_default(),
-                    amount: Cents(row.payout_cents),
-                    transfer_group: format!("distribution-{}", d.id),
-                    idempotency_key: format!("transfer-{}-{}", d.id, row.producer_id),
-                    description: format!("Alvéole distribution {}", d.id),
-                })
-                .await;
-            match sent {
-                Ok(t) => ("paid", Some(t.provider_ref)),
-                Err(e) => {
-                    tracing::warn!(distribution = d.id, producer = row.producer_id, error = %e, "transfer not done yet");
-                    failed += 1;
-                    continue;
-                }
-            }
-        } else {
-            (
-                "bank_transfer",
-                Some(format!("bank_{}_{}", d.id, row.producer_id)),
-            )
+        let Some((status, transfer_ref)) = pay(
+            state,
+            d.id,
+            account,
+            row.payout_cents,
+            &row.producer_id.to_string(),
+        )
+        .await
+        else {
+            failed += 1;
+            continue;
         };
         payouts::Entity::update_many()
             .col_expr(payouts::Column::Status, Expr::value(status))
@@ -161,30 +146,17 @@ pub async fn transfer_payouts(state: &AppState, payload: &str) -> AppResult<()> 
         .map(|p| p.host_fee_cents)
         .sum();
     if d.host_fee_status.is_none() {
-        let outcome = if host_fee == 0 {
-            Some(("paid", None))
-        } else if state.test_mode() || hive.stripe_account_id.is_some() {
-            let sent = state
-                .payments
-                .transfer(TransferRequest {
-                    destination: hive.stripe_account_id.clone().unwrap_or_default(),
-                    amount: Cents(host_fee),
-                    transfer_group: format!("distribution-{}", d.id),
-                    idempotency_key: format!("transfer-{}-host", d.id),
-                    description: format!("Alvéole distribution {}: host fee", d.id),
-                })
-                .await;
-            match sent {
-                Ok(t) => Some(("paid", Some(t.provider_ref))),
-                Err(e) => {
-                    tracing::warn!(distribution = d.id, error = %e, "host fee transfer not done yet");
-                    failed += 1;
-                    None
-                }
-            }
-        } else {
-            Some(("bank_transfer", Some(format!("bank_{}_host", d.id))))
-        };
+        let outcome = pay(
+            state,
+            d.id,
+            hive.stripe_account_id.clone(),
+            host_fee,
+            "host",
+        )
+        .await;
+        if outcome.is_none() {
+            failed += 1;
+        }
         if let Some((status, reference)) = outcome {
             distribution_rows::Entity::update_many()
                 .col_expr(
@@ -206,6 +178,41 @@ pub async fn transfer_payouts(state: &AppState, payload: &str) -> AppResult<()> 
         return Err(AppError::PaymentUnavailable);
     }
     Ok(())
+}
+
+/// Pays one payee of distribution `d`: nothing to send is settled at once, a connected account
+/// (or test mode) gets a transfer keyed by the distribution and `who`, anyone else a bank transfer.
+/// `None` when the provider failed; the job tries again later.
+async fn pay(
+    state: &AppState,
+    d: i64,
+    account: Option<String>,
+    amount: i64,
+    who: &str,
+) -> Option<(&'static str, Option<String>)> {
+    if amount == 0 {
+        return Some(("paid", None));
+    }
+    if !state.test_mode() && account.is_none() {
+        return Some(("bank_transfer", Some(format!("bank_{d}_{who}"))));
+    }
+    let sent = state
+        .payments
+        .transfer(TransferRequest {
+            destination: account.unwrap_or_default(),
+            amount: Cents(amount),
+            transfer_group: format!("distribution-{d}"),
+            idempotency_key: format!("transfer-{d}-{who}"),
+            description: format!("Alvéole distribution {d}"),
+        })
+        .await;
+    match sent {
+        Ok(t) => Some(("paid", Some(t.provider_ref))),
+        Err(e) => {
+            tracing::warn!(distribution = d, payee = who, error = %e, "transfer not done yet");
+            None
+        }
+    }
 }
 
 /// One bank transfer the admin still has to make.
