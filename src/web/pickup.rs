@@ -51,8 +51,15 @@ async fn invoice(
     Path(id): Path<i64>,
 ) -> AppResult<Html<String>> {
     let inv = crate::services::invoices::get(&state.db, &user, id).await?;
+    let d = distributions::get(
+        &state.db,
+        DistributionId(inv.distribution_id.parse().unwrap_or_default()),
+    )
+    .await?;
+    let hive = crate::services::hives::get(&state.db, crate::domain::HiveId(d.hive_id)).await?;
     let mut c = tera::Context::new();
     c.insert("invoice", &inv);
+    c.insert("timezone", &hive.timezone);
     render(&state, &ctx, "invoice.html", c)
 }
 
