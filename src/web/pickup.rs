@@ -1,7 +1,7 @@
 //! Pages after the close: printable pick lists with shortages, the pickup sheet with collected ticks, payout statements.
 
 use super::ctx::{AuthUser, Ctx, redirect_with_flash};
-use super::forms::Path;
+use super::forms::{Path, ShortageForm, ShortageLineForm};
 use super::render::{render, render_invalid};
 use crate::AppState;
 use crate::domain::{DistributionId, ProducerId};
@@ -251,55 +251,66 @@ async fn shortages(
     Path((id, producer)): Path<(i64, i64)>,
     Form(form): Form<HashMap<String, String>>,
 ) -> AppResult<Response> {
-    let totals =
-        pickup::delivered_totals(&state.db, DistributionId(id), ProducerId(producer)).await?;
-    let mut errors = FieldErrors::default();
-    let mut report = Vec::new();
-    let mut products: Vec<_> = totals.iter().collect();
-    products.sort_by_key(|(p, _)| **p);
-    for (product, (ordered, _)) in products {
-        let field = format!("delivered_{product}");
-        let Some(raw) = form.get(&field) else {
-            continue;
-        };
-        match raw.trim().parse::<i64>() {
-            Ok(n) if (0..=*ordered).contains(&n) => report.push((*product, n)),
-            Ok(n) if n > *ordered => errors.add_with(
-                &field,
-                "error.more_than_ordered",
-                vec![("ordered", ordered.to_string())],
-            ),
-            _ => errors.add(&field, "error.delivered"),
-        }
-    }
-    let back = format!("/distributions/{id}/producers/{producer}/pick-list");
-    if errors.is_empty() && !report.is_empty() {
-        match pickup::record_shortages(
+    // The page names its fields after the products; the API's parser and checks do the rest.
+    let mut products: Vec<i64> = form
+        .keys()
+        .filter_map(|k| k.strip_prefix("delivered_")?.parse().ok())
+        .collect();
+    products.sort_unstable();
+    let report = ShortageForm {
+        lines: products
+            .iter()
+            .map(|p| ShortageLineForm {
+                product_id: p.to_string(),
+                delivered_quantity: form[&format!("delivered_{p}")].clone(),
+            })
+            .collect(),
+    };
+    let outcome = match report.parse() {
+        Ok(lines) => pickup::record_shortages(
             &state,
             &user,
             DistributionId(id),
             ProducerId(producer),
-            &report,
+            &lines,
         )
         .await
-        {
-            Ok(_) => {
-                return Ok(redirect_with_flash(
-                    &state,
-                    &back,
-                    "flash.shortages_recorded",
-                ));
-            }
-            Err(AppError::Conflict(code)) => errors.add(
-                "delivered",
-                crate::error::AppError::Conflict(code).message_key(),
-            ),
-            Err(AppError::Invalid(e)) => errors = e,
-            Err(e) => return Err(e),
+        .map(|_| ()),
+        Err(e) => Err(AppError::Invalid(e)),
+    };
+    let mut errors = FieldErrors::default();
+    match outcome {
+        Ok(()) => {
+            let back = format!("/distributions/{id}/producers/{producer}/pick-list");
+            return Ok(redirect_with_flash(
+                &state,
+                &back,
+                "flash.shortages_recorded",
+            ));
         }
+        Err(AppError::Conflict(code)) => {
+            errors.add("delivered", AppError::Conflict(code).message_key());
+        }
+        Err(AppError::Invalid(e)) => errors = on_page(e, &products),
+        Err(e) => return Err(e),
     }
     let c = pick_list_context(&state, &user, id, producer, Some(&form), &errors, &ctx).await?;
     render_invalid(&state, &ctx, "producer/pick_list.html", c)
+}
+
+/// Field messages of the API's `lines[i].…` moved to the page's `delivered_<product>` fields.
+fn on_page(e: FieldErrors, products: &[i64]) -> FieldErrors {
+    let mut out = FieldErrors::default();
+    for (field, messages) in e.0 {
+        let product = field
+            .strip_prefix("lines[")
+            .and_then(|rest| rest.split_once(']'))
+            .and_then(|(i, _)| i.parse::<usize>().ok())
+            .and_then(|i| products.get(i));
+        let name = product.map_or_else(|| "delivered".to_owned(), |p| format!("delivered_{p}"));
+        out.0.entry(name).or_default().extend(messages);
+    }
+    out
 }
 
 async fn pickup_sheet(
