@@ -12,8 +12,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder}
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-const TOURS: (f64, f64) = (47.3941, 0.6848);
-const FARM: (f64, f64) = (47.3512, 0.5561);
+use crate::sale::{FARM, TOURS};
 
 /// A hive with three producers and four members who have ordered; ordering still open.
 ///

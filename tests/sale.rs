@@ -9,8 +9,8 @@ use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
-const TOURS: (f64, f64) = (47.3941, 0.6848);
-const FARM: (f64, f64) = (47.3512, 0.5561);
+pub const TOURS: (f64, f64) = (47.3941, 0.6848);
+pub const FARM: (f64, f64) = (47.3512, 0.5561);
 
 pub struct Sale {
     pub manager: Api,

@@ -98,11 +98,12 @@ pub async fn transfer_payouts(state: &AppState, payload: &str) -> AppResult<()> 
     // Final figures, final invoices: issued before any money leaves.
     super::invoices::issue(state, DistributionId(d.id)).await?;
     let now = state.now();
-    let rows = payouts::Entity::find()
+    let all = payouts::Entity::find()
         .filter(payouts::Column::DistributionId.eq(d.id))
-        .filter(payouts::Column::Status.eq("pending"))
         .all(&state.db)
         .await?;
+    let host_fee: i64 = all.iter().map(|p| p.host_fee_cents).sum();
+    let rows: Vec<payouts::Model> = all.into_iter().filter(|p| p.status == "pending").collect();
     let accounts: std::collections::HashMap<i64, Option<String>> = producers::Entity::find()
         .filter(producers::Column::Id.is_in(rows.iter().map(|r| r.producer_id)))
         .all(&state.db)
@@ -138,13 +139,6 @@ pub async fn transfer_payouts(state: &AppState, payload: &str) -> AppResult<()> 
     }
     // The hive's host fee: transferred to its connected account (recorded in test mode), else by bank.
     let hive = super::hives::get(&state.db, crate::domain::HiveId(d.hive_id)).await?;
-    let host_fee: i64 = payouts::Entity::find()
-        .filter(payouts::Column::DistributionId.eq(d.id))
-        .all(&state.db)
-        .await?
-        .iter()
-        .map(|p| p.host_fee_cents)
-        .sum();
     if d.host_fee_status.is_none() {
         let outcome = pay(
             state,

@@ -314,11 +314,7 @@ pub async fn record_shortages(
         return Err(AppError::Forbidden);
     }
     let d = distributions::get(&state.db, id).await?;
-    match distributions::status_of(&d) {
-        DistributionStatus::Closed => {}
-        DistributionStatus::Completed => return Err(AppError::Conflict("completed")),
-        _ => return Err(AppError::Conflict("not_closed")),
-    }
+    at_pickup(&d)?;
     if d.close_step < close::SETTLED {
         return Err(AppError::Conflict("not_settled"));
     }
@@ -501,6 +497,42 @@ pub async fn record_shortages(
     })
 }
 
+/// Baskets are handed out and shortages reported between the close and the completion.
+fn at_pickup(d: &distribution_rows::Model) -> AppResult<()> {
+    match distributions::status_of(d) {
+        DistributionStatus::Closed => Ok(()),
+        DistributionStatus::Completed => Err(AppError::Conflict("completed")),
+        _ => Err(AppError::Conflict("not_closed")),
+    }
+}
+
+/// The distribution, if `actor` runs its hive.
+async fn run_by(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    id: DistributionId,
+) -> AppResult<distribution_rows::Model> {
+    let d = distributions::get(db, id).await?;
+    let hive = hives::get(db, HiveId(d.hive_id)).await?;
+    if !hives::can_manage(actor, &hive) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(d)
+}
+
+/// Ticks these orders collected, or takes the tick back.
+async fn mark_collected(state: &AppState, ids: &[i64], collected: bool) -> AppResult<()> {
+    orders_rows::Entity::update_many()
+        .col_expr(
+            orders_rows::Column::CollectedAt,
+            Expr::value(collected.then(|| state.now())),
+        )
+        .filter(orders_rows::Column::Id.is_in(ids.iter().copied()))
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
+
 /// The manager ticks a member's order as collected, or not collected, at the pickup table.
 pub async fn set_collected(
     state: &AppState,
@@ -512,25 +544,12 @@ pub async fn set_collected(
         .one(&state.db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let d = distributions::get(&state.db, DistributionId(o.distribution_id)).await?;
-    let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
-    if !hives::can_manage(actor, &hive) {
-        return Err(AppError::Forbidden);
-    }
+    let d = run_by(&state.db, actor, DistributionId(o.distribution_id)).await?;
     if o.status != "paid" {
         return Err(AppError::Conflict("order_final"));
     }
-    match distributions::status_of(&d) {
-        DistributionStatus::Closed => {}
-        DistributionStatus::Completed => return Err(AppError::Conflict("completed")),
-        _ => return Err(AppError::Conflict("not_closed")),
-    }
-    let at = collected.then(|| state.now());
-    orders_rows::Entity::update_many()
-        .col_expr(orders_rows::Column::CollectedAt, Expr::value(at))
-        .filter(orders_rows::Column::Id.eq(o.id))
-        .exec(&state.db)
-        .await?;
+    at_pickup(&d)?;
+    mark_collected(state, &[o.id], collected).await?;
     orders_rows::Entity::find_by_id(o.id)
         .one(&state.db)
         .await?
@@ -545,6 +564,7 @@ pub async fn set_basket_collected(
     basket: i32,
     collected: bool,
 ) -> AppResult<()> {
+    at_pickup(&run_by(&state.db, actor, id).await?)?;
     let ids: Vec<i64> = orders_rows::Entity::find()
         .filter(orders_rows::Column::DistributionId.eq(id.0))
         .filter(orders_rows::Column::BasketNumber.eq(basket))
@@ -557,10 +577,7 @@ pub async fn set_basket_collected(
     if ids.is_empty() {
         return Err(AppError::NotFound);
     }
-    for o in ids {
-        set_collected(state, actor, OrderId(o), collected).await?;
-    }
-    Ok(())
+    mark_collected(state, &ids, collected).await
 }
 
 /// Per product of a producer: units ordered and units delivered so far (all of them until a shortage).
