@@ -841,7 +841,6 @@ async fn orders_for_close(
                     "pending_payment"
                 }
                 .into()),
-                basket_number: Set(None),
                 total_cents: Set(total),
                 idempotency_key: Set(None),
                 request_hash: Set(None),

@@ -6,7 +6,7 @@ use alveole::domain::DistributionId;
 use alveole::jobs;
 use alveole::services::close;
 use chrono::{DateTime, Duration, Utc};
-use entity::{jobs as job_rows, orders, outbox, payouts, pick_lists, refunds};
+use entity::{basket_numbers, jobs as job_rows, orders, outbox, payouts, pick_lists, refunds};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
@@ -268,13 +268,25 @@ async fn snapshot(app: &TestApp, m: &Market) -> Value {
         .into_iter()
         .map(|r| json!([r.order_id, r.amount_cents, r.reason, r.idempotency_key]))
         .collect();
+    let numbers: BTreeMap<i64, i32> = basket_numbers::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("basket numbers")
+        .into_iter()
+        .map(|b| (b.user_id, b.number))
+        .collect();
     let baskets: Vec<Value> = orders::Entity::find()
         .order_by_asc(orders::Column::Id)
         .all(&app.state.db)
         .await
         .expect("orders")
         .into_iter()
-        .map(|o| json!([o.status, o.basket_number]))
+        .map(|o| {
+            json!([
+                o.status,
+                numbers.get(&o.user_id).filter(|_| o.status == "paid")
+            ])
+        })
         .collect();
     let mut mails = BTreeMap::new();
     for t in [

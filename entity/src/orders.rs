@@ -11,7 +11,6 @@ pub struct Model {
     pub distribution_id: i64,
     pub user_id: i64,
     pub status: String,
-    pub basket_number: Option<i32>,
     pub total_cents: i64,
     pub idempotency_key: Option<String>,
     pub request_hash: Option<String>,

@@ -8,6 +8,8 @@ mod m20261125_000001_close_and_settle;
 mod m20261125_000002_completion;
 mod m20261125_000003_invoices;
 mod m20261125_000004_hive_stripe_account;
+mod m20261126_000001_storage_tuning;
+mod m20261126_000002_basket_numbers;
 
 pub struct Migrator;
 
@@ -21,6 +23,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_completion::Migration),
             Box::new(m20261125_000003_invoices::Migration),
             Box::new(m20261125_000004_hive_stripe_account::Migration),
+            Box::new(m20261126_000001_storage_tuning::Migration),
+            Box::new(m20261126_000002_basket_numbers::Migration),
         ]
     }
 }

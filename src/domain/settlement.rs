@@ -137,10 +137,8 @@ pub struct ProductTotal {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BagLine {
     pub product_id: ProductId,
-    /// Left out when stored, since the pick list's products name them; see [`PickList::fill_names`].
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    /// Empty until read back from storage, where the pick list's products name them once.
     pub name: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub unit: String,
     pub quantity: i64,
 }
@@ -163,22 +161,79 @@ pub struct PickList {
     pub members: Vec<Bag>,
 }
 
+/// A pick list as stored: `[producer, [[product, name, unit, quantity]…], [[basket, name,
+/// [[product, quantity]…]]…]]`, a third of the named-field form, since one distribution's lists
+/// run to megabytes.
+type StoredPickList = (
+    i64,
+    Vec<(i64, String, String, i64)>,
+    Vec<(i32, String, Vec<(i64, i64)>)>,
+);
+
 impl PickList {
-    /// Names each bag's lines from the product totals, as they are stored without names.
-    pub fn fill_names(&mut self) {
-        let names: HashMap<ProductId, (&str, &str)> = self
+    /// The compact JSON kept in `pick_lists.body`.
+    pub fn to_stored(&self) -> String {
+        let products: Vec<(i64, &str, &str, i64)> = self
             .products
             .iter()
-            .map(|p| (p.product_id, (p.name.as_str(), p.unit.as_str())))
+            .map(|p| (p.product_id.0, p.name.as_str(), p.unit.as_str(), p.quantity))
             .collect();
-        for bag in &mut self.members {
-            for l in &mut bag.lines {
-                if let Some((name, unit)) = names.get(&l.product_id) {
-                    l.name = (*name).to_owned();
-                    l.unit = (*unit).to_owned();
-                }
-            }
-        }
+        let bags: Vec<_> = self
+            .members
+            .iter()
+            .map(|b| {
+                let lines: Vec<(i64, i64)> = b
+                    .lines
+                    .iter()
+                    .map(|l| (l.product_id.0, l.quantity))
+                    .collect();
+                (b.basket, b.name.as_str(), lines)
+            })
+            .collect();
+        // Tuples of integers and strings always serialize.
+        serde_json::to_string(&(self.producer_id.0, products, bags)).unwrap_or_default()
+    }
+
+    /// Reads a pick list back from its stored form, naming each bag's lines from the products.
+    pub fn from_stored(text: &str) -> Result<Self, serde_json::Error> {
+        let (producer, products, bags): StoredPickList = serde_json::from_str(text)?;
+        let names: HashMap<i64, (&str, &str)> = products
+            .iter()
+            .map(|(id, name, unit, _)| (*id, (name.as_str(), unit.as_str())))
+            .collect();
+        let members = bags
+            .iter()
+            .map(|(basket, name, lines)| Bag {
+                basket: *basket,
+                name: name.clone(),
+                lines: lines
+                    .iter()
+                    .map(|&(product, quantity)| {
+                        let (name, unit) = names.get(&product).copied().unwrap_or_default();
+                        BagLine {
+                            product_id: ProductId(product),
+                            name: name.to_owned(),
+                            unit: unit.to_owned(),
+                            quantity,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        let products = products
+            .into_iter()
+            .map(|(id, name, unit, quantity)| ProductTotal {
+                product_id: ProductId(id),
+                name,
+                unit,
+                quantity,
+            })
+            .collect();
+        Ok(PickList {
+            producer_id: ProducerId(producer),
+            products,
+            members,
+        })
     }
 }
 
@@ -617,6 +672,23 @@ mod tests {
         assert_eq!(sheet.members[1].basket, 1);
         assert_eq!(sheet.producers[0].bags, 2);
         assert_eq!(sheet.producers[0].units, 3);
+
+        // Stored and read back, each bag line is named from its product.
+        let stored = s.pick_lists[0].to_stored();
+        assert!(
+            stored.starts_with("[1,[[100,\"Poireaux\",\"botte\",3]],"),
+            "{stored}"
+        );
+        let back = PickList::from_stored(&stored).expect("a stored pick list reads back");
+        let mut named = s.pick_lists[0].clone();
+        for bag in &mut named.members {
+            for l in &mut bag.lines {
+                l.name = "Poireaux".into();
+                l.unit = "botte".into();
+            }
+        }
+        assert_eq!(back, named);
+        assert!(PickList::from_stored("{\"producer_id\":1}").is_err());
     }
 }
 

@@ -270,7 +270,6 @@ async fn write_batch(db: &DatabaseConnection, batch: &[&OrderRow]) -> Result<Vec
             distribution_id: Set(o.distribution_id),
             user_id: Set(o.user_id),
             status: Set(status.as_str().to_owned()),
-            basket_number: Set(None),
             total_cents: Set(o.total_cents),
             idempotency_key: Set(Some(o.key.clone())),
             request_hash: Set(Some(o.hash.clone())),

@@ -1110,6 +1110,11 @@ pub async fn view<C: ConnectionTrait>(
     let mut v = assemble(&order, status, line_views, payment, &d, &hive, now);
     v.refunded_cents = refund_rows.iter().map(|r| r.amount_cents).sum();
     v.refunds = refund_rows;
+    v.basket_number =
+        entity::basket_numbers::Entity::find_by_id((order.distribution_id, order.user_id))
+            .one(db)
+            .await?
+            .map(|b| b.number);
     Ok(v)
 }
 
@@ -1168,7 +1173,7 @@ fn assemble(
         hive_address: hive.address.clone(),
         cancellable: status.holds_stock()
             && accepts_orders(distributions::status_of(d), &distributions::window(d), now),
-        basket_number: order.basket_number,
+        basket_number: None,
         collected: order.collected_at.is_some(),
         refunds: Vec::new(),
         refunded_cents: 0,

@@ -93,9 +93,8 @@ pub async fn pick_lists(
     let mut out = rows
         .iter()
         .map(|r| {
-            let mut pl: PickList = serde_json::from_str(&r.body)
+            let pl = PickList::from_stored(&r.body)
                 .map_err(|e| AppError::Internal(format!("pick list {}: {e}", r.id)))?;
-            pl.fill_names();
             Ok((names.get(&r.producer_id).cloned().unwrap_or_default(), pl))
         })
         .collect::<AppResult<Vec<_>>>()?;
@@ -120,9 +119,8 @@ pub async fn pick_list(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let mut pl: PickList = serde_json::from_str(&row.body)
+    let pl = PickList::from_stored(&row.body)
         .map_err(|e| AppError::Internal(format!("pick list {}: {e}", row.id)))?;
-    pl.fill_names();
     let name = producer_names(db, [producer.0])
         .await?
         .remove(&producer.0)
@@ -206,6 +204,7 @@ pub async fn pickup_sheet(
         .collect();
     let lists: Vec<PickList> = lists.into_iter().map(|(_, pl)| pl).collect();
     let sheet = settlement::pickup_sheet(&lists, &names);
+    let numbers = basket_numbers(db, id).await?;
     let mut baskets: BTreeMap<i32, BasketState> = BTreeMap::new();
     for o in orders_rows::Entity::find()
         .filter(orders_rows::Column::DistributionId.eq(id.0))
@@ -214,7 +213,7 @@ pub async fn pickup_sheet(
         .all(db)
         .await?
     {
-        if let Some(n) = o.basket_number {
+        if let Some(&n) = numbers.get(&o.user_id) {
             let b = baskets.entry(n).or_insert(BasketState {
                 orders: Vec::new(),
                 collected: true,
@@ -539,7 +538,7 @@ pub async fn set_collected(
     actor: &CurrentUser,
     order: OrderId,
     collected: bool,
-) -> AppResult<entity::orders::Model> {
+) -> AppResult<(entity::orders::Model, Option<i32>)> {
     let o = orders_rows::Entity::find_by_id(order.0)
         .one(&state.db)
         .await?
@@ -550,10 +549,29 @@ pub async fn set_collected(
     }
     at_pickup(&d)?;
     mark_collected(state, &[o.id], collected).await?;
-    orders_rows::Entity::find_by_id(o.id)
+    let basket = entity::basket_numbers::Entity::find_by_id((o.distribution_id, o.user_id))
         .one(&state.db)
         .await?
-        .ok_or(AppError::NotFound)
+        .map(|b| b.number);
+    let o = orders_rows::Entity::find_by_id(o.id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((o, basket))
+}
+
+/// The basket number of each member of a settled distribution.
+async fn basket_numbers(
+    db: &DatabaseConnection,
+    id: DistributionId,
+) -> AppResult<HashMap<i64, i32>> {
+    Ok(entity::basket_numbers::Entity::find()
+        .filter(entity::basket_numbers::Column::DistributionId.eq(id.0))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| (b.user_id, b.number))
+        .collect())
 }
 
 /// The same for every order of one basket, as the pickup sheet ticks them.
@@ -565,9 +583,15 @@ pub async fn set_basket_collected(
     collected: bool,
 ) -> AppResult<()> {
     at_pickup(&run_by(&state.db, actor, id).await?)?;
+    let member = entity::basket_numbers::Entity::find()
+        .filter(entity::basket_numbers::Column::DistributionId.eq(id.0))
+        .filter(entity::basket_numbers::Column::Number.eq(basket))
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let ids: Vec<i64> = orders_rows::Entity::find()
         .filter(orders_rows::Column::DistributionId.eq(id.0))
-        .filter(orders_rows::Column::BasketNumber.eq(basket))
+        .filter(orders_rows::Column::UserId.eq(member.user_id))
         .filter(orders_rows::Column::Status.eq("paid"))
         .all(&state.db)
         .await?

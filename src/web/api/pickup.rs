@@ -237,10 +237,10 @@ async fn collected(
     } else {
         serde_json::from_slice(&body).map_err(|_| AppError::field("collected", "error.invalid"))?
     };
-    let o = pickup::set_collected(&state, &user, OrderId(id), form.collected).await?;
+    let (o, basket) = pickup::set_collected(&state, &user, OrderId(id), form.collected).await?;
     Ok(axum::Json(serde_json::json!({
         "id": OrderId(o.id),
-        "basket": o.basket_number,
+        "basket": basket,
         "collected": o.collected_at.is_some(),
         "collected_at": o.collected_at,
     })))
