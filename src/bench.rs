@@ -955,7 +955,7 @@ pub async fn close(opts: Options) -> AppResult<Value> {
         .await?
         .ok_or_else(|| AppError::Internal("the close job was not queued".into()))?;
     let mut steps = vec![("stop ordering", t.elapsed().as_secs_f64())];
-    for name in ["expire unpaid orders", "apply minimums", "settle"] {
+    for name in ["expire unpaid orders", "minimums and settlement"] {
         let t = Instant::now();
         crate::services::close::step(&s.state, crate::domain::DistributionId(d)).await?;
         steps.push((name, t.elapsed().as_secs_f64()));

@@ -324,18 +324,46 @@ pub fn settle(
     };
     let mut pick_lists = Vec::with_capacity(by_producer.len());
     let mut payouts = Vec::with_capacity(by_producer.len());
+
     for (producer, lines) in &by_producer {
         payouts.push(payout(*producer, lines, fees));
+        // Sorted by basket, member and product, the bags come out in one pass with no map per bag.
+        let mut bagged: Vec<(i32, i64, i64, i64)> = lines
+            .iter()
+            .filter(|l| !l.cancelled)
+            .map(|l| {
+                let basket = members.get(&l.member).map_or(0, |m| m.basket);
+                (basket, l.member, l.product, l.quantity)
+            })
+            .collect();
+        bagged.sort_unstable();
         let mut totals: BTreeMap<i64, i64> = BTreeMap::new();
-        let mut bags: BTreeMap<(i32, i64), BTreeMap<i64, i64>> = BTreeMap::new();
-        for l in lines.iter().filter(|l| !l.cancelled) {
-            *totals.entry(l.product).or_default() += l.quantity;
-            let basket = members.get(&l.member).map_or(0, |m| m.basket);
-            *bags
-                .entry((basket, l.member))
-                .or_default()
-                .entry(l.product)
-                .or_default() += l.quantity;
+        let mut members_out: Vec<Bag> = Vec::new();
+        let mut filling = None;
+        for (basket, member, product, quantity) in bagged {
+            *totals.entry(product).or_default() += quantity;
+            if filling != Some((basket, member)) {
+                filling = Some((basket, member));
+                members_out.push(Bag {
+                    basket,
+                    name: members
+                        .get(&member)
+                        .map(|m| m.name.clone())
+                        .unwrap_or_default(),
+                    lines: Vec::new(),
+                });
+            }
+            if let Some(bag) = members_out.last_mut() {
+                match bag.lines.last_mut() {
+                    Some(l) if l.product_id.0 == product => l.quantity += quantity,
+                    _ => bag.lines.push(BagLine {
+                        product_id: ProductId(product),
+                        name: String::new(),
+                        unit: String::new(),
+                        quantity,
+                    }),
+                }
+            }
         }
         let product = |id: &i64| products.get(id).unwrap_or(&unknown);
         let mut products_out: Vec<ProductTotal> = totals
@@ -348,25 +376,6 @@ pub fn settle(
             })
             .collect();
         products_out.sort_by(|a, b| a.name.cmp(&b.name).then(a.product_id.cmp(&b.product_id)));
-        let members_out = bags
-            .into_iter()
-            .map(|((basket, member), items)| Bag {
-                basket,
-                name: members
-                    .get(&member)
-                    .map(|m| m.name.clone())
-                    .unwrap_or_default(),
-                lines: items
-                    .into_iter()
-                    .map(|(id, quantity)| BagLine {
-                        product_id: ProductId(id),
-                        name: String::new(),
-                        unit: String::new(),
-                        quantity,
-                    })
-                    .collect(),
-            })
-            .collect();
         pick_lists.push(PickList {
             producer_id: ProducerId(*producer),
             products: products_out,

@@ -158,7 +158,7 @@ pub async fn enqueue_raw<C: ConnectionTrait>(
     let sql = match backend {
         sea_orm::DatabaseBackend::Postgres => {
             "INSERT INTO outbox (to_email, locale, template, payload, status, attempts, next_attempt_at, created_at) \
-             SELECT e->>0, e->>1, e->>2, e->>3, 'pending', 0, $2, $2 FROM json_array_elements($1::json) AS e"
+             SELECT e->>0, e->>1, e->>2, e->>3, 'pending', 0, $2, $2 FROM jsonb_array_elements($1::jsonb) AS e"
         }
         _ => {
             "INSERT INTO outbox (to_email, locale, template, payload, status, attempts, next_attempt_at, created_at) \

@@ -1,4 +1,4 @@
-//! The close of a distribution, in three steps that each commit on their own so a close cut off half-way resumes.
+//! The close of a distribution, in two steps that each commit on their own so a close cut off half-way resumes.
 //!
 //! Each step starts by moving `distributions.close_step` forward with a conditional UPDATE, in
 //! the same transaction as everything the step writes (mails included). A step that another
@@ -27,10 +27,8 @@ use std::collections::{BTreeMap, HashMap};
 pub const STARTED: i32 = 0;
 /// Unpaid orders are expired.
 pub const EXPIRED: i32 = 1;
-/// Producers under their minimum are cancelled and their members refunded.
-pub const MINIMUMS: i32 = 2;
-/// Basket numbers, pick lists and payouts are written, and everyone is told.
-pub const SETTLED: i32 = 3;
+/// Minimums are applied, basket numbers, pick lists and payouts written, and everyone is told.
+pub const SETTLED: i32 = 2;
 
 /// Line status of a line dropped because its producer did not reach its minimum.
 pub const BELOW_MINIMUM: &str = "below_minimum";
@@ -146,8 +144,7 @@ pub async fn step(state: &AppState, id: DistributionId) -> AppResult<bool> {
     }
     match d.close_step {
         STARTED => expire_unpaid(state, &d).await?,
-        EXPIRED => apply_minimums(state, &d).await?,
-        MINIMUMS => settle(state, &d).await?,
+        EXPIRED => settle(state, &d).await?,
         _ => return Ok(false),
     }
     Ok(true)
@@ -454,29 +451,21 @@ pub(crate) async fn captured_payments<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// Step 2: producers that did not reach their minimum are cancelled, their members refunded, everyone told.
-async fn apply_minimums(state: &AppState, d: &distribution_rows::Model) -> AppResult<()> {
-    let now = state.now();
-    let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
-    let txn = state.db.begin().await?;
-    if !advance(&txn, d.id, EXPIRED).await? {
-        return Ok(());
-    }
+/// Producers that did not reach their minimum: their lines cancelled (in `lines` too), their
+/// members refunded, everyone told, the provider calls queued.
+async fn apply_minimums(
+    txn: &DatabaseTransaction,
+    close: &Closing<'_>,
+    lines: &mut [Line],
+) -> AppResult<()> {
+    let Closing {
+        d,
+        hive,
+        members,
+        producers,
+        now,
+    } = *close;
     let backend = txn.get_database_backend();
-    let sales_rows = txn
-        .query_all_raw(raw(
-            backend,
-            "SELECT ol.producer_id, CAST(SUM(ol.quantity * ol.unit_price_cents) AS BIGINT) \
-             FROM order_lines ol JOIN orders o ON o.id = ol.order_id \
-             WHERE o.distribution_id = $1 AND o.status = 'paid' AND ol.status = 'ordered' \
-             GROUP BY ol.producer_id",
-            vec![d.id.into()],
-        ))
-        .await?;
-    let mut sales = HashMap::new();
-    for r in sales_rows {
-        sales.insert(r.try_get_by_index::<i64>(0)?, Cents(r.try_get_by_index(1)?));
-    }
     let minimums: HashMap<i64, Cents> = txn
         .query_all_raw(raw(
             backend,
@@ -487,16 +476,14 @@ async fn apply_minimums(state: &AppState, d: &distribution_rows::Model) -> AppRe
         .iter()
         .map(|r| Ok((r.try_get_by_index(0)?, Cents(r.try_get_by_index(1)?))))
         .collect::<Result<_, sea_orm::DbErr>>()?;
+    let sales = settlement::sales_by_producer(lines);
     let under = settlement::under_minimum(&sales, &minimums);
     if under.is_empty() {
-        txn.commit().await?;
         return Ok(());
     }
-    let under_ids: Vec<i64> = under.iter().copied().collect();
-    let lines = paid_lines(&txn, d.id, Some(&under_ids)).await?;
-    let owed = settlement::minimum_refunds(&lines, &under);
+    let owed = settlement::minimum_refunds(lines, &under);
     let order_ids: Vec<i64> = owed.iter().map(|r| r.order).collect();
-    let paid_by = captured_payments(&txn, &order_ids).await?;
+    let paid_by = captured_payments(txn, &order_ids).await?;
     // One JSON document as the only parameter: thousands of refunds in one cheap statement.
     let rows: Vec<(i64, i64, i64, String)> = owed
         .iter()
@@ -518,7 +505,7 @@ async fn apply_minimums(state: &AppState, d: &distribution_rows::Model) -> AppRe
             sea_orm::DatabaseBackend::Postgres => format!(
                 "INSERT INTO refunds (payment_id, order_id, amount_cents, reason, status, idempotency_key, created_at) \
                  SELECT (e->>0)::bigint, (e->>1)::bigint, (e->>2)::bigint, '{BELOW_MINIMUM}', 'pending', e->>3, $2 \
-                 FROM json_array_elements($1::json) AS e ON CONFLICT (idempotency_key) DO NOTHING"
+                 FROM jsonb_array_elements($1::jsonb) AS e ON CONFLICT (idempotency_key) DO NOTHING"
             ),
             _ => format!(
                 "INSERT INTO refunds (payment_id, order_id, amount_cents, reason, status, idempotency_key, created_at) \
@@ -540,7 +527,7 @@ async fn apply_minimums(state: &AppState, d: &distribution_rows::Model) -> AppRe
             "UPDATE order_lines SET status = '{BELOW_MINIMUM}' \
              WHERE status = 'ordered' AND producer_id IN ({}) \
              AND order_id IN (SELECT id FROM orders WHERE distribution_id = $1 AND status = 'paid')",
-            under_ids
+            under
                 .iter()
                 .map(i64::to_string)
                 .collect::<Vec<_>>()
@@ -549,12 +536,10 @@ async fn apply_minimums(state: &AppState, d: &distribution_rows::Model) -> AppRe
         vec![d.id.into()],
     ))
     .await?;
-    let producers = producers_of(&txn, d.id).await?;
+    for l in lines.iter_mut().filter(|l| under.contains(&l.producer)) {
+        l.cancelled = true;
+    }
     let member_of: HashMap<i64, i64> = lines.iter().map(|l| (l.order, l.member)).collect();
-    let mut affected: Vec<i64> = member_of.values().copied().collect();
-    affected.sort_unstable();
-    affected.dedup();
-    let members = members_of(&txn, d.id, Some(&affected)).await?;
     let mut per_member: BTreeMap<i64, BTreeMap<i64, i64>> = BTreeMap::new();
     for r in &owed {
         if let Some(m) = member_of.get(&r.order) {
@@ -586,7 +571,7 @@ async fn apply_minimums(state: &AppState, d: &distribution_rows::Model) -> AppRe
             payload: json!({
                 "name": to.name,
                 "hive": hive.name,
-                "pickup": distributions::local_time(&hive, d.pickup_starts_at, to.lang),
+                "pickup": distributions::local_time(hive, d.pickup_starts_at, to.lang),
                 "producers": producers_out,
                 "refund_cents": by_producer.values().sum::<i64>(),
                 "distribution_id": d.id,
@@ -605,16 +590,16 @@ async fn apply_minimums(state: &AppState, d: &distribution_rows::Model) -> AppRe
                 "name": owner.name,
                 "producer": name,
                 "hive": hive.name,
-                "pickup": distributions::local_time(&hive, d.pickup_starts_at, owner.lang),
+                "pickup": distributions::local_time(hive, d.pickup_starts_at, owner.lang),
                 "sales_cents": sales.get(p).copied().unwrap_or_default().0,
                 "minimum_cents": minimums.get(p).copied().unwrap_or_default().0,
             }),
         });
     }
-    mail::enqueue_all(&txn, now, &mails).await?;
+    mail::enqueue_all(txn, now, &mails).await?;
     // The provider is called by a job of its own, so a slow provider never holds the close.
     jobs::enqueue(
-        &txn,
+        txn,
         jobs::Kind::SendRefunds,
         &jobs::send_refunds::Payload {
             distribution_id: d.id,
@@ -624,24 +609,43 @@ async fn apply_minimums(state: &AppState, d: &distribution_rows::Model) -> AppRe
         now,
     )
     .await?;
-    txn.commit().await?;
-    state.mail_wakeup.notify_one();
-    state.jobs_wakeup.notify_one();
     Ok(())
 }
 
-/// Step 3: basket numbers, pick lists and payouts written, the money checked, producers and members told.
+/// What every part of the settlement reads about the distribution being closed.
+#[derive(Clone, Copy)]
+struct Closing<'a> {
+    d: &'a distribution_rows::Model,
+    hive: &'a hive_rows::Model,
+    members: &'a HashMap<i64, (Recipient, i64)>,
+    producers: &'a HashMap<i64, (String, Recipient)>,
+    now: DateTime<Utc>,
+}
+
+/// Step 2: minimums applied, then basket numbers, pick lists and payouts written, the money
+/// checked, producers and members told; one transaction over one read of the lines.
 async fn settle(state: &AppState, d: &distribution_rows::Model) -> AppResult<()> {
     let now = state.now();
     let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
     let txn = state.db.begin().await?;
-    if !advance(&txn, d.id, MINIMUMS).await? {
+    if !advance(&txn, d.id, EXPIRED).await? {
         return Ok(());
     }
-    let lines = all_paid_lines(state, &txn, d.id).await?;
-    let members = members_of(&txn, d.id, None).await?;
-    let producers = producers_of(&txn, d.id).await?;
-    let products = products_of(&txn, d.id).await?;
+    // On PostgreSQL the lines come over a connection of their own while the rest is read here.
+    let (mut lines, members, producers, products) = tokio::try_join!(
+        all_paid_lines(state, &txn, d.id),
+        members_of(&txn, d.id, None),
+        producers_of(&txn, d.id),
+        products_of(&txn, d.id),
+    )?;
+    let closing = Closing {
+        d,
+        hive: &hive,
+        members: &members,
+        producers: &producers,
+        now,
+    };
+    apply_minimums(&txn, &closing, &mut lines).await?;
     let firsts: Vec<(i64, i64)> = members.iter().map(|(m, (_, first))| (*first, *m)).collect();
     let baskets = settlement::basket_numbers(&firsts);
     write_basket_numbers(&txn, d.id, &baskets).await?;
@@ -673,6 +677,7 @@ async fn settle(state: &AppState, d: &distribution_rows::Model) -> AppResult<()>
     }
     txn.commit().await?;
     state.mail_wakeup.notify_one();
+    state.jobs_wakeup.notify_one();
     Ok(())
 }
 
@@ -693,7 +698,7 @@ async fn write_basket_numbers(
     let sql = match backend {
         sea_orm::DatabaseBackend::Postgres => {
             "INSERT INTO basket_numbers (distribution_id, user_id, number) \
-             SELECT $2, (e->>0)::bigint, (e->>1)::int FROM json_array_elements($1::json) AS e"
+             SELECT $2, (e->>0)::bigint, (e->>1)::int FROM jsonb_array_elements($1::jsonb) AS e"
         }
         _ => {
             "INSERT INTO basket_numbers (distribution_id, user_id, number) \
