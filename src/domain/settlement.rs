@@ -97,6 +97,30 @@ pub fn minimum_refunds(lines: &[Line], cancelled: &BTreeSet<i64>) -> Vec<OrderRe
         .collect()
 }
 
+/// What applying the minimums does: who falls under, what each producer had sold, and what each
+/// order gets back.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MinimumCut {
+    pub under: BTreeSet<i64>,
+    pub sales: HashMap<i64, Cents>,
+    pub refunds: Vec<OrderRefund>,
+}
+
+/// Cancels, in `lines`, the lines of producers under their minimum, and says what that refunds.
+pub fn cut_below_minimum(lines: &mut [Line], minimums: &HashMap<i64, Cents>) -> MinimumCut {
+    let sales = sales_by_producer(lines);
+    let under = under_minimum(&sales, minimums);
+    let refunds = minimum_refunds(lines, &under);
+    for l in lines.iter_mut().filter(|l| under.contains(&l.producer)) {
+        l.cancelled = true;
+    }
+    MinimumCut {
+        under,
+        sales,
+        refunds,
+    }
+}
+
 /// Basket numbers from 1, in the order members first ordered; every order of a member shares one.
 pub fn basket_numbers(orders: &[(i64, i64)]) -> BTreeMap<i64, i32> {
     let mut first: BTreeMap<i64, i64> = BTreeMap::new();
@@ -544,7 +568,7 @@ mod tests {
 
     #[test]
     fn a_producer_under_its_minimum_is_found_and_refunded_per_order() {
-        let lines = [
+        let mut lines = [
             line(1, 10, 1, 100, 2, 500),
             line(2, 11, 1, 100, 1, 500),
             line(2, 11, 2, 200, 3, 1000),
@@ -568,6 +592,14 @@ mod tests {
                 },
             ]
         );
+        let cut = cut_below_minimum(&mut lines, &minimums);
+        assert_eq!(cut.under, under);
+        assert_eq!(cut.refunds.len(), 2);
+        assert_eq!(cut.sales.get(&1), Some(&Cents(1500)));
+        let cancelled: Vec<bool> = lines.iter().map(|l| l.cancelled).collect();
+        assert_eq!(cancelled, [true, true, false, false]);
+        // Applied twice, nothing more is cut: the producer has no sales left to fall under.
+        assert_eq!(cut_below_minimum(&mut lines, &minimums).refunds, vec![]);
     }
 
     #[test]

@@ -451,12 +451,28 @@ pub(crate) async fn captured_payments<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// Producers that did not reach their minimum: their lines cancelled (in `lines` too), their
-/// members refunded, everyone told, the provider calls queued.
-async fn apply_minimums(
+/// The minimums of the distribution's producers, by producer.
+async fn minimums_of(txn: &DatabaseTransaction, d: i64) -> AppResult<HashMap<i64, Cents>> {
+    Ok(txn
+        .query_all_raw(raw(
+            txn.get_database_backend(),
+            "SELECT producer_id, min_order_cents FROM distribution_producers WHERE distribution_id = $1",
+            vec![d.into()],
+        ))
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get_by_index(0)?, Cents(r.try_get_by_index(1)?))))
+        .collect::<Result<_, sea_orm::DbErr>>()?)
+}
+
+/// Writes what the minimums cut: the lines cancelled, the refunds recorded and their provider
+/// calls queued, the producers and members told. `member_of` maps the refunded orders to members.
+async fn write_minimums(
     txn: &DatabaseTransaction,
     close: &Closing<'_>,
-    lines: &mut [Line],
+    minimums: &HashMap<i64, Cents>,
+    cut: &settlement::MinimumCut,
+    member_of: &HashMap<i64, i64>,
 ) -> AppResult<()> {
     let Closing {
         d,
@@ -465,23 +481,11 @@ async fn apply_minimums(
         producers,
         now,
     } = *close;
-    let backend = txn.get_database_backend();
-    let minimums: HashMap<i64, Cents> = txn
-        .query_all_raw(raw(
-            backend,
-            "SELECT producer_id, min_order_cents FROM distribution_producers WHERE distribution_id = $1",
-            vec![d.id.into()],
-        ))
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get_by_index(0)?, Cents(r.try_get_by_index(1)?))))
-        .collect::<Result<_, sea_orm::DbErr>>()?;
-    let sales = settlement::sales_by_producer(lines);
-    let under = settlement::under_minimum(&sales, &minimums);
-    if under.is_empty() {
+    if cut.under.is_empty() {
         return Ok(());
     }
-    let owed = settlement::minimum_refunds(lines, &under);
+    let backend = txn.get_database_backend();
+    let (under, sales, owed) = (&cut.under, &cut.sales, &cut.refunds);
     let order_ids: Vec<i64> = owed.iter().map(|r| r.order).collect();
     let paid_by = captured_payments(txn, &order_ids).await?;
     // One JSON document as the only parameter: thousands of refunds in one cheap statement.
@@ -536,12 +540,8 @@ async fn apply_minimums(
         vec![d.id.into()],
     ))
     .await?;
-    for l in lines.iter_mut().filter(|l| under.contains(&l.producer)) {
-        l.cancelled = true;
-    }
-    let member_of: HashMap<i64, i64> = lines.iter().map(|l| (l.order, l.member)).collect();
     let mut per_member: BTreeMap<i64, BTreeMap<i64, i64>> = BTreeMap::new();
-    for r in &owed {
+    for r in owed {
         if let Some(m) = member_of.get(&r.order) {
             *per_member
                 .entry(*m)
@@ -578,7 +578,7 @@ async fn apply_minimums(
             }),
         });
     }
-    for p in &under {
+    for p in under {
         let Some((name, owner)) = producers.get(p) else {
             continue;
         };
@@ -632,11 +632,12 @@ async fn settle(state: &AppState, d: &distribution_rows::Model) -> AppResult<()>
         return Ok(());
     }
     // On PostgreSQL the lines come over a connection of their own while the rest is read here.
-    let (mut lines, members, producers, products) = tokio::try_join!(
+    let (mut lines, members, producers, products, minimums) = tokio::try_join!(
         all_paid_lines(state, &txn, d.id),
         members_of(&txn, d.id, None),
         producers_of(&txn, d.id),
         products_of(&txn, d.id),
+        minimums_of(&txn, d.id),
     )?;
     let closing = Closing {
         d,
@@ -645,10 +646,14 @@ async fn settle(state: &AppState, d: &distribution_rows::Model) -> AppResult<()>
         producers: &producers,
         now,
     };
-    apply_minimums(&txn, &closing, &mut lines).await?;
+    let cut = settlement::cut_below_minimum(&mut lines, &minimums);
+    let member_of: HashMap<i64, i64> = lines
+        .iter()
+        .filter(|l| cut.under.contains(&l.producer))
+        .map(|l| (l.order, l.member))
+        .collect();
     let firsts: Vec<(i64, i64)> = members.iter().map(|(m, (_, first))| (*first, *m)).collect();
     let baskets = settlement::basket_numbers(&firsts);
-    write_basket_numbers(&txn, d.id, &baskets).await?;
     let people: HashMap<i64, Member> = members
         .iter()
         .map(|(id, (r, _))| {
@@ -665,9 +670,23 @@ async fn settle(state: &AppState, d: &distribution_rows::Model) -> AppResult<()>
         host_bps: hive.host_fee_bps,
         platform_bps: state.config.platform_fee_bps,
     };
-    let result = settlement::settle(&lines, &people, &products, fees);
+    // The arithmetic runs on a thread of its own while the minimums and basket numbers are written.
+    let computed = tokio::task::spawn_blocking(move || {
+        let result = settlement::settle(&lines, &people, &products, fees);
+        let bodies: Vec<(i64, String)> = result
+            .pick_lists
+            .iter()
+            .map(|pl| (pl.producer_id.0, pl.to_stored()))
+            .collect();
+        (lines, result, bodies)
+    });
+    write_minimums(&txn, &closing, &minimums, &cut, &member_of).await?;
+    write_basket_numbers(&txn, d.id, &baskets).await?;
+    let (lines, result, bodies) = computed
+        .await
+        .map_err(|e| AppError::Internal(format!("settlement: {e}")))?;
     write_payouts(&txn, d.id, &result.payouts, now).await?;
-    write_pick_lists(&txn, d.id, &result.pick_lists, now).await?;
+    write_pick_lists(&txn, d.id, &bodies, now).await?;
     check_balance(&txn, d.id).await?;
     let mails = pick_list_mails(state, &hive, d, &result.pick_lists, &producers);
     mail::enqueue_all(&txn, now, &mails).await?;
@@ -714,22 +733,23 @@ async fn write_basket_numbers(
     Ok(())
 }
 
-/// Stores each producer's pick list, in statements of plain text parameters; one already stored stays.
+/// Stores each producer's pick list, stored form beside producer, in statements of plain text
+/// parameters; one already stored stays.
 async fn write_pick_lists(
     txn: &DatabaseTransaction,
     d: i64,
-    lists: &[PickList],
+    lists: &[(i64, String)],
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let backend = txn.get_database_backend();
     for chunk in lists.chunks(200) {
         let mut values: Vec<sea_orm::Value> = vec![d.into(), now.into()];
         let mut rows = Vec::with_capacity(chunk.len());
-        for pl in chunk {
+        for (producer, body) in chunk {
             let n = values.len();
             rows.push(format!("($1, ${}, ${}, $2)", n + 1, n + 2));
-            values.push(pl.producer_id.0.into());
-            values.push(pl.to_stored().into());
+            values.push((*producer).into());
+            values.push(body.as_str().into());
         }
         txn.execute_raw(raw(
             backend,
