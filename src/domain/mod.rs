@@ -4,6 +4,7 @@ pub mod account;
 pub mod approval;
 pub mod catalogue;
 pub mod distribution;
+pub mod forecast;
 pub mod geo;
 pub mod ids;
 pub mod money;
