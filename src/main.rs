@@ -44,6 +44,15 @@ enum Command {
         /// The distribution's id.
         distribution: i64,
     },
+    /// Replay the demand history week by week: the forecast's error beside "same as last week".
+    ForecastBacktest {
+        /// Replay this database's history (only read) instead of the demo's, loaded in a temporary database.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Load the demo hive, producers, products and members (safe to run again).
     Seed {
         /// Delete every record first, then load the demo.
@@ -157,11 +166,17 @@ async fn run(command: Command, config: Config) -> Result<(), alveole::error::App
             if reset {
                 seed::reset(&state.db).await?;
             }
-            let r = seed::run(&state.db).await?;
+            let r = seed::run(&state).await?;
             println!(
                 "Demo loaded: {} accounts, {} hive, {} producers, {} products, {} memberships added.",
                 r.users, r.hives, r.producers, r.products, r.memberships
             );
+        }
+        Command::ForecastBacktest { database_url, json } => {
+            let result = alveole::bench::forecast_backtest(database_url, json).await?;
+            if json {
+                println!("{result}");
+            }
         }
         Command::Worker => {
             let state = AppState::connect(config).await?;
@@ -179,9 +194,12 @@ async fn run(command: Command, config: Config) -> Result<(), alveole::error::App
             let addr = config.addr;
             let base_url = config.base_url.clone();
             let state = AppState::connect(config).await?;
-            let demo = !no_demo && seed::is_empty(&state.db).await?;
+            // The demo is paid in test mode; an installation with Stripe never gets it.
+            let demo = !no_demo
+                && state.config.stripe_secret_key.is_none()
+                && seed::is_empty(&state.db).await?;
             if demo {
-                seed::run(&state.db).await?;
+                seed::run(&state).await?;
             }
             let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
                 alveole::error::AppError::Internal(format!("cannot listen on {addr}: {e}"))

@@ -2,18 +2,20 @@
 //!
 //! Loading is idempotent: each record is found by its natural key before it is created.
 
+use crate::AppState;
+use crate::domain::distribution::local;
 use crate::domain::{ApprovalStatus, Category, Locale, VatRate};
 use crate::error::{AppError, AppResult};
 use crate::services::accounts::hash_password;
 use crate::services::hives::DEFAULT_HOST_FEE_BPS;
 use chrono::Utc;
 use entity::{
-    distributions, hive_members, hive_producers, hives, offers, order_lines, orders, payments,
-    producers, products, users,
+    distributions, hive_members, hive_producers, hives, offers, order_lines, orders, outbox,
+    payments, producers, products, users,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use serde::Deserialize;
 
@@ -149,7 +151,8 @@ pub async fn is_empty(db: &DatabaseConnection) -> AppResult<bool> {
 }
 
 /// Loads the demo; records already present are left as they are.
-pub async fn run(db: &DatabaseConnection) -> AppResult<SeedReport> {
+pub async fn run(state: &AppState) -> AppResult<SeedReport> {
+    let db = &state.db;
     let accounts: AccountsFile = parse(ACCOUNTS, "accounts.toml")?;
     let hive_file: HiveFile = parse(HIVE, "hive.toml")?;
     let producer_file: ProducersFile = parse(PRODUCERS, "producers.toml")?;
@@ -300,16 +303,16 @@ pub async fn run(db: &DatabaseConnection) -> AppResult<SeedReport> {
             .await?;
         }
     }
+    txn.commit().await?;
     if distributions::Entity::find()
         .filter(distributions::Column::HiveId.eq(hive_id))
-        .count(&txn)
+        .count(&state.db)
         .await?
         == 0
     {
         let weeks: WeeksFile = parse(WEEKS, "weeks.toml")?;
-        weekly_history(&txn, hive_id, &weeks, Utc::now(), &mut report).await?;
+        weekly_history(state, hive_id, &weeks, &mut report).await?;
     }
-    txn.commit().await?;
     Ok(report)
 }
 
@@ -324,26 +327,59 @@ struct WeeksFile {
     close_days_before: i64,
     orders_first_week: usize,
     orders_last_week: usize,
+    quantity_max: i64,
+    buy_rate_min: f64,
+    buy_rate_max: f64,
+    seasonal_categories: Vec<String>,
+    seasonal_swing: f64,
+    steady_swing: f64,
+    off_season_below: f64,
+    brought_pct: i64,
     lines_min: usize,
     lines_max: usize,
-    quantity_max: i64,
     open_orders: usize,
     capped_offers: usize,
     cap: i64,
 }
 
-/// Past completed weeks with paid orders, then the open distribution with its first orders.
+/// How much a product sells: the chance each buyer takes some, swinging over the year.
+struct Demand {
+    rate: f64,
+    swing: f64,
+    /// The week of the year (0–51) when the product sells most.
+    peak: f64,
+}
+
+impl Demand {
+    /// The season's factor in the week of the year `week` (0 to 51), around 1.
+    fn season(&self, week: u32) -> f64 {
+        let angle = std::f64::consts::TAU * (f64::from(week) - self.peak + 13.0) / 52.0;
+        1.0 + self.swing * angle.sin()
+    }
+}
+
+/// The demo's distributions: two years of weekly pickups, each closed and completed through the
+/// real close (pick lists, payouts, invoices), then the open one with its first orders.
+///
+/// Each week a growing number of members order; each takes each product offered with a chance
+/// that swings over the year (strongly for vegetables and fruit, which are not offered out of
+/// season), so the history has the trend, season and noise a forecast meets in a real hive.
 async fn weekly_history(
-    db: &impl ConnectionTrait,
+    state: &AppState,
     hive_id: i64,
     w: &WeeksFile,
-    now: chrono::DateTime<Utc>,
     report: &mut SeedReport,
 ) -> AppResult<()> {
-    use crate::domain::distribution::local;
     use chrono::{Datelike, Duration, NaiveTime};
     use rand::{Rng, SeedableRng, seq::SliceRandom};
 
+    if state.config.stripe_secret_key.is_some() {
+        return Err(AppError::Internal(
+            "the demo's history is paid in test mode only; unset STRIPE_SECRET_KEY to load it"
+                .into(),
+        ));
+    }
+    let db = &state.db;
     let bad = |what: &str| AppError::Internal(format!("seed/weeks.toml: {what}"));
     let weekday = crate::web::forms::WEEKDAYS
         .iter()
@@ -354,6 +390,7 @@ async fn weekly_history(
     let end = NaiveTime::parse_from_str(&w.pickup_end, "%H:%M").map_err(|_| bad("pickup_end"))?;
     let tz = chrono_tz::Europe::Paris;
     let mut rng = rand::rngs::StdRng::seed_from_u64(w.random_seed);
+    let now = state.now();
 
     // The open distribution's pickup: the first such weekday whose ordering is still open.
     let mut day = now.with_timezone(&tz).date_naive();
@@ -385,135 +422,247 @@ async fn weekly_history(
         .collect();
     let catalogue = products::Entity::find()
         .filter(products::Column::ProducerId.is_in(approved))
+        .order_by_asc(products::Column::Id)
         .all(db)
         .await?;
+    let demand: Vec<Demand> = catalogue
+        .iter()
+        .map(|p| Demand {
+            rate: rng.random_range(w.buy_rate_min..w.buy_rate_max),
+            swing: if w.seasonal_categories.contains(&p.category) {
+                w.seasonal_swing
+            } else {
+                w.steady_swing
+            },
+            peak: rng.random_range(0.0..52.0),
+        })
+        .collect();
+    // Mails of the history (pick lists, baskets) are not for anyone: they are dropped at the end.
+    let mails_before = outbox::Entity::find()
+        .order_by_desc(outbox::Column::Id)
+        .one(db)
+        .await?
+        .map_or(0, |m| m.id);
 
-    for week in (0..=w.past_weeks).rev() {
+    for week in (1..=w.past_weeks).rev() {
         let pickup_day = day - Duration::weeks(i64::from(week));
-        let open = week == 0;
-        let at = |d: chrono::NaiveDate, t: NaiveTime| local(tz, d.and_time(t));
-        let d = distributions::ActiveModel {
-            hive_id: Set(hive_id),
-            status: Set(if open { "open" } else { "completed" }.to_owned()),
-            orders_open_at: Set(at(pickup_day - Duration::days(w.open_days_before), start)),
-            orders_close_at: Set(at(pickup_day - Duration::days(w.close_days_before), start)),
-            pickup_starts_at: Set(at(pickup_day, start)),
-            pickup_ends_at: Set(at(pickup_day, end)),
-            capacity: Set(None),
-            closed_at: Set(
-                (!open).then(|| at(pickup_day - Duration::days(w.close_days_before), start))
-            ),
-            completed_at: Set((!open).then(|| at(pickup_day, end))),
-            cancelled_at: Set(None),
-            close_step: Set(0),
-            host_fee_status: Set(None),
-            host_fee_transfer_ref: Set(None),
-            created_at: Set(at(
-                pickup_day - Duration::days(w.open_days_before + 1),
-                start,
-            )),
-            ..Default::default()
+        let season_week = pickup_day.iso_week().week0().min(51);
+        let grown = (w.past_weeks - week) as usize;
+        let buyers_count = w.orders_first_week
+            + w.orders_last_week.saturating_sub(w.orders_first_week) * grown
+                / (w.past_weeks.max(2) as usize - 1);
+        let mut buyers = members.clone();
+        buyers.shuffle(&mut rng);
+        buyers.truncate(buyers_count.min(members.len()));
+        // What each product is offered at this week, and how much its producer brings.
+        let mut offered: Vec<(usize, f64, i64)> = Vec::new();
+        for (i, dm) in demand.iter().enumerate() {
+            let season = dm.season(season_week);
+            if season < w.off_season_below {
+                continue;
+            }
+            let chance = (dm.rate * season).min(0.9);
+            let expected = buyers.len() as f64 * chance * (1.0 + w.quantity_max as f64) / 2.0;
+            let brought = (expected * w.brought_pct as f64 / 100.0).ceil() as i64 + 1;
+            offered.push((i, chance, brought));
         }
-        .insert(db)
-        .await?;
+        let txn = db.begin().await?;
+        let d = week_row(hive_id, w, pickup_day, (start, end), false)
+            .insert(&txn)
+            .await?;
         report.distributions += 1;
-        let mut offer_rows = Vec::with_capacity(catalogue.len());
-        for (i, p) in catalogue.iter().enumerate() {
-            let cap = (open && i % (catalogue.len() / w.capped_offers.max(1)).max(1) == 0)
-                .then_some(w.cap);
+        let mut offer_rows = Vec::with_capacity(offered.len());
+        for &(i, _, brought) in &offered {
             offer_rows.push(
-                crate::services::offers::snapshot(p, d.id, cap, d.created_at)
-                    .insert(db)
+                crate::services::offers::snapshot(&catalogue[i], d.id, Some(brought), d.created_at)
+                    .insert(&txn)
                     .await?,
             );
         }
-        let past = w.past_weeks.saturating_sub(week) as usize;
-        let count = if open {
-            w.open_orders
-        } else {
-            let span = w.orders_last_week.saturating_sub(w.orders_first_week);
-            w.orders_first_week + span * past / (w.past_weeks.max(2) as usize - 1)
-        };
-        let mut buyers = members.clone();
-        buyers.shuffle(&mut rng);
-        for user in buyers.into_iter().take(count.min(members.len())) {
-            let n = rng
-                .random_range(w.lines_min..=w.lines_max)
-                .min(offer_rows.len());
-            let mut picks: Vec<usize> = (0..offer_rows.len()).collect();
-            picks.shuffle(&mut rng);
+        for &user in &buyers {
             let mut lines = Vec::new();
-            for &i in picks.iter().take(n) {
-                let o = &offer_rows[i];
-                let left = o.quantity_cap.map_or(i64::MAX, |c| c - o.quantity_reserved);
-                let q = rng.random_range(1..=w.quantity_max).min(left);
-                if q > 0 {
-                    lines.push((i, q));
+            for (k, &(_, chance, _)) in offered.iter().enumerate() {
+                if rng.random_bool(chance) {
+                    let q = take(&mut offer_rows[k], rng.random_range(1..=w.quantity_max));
+                    if q > 0 {
+                        lines.push((k, q));
+                    }
                 }
-            }
-            if lines.is_empty() {
-                continue;
             }
             let placed = d.orders_open_at + Duration::hours(rng.random_range(1..72));
-            let total: i64 = lines
-                .iter()
-                .map(|&(i, q)| offer_rows[i].price_cents * q)
-                .sum();
-            let order = orders::ActiveModel {
-                distribution_id: Set(d.id),
-                user_id: Set(user),
-                status: Set("paid".to_owned()),
-                total_cents: Set(total),
-                idempotency_key: Set(None),
-                request_hash: Set(None),
-                collected_at: Set((!open)
-                    .then_some(d.pickup_starts_at + Duration::minutes(rng.random_range(0..120)))),
-                expires_at: Set(None),
-                test_mode: Set(true),
-                created_at: Set(placed),
-                updated_at: Set(placed),
-                ..Default::default()
+            let collected = d.pickup_starts_at + Duration::minutes(rng.random_range(0..120));
+            if place_order(&txn, &d, user, &offer_rows, &lines, placed, Some(collected)).await? {
+                report.orders += 1;
             }
-            .insert(db)
-            .await?;
+        }
+        reserve(&txn, &offer_rows).await?;
+        txn.commit().await?;
+        let id = crate::domain::DistributionId(d.id);
+        crate::services::close::run(state, id).await?;
+        let settled = crate::services::distributions::get(db, id).await?;
+        crate::services::complete::complete(state, &settled).await?;
+    }
+    // Each completion queued its invoices and (test) transfers; they run here, once each.
+    crate::jobs::run_due(state, "seed").await?;
+    outbox::Entity::delete_many()
+        .filter(outbox::Column::Id.gt(mails_before))
+        .exec(db)
+        .await?;
+
+    // The open distribution, with a few capped offers and its first orders.
+    let txn = db.begin().await?;
+    let d = week_row(hive_id, w, day, (start, end), true)
+        .insert(&txn)
+        .await?;
+    report.distributions += 1;
+    let mut offer_rows = Vec::with_capacity(catalogue.len());
+    for (i, p) in catalogue.iter().enumerate() {
+        let cap = (i % (catalogue.len() / w.capped_offers.max(1)).max(1) == 0).then_some(w.cap);
+        offer_rows.push(
+            crate::services::offers::snapshot(p, d.id, cap, d.created_at)
+                .insert(&txn)
+                .await?,
+        );
+    }
+    let mut buyers = members.clone();
+    buyers.shuffle(&mut rng);
+    for user in buyers.into_iter().take(w.open_orders.min(members.len())) {
+        let n = rng
+            .random_range(w.lines_min..=w.lines_max)
+            .min(offer_rows.len());
+        let mut picks: Vec<usize> = (0..offer_rows.len()).collect();
+        picks.shuffle(&mut rng);
+        let mut lines = Vec::new();
+        for &k in picks.iter().take(n) {
+            let q = take(&mut offer_rows[k], rng.random_range(1..=w.quantity_max));
+            if q > 0 {
+                lines.push((k, q));
+            }
+        }
+        let placed = d.orders_open_at + Duration::hours(rng.random_range(1..72));
+        if place_order(&txn, &d, user, &offer_rows, &lines, placed, None).await? {
             report.orders += 1;
-            for &(i, q) in &lines {
-                let o = &mut offer_rows[i];
-                order_lines::ActiveModel {
-                    order_id: Set(order.id),
-                    offer_id: Set(o.id),
-                    producer_id: Set(o.producer_id),
-                    quantity: Set(q),
-                    unit_price_cents: Set(o.price_cents),
-                    vat_rate_bps: Set(o.vat_rate_bps),
-                    delivered_quantity: Set((!open).then_some(q)),
-                    status: Set("ordered".to_owned()),
-                    ..Default::default()
-                }
-                .insert(db)
-                .await?;
-                o.quantity_reserved += q;
-            }
-            payments::ActiveModel {
+        }
+    }
+    reserve(&txn, &offer_rows).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A week's distribution picked up on `day` in Paris: open for orders, or closed for the history.
+fn week_row(
+    hive_id: i64,
+    w: &WeeksFile,
+    day: chrono::NaiveDate,
+    (start, end): (chrono::NaiveTime, chrono::NaiveTime),
+    open: bool,
+) -> distributions::ActiveModel {
+    use chrono::Duration;
+    let at = |d: chrono::NaiveDate, t| local(chrono_tz::Europe::Paris, d.and_time(t));
+    let closes = at(day - Duration::days(w.close_days_before), start);
+    distributions::ActiveModel {
+        hive_id: Set(hive_id),
+        status: Set(if open { "open" } else { "closed" }.to_owned()),
+        orders_open_at: Set(at(day - Duration::days(w.open_days_before), start)),
+        orders_close_at: Set(closes),
+        pickup_starts_at: Set(at(day, start)),
+        pickup_ends_at: Set(at(day, end)),
+        capacity: Set(None),
+        closed_at: Set((!open).then_some(closes)),
+        completed_at: Set(None),
+        cancelled_at: Set(None),
+        close_step: Set(0),
+        host_fee_status: Set(None),
+        host_fee_transfer_ref: Set(None),
+        created_at: Set(at(day - Duration::days(w.open_days_before + 1), start)),
+        ..Default::default()
+    }
+}
+
+/// Reserves up to `want` units of an offer, as far as its cap allows; the units reserved.
+fn take(offer: &mut offers::Model, want: i64) -> i64 {
+    let left = offer
+        .quantity_cap
+        .map_or(i64::MAX, |c| c - offer.quantity_reserved);
+    let q = want.min(left).max(0);
+    offer.quantity_reserved += q;
+    q
+}
+
+/// A paid test-mode order of `lines` (offer index, quantity); false when there is nothing to order.
+async fn place_order(
+    db: &impl ConnectionTrait,
+    d: &distributions::Model,
+    user: i64,
+    offer_rows: &[offers::Model],
+    lines: &[(usize, i64)],
+    placed: chrono::DateTime<Utc>,
+    collected: Option<chrono::DateTime<Utc>>,
+) -> AppResult<bool> {
+    if lines.is_empty() {
+        return Ok(false);
+    }
+    let total: i64 = lines
+        .iter()
+        .map(|&(k, q)| offer_rows[k].price_cents * q)
+        .sum();
+    let order = orders::ActiveModel {
+        distribution_id: Set(d.id),
+        user_id: Set(user),
+        status: Set("paid".to_owned()),
+        total_cents: Set(total),
+        idempotency_key: Set(None),
+        request_hash: Set(None),
+        collected_at: Set(collected),
+        expires_at: Set(None),
+        test_mode: Set(true),
+        created_at: Set(placed),
+        updated_at: Set(placed),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let rows: Vec<order_lines::ActiveModel> = lines
+        .iter()
+        .map(|&(k, q)| {
+            let o = &offer_rows[k];
+            order_lines::ActiveModel {
                 order_id: Set(order.id),
-                provider: Set("test".to_owned()),
-                provider_ref: Set(Some(format!("test_pi_seed-{}", order.id))),
-                amount_cents: Set(total),
-                status: Set("succeeded".to_owned()),
-                created_at: Set(placed),
-                updated_at: Set(placed),
+                offer_id: Set(o.id),
+                producer_id: Set(o.producer_id),
+                quantity: Set(q),
+                unit_price_cents: Set(o.price_cents),
+                vat_rate_bps: Set(o.vat_rate_bps),
+                delivered_quantity: Set(None),
+                status: Set("ordered".to_owned()),
                 ..Default::default()
             }
-            .insert(db)
-            .await?;
-        }
-        for o in &offer_rows {
-            if o.quantity_reserved > 0 {
-                let mut row: offers::ActiveModel = o.clone().into();
-                row.quantity_reserved = Set(o.quantity_reserved);
-                row.update(db).await?;
-            }
-        }
+        })
+        .collect();
+    order_lines::Entity::insert_many(rows)
+        .exec_without_returning(db)
+        .await?;
+    payments::ActiveModel {
+        order_id: Set(order.id),
+        provider: Set("test".to_owned()),
+        provider_ref: Set(Some(format!("test_pi_seed-{}", order.id))),
+        amount_cents: Set(total),
+        status: Set("succeeded".to_owned()),
+        created_at: Set(placed),
+        updated_at: Set(placed),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(true)
+}
+
+/// Stores what the orders reserved of each offer.
+async fn reserve(db: &impl ConnectionTrait, offer_rows: &[offers::Model]) -> AppResult<()> {
+    for o in offer_rows.iter().filter(|o| o.quantity_reserved > 0) {
+        let mut row: offers::ActiveModel = o.clone().into();
+        row.quantity_reserved = Set(o.quantity_reserved);
+        row.update(db).await?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod accounts;
 mod browser;
 mod catalogue;
 mod close;
+mod forecast;
 mod hives;
 mod operations;
 mod sale;

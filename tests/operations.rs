@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use reqwest::StatusCode;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use std::process::Command;
 
 #[tokio::test]
@@ -100,7 +100,7 @@ async fn responses_carry_security_headers() {
 #[tokio::test]
 async fn the_demo_is_browsable_and_seeding_twice_changes_nothing() {
     each_backend(|app| async move {
-        let first = alveole::seed::run(&app.state.db).await.expect("seed");
+        let first = alveole::seed::run(&app.state).await.expect("seed");
         assert_eq!(
             (first.hives, first.producers, first.memberships),
             (1, 7, 20)
@@ -108,10 +108,42 @@ async fn the_demo_is_browsable_and_seeding_twice_changes_nothing() {
         assert!(first.products >= 50, "{first:?}");
         assert_eq!(first.users, 1 + 1 + 7 + 20);
         assert_eq!(
-            first.distributions, 13,
-            "twelve past weeks and the open one"
+            first.distributions, 105,
+            "two years of past weeks and the open one"
         );
-        assert!(first.orders > 150, "{first:?}");
+        assert!(first.orders > 1000, "{first:?}");
+        // The past weeks went through the real close and completion, and mailed nobody.
+        let db = &app.state.db;
+        let past = entity::distributions::Entity::find()
+            .filter(entity::distributions::Column::Status.eq("completed"))
+            .all(db)
+            .await
+            .expect("past weeks");
+        assert_eq!(past.len(), 104);
+        assert!(
+            past.iter()
+                .all(|d| d.close_step == alveole::services::close::SETTLED)
+        );
+        for table in [
+            entity::pick_lists::Entity::find().count(db).await,
+            entity::invoices::Entity::find().count(db).await,
+            entity::basket_numbers::Entity::find().count(db).await,
+        ] {
+            assert!(table.expect("count") > 100);
+        }
+        let unpaid = entity::payouts::Entity::find()
+            .filter(entity::payouts::Column::Status.ne("paid"))
+            .count(db)
+            .await
+            .expect("payouts");
+        assert_eq!(unpaid, 0, "every past payout is paid (in test mode)");
+        assert_eq!(
+            entity::outbox::Entity::find()
+                .count(db)
+                .await
+                .expect("outbox"),
+            0
+        );
         // The open distribution is in the shop with its first orders, and never oversold.
         let open = entity::distributions::Entity::find()
             .filter(entity::distributions::Column::Status.eq("open"))
@@ -131,7 +163,7 @@ async fn the_demo_is_browsable_and_seeding_twice_changes_nothing() {
                 .iter()
                 .all(|o| o.quantity_cap.is_none_or(|c| o.quantity_reserved <= c))
         );
-        let second = alveole::seed::run(&app.state.db).await.expect("seed again");
+        let second = alveole::seed::run(&app.state).await.expect("seed again");
         assert_eq!(second, alveole::seed::SeedReport::default());
 
         let b = app.browser_with_lang("fr").await;
@@ -151,10 +183,7 @@ async fn the_demo_is_browsable_and_seeding_twice_changes_nothing() {
         assert!(b.get("/me").await.contains("La Ruche des Halles de Tours"));
 
         alveole::seed::reset(&app.state.db).await.expect("reset");
-        assert_eq!(
-            alveole::seed::run(&app.state.db).await.expect("reseed"),
-            first
-        );
+        assert_eq!(alveole::seed::run(&app.state).await.expect("reseed"), first);
     })
     .await;
 }

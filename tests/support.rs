@@ -233,7 +233,7 @@ impl TestApp {
 
     /// Loads the demo data into this test's database.
     pub async fn seed(&self) {
-        alveole::seed::run(&self.state.db).await.expect("seed");
+        alveole::seed::run(&self.state).await.expect("seed");
     }
 }
 

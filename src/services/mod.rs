@@ -6,6 +6,7 @@ pub mod close;
 pub mod complete;
 pub mod connect;
 pub mod distributions;
+pub mod forecast;
 pub mod hives;
 pub mod invoices;
 pub mod offers;
