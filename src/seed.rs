@@ -467,7 +467,7 @@ async fn weekly_history(
             offered.push((i, chance, brought));
         }
         let txn = db.begin().await?;
-        let d = week_row(hive_id, w, pickup_day, (start, end), false)
+        let d = week_row(hive_id, w, pickup_day, (start, end), Some(now))
             .insert(&txn)
             .await?;
         report.distributions += 1;
@@ -490,8 +490,9 @@ async fn weekly_history(
                 }
             }
             let placed = d.orders_open_at + Duration::hours(rng.random_range(1..72));
-            let collected = d.pickup_starts_at + Duration::minutes(rng.random_range(0..120));
-            if place_order(&txn, &d, user, &offer_rows, &lines, placed, Some(collected)).await? {
+            let collected = (d.pickup_ends_at < now)
+                .then(|| d.pickup_starts_at + Duration::minutes(rng.random_range(0..120)));
+            if place_order(&txn, &d, user, &offer_rows, &lines, placed, collected).await? {
                 report.orders += 1;
             }
         }
@@ -499,8 +500,11 @@ async fn weekly_history(
         txn.commit().await?;
         let id = crate::domain::DistributionId(d.id);
         crate::services::close::run(state, id).await?;
+        // A week whose pickup is still to come stays closed, with its pick lists, as on the eve of a pickup.
         let settled = crate::services::distributions::get(db, id).await?;
-        crate::services::complete::complete(state, &settled).await?;
+        if settled.pickup_ends_at < now {
+            crate::services::complete::complete(state, &settled).await?;
+        }
     }
     // Each completion queued its invoices and (test) transfers; they run here, once each.
     crate::jobs::run_due(state, "seed").await?;
@@ -511,7 +515,7 @@ async fn weekly_history(
 
     // The open distribution, with a few capped offers and its first orders.
     let txn = db.begin().await?;
-    let d = week_row(hive_id, w, day, (start, end), true)
+    let d = week_row(hive_id, w, day, (start, end), None)
         .insert(&txn)
         .await?;
     report.distributions += 1;
@@ -549,17 +553,19 @@ async fn weekly_history(
     Ok(())
 }
 
-/// A week's distribution picked up on `day` in Paris: open for orders, or closed for the history.
+/// A week's distribution picked up on `day` in Paris: open for orders, or, for the history,
+/// closed at its deadline (or at `now`, if that comes first).
 fn week_row(
     hive_id: i64,
     w: &WeeksFile,
     day: chrono::NaiveDate,
     (start, end): (chrono::NaiveTime, chrono::NaiveTime),
-    open: bool,
+    closed_by: Option<chrono::DateTime<Utc>>,
 ) -> distributions::ActiveModel {
     use chrono::Duration;
     let at = |d: chrono::NaiveDate, t| local(chrono_tz::Europe::Paris, d.and_time(t));
     let closes = at(day - Duration::days(w.close_days_before), start);
+    let open = closed_by.is_none();
     distributions::ActiveModel {
         hive_id: Set(hive_id),
         status: Set(if open { "open" } else { "closed" }.to_owned()),
@@ -568,7 +574,7 @@ fn week_row(
         pickup_starts_at: Set(at(day, start)),
         pickup_ends_at: Set(at(day, end)),
         capacity: Set(None),
-        closed_at: Set((!open).then_some(closes)),
+        closed_at: Set(closed_by.map(|now| closes.min(now))),
         completed_at: Set(None),
         cancelled_at: Set(None),
         close_step: Set(0),

@@ -63,3 +63,122 @@ fn the_backtest_command_prints_both_errors_and_the_verdict() {
     assert!(text.contains("MAE") && text.contains("MAPE"), "{text}");
     assert!(text.contains("same as last week"), "{text}");
 }
+
+/// The demo producer owned by `email`, its id.
+async fn demo_producer(app: &TestApp, email: &str) -> i64 {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let owner = entity::users::Entity::find()
+        .filter(entity::users::Column::Email.eq(email))
+        .one(&app.state.db)
+        .await
+        .expect("user")
+        .expect("demo account");
+    entity::producers::Entity::find()
+        .filter(entity::producers::Column::OwnerId.eq(owner.id))
+        .one(&app.state.db)
+        .await
+        .expect("producer")
+        .expect("demo producer")
+        .id
+}
+
+#[tokio::test]
+async fn a_producer_reads_its_own_forecast_and_no_one_else_does() {
+    each_backend(|app| async move {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        app.seed().await;
+        let farm = demo_producer(&app, "maraicher@alveole.test").await;
+        let path = format!("/api/v1/producers/{farm}/forecast");
+        let mut owner = app.api();
+        owner.login("maraicher@alveole.test", "alveole-demo").await;
+        let (s, v) = owner.get(&path).await;
+        assert_eq!(s, reqwest::StatusCode::OK, "{v}");
+        let items = v.as_array().expect("a list");
+        assert!(items.len() >= 5, "{v}");
+        // Each product is forecast for the hive's next pickup: the open distribution, or the
+        // week before it when that one is closed and its pickup still to come.
+        let next = entity::distributions::Entity::find()
+            .filter(entity::distributions::Column::PickupEndsAt.gt(chrono::Utc::now()))
+            .order_by_asc(entity::distributions::Column::PickupStartsAt)
+            .one(&app.state.db)
+            .await
+            .expect("next")
+            .expect("a coming pickup");
+        let settled = next.close_step == alveole::services::close::SETTLED;
+        let reserved: std::collections::HashMap<String, i64> = entity::offers::Entity::find()
+            .filter(entity::offers::Column::DistributionId.eq(next.id))
+            .filter(entity::offers::Column::ProducerId.eq(farm))
+            .all(&app.state.db)
+            .await
+            .expect("offers")
+            .into_iter()
+            .map(|o| (o.product_id.to_string(), o.quantity_reserved))
+            .collect();
+        for item in items {
+            assert_eq!(item["distribution_id"], next.id.to_string(), "{item}");
+            let product = item["product_id"].as_str().expect("product id");
+            assert_eq!(
+                item["ordered_so_far"].as_i64(),
+                Some(reserved.get(product).copied().unwrap_or(0)),
+                "{item}"
+            );
+            // Once closed, every product it offers has its pick-list quantity.
+            let offered = reserved.contains_key(product);
+            assert_eq!(
+                item["pick_list_quantity"].is_null(),
+                !(settled && offered),
+                "{item}"
+            );
+            if item["enough_history"] == true {
+                let (low, mid, high) = (
+                    item["low"].as_f64().expect("low"),
+                    item["forecast"].as_f64().expect("forecast"),
+                    item["high"].as_f64().expect("high"),
+                );
+                assert!(0.0 <= low && low <= mid && mid <= high, "{item}");
+                assert!(item["history"].as_array().expect("history").len() >= 4);
+            } else {
+                assert!(item["forecast"].is_null(), "{item}");
+            }
+        }
+        assert!(items.iter().any(|i| i["enough_history"] == true));
+        let week = &items[0]["history"][0];
+        assert!(
+            week["pickup_date"].as_str().is_some_and(|d| d.len() == 10),
+            "{week}"
+        );
+
+        // A past distribution: the quantities on its pick list.
+        let past = week["distribution_id"].as_str().expect("past distribution");
+        let (s, v) = owner.get(&format!("{path}?distribution_id={past}")).await;
+        assert_eq!(s, reqwest::StatusCode::OK, "{v}");
+        let first = &v.as_array().expect("list")[0];
+        let history_week = first["history"]
+            .as_array()
+            .expect("history")
+            .iter()
+            .find(|w| w["distribution_id"] == past)
+            .cloned();
+        if let Some(w) = history_week {
+            assert_eq!(first["pick_list_quantity"], w["delivered"], "{first}");
+        }
+
+        // Bad ids are field errors; a hive it does not sell in is named.
+        let (s, v) = owner.get(&format!("{path}?hive_id=abc")).await;
+        assert_eq!(s, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(fields(&v), ["hive_id"]);
+        let (s, v) = owner.get(&format!("{path}?hive_id=999999")).await;
+        assert_eq!(s, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(fields(&v), ["hive_id"]);
+
+        // Another producer, a member and a stranger get nothing.
+        let mut baker = app.api();
+        baker.login("boulanger@alveole.test", "alveole-demo").await;
+        assert_eq!(baker.get(&path).await.0, reqwest::StatusCode::FORBIDDEN);
+        assert_eq!(
+            app.api().get(&path).await.0,
+            reqwest::StatusCode::UNAUTHORIZED
+        );
+    })
+    .await;
+}

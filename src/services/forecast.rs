@@ -1,11 +1,14 @@
 //! Demand history of settled distributions, and the forecast replayed over it.
 
-use super::raw;
+use super::{distributions, producers, raw};
 use crate::domain::forecast::{self, Backtest};
-use crate::error::AppResult;
-use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
-use std::collections::BTreeMap;
+use crate::domain::{DistributionId, HiveId, ProducerId, ProductId};
+use crate::error::{AppError, AppResult};
+use crate::services::accounts::CurrentUser;
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
 
 /// One product of one producer at one settled distribution.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,4 +92,195 @@ pub async fn backtest<C: ConnectionTrait>(db: &C) -> AppResult<(usize, Backtest)
     let all = series(&history(db, None).await?);
     let series: Vec<Vec<f64>> = all.into_values().collect();
     Ok((series.len(), forecast::backtest(&series)))
+}
+
+/// One week of a product's history as the forecast shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct HistoryWeek {
+    pub distribution_id: DistributionId,
+    pub pickup_date: NaiveDate,
+    /// Units ordered.
+    pub quantity: i64,
+    pub delivered: i64,
+    pub offered: Option<i64>,
+    pub unsold_pct: Option<i64>,
+}
+
+/// A product's outlook at one hive for one coming distribution.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProductForecast {
+    pub product_id: ProductId,
+    pub hive_id: HiveId,
+    pub name: String,
+    pub unit: String,
+    pub history: Vec<HistoryWeek>,
+    /// None when the history is too short to say.
+    pub forecast: Option<f64>,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub enough_history: bool,
+    /// The distribution forecast for; None when the hive has none coming.
+    pub distribution_id: Option<DistributionId>,
+    pub pickup_date: Option<NaiveDate>,
+    /// Units reserved in that distribution so far (pending payments included).
+    pub ordered_so_far: i64,
+    /// Once it has closed: the units on the pick list.
+    pub pick_list_quantity: Option<i64>,
+}
+
+/// A quantity to one decimal, as the page and the API show it.
+fn tenth(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// A producer's forecasts, per product and hive, for each hive's next distribution (or the one
+/// given); only its owner (or an admin) may read them.
+pub async fn producer_forecast(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    producer: ProducerId,
+    hive: Option<HiveId>,
+    distribution: Option<DistributionId>,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<ProductForecast>> {
+    let p = producers::owned(db, actor, producer).await?;
+    let mut hives: Vec<HiveId> = producers::approved_hives(db, &p)
+        .await?
+        .into_iter()
+        .map(|r| r.hive_id)
+        .collect();
+    let target = match distribution {
+        Some(id) => {
+            let d = distributions::get(db, id).await?;
+            if !hives.contains(&HiveId(d.hive_id)) || hive.is_some_and(|h| h.0 != d.hive_id) {
+                return Err(AppError::field(
+                    "distribution_id",
+                    "error.no_such_distribution",
+                ));
+            }
+            Some(d)
+        }
+        None => None,
+    };
+    if let Some(h) = hive {
+        if !hives.contains(&h) {
+            return Err(AppError::field("hive_id", "error.not_selling_here"));
+        }
+        hives = vec![h];
+    }
+    if let Some(d) = &target {
+        hives = vec![HiveId(d.hive_id)];
+    }
+    let history = history(db, Some(producer.0)).await?;
+    let catalogue: HashMap<i64, entity::products::Model> = entity::products::Entity::find()
+        .filter(entity::products::Column::ProducerId.eq(producer.0))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let mut out = Vec::new();
+    for h in hives {
+        let next = match &target {
+            Some(d) => Some(d.clone()),
+            None => distributions::upcoming(db, h, now)
+                .await?
+                .into_iter()
+                .find(|d| d.status != "cancelled"),
+        };
+        let live = match &next {
+            Some(d) => live_quantities(db, d, producer).await?,
+            None => HashMap::new(),
+        };
+        let mut weeks: BTreeMap<i64, Vec<&HistoryPoint>> = BTreeMap::new();
+        for point in history.iter().filter(|x| x.hive_id == h.0) {
+            weeks.entry(point.product_id).or_default().push(point);
+        }
+        for product in live.keys() {
+            weeks.entry(*product).or_default();
+        }
+        for (product, points) in weeks {
+            let last = points.last().map(|x| x.pickup);
+            // Weeks from the last week of history to the distribution forecast for, at least one.
+            let horizon = match (&next, last) {
+                (Some(d), Some(l)) => ((d.pickup_starts_at - l).num_days() as f64 / 7.0).round(),
+                _ => 1.0,
+            }
+            .max(1.0) as usize;
+            let series: Vec<f64> = points.iter().map(|x| x.ordered as f64).collect();
+            let band = forecast::fit(&series).map(|f| f.ahead(horizon));
+            let (reserved, pick_list) = live.get(&product).copied().unwrap_or((0, None));
+            let row = catalogue.get(&product);
+            out.push(ProductForecast {
+                product_id: ProductId(product),
+                hive_id: h,
+                name: row.map(|r| r.name.clone()).unwrap_or_default(),
+                unit: row.map(|r| r.unit.clone()).unwrap_or_default(),
+                history: points
+                    .iter()
+                    .map(|x| HistoryWeek {
+                        distribution_id: DistributionId(x.distribution_id),
+                        pickup_date: x.pickup.date_naive(),
+                        quantity: x.ordered,
+                        delivered: x.delivered,
+                        offered: x.offered,
+                        unsold_pct: x.unsold_pct(),
+                    })
+                    .collect(),
+                forecast: band.map(|b| tenth(b.expected)),
+                low: band.map(|b| tenth(b.low)),
+                high: band.map(|b| tenth(b.high)),
+                enough_history: band.is_some(),
+                distribution_id: next.as_ref().map(|d| DistributionId(d.id)),
+                pickup_date: next.as_ref().map(|d| d.pickup_starts_at.date_naive()),
+                ordered_so_far: reserved,
+                pick_list_quantity: pick_list,
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        (a.hive_id, a.name.to_lowercase(), a.product_id).cmp(&(
+            b.hive_id,
+            b.name.to_lowercase(),
+            b.product_id,
+        ))
+    });
+    Ok(out)
+}
+
+/// Per product of the producer in `d`: units reserved so far, and the pick-list units once settled.
+async fn live_quantities(
+    db: &DatabaseConnection,
+    d: &entity::distributions::Model,
+    producer: ProducerId,
+) -> AppResult<HashMap<i64, (i64, Option<i64>)>> {
+    let mut out: HashMap<i64, (i64, Option<i64>)> = entity::offers::Entity::find()
+        .filter(entity::offers::Column::DistributionId.eq(d.id))
+        .filter(entity::offers::Column::ProducerId.eq(producer.0))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.product_id, (o.quantity_reserved, None)))
+        .collect();
+    if d.close_step >= super::close::SETTLED {
+        for v in out.values_mut() {
+            v.1 = Some(0);
+        }
+        let rows = db
+            .query_all_raw(raw(
+                db.get_database_backend(),
+                "SELECT f.product_id, CAST(SUM(ol.quantity) AS BIGINT) FROM order_lines ol \
+                 JOIN orders o ON o.id = ol.order_id JOIN offers f ON f.id = ol.offer_id \
+                 WHERE o.distribution_id = $1 AND o.status = 'paid' AND ol.status = 'ordered' \
+                 AND ol.producer_id = $2 GROUP BY f.product_id",
+                vec![d.id.into(), producer.0.into()],
+            ))
+            .await?;
+        for r in rows {
+            let product: i64 = r.try_get_by_index(0)?;
+            let units: i64 = r.try_get_by_index(1)?;
+            out.entry(product).or_insert((0, None)).1 = Some(units);
+        }
+    }
+    Ok(out)
 }

@@ -4,6 +4,7 @@ mod accounts;
 mod catalogue;
 mod hives;
 mod pickup;
+mod planning;
 pub use pickup::pick_list_csv;
 mod sales;
 mod webhooks;
@@ -19,6 +20,7 @@ pub fn routes() -> Router<AppState> {
         .merge(catalogue::routes())
         .merge(sales::routes())
         .merge(pickup::routes())
+        .merge(planning::routes())
         .merge(webhooks::routes())
         .fallback(not_found)
 }

@@ -1,0 +1,67 @@
+//! API for planning: a producer's demand forecast per product and hive.
+
+use crate::AppState;
+use crate::domain::{DistributionId, HiveId, ProducerId};
+use crate::error::{AppError, AppResult};
+use crate::services::forecast;
+use crate::web::ctx::AuthUser;
+use crate::web::forms::{Path, Query};
+use axum::Router;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/producers/{id}/forecast", get(producer_forecast))
+}
+
+/// `?hive_id=&distribution_id=`, both optional, ids as strings.
+#[derive(Deserialize)]
+pub struct ForecastQuery {
+    #[serde(default)]
+    pub hive_id: Option<String>,
+    #[serde(default)]
+    pub distribution_id: Option<String>,
+}
+
+impl ForecastQuery {
+    /// The ids asked for; a value that is not an id is a field error.
+    pub fn parse(&self) -> AppResult<(Option<HiveId>, Option<DistributionId>)> {
+        let id = |field: &str, v: &Option<String>| -> AppResult<Option<i64>> {
+            match v.as_deref().map(str::trim) {
+                None | Some("") => Ok(None),
+                Some(s) => s
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .map(Some)
+                    .ok_or_else(|| AppError::field(field, "error.invalid")),
+            }
+        };
+        Ok((
+            id("hive_id", &self.hive_id)?.map(HiveId),
+            id("distribution_id", &self.distribution_id)?.map(DistributionId),
+        ))
+    }
+}
+
+async fn producer_forecast(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Query(q): Query<ForecastQuery>,
+) -> AppResult<impl IntoResponse> {
+    let (hive, distribution) = q.parse()?;
+    Ok(axum::Json(
+        forecast::producer_forecast(
+            &state.db,
+            &user,
+            ProducerId(id),
+            hive,
+            distribution,
+            state.now(),
+        )
+        .await?,
+    ))
+}
