@@ -93,6 +93,15 @@ async fn log_in(
     app: &TestApp,
     email: &str,
 ) -> Result<(), fantoccini::error::CmdError> {
+    log_in_with(c, app, email, "correct horse battery").await
+}
+
+async fn log_in_with(
+    c: &fantoccini::Client,
+    app: &TestApp,
+    email: &str,
+    password: &str,
+) -> Result<(), fantoccini::error::CmdError> {
     c.delete_all_cookies().await?;
     c.goto(&app.url("/login")).await?;
     c.find(Locator::Id("f-email"))
@@ -101,7 +110,7 @@ async fn log_in(
         .await?;
     c.find(Locator::Id("f-password"))
         .await?
-        .send_keys("correct horse battery")
+        .send_keys(password)
         .await?;
     c.find(Locator::Css("form[action='/login'] button[type=submit]"))
         .await?
@@ -252,6 +261,13 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
             .await?
             .click()
             .await?;
+        // The list is on the page before the search too: wait for the results page itself.
+        for _ in 0..100 {
+            if c.current_url().await?.query().is_some_and(|q| q.contains("postcode=37000")) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         c.wait()
             .for_element(Locator::Css(".hive-list li a"))
             .await?
@@ -323,6 +339,30 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
         assert_eq!(c.find(Locator::Id("total")).await?.text().await?, total);
         let paid_note = c.find(Locator::Css(".test-mode")).await?.text().await?;
         assert!(paid_note.contains("mode test"), "{paid_note}");
+
+        // A demo producer opens its harvest plan on a phone and sees a chart per product.
+        log_in_with(&c, &app, "maraicher@alveole.test", "alveole-demo").await?;
+        c.set_window_size(390, 844).await?;
+        c.goto(&app.url("/me")).await?;
+        c.find(Locator::Css(".plan-link")).await?.click().await?;
+        c.wait()
+            .for_element(Locator::Css("svg.demand-chart"))
+            .await?;
+        let charts = c.find_all(Locator::Css("svg.demand-chart")).await?;
+        let products = c.find_all(Locator::Css(".plan-product")).await?;
+        assert!(!charts.is_empty() && charts.len() == products.len());
+        let drawn = c
+            .execute(
+                "const s = document.querySelector('svg.demand-chart'); \
+                 const r = s.getBoundingClientRect(); \
+                 return [r.width, r.height, window.innerWidth, s.querySelectorAll('circle.week').length];",
+                vec![],
+            )
+            .await?;
+        let n = |i: usize| drawn[i].as_f64().unwrap_or(0.0);
+        assert!(n(0) > 200.0 && n(0) <= n(2), "the chart fits the phone: {drawn}");
+        assert!(n(1) > 80.0, "{drawn}");
+        assert!(n(3) >= 4.0, "past weeks are drawn: {drawn}");
         Ok::<(), fantoccini::error::CmdError>(())
     }
     .await;

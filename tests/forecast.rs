@@ -182,3 +182,83 @@ async fn a_producer_reads_its_own_forecast_and_no_one_else_does() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_harvest_plan_shows_a_chart_per_product_and_downloads_as_csv() {
+    each_backend(|app| async move {
+        app.seed().await;
+        let farm = demo_producer(&app, "maraicher@alveole.test").await;
+        let mut owner = app.api();
+        owner.login("maraicher@alveole.test", "alveole-demo").await;
+        let (_, api) = owner
+            .get(&format!("/api/v1/producers/{farm}/forecast"))
+            .await;
+        let items = api.as_array().expect("forecast").clone();
+
+        let b = app.browser_with_lang("fr").await;
+        b.login("maraicher@alveole.test", "alveole-demo").await;
+        let me = b.get("/me").await;
+        assert_eq!(
+            me.attr(".plan-link", "href"),
+            Some(format!("/producers/{farm}/plan"))
+        );
+        let page = b.get(&format!("/producers/{farm}/plan")).await;
+        assert_eq!(page.status, reqwest::StatusCode::OK, "{}", page.body);
+        assert!(page.contains("Plan de récolte"));
+        assert_eq!(page.texts(".plan-product").len(), items.len());
+        assert_eq!(page.texts("svg.demand-chart").len(), items.len());
+        // Each figure on the page is the API's.
+        let number = |t: &String| t.parse::<f64>().expect("a number");
+        let mut expected: Vec<f64> = items
+            .iter()
+            .filter(|i| i["enough_history"] == true)
+            .filter_map(|i| i["forecast"].as_f64())
+            .collect();
+        let mut shown: Vec<f64> = page
+            .texts(".plan-product dd.forecast")
+            .iter()
+            .map(number)
+            .collect();
+        shown.sort_by(f64::total_cmp);
+        expected.sort_by(f64::total_cmp);
+        assert_eq!(shown, expected);
+        assert_eq!(
+            page.attr("#plan-csv", "href"),
+            Some(format!("/producers/{farm}/plan.csv"))
+        );
+
+        let csv = b.get(&format!("/producers/{farm}/plan.csv")).await;
+        assert_eq!(csv.status, reqwest::StatusCode::OK);
+        let rows: Vec<&str> = csv.body.trim_end().split("\r\n").collect();
+        assert!(
+            rows[0]
+                .trim_start_matches('\u{feff}')
+                .starts_with("hive_id,pickup_date,product_id,product")
+        );
+        assert_eq!(rows.len(), items.len() + 1);
+
+        // Another producer sees neither the page nor the file; a visitor is sent to log in.
+        let baker = app.browser().await;
+        baker.login("boulanger@alveole.test", "alveole-demo").await;
+        assert_eq!(
+            baker.get(&format!("/producers/{farm}/plan")).await.status,
+            reqwest::StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            baker
+                .get(&format!("/producers/{farm}/plan.csv"))
+                .await
+                .status,
+            reqwest::StatusCode::FORBIDDEN
+        );
+        let visitor = app.browser().await;
+        let p = visitor.get(&format!("/producers/{farm}/plan")).await;
+        assert!(
+            p.status == reqwest::StatusCode::SEE_OTHER
+                || p.status == reqwest::StatusCode::UNAUTHORIZED,
+            "{}",
+            p.status
+        );
+    })
+    .await;
+}

@@ -122,6 +122,9 @@ pub struct ProductForecast {
     /// The distribution forecast for; None when the hive has none coming.
     pub distribution_id: Option<DistributionId>,
     pub pickup_date: Option<NaiveDate>,
+    pub pickup_starts_at: Option<DateTime<Utc>>,
+    /// Whether ordering is still open for it.
+    pub ordering_open: bool,
     /// Units reserved in that distribution so far (pending payments included).
     pub ordered_so_far: i64,
     /// Once it has closed: the units on the pick list.
@@ -233,6 +236,8 @@ pub async fn producer_forecast(
                 enough_history: band.is_some(),
                 distribution_id: next.as_ref().map(|d| DistributionId(d.id)),
                 pickup_date: next.as_ref().map(|d| d.pickup_starts_at.date_naive()),
+                pickup_starts_at: next.as_ref().map(|d| d.pickup_starts_at),
+                ordering_open: next.as_ref().is_some_and(|d| d.status == "open"),
                 ordered_so_far: reserved,
                 pick_list_quantity: pick_list,
             });

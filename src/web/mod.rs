@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod api;
+pub mod chart;
 pub mod connect;
 pub mod consumer;
 pub mod ctx;
@@ -10,6 +11,7 @@ pub mod forms;
 pub mod hive;
 pub mod offers;
 pub mod pickup;
+pub mod planning;
 pub mod producer;
 pub mod render;
 pub mod shelves;
@@ -46,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(distribution::routes())
         .merge(offers::routes())
         .merge(pickup::routes())
+        .merge(planning::routes())
         .merge(connect::routes())
         .merge(shop::routes())
         .nest("/api/v1", api::routes())

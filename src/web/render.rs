@@ -46,6 +46,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "producer/distributions.html",
     "producer/offers.html",
     "producer/pick_list.html",
+    "producer/plan.html",
     "hive/pickup.html",
     "hive/payouts.html",
     "invoice.html",

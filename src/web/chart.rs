@@ -1,0 +1,194 @@
+//! Charts drawn on the server as SVG: no script, readable on a phone, and they print.
+
+use chrono::NaiveDate;
+use std::fmt::Write;
+
+/// A product's weekly demand: past weeks, then the coming pickup with its forecast range and
+/// what is ordered so far.
+pub struct DemandChart<'a> {
+    /// Units ordered each past week, oldest first.
+    pub history: &'a [(NaiveDate, i64)],
+    /// The coming pickup, if there is one.
+    pub next: Option<NaiveDate>,
+    /// Expected units, low and high, for the coming pickup.
+    pub forecast: Option<(f64, f64, f64)>,
+    /// Units ordered so far for the coming pickup.
+    pub ordered: i64,
+    /// The chart's accessible name, and the legend's three words, already translated.
+    pub title: &'a str,
+    pub legend: [&'a str; 3],
+}
+
+const W: f64 = 320.0;
+const H: f64 = 150.0;
+const LEFT: f64 = 28.0;
+const RIGHT: f64 = 8.0;
+const TOP: f64 = 8.0;
+const BOTTOM: f64 = 34.0;
+
+/// Text safe inside SVG.
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The SVG of a demand chart, scaled to its container's width.
+pub fn demand_svg(c: &DemandChart) -> String {
+    let weeks = c.history.len() + usize::from(c.next.is_some());
+    let top = c
+        .history
+        .iter()
+        .map(|(_, q)| *q as f64)
+        .chain(c.forecast.map(|f| f.2))
+        .chain(std::iter::once(c.ordered as f64))
+        .fold(1.0_f64, f64::max)
+        .ceil();
+    let step = (W - LEFT - RIGHT) / weeks.max(2) as f64;
+    let x = |i: usize| LEFT + step * (i as f64 + 0.5);
+    let y = |v: f64| TOP + (H - TOP - BOTTOM) * (1.0 - v / top);
+    let mut s = String::with_capacity(2048);
+    let _ = write!(
+        s,
+        r#"<svg class="demand-chart" viewBox="0 0 {W} {H}" role="img" aria-label="{title}" xmlns="http://www.w3.org/2000/svg"><title>{title}</title>"#,
+        title = escape(c.title)
+    );
+    // Axes: zero and the top value, so the scale reads without a grid.
+    let _ = write!(
+        s,
+        r#"<line class="axis" x1="{LEFT}" y1="{y0:.1}" x2="{x1}" y2="{y0:.1}"/><text class="tick" x="{tx}" y="{ty0:.1}" text-anchor="end">0</text><text class="tick" x="{tx}" y="{tyt:.1}" text-anchor="end">{top}</text>"#,
+        y0 = y(0.0),
+        x1 = W - RIGHT,
+        tx = LEFT - 4.0,
+        ty0 = y(0.0) + 3.0,
+        tyt = y(top) + 3.0,
+    );
+    if !c.history.is_empty() {
+        let points: Vec<String> = c
+            .history
+            .iter()
+            .enumerate()
+            .map(|(i, (_, q))| format!("{:.1},{:.1}", x(i), y(*q as f64)))
+            .collect();
+        let _ = write!(
+            s,
+            r#"<polyline class="history" fill="none" points="{}"/>"#,
+            points.join(" ")
+        );
+        for (i, (day, q)) in c.history.iter().enumerate() {
+            let _ = write!(
+                s,
+                r#"<circle class="week" cx="{:.1}" cy="{:.1}" r="2"><title>{day}: {q}</title></circle>"#,
+                x(i),
+                y(*q as f64)
+            );
+        }
+        let first = c.history[0].0;
+        let _ = write!(
+            s,
+            r#"<text class="tick" x="{:.1}" y="{:.1}">{}</text>"#,
+            LEFT,
+            H - BOTTOM + 12.0,
+            first.format("%d/%m/%y")
+        );
+    }
+    if let Some(day) = c.next {
+        let i = c.history.len();
+        let cx = x(i);
+        if let Some((expected, low, high)) = c.forecast {
+            let _ = write!(
+                s,
+                r#"<rect class="band" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}"><title>{}–{}</title></rect><line class="forecast" x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}"/>"#,
+                cx - step * 0.45,
+                y(high),
+                step * 0.9,
+                (y(low) - y(high)).max(1.0),
+                low,
+                high,
+                cx - step * 0.6,
+                y(expected),
+                cx + step * 0.6,
+                y(expected),
+            );
+        }
+        let _ = write!(
+            s,
+            r#"<rect class="ordered" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}"><title>{}</title></rect><text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            cx - step * 0.2,
+            y(c.ordered as f64),
+            step * 0.4,
+            (y(0.0) - y(c.ordered as f64)).max(0.0),
+            c.ordered,
+            W - RIGHT,
+            H - BOTTOM + 12.0,
+            day.format("%d/%m/%y")
+        );
+    }
+    // The legend, one swatch per mark, under the plot.
+    let ly = H - 8.0;
+    let _ = write!(
+        s,
+        r#"<line class="history" x1="{LEFT}" y1="{a:.1}" x2="{b}" y2="{a:.1}"/><text class="legend" x="{c}" y="{ly}">{h}</text><rect class="band" x="120" y="{r:.1}" width="12" height="8"/><text class="legend" x="136" y="{ly}">{f}</text><rect class="ordered" x="222" y="{r:.1}" width="12" height="8"/><text class="legend" x="238" y="{ly}">{o}</text></svg>"#,
+        a = ly - 3.0,
+        b = LEFT + 14.0,
+        c = LEFT + 18.0,
+        r = ly - 8.0,
+        h = escape(c.legend[0]),
+        f = escape(c.legend[1]),
+        o = escape(c.legend[2]),
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).expect("a date")
+    }
+
+    #[test]
+    fn the_chart_draws_each_week_the_band_and_the_orders() {
+        let history = [(day(5), 4), (day(12), 6), (day(19), 5)];
+        let svg = demand_svg(&DemandChart {
+            history: &history,
+            next: Some(day(26)),
+            forecast: Some((5.2, 3.0, 7.4)),
+            ordered: 2,
+            title: "Poireaux <botte>",
+            legend: ["history", "forecast", "ordered"],
+        });
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert_eq!(svg.matches("<circle").count(), 3);
+        // Each mark once in the plot and once in the legend.
+        assert_eq!(svg.matches(r#"class="band""#).count(), 2);
+        assert_eq!(svg.matches(r#"<rect class="ordered""#).count(), 2);
+        assert!(svg.contains("Poireaux &lt;botte&gt;"), "titles are escaped");
+        assert!(!svg.contains("<botte>"));
+        assert!(svg.contains("26/11/26"));
+        // The scale reaches the highest mark: the band's top, rounded up.
+        assert!(svg.contains(">8</text>"), "{svg}");
+    }
+
+    #[test]
+    fn a_chart_without_history_or_forecast_still_draws() {
+        let svg = demand_svg(&DemandChart {
+            history: &[],
+            next: Some(day(26)),
+            forecast: None,
+            ordered: 0,
+            title: "Miel",
+            legend: ["a", "b", "c"],
+        });
+        assert_eq!(
+            svg.matches(r#"class="band""#).count(),
+            1,
+            "the legend's only"
+        );
+        assert_eq!(svg.matches(r#"<rect class="ordered""#).count(), 2);
+        assert!(!svg.contains("<circle"));
+        assert!(!svg.contains("NaN") && !svg.contains("inf"));
+    }
+}

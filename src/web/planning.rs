@@ -1,0 +1,167 @@
+//! The producer's harvest plan: per hive and product, the forecast for the next pickup beside its history, as a page and as CSV.
+
+use super::chart::{DemandChart, demand_svg};
+use super::ctx::{AuthUser, Ctx};
+use super::forms::Path;
+use super::render::render;
+use crate::AppState;
+use crate::domain::{HiveId, ProducerId};
+use crate::error::AppResult;
+use crate::i18n::t;
+use crate::services::forecast::{self, ProductForecast};
+use crate::services::hives;
+use crate::services::pickup::csv_field;
+use crate::services::producers::{self, ProducerView};
+use axum::Router;
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+
+/// Weeks of history a chart shows: half a year reads on a phone.
+const CHART_WEEKS: usize = 26;
+/// Weeks the recent unsold share is taken over.
+const UNSOLD_WEEKS: usize = 4;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/producers/{producer_id}/plan", get(page))
+        .route("/producers/{producer_id}/plan.csv", get(csv))
+}
+
+#[derive(Serialize)]
+struct Row {
+    #[serde(flatten)]
+    f: ProductForecast,
+    weeks: usize,
+    unsold_pct: Option<i64>,
+    svg: String,
+}
+
+#[derive(Serialize)]
+struct HivePlan {
+    hive_id: HiveId,
+    name: String,
+    timezone: String,
+    rows: Vec<Row>,
+}
+
+/// The share of what was brought that went unsold over the last weeks with a cap, in percent.
+fn recent_unsold(f: &ProductForecast) -> Option<i64> {
+    let recent: Vec<(i64, i64)> = f
+        .history
+        .iter()
+        .rev()
+        .filter_map(|w| {
+            w.offered
+                .filter(|o| *o > 0)
+                .map(|o| (o, w.delivered.min(o)))
+        })
+        .take(UNSOLD_WEEKS)
+        .collect();
+    let brought: i64 = recent.iter().map(|(o, _)| o).sum();
+    (brought > 0).then(|| 100 * (brought - recent.iter().map(|(_, d)| d).sum::<i64>()) / brought)
+}
+
+async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
+    let p = producers::owned(&state.db, &user, ProducerId(id)).await?;
+    let all =
+        forecast::producer_forecast(&state.db, &user, ProducerId(id), None, None, state.now())
+            .await?;
+    let legend = [
+        t(ctx.lang, "plan.legend_history"),
+        t(ctx.lang, "plan.legend_forecast"),
+        t(ctx.lang, "plan.legend_ordered"),
+    ];
+    let mut plans: Vec<HivePlan> = Vec::new();
+    for f in all {
+        if plans.last().is_none_or(|h| h.hive_id != f.hive_id) {
+            let hive = hives::get(&state.db, f.hive_id).await?;
+            plans.push(HivePlan {
+                hive_id: f.hive_id,
+                name: hive.name,
+                timezone: hive.timezone,
+                rows: Vec::new(),
+            });
+        }
+        let recent: Vec<_> = f
+            .history
+            .iter()
+            .skip(f.history.len().saturating_sub(CHART_WEEKS))
+            .map(|w| (w.pickup_date, w.quantity))
+            .collect();
+        let svg = demand_svg(&DemandChart {
+            history: &recent,
+            next: f.pickup_date,
+            forecast: f
+                .forecast
+                .zip(f.low)
+                .zip(f.high)
+                .map(|((e, l), h)| (e, l, h)),
+            ordered: f.pick_list_quantity.unwrap_or(f.ordered_so_far),
+            title: &format!("{} · {}", f.name, t(ctx.lang, "plan.chart")),
+            legend,
+        });
+        if let Some(h) = plans.last_mut() {
+            h.rows.push(Row {
+                weeks: f.history.len(),
+                unsold_pct: recent_unsold(&f),
+                svg,
+                f,
+            });
+        }
+    }
+    let mut c = tera::Context::new();
+    c.insert("producer", &ProducerView::from(p));
+    c.insert("plans", &plans);
+    c.insert("min_weeks", &crate::domain::forecast::MIN_WEEKS);
+    render(&state, &ctx, "producer/plan.html", c)
+}
+
+async fn csv(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let all =
+        forecast::producer_forecast(&state.db, &user, ProducerId(id), None, None, state.now())
+            .await?;
+    let mut out = String::from(
+        "\u{feff}hive_id,pickup_date,product_id,product,unit,forecast,low,high,ordered_so_far,pick_list_quantity,weeks_of_history,unsold_pct_recent\r\n",
+    );
+    let num = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x:.1}"));
+    for f in &all {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{}\r\n",
+            f.hive_id,
+            f.pickup_date.map_or(String::new(), |d| d.to_string()),
+            f.product_id,
+            csv_field(&f.name),
+            csv_field(&f.unit),
+            num(f.forecast),
+            num(f.low),
+            num(f.high),
+            f.ordered_so_far,
+            f.pick_list_quantity
+                .map_or(String::new(), |q| q.to_string()),
+            f.history.len(),
+            recent_unsold(f).map_or(String::new(), |u| u.to_string()),
+        ));
+    }
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"harvest-plan.csv\"",
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
