@@ -148,20 +148,30 @@ async fn a_producer_reads_its_own_forecast_and_no_one_else_does() {
             "{week}"
         );
 
-        // A past distribution: the quantities on its pick list.
-        let past = week["distribution_id"].as_str().expect("past distribution");
+        // A past distribution: the quantities on its pick list, forecast from the weeks before it only.
+        let product = &items[0]["product_id"];
+        let weeks = items[0]["history"].as_array().expect("history");
+        let past_week = &weeks[weeks.len() / 2];
+        let past = past_week["distribution_id"]
+            .as_str()
+            .expect("past distribution");
         let (s, v) = owner.get(&format!("{path}?distribution_id={past}")).await;
         assert_eq!(s, reqwest::StatusCode::OK, "{v}");
-        let first = &v.as_array().expect("list")[0];
-        let history_week = first["history"]
+        let then = v
             .as_array()
-            .expect("history")
+            .expect("list")
             .iter()
-            .find(|w| w["distribution_id"] == past)
-            .cloned();
-        if let Some(w) = history_week {
-            assert_eq!(first["pick_list_quantity"], w["delivered"], "{first}");
-        }
+            .find(|i| i["product_id"] == *product)
+            .expect("the same product");
+        assert_eq!(then["distribution_id"], past);
+        assert_eq!(then["pick_list_quantity"], past_week["delivered"], "{then}");
+        let earlier = then["history"].as_array().expect("history");
+        assert_eq!(earlier.len(), weeks.len() / 2, "only the weeks before it");
+        assert!(
+            earlier
+                .iter()
+                .all(|w| w["pickup_date"].as_str() < past_week["pickup_date"].as_str())
+        );
 
         // Bad ids are field errors; a hive it does not sell in is named.
         let (s, v) = owner.get(&format!("{path}?hive_id=abc")).await;
@@ -205,8 +215,16 @@ async fn the_harvest_plan_shows_a_chart_per_product_and_downloads_as_csv() {
         let page = b.get(&format!("/producers/{farm}/plan")).await;
         assert_eq!(page.status, reqwest::StatusCode::OK, "{}", page.body);
         assert!(page.contains("Plan de récolte"));
-        assert_eq!(page.texts(".plan-product").len(), items.len());
-        assert_eq!(page.texts("svg.demand-chart").len(), items.len());
+        // A section per coming pickup; the next one's figures are the API's.
+        let cards = page.texts(".plan-product").len();
+        assert!(cards >= items.len(), "{cards}");
+        assert_eq!(page.texts("svg.demand-chart").len(), cards);
+        let next = items[0]["distribution_id"].as_str().expect("next pickup");
+        let section = format!("section.plan-hive[data-distribution-id='{next}']");
+        assert_eq!(
+            page.texts(&format!("{section} .plan-product")).len(),
+            items.len()
+        );
         // Each figure on the page is the API's.
         let number = |t: &String| t.parse::<f64>().expect("a number");
         let mut expected: Vec<f64> = items
@@ -215,7 +233,7 @@ async fn the_harvest_plan_shows_a_chart_per_product_and_downloads_as_csv() {
             .filter_map(|i| i["forecast"].as_f64())
             .collect();
         let mut shown: Vec<f64> = page
-            .texts(".plan-product dd.forecast")
+            .texts(&format!("{section} .plan-product dd.forecast"))
             .iter()
             .map(number)
             .collect();
@@ -235,7 +253,7 @@ async fn the_harvest_plan_shows_a_chart_per_product_and_downloads_as_csv() {
                 .trim_start_matches('\u{feff}')
                 .starts_with("hive_id,pickup_date,product_id,product")
         );
-        assert_eq!(rows.len(), items.len() + 1);
+        assert_eq!(rows.len(), cards + 1);
 
         // Another producer sees neither the page nor the file; a visitor is sent to log in.
         let baker = app.browser().await;

@@ -196,7 +196,12 @@ pub async fn producer_forecast(
             None => HashMap::new(),
         };
         let mut weeks: BTreeMap<i64, Vec<&HistoryPoint>> = BTreeMap::new();
-        for point in history.iter().filter(|x| x.hive_id == h.0) {
+        // Only weeks before the pickup forecast for: a closed one is not its own history.
+        let before = next.as_ref().map(|d| d.pickup_starts_at);
+        for point in history
+            .iter()
+            .filter(|x| x.hive_id == h.0 && before.is_none_or(|b| x.pickup < b))
+        {
             weeks.entry(point.product_id).or_default().push(point);
         }
         for product in live.keys() {

@@ -5,13 +5,14 @@ use super::ctx::{AuthUser, Ctx};
 use super::forms::Path;
 use super::render::render;
 use crate::AppState;
-use crate::domain::{HiveId, ProducerId};
+use crate::domain::{DistributionId, HiveId, ProducerId};
 use crate::error::AppResult;
 use crate::i18n::t;
+use crate::services::accounts::CurrentUser;
 use crate::services::forecast::{self, ProductForecast};
-use crate::services::hives;
 use crate::services::pickup::csv_field;
 use crate::services::producers::{self, ProducerView};
+use crate::services::{distributions, hives};
 use axum::Router;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
@@ -20,6 +21,8 @@ use serde::Serialize;
 
 /// Weeks of history a chart shows: half a year reads on a phone.
 const CHART_WEEKS: usize = 26;
+/// Coming pickups per hive the plan looks at.
+const COMING: usize = 4;
 /// Weeks the recent unsold share is taken over.
 const UNSOLD_WEEKS: usize = 4;
 
@@ -41,6 +44,7 @@ struct Row {
 #[derive(Serialize)]
 struct HivePlan {
     hive_id: HiveId,
+    distribution_id: Option<DistributionId>,
     name: String,
     timezone: String,
     rows: Vec<Row>,
@@ -63,6 +67,39 @@ fn recent_unsold(f: &ProductForecast) -> Option<i64> {
     (brought > 0).then(|| 100 * (brought - recent.iter().map(|(_, d)| d).sum::<i64>()) / brought)
 }
 
+/// The forecasts for each coming pickup of each hive the producer sells in (the next four at
+/// most), or for next week where a hive has none planned.
+async fn plan(
+    state: &AppState,
+    user: &CurrentUser,
+    producer: ProducerId,
+) -> AppResult<Vec<ProductForecast>> {
+    let p = producers::owned(&state.db, user, producer).await?;
+    let now = state.now();
+    let mut out = Vec::new();
+    for h in producers::approved_hives(&state.db, &p).await? {
+        let coming: Vec<_> = distributions::upcoming(&state.db, h.hive_id, now)
+            .await?
+            .into_iter()
+            .take(COMING)
+            .collect();
+        if coming.is_empty() {
+            out.extend(
+                forecast::producer_forecast(&state.db, user, producer, Some(h.hive_id), None, now)
+                    .await?,
+            );
+        }
+        for d in coming {
+            let id = Some(DistributionId(d.id));
+            out.extend(
+                forecast::producer_forecast(&state.db, user, producer, Some(h.hive_id), id, now)
+                    .await?,
+            );
+        }
+    }
+    Ok(out)
+}
+
 async fn page(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -70,9 +107,7 @@ async fn page(
     Path(id): Path<i64>,
 ) -> AppResult<Html<String>> {
     let p = producers::owned(&state.db, &user, ProducerId(id)).await?;
-    let all =
-        forecast::producer_forecast(&state.db, &user, ProducerId(id), None, None, state.now())
-            .await?;
+    let all = plan(&state, &user, ProducerId(id)).await?;
     let legend = [
         t(ctx.lang, "plan.legend_history"),
         t(ctx.lang, "plan.legend_forecast"),
@@ -80,10 +115,14 @@ async fn page(
     ];
     let mut plans: Vec<HivePlan> = Vec::new();
     for f in all {
-        if plans.last().is_none_or(|h| h.hive_id != f.hive_id) {
+        if plans
+            .last()
+            .is_none_or(|h| (h.hive_id, h.distribution_id) != (f.hive_id, f.distribution_id))
+        {
             let hive = hives::get(&state.db, f.hive_id).await?;
             plans.push(HivePlan {
                 hive_id: f.hive_id,
+                distribution_id: f.distribution_id,
                 name: hive.name,
                 timezone: hive.timezone,
                 rows: Vec::new(),
@@ -128,9 +167,7 @@ async fn csv(
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let all =
-        forecast::producer_forecast(&state.db, &user, ProducerId(id), None, None, state.now())
-            .await?;
+    let all = plan(&state, &user, ProducerId(id)).await?;
     let mut out = String::from(
         "\u{feff}hive_id,pickup_date,product_id,product,unit,forecast,low,high,ordered_so_far,pick_list_quantity,weeks_of_history,unsold_pct_recent\r\n",
     );
