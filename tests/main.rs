@@ -4,6 +4,7 @@ mod support;
 
 mod accounts;
 mod browser;
+mod calendar;
 mod catalogue;
 mod close;
 mod forecast;

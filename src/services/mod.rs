@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod basket;
+pub mod calendar;
 pub mod close;
 pub mod complete;
 pub mod connect;

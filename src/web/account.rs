@@ -206,6 +206,14 @@ async fn dashboard(
     c.insert("member_of", &hives::joined_by(&state.db, user.id).await?);
     c.insert("manages", &hives::managed_by(&state.db, &user).await?);
     c.insert("producers", &producers::owned_by(&state.db, user.id).await?);
+    c.insert(
+        "calendar_url",
+        &format!(
+            "{}/calendar/{}.ics",
+            state.config.base_url.trim_end_matches('/'),
+            crate::services::calendar::member_key(&state.secret, user.id)
+        ),
+    );
     render(&state, &ctx, "account/dashboard.html", c)
 }
 

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod api;
+pub mod calendar;
 pub mod chart;
 pub mod connect;
 pub mod consumer;
@@ -9,6 +10,7 @@ pub mod ctx;
 pub mod distribution;
 pub mod forms;
 pub mod hive;
+pub mod ical;
 pub mod offers;
 pub mod pickup;
 pub mod planning;
@@ -48,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(distribution::routes())
         .merge(offers::routes())
         .merge(pickup::routes())
+        .merge(calendar::routes())
         .merge(planning::routes())
         .merge(connect::routes())
         .merge(shop::routes())

@@ -1,0 +1,101 @@
+//! What the calendar feeds list: a hive's announced pickups, a member's confirmed ones, and the member's private feed key.
+
+use crate::domain::{HiveId, UserId};
+use crate::error::AppResult;
+use chrono::{DateTime, Duration, Utc};
+use entity::{distributions, hives};
+use hmac::{Hmac, Mac};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sha2::Sha256;
+
+/// Pickups this far back stay in the feeds, so last week's is still on the calendar.
+const KEEP: Duration = Duration::days(28);
+
+/// A pickup as a feed shows it, with the member's basket number when known.
+pub struct Pickup {
+    pub hive: hives::Model,
+    pub distribution: distributions::Model,
+    pub basket: Option<i32>,
+}
+
+fn mac(secret: &[u8], user: UserId) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+        return String::new();
+    };
+    mac.update(format!("calendar:{}", user.0).as_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..16])
+}
+
+/// The private key of a member's feed: their id and a signature only the server can make.
+pub fn member_key(secret: &[u8], user: UserId) -> String {
+    format!("{}-{}", user.0, mac(secret, user))
+}
+
+/// The member a feed key belongs to; None for a key the server did not make.
+pub fn member_of_key(secret: &[u8], key: &str) -> Option<UserId> {
+    let (id, sig) = key.split_once('-')?;
+    let user = UserId(id.parse().ok()?);
+    let expected = mac(secret, user);
+    let same = expected.len() == sig.len()
+        && expected
+            .bytes()
+            .zip(sig.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    same.then_some(user)
+}
+
+/// A hive's announced pickups (drafts are not announced), recent and coming, cancelled ones included
+/// so calendars can strike them.
+pub async fn hive_pickups(
+    db: &DatabaseConnection,
+    hive: HiveId,
+    now: DateTime<Utc>,
+) -> AppResult<(hives::Model, Vec<distributions::Model>)> {
+    let h = super::hives::get(db, hive).await?;
+    let list = distributions::Entity::find()
+        .filter(distributions::Column::HiveId.eq(hive.0))
+        .filter(distributions::Column::Status.ne("draft"))
+        .filter(distributions::Column::PickupEndsAt.gt(now - KEEP))
+        .order_by_asc(distributions::Column::PickupStartsAt)
+        .all(db)
+        .await?;
+    Ok((h, list))
+}
+
+/// The pickups a member has a paid order for, recent and coming.
+pub async fn member_pickups(
+    db: &DatabaseConnection,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Pickup>> {
+    let orders = entity::orders::Entity::find()
+        .filter(entity::orders::Column::UserId.eq(user.0))
+        .filter(entity::orders::Column::Status.eq("paid"))
+        .all(db)
+        .await?;
+    let mut ids: Vec<i64> = orders.iter().map(|o| o.distribution_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let list = distributions::Entity::find()
+        .filter(distributions::Column::Id.is_in(ids))
+        .filter(distributions::Column::Status.ne("cancelled"))
+        .filter(distributions::Column::PickupEndsAt.gt(now - KEEP))
+        .order_by_asc(distributions::Column::PickupStartsAt)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(list.len());
+    for d in list {
+        let hive = super::hives::get(db, HiveId(d.hive_id)).await?;
+        let basket = entity::basket_numbers::Entity::find_by_id((d.id, user.0))
+            .one(db)
+            .await?
+            .map(|b| b.number);
+        out.push(Pickup {
+            hive,
+            distribution: d,
+            basket,
+        });
+    }
+    Ok(out)
+}
