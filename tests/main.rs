@@ -7,6 +7,7 @@ mod browser;
 mod calendar;
 mod catalogue;
 mod close;
+mod dashboard;
 mod forecast;
 mod hives;
 mod operations;

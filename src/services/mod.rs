@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod close;
 pub mod complete;
 pub mod connect;
+pub mod dashboard;
 pub mod distributions;
 pub mod forecast;
 pub mod hives;

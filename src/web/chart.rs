@@ -141,6 +141,82 @@ pub fn demand_svg(c: &DemandChart) -> String {
     s
 }
 
+/// One line of a weekly chart.
+pub struct Series<'a> {
+    pub label: &'a str,
+    /// The CSS class that draws it.
+    pub class: &'a str,
+    pub values: Vec<i64>,
+}
+
+/// Lines over weeks, from zero to the highest value, whose label `top` writes (money, say).
+pub fn weekly_svg(
+    title: &str,
+    dates: &[NaiveDate],
+    series: &[Series],
+    top: impl Fn(i64) -> String,
+) -> String {
+    let highest = series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let step = (W - LEFT - RIGHT) / dates.len().max(2) as f64;
+    let x = |i: usize| LEFT + step * (i as f64 + 0.5);
+    // Integer values drawn to a pixel scale; nothing is computed from the coordinates.
+    let y = |v: i64| TOP + (H - TOP - BOTTOM) * (1.0 - v as f64 / highest as f64);
+    let mut s = String::with_capacity(4096);
+    let _ = write!(
+        s,
+        r#"<svg class="weekly-chart" viewBox="0 0 {W} {H}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title><line class="axis" x1="{LEFT}" y1="{y0:.1}" x2="{x1}" y2="{y0:.1}"/><text class="tick" x="{LEFT}" y="{yt:.1}">{label}</text>"#,
+        t = escape(title),
+        y0 = y(0),
+        x1 = W - RIGHT,
+        yt = TOP + 8.0,
+        label = escape(&top(highest)),
+    );
+    for line in series {
+        let points: Vec<String> = line
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
+            .collect();
+        let _ = write!(
+            s,
+            r#"<polyline class="{}" fill="none" points="{}"/>"#,
+            escape(line.class),
+            points.join(" ")
+        );
+    }
+    if let (Some(first), Some(last)) = (dates.first(), dates.last()) {
+        let _ = write!(
+            s,
+            r#"<text class="tick" x="{LEFT}" y="{a:.1}">{}</text><text class="tick" x="{b}" y="{a:.1}" text-anchor="end">{}</text>"#,
+            first.format("%d/%m/%y"),
+            last.format("%d/%m/%y"),
+            a = H - BOTTOM + 12.0,
+            b = W - RIGHT,
+        );
+    }
+    let ly = H - 8.0;
+    for (k, line) in series.iter().enumerate() {
+        let lx = LEFT + 110.0 * k as f64;
+        let _ = write!(
+            s,
+            r#"<line class="{c}" x1="{lx}" y1="{a:.1}" x2="{b}" y2="{a:.1}"/><text class="legend" x="{t}" y="{ly}">{l}</text>"#,
+            c = escape(line.class),
+            a = ly - 3.0,
+            b = lx + 14.0,
+            t = lx + 18.0,
+            l = escape(line.label),
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +246,31 @@ mod tests {
         assert!(svg.contains("26/11/26"));
         // The scale reaches the highest mark: the band's top, rounded up.
         assert!(svg.contains(">8</text>"), "{svg}");
+    }
+
+    #[test]
+    fn a_weekly_chart_draws_a_line_per_series_to_the_highest_value() {
+        let svg = weekly_svg(
+            "Chiffre d'affaires",
+            &[day(5), day(12), day(19)],
+            &[
+                Series {
+                    label: "turnover",
+                    class: "turnover",
+                    values: vec![12_000, 15_050, 9_900],
+                },
+                Series {
+                    label: "host fee",
+                    class: "fee",
+                    values: vec![1_000, 1_255, 830],
+                },
+            ],
+            |v| format!("{} €", v / 100),
+        );
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert!(svg.contains(">150 €</text>"), "{svg}");
+        assert!(svg.contains("05/11/26") && svg.contains("19/11/26"));
+        assert!(svg.contains("Chiffre d&#39;affaires") || svg.contains("Chiffre d'affaires"));
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/hives/new", get(new_page).post(create))
         .route("/hives/{hive_id}/edit", get(edit_page).post(edit))
+        .route("/hives/{hive_id}/dashboard", get(dashboard))
         .route(
             "/hives/{hive_id}/producers/{producer_id}/approve",
             post(approve),
@@ -175,4 +176,69 @@ async fn reject(
     Path((hive, producer)): Path<(i64, i64)>,
 ) -> AppResult<Response> {
     decide(&state, &user, hive, producer, ApprovalStatus::Rejected).await
+}
+
+/// The manager's dashboard: the hive's weeks over time, the producers' shares, what went unsold.
+async fn dashboard(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
+    use super::chart::{Series, weekly_svg};
+    use crate::domain::Cents;
+    use crate::i18n::t;
+    let board = crate::services::dashboard::of_hive(&state.db, &user, HiveId(id)).await?;
+    let hive = hives::get(&state.db, HiveId(id)).await?;
+    let tz: chrono_tz::Tz = hive.timezone.parse().unwrap_or(chrono_tz::Europe::Paris);
+    let dates: Vec<chrono::NaiveDate> = board
+        .weeks
+        .iter()
+        .map(|w| w.pickup_starts_at.with_timezone(&tz).date_naive())
+        .collect();
+    let lang = ctx.lang;
+    let money = move |c: i64| match lang {
+        crate::domain::Locale::Fr => Cents(c).format_fr(),
+        crate::domain::Locale::En => Cents(c).format_en(),
+    };
+    let money_chart = weekly_svg(
+        t(lang, "board.money_chart"),
+        &dates,
+        &[
+            Series {
+                label: t(lang, "board.turnover"),
+                class: "turnover",
+                values: board.weeks.iter().map(|w| w.turnover_cents.0).collect(),
+            },
+            Series {
+                label: t(lang, "board.host_fee"),
+                class: "fee",
+                values: board.weeks.iter().map(|w| w.host_fee_cents.0).collect(),
+            },
+        ],
+        money,
+    );
+    let people_chart = weekly_svg(
+        t(lang, "board.people_chart"),
+        &dates,
+        &[
+            Series {
+                label: t(lang, "board.orders"),
+                class: "orders",
+                values: board.weeks.iter().map(|w| w.orders).collect(),
+            },
+            Series {
+                label: t(lang, "board.members"),
+                class: "members",
+                values: board.weeks.iter().map(|w| w.members).collect(),
+            },
+        ],
+        |n| n.to_string(),
+    );
+    let mut c = tera::Context::new();
+    c.insert("hive", &HiveView::from_model(hive, None));
+    c.insert("board", &board);
+    c.insert("money_chart", &money_chart);
+    c.insert("people_chart", &people_chart);
+    render(&state, &ctx, "hive/dashboard.html", c)
 }

@@ -37,6 +37,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "consumer/order.html",
     "consumer/orders.html",
     "hive/form.html",
+    "hive/dashboard.html",
     "hive/distributions.html",
     "hive/distribution.html",
     "producer/form.html",
