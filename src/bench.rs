@@ -273,6 +273,7 @@ async fn market(
             lat: Set(47.0 + (p % 10) as f64 * 0.05),
             lng: Set(0.3 + (p / 10) as f64 * 0.05),
             photo_url: Set(None),
+            photos: Set(String::new()),
             stripe_account_id: Set(None),
             created_at: Set(now),
             ..Default::default()

@@ -229,6 +229,7 @@ pub async fn run(state: &AppState) -> AppResult<SeedReport> {
                     lat: Set(p.lat),
                     lng: Set(p.lng),
                     photo_url: Set(p.photo_url.clone()),
+                    photos: Set(String::new()),
                     stripe_account_id: Set(None),
                     created_at: Set(Utc::now()),
                     ..Default::default()

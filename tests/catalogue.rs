@@ -559,7 +559,7 @@ async fn each_hive_sets_its_radius_and_approval_checks_it_again() {
 }
 
 #[tokio::test]
-async fn owners_edit_their_profile_and_others_do_not_see_their_hives() {
+async fn owners_edit_their_profile_and_gallery_and_anyone_sees_where_they_sell() {
     each_backend(|app| async move {
         let manager = app.user("gerant@example.fr", "Claire").await;
         let hive = manager.hive("Ruche de Tours", TOURS.0, TOURS.1).await;
@@ -580,7 +580,7 @@ async fn owners_edit_their_profile_and_others_do_not_see_their_hives() {
         let bad = b.post(&format!("/producers/{farm}/edit"), &[("name", "Ferme"), ("address", "Savonnières"), ("lat", "47.35"), ("lng", "0.55"), ("description", "avec un\u{0} octet nul")]).await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "a NUL byte is refused before it reaches the database");
         assert!(bad.field_error("description").is_some());
-        let p = b.post(&format!("/producers/{farm}/edit"), &[("name", "Ferme du Cher"), ("trade", "baker"), ("address", "Savonnières"), ("lat", "47.35"), ("lng", "0.55"), ("description", "Pain au levain.\nCuit au bois."), ("photo_url", "https://example.org/f.jpg")]).await;
+        let p = b.post(&format!("/producers/{farm}/edit"), &[("name", "Ferme du Cher"), ("trade", "baker"), ("address", "Savonnières"), ("lat", "47.35"), ("lng", "0.55"), ("description", "Pain au levain.\nCuit au bois."), ("photo_url", "https://example.org/f.jpg"), ("photos", "https://example.org/a.jpg\n\nhttps://example.org/b.jpg")]).await;
         assert_eq!(p.status, StatusCode::SEE_OTHER);
         let page = b.follow(&p).await;
         assert!(page.contains("Pain au levain."));
@@ -590,7 +590,68 @@ async fn owners_edit_their_profile_and_others_do_not_see_their_hives() {
         let visitor = app.browser().await;
         let page = visitor.get(&format!("/producers/{farm}")).await;
         assert!(page.contains("Ferme du Cher"));
-        assert!(!page.contains("Ruche de Tours"), "other people do not see the farm's other hives");
+        assert_eq!(page.texts("main ul li a"), ["Ruche de Tours"], "anyone sees where the farm sells, as each hive's page does");
+        assert!(page.texts("main ul li")[0].contains("km"), "with its distance");
+        let gallery: Vec<String> = page.html().select(&scraper::Selector::parse(".gallery img").expect("selector")).filter_map(|i| i.value().attr("src").map(str::to_owned)).collect();
+        assert_eq!(gallery, ["https://example.org/a.jpg", "https://example.org/b.jpg"]);
+
+        // A gallery address that is not https is a field error, and the form keeps what was typed.
+        let bad = b.post(&format!("/producers/{farm}/edit"), &[("name", "Ferme du Cher"), ("address", "Savonnières"), ("lat", "47.35"), ("lng", "0.55"), ("photos", "https://example.org/a.jpg\nhttp://example.org/b.jpg")]).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.field_error("photos").is_some());
+        assert!(bad.texts("#f-photos")[0].contains("http://example.org/b.jpg"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_producer_page_shows_what_is_on_sale_in_each_open_distribution() {
+    each_backend(|app| async move {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        app.seed().await;
+        let db = &app.state.db;
+        let open = entity::distributions::Entity::find()
+            .filter(entity::distributions::Column::Status.eq("open"))
+            .one(db)
+            .await
+            .expect("open")
+            .expect("the open distribution");
+        let offer = entity::offers::Entity::find()
+            .filter(entity::offers::Column::DistributionId.eq(open.id))
+            .filter(entity::offers::Column::QuantityCap.is_not_null())
+            .one(db)
+            .await
+            .expect("offer")
+            .expect("a capped offer");
+        let visitor = app.browser_with_lang("fr").await;
+        let page = visitor
+            .get(&format!("/producers/{}", offer.producer_id))
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        let shelf = format!(".open-shelf[data-distribution-id='{}']", open.id);
+        let items = page.texts(&format!("{shelf} .open-offers li"));
+        let sold: i64 = entity::offers::Entity::find()
+            .filter(entity::offers::Column::DistributionId.eq(open.id))
+            .filter(entity::offers::Column::ProducerId.eq(offer.producer_id))
+            .all(db)
+            .await
+            .expect("offers")
+            .len() as i64;
+        assert_eq!(items.len() as i64, sold);
+        let left = offer.quantity_cap.unwrap_or(0) - offer.quantity_reserved;
+        let line = items
+            .iter()
+            .find(|t| t.starts_with(&offer.name))
+            .expect("the capped offer is listed");
+        if left > 0 {
+            assert!(line.contains(&format!("plus que {left}")), "{line}");
+        } else {
+            assert!(line.contains("épuisé"), "{line}");
+        }
+        assert_eq!(
+            page.attr(&format!("{shelf} a"), "href"),
+            Some(format!("/distributions/{}", open.id))
+        );
     })
     .await;
 }

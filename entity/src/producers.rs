@@ -17,6 +17,9 @@ pub struct Model {
     pub lat: f64,
     pub lng: f64,
     pub photo_url: Option<String>,
+    /// More photos, one https address per line.
+    #[sea_orm(column_type = "Text")]
+    pub photos: String,
     pub stripe_account_id: Option<String>,
     pub created_at: DateTimeUtc,
 }

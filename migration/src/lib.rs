@@ -10,6 +10,7 @@ mod m20261125_000003_invoices;
 mod m20261125_000004_hive_stripe_account;
 mod m20261126_000001_storage_tuning;
 mod m20261126_000002_basket_numbers;
+mod m20261126_000003_producer_photos;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_hive_stripe_account::Migration),
             Box::new(m20261126_000001_storage_tuning::Migration),
             Box::new(m20261126_000002_basket_numbers::Migration),
+            Box::new(m20261126_000003_producer_photos::Migration),
         ]
     }
 }

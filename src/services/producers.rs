@@ -2,6 +2,7 @@
 
 use super::accounts::CurrentUser;
 use super::hives::{self, HiveView};
+use crate::domain::DistributionId;
 use crate::domain::approval::{self, ApprovalError};
 use crate::domain::geo::round_km;
 use crate::domain::{
@@ -24,6 +25,8 @@ pub struct ProducerInput {
     pub address: String,
     pub coords: Coordinates,
     pub photo_url: Option<String>,
+    /// More photos, checked https addresses.
+    pub photos: Vec<String>,
 }
 
 impl ProducerInput {
@@ -36,6 +39,7 @@ impl ProducerInput {
         row.lat = Set(self.coords.lat);
         row.lng = Set(self.coords.lng);
         row.photo_url = Set(self.photo_url);
+        row.photos = Set(self.photos.join("\n"));
     }
 }
 
@@ -50,6 +54,7 @@ pub struct ProducerView {
     pub lat: f64,
     pub lng: f64,
     pub photo_url: Option<String>,
+    pub photos: Vec<String>,
 }
 
 impl From<producers::Model> for ProducerView {
@@ -64,6 +69,12 @@ impl From<producers::Model> for ProducerView {
             lat: p.lat,
             lng: p.lng,
             photo_url: p.photo_url,
+            photos: p
+                .photos
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
         }
     }
 }
@@ -577,4 +588,70 @@ pub async fn sells_in(
         .count(db)
         .await?;
     Ok(n > 0)
+}
+
+/// One offer of a producer in an open distribution, as its public page lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct OpenOffer {
+    pub name: String,
+    pub unit: String,
+    pub price_cents: i64,
+    /// Units left under the producer's cap; None without a cap.
+    pub remaining: Option<i64>,
+}
+
+/// What a producer offers in one hive's open distribution.
+#[derive(Clone, Debug, Serialize)]
+pub struct OpenShelf {
+    pub hive_id: HiveId,
+    pub hive_name: String,
+    pub timezone: String,
+    pub distribution_id: DistributionId,
+    pub pickup_starts_at: DateTime<Utc>,
+    pub offers: Vec<OpenOffer>,
+}
+
+/// The producer's offers in the open distributions of the hives it sells in.
+pub async fn open_shelves(
+    db: &DatabaseConnection,
+    producer: &producers::Model,
+) -> AppResult<Vec<OpenShelf>> {
+    let mut out = Vec::new();
+    for h in approved_hives(db, producer).await? {
+        let open = entity::distributions::Entity::find()
+            .filter(entity::distributions::Column::HiveId.eq(h.hive_id.0))
+            .filter(entity::distributions::Column::Status.eq("open"))
+            .order_by_asc(entity::distributions::Column::PickupStartsAt)
+            .all(db)
+            .await?;
+        for d in open {
+            let offers: Vec<OpenOffer> = entity::offers::Entity::find()
+                .filter(entity::offers::Column::DistributionId.eq(d.id))
+                .filter(entity::offers::Column::ProducerId.eq(producer.id))
+                .order_by_asc(entity::offers::Column::Name)
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|o| OpenOffer {
+                    remaining: o.quantity_cap.map(|c| (c - o.quantity_reserved).max(0)),
+                    name: o.name,
+                    unit: o.unit,
+                    price_cents: o.price_cents,
+                })
+                .collect();
+            if offers.is_empty() {
+                continue;
+            }
+            let hive = super::hives::get(db, h.hive_id).await?;
+            out.push(OpenShelf {
+                hive_id: h.hive_id,
+                hive_name: hive.name,
+                timezone: hive.timezone,
+                distribution_id: DistributionId(d.id),
+                pickup_starts_at: d.pickup_starts_at,
+                offers,
+            });
+        }
+    }
+    Ok(out)
 }

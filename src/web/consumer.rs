@@ -150,13 +150,15 @@ async fn producer_page(
         .as_ref()
         .is_some_and(|u| producers::can_edit(u, &producer));
     let mut c = tera::Context::new();
-    // Which other hives a producer sells in is the producer's business only.
-    let hives = if can_edit {
-        producers::approved_hives(&state.db, &producer).await?
-    } else {
-        Vec::new()
-    };
-    c.insert("hives", &hives);
+    // The hives it sells in are public already: each hive's page lists its producers.
+    c.insert(
+        "hives",
+        &producers::approved_hives(&state.db, &producer).await?,
+    );
+    c.insert(
+        "shelves",
+        &producers::open_shelves(&state.db, &producer).await?,
+    );
     c.insert(
         "products",
         &producers::products(&state.db, ProducerId(id), false).await?,

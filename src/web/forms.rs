@@ -408,6 +408,9 @@ pub struct ProducerForm {
     pub lng: String,
     #[validate(length(max = 500))]
     pub photo_url: String,
+    /// More photos, one address per line.
+    #[validate(length(max = 3100))]
+    pub photos: String,
 }
 
 /// Trades a producer can pick; shown translated, stored as the key.
@@ -423,6 +426,17 @@ pub const TRADES: [&str; 9] = [
     "other",
 ];
 
+/// Photos a producer's gallery holds besides the main one.
+pub const MAX_PHOTOS: usize = 6;
+
+/// An image address pages may load: HTTPS only (see the content security policy), with a host.
+fn https_url(s: &str) -> Option<String> {
+    url::Url::parse(s)
+        .ok()
+        .filter(|u| u.scheme() == "https" && u.host_str().is_some())
+        .map(|u| u.to_string())
+}
+
 impl ProducerForm {
     pub fn from_producer(p: &crate::services::producers::ProducerView) -> ProducerForm {
         ProducerForm {
@@ -434,6 +448,7 @@ impl ProducerForm {
             lat: p.lat.to_string(),
             lng: p.lng.to_string(),
             photo_url: p.photo_url.clone().unwrap_or_default(),
+            photos: p.photos.join("\n"),
         }
     }
 
@@ -463,15 +478,26 @@ impl ProducerForm {
         let photo_url = if photo.is_empty() {
             None
         } else {
-            match url::Url::parse(photo) {
-                // Pages load images over HTTPS only (see the content security policy).
-                Ok(u) if u.scheme() == "https" && u.host_str().is_some() => Some(u.to_string()),
-                _ => {
-                    e.add("photo_url", "error.url");
-                    None
-                }
-            }
+            https_url(photo).or_else(|| {
+                e.add("photo_url", "error.url");
+                None
+            })
         };
+        let photos: Vec<String> = self
+            .photos
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .filter_map(|l| {
+                https_url(l).or_else(|| {
+                    e.add("photos", "error.url");
+                    None
+                })
+            })
+            .collect();
+        if photos.len() > MAX_PHOTOS {
+            e.add("photos", "error.too_many_photos");
+        }
         match (name, address, coords) {
             (Some(name), Some(address), Some(coords)) if e.is_empty() => Ok(ProducerInput {
                 name,
@@ -480,6 +506,7 @@ impl ProducerForm {
                 address,
                 coords,
                 photo_url,
+                photos,
             }),
             _ => Err(e),
         }
