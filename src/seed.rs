@@ -734,6 +734,8 @@ pub async fn reset(db: &DatabaseConnection) -> AppResult<()> {
         "processed_webhook_events",
         "jobs",
         "outbox",
+        "news",
+        "mail_preferences",
         "invoices",
         "basket_numbers",
         "pick_lists",

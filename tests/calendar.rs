@@ -14,13 +14,8 @@ fn parse(text: &str) -> Calendar {
 #[tokio::test]
 async fn the_hive_feed_lists_pickups_and_deadlines_with_stable_uids() {
     each_backend(|app| async move {
-        app.seed().await;
+        let hive = app.seeded_hive().await;
         let db = &app.state.db;
-        let hive = entity::hives::Entity::find()
-            .one(db)
-            .await
-            .expect("hive")
-            .expect("the demo hive");
         let path = format!("/hives/{}/calendar.ics", hive.id);
         let visitor = app.browser_with_lang("fr").await;
         let page = visitor.get(&format!("/hives/{}", hive.id)).await;

@@ -7,13 +7,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 #[tokio::test]
 async fn the_manager_sees_each_week_and_the_producers_shares_and_no_one_else_does() {
     each_backend(|app| async move {
-        app.seed().await;
+        let hive = app.seeded_hive().await;
         let db = &app.state.db;
-        let hive = entity::hives::Entity::find()
-            .one(db)
-            .await
-            .expect("hive")
-            .expect("the demo hive");
         let manager = entity::users::Entity::find_by_id(hive.manager_id)
             .one(db)
             .await

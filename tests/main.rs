@@ -10,6 +10,7 @@ mod close;
 mod dashboard;
 mod forecast;
 mod hives;
+mod news;
 mod operations;
 mod sale;
 mod smtp;

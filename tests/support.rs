@@ -235,6 +235,17 @@ impl TestApp {
     pub async fn seed(&self) {
         alveole::seed::run(&self.state).await.expect("seed");
     }
+
+    /// Loads the demo and returns its hive.
+    pub async fn seeded_hive(&self) -> entity::hives::Model {
+        use sea_orm::EntityTrait;
+        self.seed().await;
+        entity::hives::Entity::find()
+            .one(&self.state.db)
+            .await
+            .expect("hive")
+            .expect("the demo hive")
+    }
 }
 
 pub struct Browser {

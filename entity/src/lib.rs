@@ -9,6 +9,8 @@ pub mod hive_producers;
 pub mod hives;
 pub mod invoices;
 pub mod jobs;
+pub mod mail_preferences;
+pub mod news;
 pub mod offers;
 pub mod order_lines;
 pub mod orders;

@@ -11,6 +11,7 @@ mod m20261125_000004_hive_stripe_account;
 mod m20261126_000001_storage_tuning;
 mod m20261126_000002_basket_numbers;
 mod m20261126_000003_producer_photos;
+mod m20261126_000004_news_and_mail_preferences;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_storage_tuning::Migration),
             Box::new(m20261126_000002_basket_numbers::Migration),
             Box::new(m20261126_000003_producer_photos::Migration),
+            Box::new(m20261126_000004_news_and_mail_preferences::Migration),
         ]
     }
 }

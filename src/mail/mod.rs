@@ -20,6 +20,7 @@ pub enum Template {
     PickList,
     BasketConfirmed,
     ShortageRefund,
+    News,
 }
 
 impl Template {
@@ -34,10 +35,16 @@ impl Template {
             Template::PickList => "pick_list",
             Template::BasketConfirmed => "basket_confirmed",
             Template::ShortageRefund => "shortage_refund",
+            Template::News => "news",
         }
     }
 
-    pub const ALL: [Template; 9] = [
+    /// Whether a member receives this kind without having chosen: news only on request.
+    pub fn default_on(self) -> bool {
+        self != Template::News
+    }
+
+    pub const ALL: [Template; 10] = [
         Template::OrderConfirmed,
         Template::OrderCancelled,
         Template::DistributionCancelled,
@@ -47,6 +54,7 @@ impl Template {
         Template::PickList,
         Template::BasketConfirmed,
         Template::ShortageRefund,
+        Template::News,
     ];
 
     pub fn parse(s: &str) -> Option<Template> {

@@ -93,16 +93,28 @@ fn render_payload(
     let lang = Locale::parse(&row.locale).unwrap_or_default();
     let mut c = tera::Context::from_value(payload).map_err(AppError::from)?;
     c.insert("base_url", &state.config.base_url);
+    // Every mail carries the one link that stops its kind for its recipient.
+    let unsubscribe = format!(
+        "{}/unsubscribe/{}",
+        state.config.base_url.trim_end_matches('/'),
+        crate::services::preferences::unsubscribe_token(&state.secret, &row.to_email, template)
+    );
+    c.insert("unsubscribe_url", &unsubscribe);
     let name = template.name();
+    let text = state
+        .views
+        .render_mail(lang, &format!("emails/{name}/text.txt"), &c)?;
     Ok(Rendered {
         subject: state
             .views
             .render_mail(lang, &format!("emails/{name}/subject.txt"), &c)?
             .trim()
             .to_owned(),
-        text: state
-            .views
-            .render_mail(lang, &format!("emails/{name}/text.txt"), &c)?,
+        text: format!(
+            "{}\n\n-- \n{} {unsubscribe}\n",
+            text.trim_end(),
+            crate::i18n::t(lang, "mail.unsubscribe")
+        ),
         html: state
             .views
             .render_mail(lang, &format!("emails/{name}/html.html"), &c)?,
@@ -140,6 +152,18 @@ pub async fn send_due(state: &AppState, transport: &Transport) -> AppResult<usiz
             .exec(&state.db)
             .await?;
         if claimed.rows_affected != 1 {
+            continue;
+        }
+        // A member who stopped this kind of mail since it was queued does not get it.
+        let kind = Template::parse(&row.template);
+        if let Some(kind) = kind
+            && !crate::services::preferences::wants(&state.db, &row.to_email, kind).await?
+        {
+            outbox::Entity::update_many()
+                .col_expr(outbox::Column::Status, Expr::value("unsubscribed"))
+                .filter(outbox::Column::Id.eq(row.id))
+                .exec(&state.db)
+                .await?;
             continue;
         }
         match deliver(state, transport, &row).await {

@@ -11,11 +11,13 @@ pub mod distributions;
 pub mod forecast;
 pub mod hives;
 pub mod invoices;
+pub mod news;
 pub mod offers;
 pub mod order_writer;
 pub mod orders;
 pub mod pickup;
 pub mod postcodes;
+pub mod preferences;
 pub mod producers;
 pub mod settings;
 

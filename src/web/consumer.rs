@@ -106,6 +106,16 @@ async fn hive_page(
             .collect::<Vec<_>>(),
     );
     c.insert("is_member", &is_member);
+    let reads = crate::services::news::may_read(&state.db, ctx.user.as_ref(), HiveId(id)).await?;
+    c.insert("reads_news", &reads);
+    c.insert(
+        "news",
+        &if reads {
+            crate::services::news::of_hive(&state.db, HiveId(id), 3).await?
+        } else {
+            Vec::new()
+        },
+    );
     render(&state, &ctx, "consumer/hive.html", c)
 }
 

@@ -11,6 +11,7 @@ pub mod distribution;
 pub mod forms;
 pub mod hive;
 pub mod ical;
+pub mod news;
 pub mod offers;
 pub mod pickup;
 pub mod planning;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pickup::routes())
         .merge(calendar::routes())
         .merge(planning::routes())
+        .merge(news::routes())
         .merge(connect::routes())
         .merge(shop::routes())
         .nest("/api/v1", api::routes())

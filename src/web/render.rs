@@ -28,6 +28,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "account/signup.html",
     "account/login.html",
     "account/profile.html",
+    "account/mail.html",
+    "account/unsubscribed.html",
+    "consumer/news.html",
     "account/dashboard.html",
     "consumer/hives.html",
     "consumer/hive.html",
@@ -79,6 +82,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "emails/shortage_refund/subject.txt",
     "emails/shortage_refund/text.txt",
     "emails/shortage_refund/html.html",
+    "emails/news/subject.txt",
+    "emails/news/text.txt",
+    "emails/news/html.html",
 ];
 
 pub const STYLESHEET: &str = include_str!("../../templates/assets/alveole.css");

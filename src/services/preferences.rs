@@ -1,0 +1,150 @@
+//! Which kinds of mail each member receives, and the signed one-click unsubscribe links in every mail.
+
+use crate::domain::UserId;
+use crate::error::{AppError, AppResult};
+use crate::mail::Template;
+use chrono::{DateTime, Utc};
+use entity::{mail_preferences, users};
+use hmac::{Hmac, Mac};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sha2::Sha256;
+
+fn mac(secret: &[u8], email: &str, kind: Template) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+        return String::new();
+    };
+    mac.update(format!("unsubscribe:{}:{}", kind.name(), email.to_lowercase()).as_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..16])
+}
+
+/// The token of the link that stops `kind` for `email`: the kind, the address and a signature.
+pub fn unsubscribe_token(secret: &[u8], email: &str, kind: Template) -> String {
+    format!(
+        "{}.{}.{}",
+        kind.name(),
+        hex::encode(email.to_lowercase()),
+        mac(secret, email, kind)
+    )
+}
+
+/// The address and kind a token stands for; None for a token the server did not sign.
+pub fn read_token(secret: &[u8], token: &str) -> Option<(String, Template)> {
+    let mut parts = token.split('.');
+    let kind = Template::parse(parts.next()?)?;
+    let email = String::from_utf8(hex::decode(parts.next()?).ok()?).ok()?;
+    let sig = parts.next()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    let expected = mac(secret, &email, kind);
+    let same = expected.len() == sig.len()
+        && expected
+            .bytes()
+            .zip(sig.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    same.then_some((email, kind))
+}
+
+/// Whether the member at `email` receives `kind`: their choice, else the kind's default.
+pub async fn wants<C: ConnectionTrait>(db: &C, email: &str, kind: Template) -> AppResult<bool> {
+    let Some(user) = users::Entity::find()
+        .filter(users::Column::Email.eq(email.to_lowercase()))
+        .one(db)
+        .await?
+    else {
+        return Ok(kind.default_on());
+    };
+    Ok(
+        mail_preferences::Entity::find_by_id((user.id, kind.name().to_owned()))
+            .one(db)
+            .await?
+            .map_or(kind.default_on(), |p| p.subscribed),
+    )
+}
+
+/// Records a member's choice for one kind.
+pub async fn set<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    kind: Template,
+    subscribed: bool,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    mail_preferences::Entity::insert(mail_preferences::ActiveModel {
+        user_id: Set(user.0),
+        kind: Set(kind.name().to_owned()),
+        subscribed: Set(subscribed),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            mail_preferences::Column::UserId,
+            mail_preferences::Column::Kind,
+        ])
+        .update_columns([
+            mail_preferences::Column::Subscribed,
+            mail_preferences::Column::UpdatedAt,
+        ])
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// The same, for the member a signed link names; the address and kind it stood for.
+pub async fn set_by_token<C: ConnectionTrait>(
+    db: &C,
+    secret: &[u8],
+    token: &str,
+    subscribed: bool,
+    now: DateTime<Utc>,
+) -> AppResult<(String, Template)> {
+    let (email, kind) = read_token(secret, token).ok_or(AppError::NotFound)?;
+    let user = users::Entity::find()
+        .filter(users::Column::Email.eq(email.clone()))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    set(db, UserId(user.id), kind, subscribed, now).await?;
+    Ok((email, kind))
+}
+
+/// Every kind with the member's current choice, in the order mails are listed.
+pub async fn of_user<C: ConnectionTrait>(db: &C, user: UserId) -> AppResult<Vec<(Template, bool)>> {
+    let rows = mail_preferences::Entity::find()
+        .filter(mail_preferences::Column::UserId.eq(user.0))
+        .all(db)
+        .await?;
+    Ok(Template::ALL
+        .into_iter()
+        .map(|k| {
+            let chosen = rows
+                .iter()
+                .find(|r| r.kind == k.name())
+                .map(|r| r.subscribed);
+            (k, chosen.unwrap_or(k.default_on()))
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_reads_back_and_a_changed_one_does_not() {
+        let t = unsubscribe_token(b"secret", "Lea@Example.fr", Template::News);
+        assert_eq!(
+            read_token(b"secret", &t),
+            Some(("lea@example.fr".to_owned(), Template::News))
+        );
+        assert_eq!(read_token(b"other", &t), None);
+        let other_kind = t.replacen("news", "pick_list", 1);
+        assert_eq!(read_token(b"secret", &other_kind), None);
+        assert_eq!(read_token(b"secret", "news.zz.00"), None);
+        assert_eq!(read_token(b"secret", ""), None);
+    }
+}

@@ -1,0 +1,152 @@
+//! Pages for news and mail choices: a hive's news with the form to post, a member's e-mail choices, and the one-click unsubscribe.
+
+use super::ctx::{AuthUser, Ctx, redirect_with_flash};
+use super::forms::{Form, NewsForm, Path};
+use super::render::{render, render_invalid};
+use crate::AppState;
+use crate::domain::HiveId;
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::i18n::t;
+use crate::mail::Template;
+use crate::services::{hives, news, preferences};
+use axum::Router;
+use axum::extract::State;
+use axum::response::{Html, Response};
+use axum::routing::get;
+use std::collections::HashMap;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/hives/{hive_id}/news", get(page).post(post))
+        .route("/account/mail", get(choices).post(save_choices))
+        .route("/unsubscribe/{token}", get(unsubscribe).post(resubscribe))
+}
+
+async fn news_context(
+    state: &AppState,
+    ctx: &Ctx,
+    hive: HiveId,
+    form: &NewsForm,
+    errors: &FieldErrors,
+) -> AppResult<tera::Context> {
+    let user = ctx.user.as_ref().ok_or(AppError::Unauthorized)?;
+    if !news::may_read(&state.db, Some(user), hive).await? {
+        return Err(AppError::Forbidden);
+    }
+    let (manager, producers) = news::voices(&state.db, user, hive).await?;
+    let h = hives::get(&state.db, hive).await?;
+    let mut c = tera::Context::new();
+    c.insert("news", &news::of_hive(&state.db, hive, 100).await?);
+    c.insert("can_post", &(manager || !producers.is_empty()));
+    c.insert("as_manager", &manager);
+    c.insert("voices", &producers);
+    c.insert("form", form);
+    c.insert("errors", &errors.translated(ctx.lang));
+    c.insert("hive", &hives::HiveView::from_model(h, None));
+    Ok(c)
+}
+
+async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(_): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
+    let c = news_context(
+        &state,
+        &ctx,
+        HiveId(id),
+        &NewsForm::default(),
+        &FieldErrors::default(),
+    )
+    .await?;
+    render(&state, &ctx, "consumer/news.html", c)
+}
+
+async fn post(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Form(form): Form<NewsForm>,
+) -> AppResult<Response> {
+    let hive = HiveId(id);
+    let outcome = match form.parse() {
+        Ok(input) => news::post(&state, &user, hive, input).await.map(|_| ()),
+        Err(e) => Err(AppError::Invalid(e)),
+    };
+    match outcome {
+        Ok(()) => Ok(redirect_with_flash(
+            &state,
+            &format!("/hives/{id}/news"),
+            "news.posted",
+        )),
+        Err(AppError::Invalid(e)) => {
+            let c = news_context(&state, &ctx, hive, &form, &e).await?;
+            render_invalid(&state, &ctx, "consumer/news.html", c)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn choices(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+) -> AppResult<Html<String>> {
+    let kinds: Vec<(String, bool)> = preferences::of_user(&state.db, user.id)
+        .await?
+        .into_iter()
+        .map(|(k, on)| (k.name().to_owned(), on))
+        .collect();
+    let mut c = tera::Context::new();
+    c.insert("kinds", &kinds);
+    render(&state, &ctx, "account/mail.html", c)
+}
+
+/// The form sends one field per kind ticked; a kind left out is unticked.
+async fn save_choices(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Form(form): Form<HashMap<String, String>>,
+) -> AppResult<Response> {
+    let now = state.now();
+    for kind in Template::ALL {
+        let on = form.get(kind.name()).is_some_and(|v| v == "on");
+        preferences::set(&state.db, user.id, kind, on, now).await?;
+    }
+    Ok(redirect_with_flash(&state, "/account/mail", "prefs.saved"))
+}
+
+async fn unsubscribed_page(
+    state: &AppState,
+    ctx: &Ctx,
+    token: &str,
+    subscribed: bool,
+) -> AppResult<Html<String>> {
+    let (email, kind) =
+        preferences::set_by_token(&state.db, &state.secret, token, subscribed, state.now()).await?;
+    let mut c = tera::Context::new();
+    c.insert("email", &email);
+    c.insert("kind", t(ctx.lang, &format!("mail_kind.{}", kind.name())));
+    c.insert("token", token);
+    c.insert("subscribed", &subscribed);
+    render(state, ctx, "account/unsubscribed.html", c)
+}
+
+/// The link in every mail: one visit stops that kind of mail, with a button to undo it.
+async fn unsubscribe(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> AppResult<Html<String>> {
+    unsubscribed_page(&state, &ctx, &token, false).await
+}
+
+async fn resubscribe(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> AppResult<Html<String>> {
+    unsubscribed_page(&state, &ctx, &token, true).await
+}
