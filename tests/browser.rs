@@ -388,5 +388,13 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
         "Votre commande à La Ruche des Halles de Tours est confirmée"
     );
     assert!(mail.body().contains("Mode test"), "{}", mail.body());
+    // Mail clients offer their own unsubscribe button from the header.
+    let unsubscribe = mail
+        .header("List-Unsubscribe")
+        .expect("a List-Unsubscribe header");
+    assert!(
+        unsubscribe.contains("/unsubscribe/order_confirmed."),
+        "{unsubscribe}"
+    );
     app.finish().await;
 }

@@ -215,6 +215,12 @@ async fn the_harvest_plan_shows_a_chart_per_product_and_downloads_as_csv() {
         let page = b.get(&format!("/producers/{farm}/plan")).await;
         assert_eq!(page.status, reqwest::StatusCode::OK, "{}", page.body);
         assert!(page.contains("Plan de récolte"));
+        // The demo's open distribution takes orders: the page keeps itself current.
+        assert!(page.attr("#live", "id").is_some());
+        assert_eq!(
+            page.attr("meta[http-equiv=refresh]", "content").as_deref(),
+            Some("300")
+        );
         // A section per coming pickup; the next one's figures are the API's.
         let cards = page.texts(".plan-product").len();
         assert!(cards >= items.len(), "{cards}");

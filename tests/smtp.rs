@@ -29,7 +29,7 @@ impl Received {
         out
     }
 
-    fn header(&self, name: &str) -> Option<String> {
+    pub fn header(&self, name: &str) -> Option<String> {
         let head = self.data.split("\r\n\r\n").next().unwrap_or("");
         let mut out: Option<String> = None;
         for line in head.split("\r\n") {

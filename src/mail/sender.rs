@@ -60,6 +60,7 @@ fn percent(s: &str) -> String {
 
 /// A rendered message.
 pub struct Rendered {
+    pub unsubscribe: String,
     pub subject: String,
     pub text: String,
     pub html: String,
@@ -105,6 +106,7 @@ fn render_payload(
         .views
         .render_mail(lang, &format!("emails/{name}/text.txt"), &c)?;
     Ok(Rendered {
+        unsubscribe: unsubscribe.clone(),
         subject: state
             .views
             .render_mail(lang, &format!("emails/{name}/subject.txt"), &c)?
@@ -212,9 +214,15 @@ async fn deliver(state: &AppState, transport: &Transport, row: &outbox::Model) -
                 .to_email
                 .parse()
                 .map_err(|e| AppError::Internal(format!("recipient: {e}")))?;
+            // Mail clients show their own "unsubscribe" button from this header (RFC 2369).
+            let list_unsubscribe = lettre::message::header::HeaderValue::new(
+                lettre::message::header::HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{}>", m.unsubscribe),
+            );
             let message = Message::builder()
                 .from(from)
                 .to(to)
+                .raw_header(list_unsubscribe)
                 .subject(m.subject)
                 .multipart(MultiPart::alternative_plain_html(m.text, m.html))
                 .map_err(|e| AppError::Internal(format!("message: {e}")))?;

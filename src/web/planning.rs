@@ -159,6 +159,13 @@ async fn page(
     c.insert("producer", &ProducerView::from(p));
     c.insert("plans", &plans);
     c.insert("min_weeks", &crate::domain::forecast::MIN_WEEKS);
+    // While members still order, the page reloads itself every few minutes.
+    c.insert(
+        "live",
+        &plans
+            .iter()
+            .any(|h| h.rows.iter().any(|r| r.f.ordering_open)),
+    );
     render(&state, &ctx, "producer/plan.html", c)
 }
 
