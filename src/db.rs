@@ -135,6 +135,30 @@ pub async fn ready(db: &DatabaseConnection) -> Result<(), String> {
     }
 }
 
+/// Copies a live SQLite database to `target` with `VACUUM INTO`: one consistent snapshot, taken
+/// while the site keeps serving. PostgreSQL is backed up with its own `pg_dump`.
+pub async fn backup(db: &DatabaseConnection, target: &std::path::Path) -> Result<(), String> {
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
+        return Err(
+            "this database is PostgreSQL: back it up with pg_dump, for example \
+             `pg_dump --format=custom --file=alveole.dump \"$DATABASE_URL\"` \
+             (restore with `pg_restore --clean --dbname=\"$DATABASE_URL\" alveole.dump`)"
+                .to_owned(),
+        );
+    }
+    if target.exists() {
+        return Err(format!(
+            "{} already exists; choose a new file so no backup is overwritten",
+            target.display()
+        ));
+    }
+    let path = target.to_string_lossy().replace('\'', "''");
+    db.execute_unprepared(&format!("VACUUM INTO '{path}'"))
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("backup to {} failed: {e}", target.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,11 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Copy the SQLite database to a new file while the site keeps running (PostgreSQL: use pg_dump).
+    Backup {
+        /// The file to write; it must not exist yet.
+        target: std::path::PathBuf,
+    },
     /// Measure the shop, checkout or close on a temporary database (use a release build).
     Bench {
         #[command(subcommand)]
@@ -160,6 +165,14 @@ async fn run(command: Command, config: Config) -> Result<(), alveole::error::App
             let conn = db::connect(&config.database_url, config.database_schema.as_deref()).await?;
             db::migrate(&conn).await?;
             println!("Database is up to date.");
+        }
+        Command::Backup { target } => {
+            let conn = db::connect(&config.database_url, config.database_schema.as_deref()).await?;
+            if let Err(why) = db::backup(&conn, &target).await {
+                eprintln!("alveole: {why}");
+                std::process::exit(2);
+            }
+            println!("Backup written to {}.", target.display());
         }
         Command::Seed { reset } => {
             let state = AppState::connect(config).await?;

@@ -413,3 +413,64 @@ async fn the_benchmarks_run_and_never_oversell() {
         assert!(shop[key].as_f64().is_some_and(|v| v > 0.0), "{key}: {shop}");
     }
 }
+
+#[tokio::test]
+async fn a_live_sqlite_database_is_backed_up_and_postgresql_points_to_pg_dump() {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    // The site is running (this app serves) while the backup is taken.
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.seed().await;
+    let users = entity::users::Entity::find()
+        .count(&app.state.db)
+        .await
+        .expect("count");
+    let target = std::env::temp_dir().join(format!("alveole_backup_{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&target);
+    let run = |url: &str, target: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_alveole"))
+            .arg("backup")
+            .arg(target)
+            .env("DATABASE_URL", url)
+            .env("ALVEOLE_SECRET", "test-secret-test-secret-test-secret-0000")
+            .output()
+            .expect("run alveole")
+    };
+    let out = run(&app.database_url, &target);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The copy opens as a database of its own, with the same records.
+    let copy = sea_orm::Database::connect(format!("sqlite://{}", target.display()))
+        .await
+        .expect("open the backup");
+    assert_eq!(
+        entity::users::Entity::find()
+            .count(&copy)
+            .await
+            .expect("count"),
+        users
+    );
+    assert!(
+        entity::orders::Entity::find()
+            .count(&copy)
+            .await
+            .expect("count")
+            > 1000
+    );
+    drop(copy);
+    // A backup never overwrites another.
+    let again = run(&app.database_url, &target);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let _ = std::fs::remove_file(&target);
+    app.finish().await;
+
+    if let Ok(pg) = std::env::var("TEST_DATABASE_URL") {
+        let out = run(&pg, &target);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
+        assert!(!target.exists());
+    }
+}
