@@ -322,6 +322,7 @@ fn running_with_no_command_serves_the_demo() {
         .current_dir(&dir)
         .env_remove("DATABASE_URL")
         .env("ALVEOLE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LOG_FORMAT", "json")
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("start alveole");
@@ -334,6 +335,20 @@ fn running_with_no_command_serves_the_demo() {
             if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await
                 && r.status() == StatusCode::OK
             {
+                let given = reqwest::Client::new()
+                    .get(format!("http://127.0.0.1:{port}/healthz"))
+                    .header("x-request-id", "from-the-balancer-42")
+                    .send()
+                    .await
+                    .ok()?;
+                assert_eq!(
+                    given
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok()),
+                    Some("from-the-balancer-42"),
+                    "a request id from the load balancer is kept"
+                );
                 return reqwest::get(format!("http://127.0.0.1:{port}/hives?postcode=37000"))
                     .await
                     .ok();
@@ -344,6 +359,14 @@ fn running_with_no_command_serves_the_demo() {
     });
     let _ = child.kill();
     let out = child.wait_with_output().expect("output");
+    let made = ready
+        .as_ref()
+        .and_then(|r| r.headers().get("x-request-id"))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .expect("every response carries a request id");
+    assert_eq!(made.len(), 36, "a new one is a UUID: {made}");
+
     let page = rt.block_on(async {
         ready
             .expect("the server answered")
@@ -356,6 +379,13 @@ fn running_with_no_command_serves_the_demo() {
         "the demo is loaded"
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
+    // Logs are JSON lines; each request's line names its id.
+    let logged = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.to_string().contains("from-the-balancer-42"))
+        .count();
+    assert!(logged >= 1, "{stdout}");
     assert!(
         stdout.contains(&format!("http://127.0.0.1:{port}")),
         "{stdout}"
