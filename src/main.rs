@@ -193,9 +193,10 @@ async fn run(command: Command, config: Config) -> Result<(), alveole::error::App
         }
         Command::Worker => {
             let state = AppState::connect(config).await?;
-            spawn_workers(&state)?;
+            let worker = spawn_workers(&state)?;
             println!("Alvéole worker running: jobs, scheduler and mail.");
             shutdown().await;
+            hand_back(&state, &worker).await?;
         }
         Command::Close { distribution } => {
             let state = AppState::connect(config).await?;
@@ -225,21 +226,23 @@ async fn run(command: Command, config: Config) -> Result<(), alveole::error::App
                 );
             }
             // Jobs, mail and the scheduler run beside the web server; all are safe with several processes.
-            spawn_workers(&state)?;
+            let worker = spawn_workers(&state)?;
             if state.config.stripe_secret_key.is_none() {
                 println!("Payments are in test mode; no card is ever charged.");
             }
-            axum::serve(listener, web::router(state))
+            // Requests under way finish before the server stops; then the jobs go back.
+            axum::serve(listener, web::router(state.clone()))
                 .with_graceful_shutdown(shutdown())
                 .await
                 .map_err(|e| alveole::error::AppError::Internal(format!("server: {e}")))?;
+            hand_back(&state, &worker).await?;
         }
     }
     Ok(())
 }
 
-/// Starts the job runner, the scheduler and the mail sender in the background.
-fn spawn_workers(state: &AppState) -> Result<(), alveole::error::AppError> {
+/// Starts the job runner, the scheduler and the mail sender in the background; the runner's name.
+fn spawn_workers(state: &AppState) -> Result<String, alveole::error::AppError> {
     let transport = alveole::mail::sender::Transport::from_url(state.config.smtp_url.as_deref())?;
     if state.config.smtp_url.is_none() {
         println!("No SMTP_URL: mail is written to the log.");
@@ -249,7 +252,15 @@ fn spawn_workers(state: &AppState) -> Result<(), alveole::error::AppError> {
         state.clone(),
         std::time::Duration::from_secs(30),
     ));
-    tokio::spawn(alveole::jobs::run(state.clone()));
+    let worker = alveole::jobs::worker_id();
+    tokio::spawn(alveole::jobs::run(state.clone(), worker.clone()));
+    Ok(worker)
+}
+
+/// After a stop signal: the jobs this process was running go back to the queue for another worker.
+async fn hand_back(state: &AppState, worker: &str) -> Result<(), alveole::error::AppError> {
+    let n = alveole::jobs::hand_back(&state.db, worker).await?;
+    println!("Stopped: {n} running job(s) handed back.");
     Ok(())
 }
 

@@ -1783,3 +1783,49 @@ async fn in_test_mode_there_is_no_stripe_account_to_link() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_stopping_worker_hands_its_running_jobs_back_for_another_to_take_at_once() {
+    each_backend(|app| async move {
+        let m = market(&app).await;
+        reach_deadline(&app, &m).await;
+        let now = app.state.now();
+        let job = jobs::claim(&app.state.db, "worker-a", now, None)
+            .await
+            .expect("claim")
+            .expect("the close is due");
+        assert_eq!(job.attempts, 1);
+        // Another worker finds nothing while worker-a holds it.
+        assert!(
+            jobs::claim(&app.state.db, "worker-b", now, None)
+                .await
+                .expect("claim")
+                .is_none()
+        );
+        assert_eq!(
+            jobs::hand_back(&app.state.db, "worker-a")
+                .await
+                .expect("hand back"),
+            1
+        );
+        assert_eq!(
+            jobs::hand_back(&app.state.db, "worker-a")
+                .await
+                .expect("again"),
+            0
+        );
+        let row = job_rows::Entity::find_by_id(job.id)
+            .one(&app.state.db)
+            .await
+            .expect("job")
+            .expect("row");
+        assert_eq!(
+            (row.status.as_str(), row.locked_by, row.attempts),
+            ("queued", None, 0)
+        );
+        // Taken at once, with no lease to wait out, and run to the end.
+        assert_eq!(jobs::run_due(&app.state, "worker-b").await.expect("run"), 2);
+        assert_known_results(&app, &m).await;
+    })
+    .await;
+}

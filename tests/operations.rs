@@ -504,3 +504,54 @@ async fn a_live_sqlite_database_is_backed_up_and_postgresql_points_to_pg_dump() 
         assert!(!target.exists());
     }
 }
+
+#[test]
+fn a_stop_signal_lets_the_server_finish_and_hand_its_jobs_back() {
+    let bin = env!("CARGO_BIN_EXE_alveole");
+    let dir = std::env::temp_dir().join(format!("alveole_stop_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let child = Command::new(bin)
+        .args(["serve", "--no-demo"])
+        .current_dir(&dir)
+        .env_remove("DATABASE_URL")
+        .env("ALVEOLE_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start alveole");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let up = rt.block_on(async {
+        for _ in 0..200 {
+            if reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+                .await
+                .is_ok_and(|r| r.status() == StatusCode::OK)
+            {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        false
+    });
+    assert!(up, "the server started");
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(term.success());
+    let out = child.wait_with_output().expect("the server stops");
+    assert!(
+        out.status.success(),
+        "a stop signal is a clean exit: {:?}",
+        out.status
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("running job(s) handed back"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -237,9 +237,29 @@ pub fn worker_id() -> String {
     )
 }
 
-/// Claims and runs jobs until the process stops; waits at most a second when idle.
-pub async fn run(state: AppState) {
-    let worker = worker_id();
+/// Gives back the jobs `worker` is running, as a stopping process does, so another worker takes
+/// them at once instead of after their claim runs out; the interrupted attempt does not count.
+pub async fn hand_back<C: ConnectionTrait>(db: &C, worker: &str) -> AppResult<u64> {
+    let res = jobs::Entity::update_many()
+        .col_expr(jobs::Column::Status, Expr::value("queued"))
+        .col_expr(jobs::Column::LockedBy, Expr::value(Option::<String>::None))
+        .col_expr(
+            jobs::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            jobs::Column::Attempts,
+            sea_orm::sea_query::ExprTrait::sub(Expr::col(jobs::Column::Attempts), 1),
+        )
+        .filter(jobs::Column::Status.eq("running"))
+        .filter(jobs::Column::LockedBy.eq(worker))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+/// Claims and runs jobs as `worker` until the process stops; waits at most a second when idle.
+pub async fn run(state: AppState, worker: String) {
     loop {
         match claim(&state.db, &worker, state.now(), None).await {
             Ok(Some(job)) => {
