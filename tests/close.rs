@@ -1829,3 +1829,90 @@ async fn a_stopping_worker_hands_its_running_jobs_back_for_another_to_take_at_on
     })
     .await;
 }
+
+#[tokio::test]
+async fn with_smtp_down_for_a_whole_close_every_mail_goes_out_once_it_returns() {
+    each_backend(|app| async move {
+        let smtp = crate::smtp::SmtpServer::start().await;
+        smtp.set_down(true);
+        let transport =
+            alveole::mail::sender::Transport::from_url(Some(&smtp.url())).expect("transport");
+        let m = market(&app).await;
+        // Whatever the sale itself queued goes out first, so only the close's mail is counted.
+        alveole::mail::sender::send_due(&app.state, &transport)
+            .await
+            .ok();
+        smtp.set_down(false);
+        app.clock.advance(Duration::hours(2));
+        while alveole::mail::sender::send_due(&app.state, &transport)
+            .await
+            .expect("send")
+            > 0
+        {}
+        let before = smtp.received().len();
+        smtp.set_down(true);
+
+        reach_deadline(&app, &m).await;
+        jobs::run_due(&app.state, "worker").await.expect("close");
+        let queued = outbox::Entity::find()
+            .filter(outbox::Column::Status.eq("pending"))
+            .all(&app.state.db)
+            .await
+            .expect("outbox");
+        assert!(
+            queued.len() >= 5,
+            "pick lists, baskets and minimum mails: {}",
+            queued.len()
+        );
+        // While SMTP is down nothing is lost: every mail stays queued with its error noted.
+        assert_eq!(
+            alveole::mail::sender::send_due(&app.state, &transport)
+                .await
+                .expect("send"),
+            0
+        );
+        let failed = outbox::Entity::find()
+            .filter(outbox::Column::Status.eq("pending"))
+            .all(&app.state.db)
+            .await
+            .expect("outbox");
+        assert_eq!(failed.len(), queued.len());
+        assert!(
+            failed
+                .iter()
+                .all(|m| m.attempts == 1 && m.last_error.is_some())
+        );
+
+        smtp.set_down(false);
+        app.clock.advance(Duration::hours(1));
+        let mut sent = 0;
+        loop {
+            let n = alveole::mail::sender::send_due(&app.state, &transport)
+                .await
+                .expect("send");
+            if n == 0 {
+                break;
+            }
+            sent += n;
+        }
+        assert_eq!(sent, queued.len());
+        let received = smtp.received();
+        assert_eq!(received.len() - before, queued.len(), "each mail once");
+        let mut to: Vec<String> = received[before..]
+            .iter()
+            .flat_map(|r| r.to.clone())
+            .collect();
+        let mut expected: Vec<String> = queued.iter().map(|m| m.to_email.clone()).collect();
+        to.sort();
+        expected.sort();
+        assert_eq!(to, expected);
+        app.clock.advance(Duration::hours(1));
+        assert_eq!(
+            alveole::mail::sender::send_due(&app.state, &transport)
+                .await
+                .expect("send"),
+            0
+        );
+    })
+    .await;
+}
