@@ -13,6 +13,7 @@ pub mod payments;
 pub mod scheduler;
 pub mod seed;
 pub mod services;
+pub mod signing;
 pub mod web;
 
 use config::Config;

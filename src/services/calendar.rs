@@ -2,11 +2,10 @@
 
 use crate::domain::{HiveId, UserId};
 use crate::error::AppResult;
+use crate::signing::{mac_hex, same};
 use chrono::{DateTime, Duration, Utc};
 use entity::{distributions, hives};
-use hmac::{Hmac, Mac};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
-use sha2::Sha256;
 
 /// Pickups this far back stay in the feeds, so last week's is still on the calendar.
 const KEEP: Duration = Duration::days(28);
@@ -18,12 +17,11 @@ pub struct Pickup {
     pub basket: Option<i32>,
 }
 
+/// Half the HMAC is plenty for a link, and keeps it short.
 fn mac(secret: &[u8], user: UserId) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
-        return String::new();
-    };
-    mac.update(format!("calendar:{}", user.0).as_bytes());
-    hex::encode(&mac.finalize().into_bytes()[..16])
+    let mut sig = mac_hex(secret, &[format!("calendar:{}", user.0).as_bytes()]);
+    sig.truncate(32);
+    sig
 }
 
 /// The private key of a member's feed: their id and a signature only the server can make.
@@ -35,14 +33,7 @@ pub fn member_key(secret: &[u8], user: UserId) -> String {
 pub fn member_of_key(secret: &[u8], key: &str) -> Option<UserId> {
     let (id, sig) = key.split_once('-')?;
     let user = UserId(id.parse().ok()?);
-    let expected = mac(secret, user);
-    let same = expected.len() == sig.len()
-        && expected
-            .bytes()
-            .zip(sig.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    same.then_some(user)
+    same(&mac(secret, user), sig).then_some(user)
 }
 
 /// A hive's announced pickups (drafts are not announced), recent and coming, cancelled ones included

@@ -10,9 +10,7 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use hmac::{Hmac, Mac};
 use rand::RngCore;
-use sha2::Sha256;
 
 pub const SESSION_COOKIE: &str = "alveole_session";
 pub const CSRF_COOKIE: &str = "alveole_csrf";
@@ -91,21 +89,7 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 pub fn csrf_token(secret: &[u8], cookie_value: &str) -> String {
-    let mut mac = match Hmac::<Sha256>::new_from_slice(secret) {
-        Ok(m) => m,
-        Err(_) => return String::new(),
-    };
-    mac.update(b"csrf:");
-    mac.update(cookie_value.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
-
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    crate::signing::mac_hex(secret, &[b"csrf:", cookie_value.as_bytes()])
 }
 
 /// A `Set-Cookie` value with our defaults: whole site, not readable by scripts, not sent cross-site.
@@ -275,7 +259,7 @@ async fn check_csrf(
         return Err(AppError::Csrf);
     }
     if let Some(h) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
-        return if constant_time_eq(h, expected) {
+        return if crate::signing::same(h, expected) {
             Ok(req)
         } else {
             Err(AppError::Csrf)
@@ -297,7 +281,7 @@ async fn check_csrf(
         .find(|(k, _)| k == CSRF_FIELD)
         .map(|(_, v)| v.into_owned());
     match sent {
-        Some(t) if constant_time_eq(&t, expected) => {
+        Some(t) if crate::signing::same(&t, expected) => {
             Ok(Request::from_parts(parts, Body::from(bytes)))
         }
         _ => Err(AppError::Csrf),
@@ -352,6 +336,6 @@ mod tests {
         assert_eq!(a, csrf_token(b"secret-one", "abc"));
         assert_ne!(a, csrf_token(b"secret-two", "abc"));
         assert_ne!(a, csrf_token(b"secret-one", "abd"));
-        assert!(constant_time_eq(&a, &a) && !constant_time_eq(&a, "x"));
+        assert!(crate::signing::same(&a, &a) && !crate::signing::same(&a, "x"));
     }
 }
