@@ -6,6 +6,7 @@ use crate::domain::{DistributionId, HiveId, ProducerId, ProductId};
 use crate::error::{AppError, AppResult};
 use crate::services::accounts::CurrentUser;
 use chrono::{DateTime, NaiveDate, Utc};
+use entity::producers as producers_rows;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -136,6 +137,43 @@ fn tenth(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
+/// What a producer's forecasts are made from, read once however many pickups are forecast.
+pub struct Outlook {
+    pub producer: producers_rows::Model,
+    /// The hives it is approved in.
+    pub hives: Vec<HiveId>,
+    history: Vec<HistoryPoint>,
+    catalogue: HashMap<i64, entity::products::Model>,
+}
+
+/// Reads a producer's outlook; only its owner (or an admin) may.
+pub async fn outlook(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    producer: ProducerId,
+) -> AppResult<Outlook> {
+    let p = producers::owned(db, actor, producer).await?;
+    let hives = producers::approved_hives(db, &p)
+        .await?
+        .into_iter()
+        .map(|r| r.hive_id)
+        .collect();
+    let history = history(db, Some(producer.0)).await?;
+    let catalogue = entity::products::Entity::find()
+        .filter(entity::products::Column::ProducerId.eq(producer.0))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    Ok(Outlook {
+        producer: p,
+        hives,
+        history,
+        catalogue,
+    })
+}
+
 /// A producer's forecasts, per product and hive, for each hive's next distribution (or the one
 /// given); only its owner (or an admin) may read them.
 pub async fn producer_forecast(
@@ -146,114 +184,100 @@ pub async fn producer_forecast(
     distribution: Option<DistributionId>,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<ProductForecast>> {
-    let p = producers::owned(db, actor, producer).await?;
-    let mut hives: Vec<HiveId> = producers::approved_hives(db, &p)
-        .await?
-        .into_iter()
-        .map(|r| r.hive_id)
-        .collect();
-    let target = match distribution {
-        Some(id) => {
-            let d = distributions::get(db, id).await?;
-            if !hives.contains(&HiveId(d.hive_id)) || hive.is_some_and(|h| h.0 != d.hive_id) {
-                return Err(AppError::field(
-                    "distribution_id",
-                    "error.no_such_distribution",
-                ));
-            }
-            Some(d)
-        }
-        None => None,
-    };
-    if let Some(h) = hive {
-        if !hives.contains(&h) {
-            return Err(AppError::field("hive_id", "error.not_selling_here"));
-        }
-        hives = vec![h];
+    let o = outlook(db, actor, producer).await?;
+    if hive.is_some_and(|h| !o.hives.contains(&h)) {
+        return Err(AppError::field("hive_id", "error.not_selling_here"));
     }
-    if let Some(d) = &target {
-        hives = vec![HiveId(d.hive_id)];
+    if let Some(id) = distribution {
+        let d = distributions::get(db, id).await?;
+        if !o.hives.contains(&HiveId(d.hive_id)) || hive.is_some_and(|h| h.0 != d.hive_id) {
+            return Err(AppError::field(
+                "distribution_id",
+                "error.no_such_distribution",
+            ));
+        }
+        return for_pickup(db, &o, HiveId(d.hive_id), Some(&d)).await;
     }
-    let history = history(db, Some(producer.0)).await?;
-    let catalogue: HashMap<i64, entity::products::Model> = entity::products::Entity::find()
-        .filter(entity::products::Column::ProducerId.eq(producer.0))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
     let mut out = Vec::new();
-    for h in hives {
-        let next = match &target {
-            Some(d) => Some(d.clone()),
-            None => distributions::upcoming(db, h, now)
-                .await?
-                .into_iter()
-                .find(|d| d.status != "cancelled"),
-        };
-        let live = match &next {
-            Some(d) => live_quantities(db, d, producer).await?,
-            None => HashMap::new(),
-        };
-        let mut weeks: BTreeMap<i64, Vec<&HistoryPoint>> = BTreeMap::new();
-        // Only weeks before the pickup forecast for: a closed one is not its own history.
-        let before = next.as_ref().map(|d| d.pickup_starts_at);
-        for point in history
-            .iter()
-            .filter(|x| x.hive_id == h.0 && before.is_none_or(|b| x.pickup < b))
-        {
-            weeks.entry(point.product_id).or_default().push(point);
+    for h in hive.map_or_else(|| o.hives.clone(), |h| vec![h]) {
+        let next = distributions::upcoming(db, h, now)
+            .await?
+            .into_iter()
+            .next();
+        out.extend(for_pickup(db, &o, h, next.as_ref()).await?);
+    }
+    // By hive, each by product name (the sort is stable).
+    out.sort_by_key(|f| f.hive_id);
+    Ok(out)
+}
+
+/// The forecast of each product at `hive` for the pickup `next` (for next week when None), by name.
+pub async fn for_pickup(
+    db: &DatabaseConnection,
+    o: &Outlook,
+    hive: HiveId,
+    next: Option<&entity::distributions::Model>,
+) -> AppResult<Vec<ProductForecast>> {
+    let live = match next {
+        Some(d) => live_quantities(db, d, ProducerId(o.producer.id)).await?,
+        None => HashMap::new(),
+    };
+    let mut weeks: BTreeMap<i64, Vec<&HistoryPoint>> = BTreeMap::new();
+    // Only weeks before the pickup forecast for: a closed one is not its own history.
+    let before = next.map(|d| d.pickup_starts_at);
+    for point in o
+        .history
+        .iter()
+        .filter(|x| x.hive_id == hive.0 && before.is_none_or(|b| x.pickup < b))
+    {
+        weeks.entry(point.product_id).or_default().push(point);
+    }
+    for product in live.keys() {
+        weeks.entry(*product).or_default();
+    }
+    let mut out = Vec::with_capacity(weeks.len());
+    for (product, points) in weeks {
+        let last = points.last().map(|x| x.pickup);
+        // Weeks from the last week of history to the distribution forecast for, at least one.
+        let horizon = match (next, last) {
+            (Some(d), Some(l)) => ((d.pickup_starts_at - l).num_days() as f64 / 7.0).round(),
+            _ => 1.0,
         }
-        for product in live.keys() {
-            weeks.entry(*product).or_default();
-        }
-        for (product, points) in weeks {
-            let last = points.last().map(|x| x.pickup);
-            // Weeks from the last week of history to the distribution forecast for, at least one.
-            let horizon = match (&next, last) {
-                (Some(d), Some(l)) => ((d.pickup_starts_at - l).num_days() as f64 / 7.0).round(),
-                _ => 1.0,
-            }
-            .max(1.0) as usize;
-            let series: Vec<f64> = points.iter().map(|x| x.ordered as f64).collect();
-            let band = forecast::fit(&series).map(|f| f.ahead(horizon));
-            let (reserved, pick_list) = live.get(&product).copied().unwrap_or((0, None));
-            let row = catalogue.get(&product);
-            out.push(ProductForecast {
-                product_id: ProductId(product),
-                hive_id: h,
-                name: row.map(|r| r.name.clone()).unwrap_or_default(),
-                unit: row.map(|r| r.unit.clone()).unwrap_or_default(),
-                history: points
-                    .iter()
-                    .map(|x| HistoryWeek {
-                        distribution_id: DistributionId(x.distribution_id),
-                        pickup_date: x.pickup.date_naive(),
-                        quantity: x.ordered,
-                        delivered: x.delivered,
-                        offered: x.offered,
-                        unsold_pct: x.unsold_pct(),
-                    })
-                    .collect(),
-                forecast: band.map(|b| tenth(b.expected)),
-                low: band.map(|b| tenth(b.low)),
-                high: band.map(|b| tenth(b.high)),
-                enough_history: band.is_some(),
-                distribution_id: next.as_ref().map(|d| DistributionId(d.id)),
-                pickup_date: next.as_ref().map(|d| d.pickup_starts_at.date_naive()),
-                pickup_starts_at: next.as_ref().map(|d| d.pickup_starts_at),
-                ordering_open: next.as_ref().is_some_and(|d| d.status == "open"),
-                ordered_so_far: reserved,
-                pick_list_quantity: pick_list,
-            });
-        }
+        .max(1.0) as usize;
+        let series: Vec<f64> = points.iter().map(|x| x.ordered as f64).collect();
+        let band = forecast::fit(&series).map(|f| f.ahead(horizon));
+        let (reserved, pick_list) = live.get(&product).copied().unwrap_or((0, None));
+        let row = o.catalogue.get(&product);
+        out.push(ProductForecast {
+            product_id: ProductId(product),
+            hive_id: hive,
+            name: row.map(|r| r.name.clone()).unwrap_or_default(),
+            unit: row.map(|r| r.unit.clone()).unwrap_or_default(),
+            history: points
+                .iter()
+                .map(|x| HistoryWeek {
+                    distribution_id: DistributionId(x.distribution_id),
+                    pickup_date: x.pickup.date_naive(),
+                    quantity: x.ordered,
+                    delivered: x.delivered,
+                    offered: x.offered,
+                    unsold_pct: x.unsold_pct(),
+                })
+                .collect(),
+            forecast: band.map(|b| tenth(b.expected)),
+            low: band.map(|b| tenth(b.low)),
+            high: band.map(|b| tenth(b.high)),
+            enough_history: band.is_some(),
+            distribution_id: next.map(|d| DistributionId(d.id)),
+            pickup_date: next.map(|d| d.pickup_starts_at.date_naive()),
+            pickup_starts_at: next.map(|d| d.pickup_starts_at),
+            ordering_open: next.is_some_and(|d| d.status == "open"),
+            ordered_so_far: reserved,
+            pick_list_quantity: pick_list,
+        });
     }
     out.sort_by(|a, b| {
-        (a.hive_id, a.name.to_lowercase(), a.product_id).cmp(&(
-            b.hive_id,
-            b.name.to_lowercase(),
-            b.product_id,
-        ))
+        (a.name.to_lowercase(), a.product_id).cmp(&(b.name.to_lowercase(), b.product_id))
     });
     Ok(out)
 }

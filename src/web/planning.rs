@@ -11,7 +11,7 @@ use crate::i18n::t;
 use crate::services::accounts::CurrentUser;
 use crate::services::forecast::{self, ProductForecast};
 use crate::services::pickup::csv_field;
-use crate::services::producers::{self, ProducerView};
+use crate::services::producers::ProducerView;
 use crate::services::{distributions, hives};
 use axum::Router;
 use axum::extract::State;
@@ -67,37 +67,29 @@ fn recent_unsold(f: &ProductForecast) -> Option<i64> {
     (brought > 0).then(|| 100 * (brought - recent.iter().map(|(_, d)| d).sum::<i64>()) / brought)
 }
 
-/// The forecasts for each coming pickup of each hive the producer sells in (the next four at
-/// most), or for next week where a hive has none planned.
+/// The producer, and the forecasts for each coming pickup of each hive it sells in (the next
+/// four at most), or for next week where a hive has none planned.
 async fn plan(
     state: &AppState,
     user: &CurrentUser,
     producer: ProducerId,
-) -> AppResult<Vec<ProductForecast>> {
-    let p = producers::owned(&state.db, user, producer).await?;
-    let now = state.now();
+) -> AppResult<(entity::producers::Model, Vec<ProductForecast>)> {
+    let o = forecast::outlook(&state.db, user, producer).await?;
     let mut out = Vec::new();
-    for h in producers::approved_hives(&state.db, &p).await? {
-        let coming: Vec<_> = distributions::upcoming(&state.db, h.hive_id, now)
+    for &h in &o.hives {
+        let coming: Vec<_> = distributions::upcoming(&state.db, h, state.now())
             .await?
             .into_iter()
             .take(COMING)
             .collect();
         if coming.is_empty() {
-            out.extend(
-                forecast::producer_forecast(&state.db, user, producer, Some(h.hive_id), None, now)
-                    .await?,
-            );
+            out.extend(forecast::for_pickup(&state.db, &o, h, None).await?);
         }
-        for d in coming {
-            let id = Some(DistributionId(d.id));
-            out.extend(
-                forecast::producer_forecast(&state.db, user, producer, Some(h.hive_id), id, now)
-                    .await?,
-            );
+        for d in &coming {
+            out.extend(forecast::for_pickup(&state.db, &o, h, Some(d)).await?);
         }
     }
-    Ok(out)
+    Ok((o.producer, out))
 }
 
 async fn page(
@@ -106,8 +98,7 @@ async fn page(
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
 ) -> AppResult<Html<String>> {
-    let p = producers::owned(&state.db, &user, ProducerId(id)).await?;
-    let all = plan(&state, &user, ProducerId(id)).await?;
+    let (p, all) = plan(&state, &user, ProducerId(id)).await?;
     let legend = [
         t(ctx.lang, "plan.legend_history"),
         t(ctx.lang, "plan.legend_forecast"),
@@ -174,7 +165,7 @@ async fn csv(
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let all = plan(&state, &user, ProducerId(id)).await?;
+    let (_, all) = plan(&state, &user, ProducerId(id)).await?;
     let mut out = String::from(
         "\u{feff}hive_id,pickup_date,product_id,product,unit,forecast,low,high,ordered_so_far,pick_list_quantity,weeks_of_history,unsold_pct_recent\r\n",
     );
