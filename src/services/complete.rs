@@ -221,6 +221,19 @@ pub struct BankTransfer {
     pub reference: String,
 }
 
+/// A row of either bank-transfer query: distribution, pickup, hive, payee, amount, reference.
+fn transfer(r: &sea_orm::QueryResult, kind: &'static str) -> Result<BankTransfer, sea_orm::DbErr> {
+    Ok(BankTransfer {
+        distribution_id: r.try_get_by_index(0)?,
+        pickup: r.try_get_by_index(1)?,
+        hive: r.try_get_by_index(2)?,
+        payee: r.try_get_by_index(3)?,
+        kind,
+        amount_cents: r.try_get_by_index(4)?,
+        reference: r.try_get_by_index::<Option<String>>(5)?.unwrap_or_default(),
+    })
+}
+
 /// Everything to pay by bank transfer: producers' payouts and hosts' fees without a connected account.
 pub async fn bank_transfers(db: &DatabaseConnection) -> AppResult<Vec<BankTransfer>> {
     let backend = db.get_database_backend();
@@ -236,15 +249,7 @@ pub async fn bank_transfers(db: &DatabaseConnection) -> AppResult<Vec<BankTransf
         ))
         .await?
     {
-        out.push(BankTransfer {
-            distribution_id: r.try_get_by_index(0)?,
-            pickup: r.try_get_by_index(1)?,
-            hive: r.try_get_by_index(2)?,
-            payee: r.try_get_by_index(3)?,
-            kind: "producer",
-            amount_cents: r.try_get_by_index(4)?,
-            reference: r.try_get_by_index::<Option<String>>(5)?.unwrap_or_default(),
-        });
+        out.push(transfer(&r, "producer")?);
     }
     for r in db
         .query_all_raw(raw(
@@ -259,15 +264,7 @@ pub async fn bank_transfers(db: &DatabaseConnection) -> AppResult<Vec<BankTransf
         ))
         .await?
     {
-        out.push(BankTransfer {
-            distribution_id: r.try_get_by_index(0)?,
-            pickup: r.try_get_by_index(1)?,
-            hive: r.try_get_by_index(2)?,
-            payee: r.try_get_by_index(3)?,
-            kind: "host_fee",
-            amount_cents: r.try_get_by_index(4)?,
-            reference: r.try_get_by_index::<Option<String>>(5)?.unwrap_or_default(),
-        });
+        out.push(transfer(&r, "host_fee")?);
     }
     Ok(out)
 }

@@ -94,17 +94,10 @@ async fn bank_transfers_csv(
         return Err(AppError::Forbidden);
     }
     let rows = crate::services::complete::bank_transfers(&state.db).await?;
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                "attachment; filename=\"bank-transfers.csv\"",
-            ),
-        ],
+    Ok(super::render::csv_download(
+        "bank-transfers.csv",
         crate::services::complete::bank_transfers_csv(&rows),
-    )
-        .into_response())
+    ))
 }
 
 /// The manager closes ordering now from the distribution page.

@@ -15,7 +15,7 @@ use crate::services::producers::ProducerView;
 use crate::services::{distributions, hives};
 use axum::Router;
 use axum::extract::State;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, Response};
 use axum::routing::get;
 use serde::Serialize;
 
@@ -188,15 +188,5 @@ async fn csv(
             recent_unsold(f).map_or(String::new(), |u| u.to_string()),
         ));
     }
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                "attachment; filename=\"harvest-plan.csv\"",
-            ),
-        ],
-        out,
-    )
-        .into_response())
+    Ok(super::render::csv_download("harvest-plan.csv", out))
 }

@@ -203,6 +203,25 @@ fn with_language(mut tera: Tera, lang: Locale) -> Tera {
     tera
 }
 
+/// A CSV file for the browser to save under `filename`.
+pub fn csv_download(filename: &str, body: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 /// Renders a page with the values every layout needs.
 pub fn render(
     state: &AppState,

@@ -9,7 +9,6 @@ use crate::web::ctx::AuthUser;
 use crate::web::forms::{Json, Path, ShortageForm};
 use axum::Router;
 use axum::extract::State;
-use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
@@ -165,14 +164,8 @@ pub async fn pick_list_csv(
 ) -> AppResult<impl IntoResponse> {
     let (_, _, pl) =
         pickup::pick_list(&state.db, &user, DistributionId(id), ProducerId(producer)).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"pick-list-{id}-{producer}.csv\""),
-            ),
-        ],
+    Ok(crate::web::render::csv_download(
+        &format!("pick-list-{id}-{producer}.csv"),
         pickup::pick_list_csv(&pl),
     ))
 }
