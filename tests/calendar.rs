@@ -91,14 +91,8 @@ async fn the_hive_feed_lists_pickups_and_deadlines_with_stable_uids() {
 #[tokio::test]
 async fn a_member_has_a_private_feed_of_the_pickups_they_ordered_for() {
     each_backend(|app| async move {
-        app.seed().await;
+        let open = app.seeded_open_distribution().await;
         let db = &app.state.db;
-        let open = entity::distributions::Entity::find()
-            .filter(entity::distributions::Column::Status.eq("open"))
-            .one(db)
-            .await
-            .expect("open")
-            .expect("the open distribution");
         let order = entity::orders::Entity::find()
             .filter(entity::orders::Column::DistributionId.eq(open.id))
             .filter(entity::orders::Column::Status.eq("paid"))

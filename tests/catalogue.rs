@@ -608,14 +608,8 @@ async fn owners_edit_their_profile_and_gallery_and_anyone_sees_where_they_sell()
 async fn a_producer_page_shows_what_is_on_sale_in_each_open_distribution() {
     each_backend(|app| async move {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        app.seed().await;
+        let open = app.seeded_open_distribution().await;
         let db = &app.state.db;
-        let open = entity::distributions::Entity::find()
-            .filter(entity::distributions::Column::Status.eq("open"))
-            .one(db)
-            .await
-            .expect("open")
-            .expect("the open distribution");
         let offer = entity::offers::Entity::find()
             .filter(entity::offers::Column::DistributionId.eq(open.id))
             .filter(entity::offers::Column::QuantityCap.is_not_null())

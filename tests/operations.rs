@@ -310,52 +310,30 @@ async fn the_secret_is_generated_once_and_kept() {
 fn running_with_no_command_serves_the_demo() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let bin = env!("CARGO_BIN_EXE_alveole");
-    let dir = std::env::temp_dir().join(format!("alveole_serve_{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
     // With no DATABASE_URL the default file ./data/alveole.db is created in the working folder.
-    let mut child = Command::new(bin)
-        .current_dir(&dir)
-        .env_remove("DATABASE_URL")
-        .env("ALVEOLE_ADDR", format!("127.0.0.1:{port}"))
-        .env("LOG_FORMAT", "json")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("start alveole");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let (dir, port, mut child) = spawn_serve("serve", &[], &[("LOG_FORMAT", "json")]);
+    let rt = runtime();
     let ready = rt.block_on(async {
-        for _ in 0..200 {
-            if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await
-                && r.status() == StatusCode::OK
-            {
-                let given = reqwest::Client::new()
-                    .get(format!("http://127.0.0.1:{port}/healthz"))
-                    .header("x-request-id", "from-the-balancer-42")
-                    .send()
-                    .await
-                    .ok()?;
-                assert_eq!(
-                    given
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok()),
-                    Some("from-the-balancer-42"),
-                    "a request id from the load balancer is kept"
-                );
-                return reqwest::get(format!("http://127.0.0.1:{port}/hives?postcode=37000"))
-                    .await
-                    .ok();
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if !ready(port).await {
+            return None;
         }
-        None
+        let given = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .header("x-request-id", "from-the-balancer-42")
+            .send()
+            .await
+            .ok()?;
+        assert_eq!(
+            given
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok()),
+            Some("from-the-balancer-42"),
+            "a request id from the load balancer is kept"
+        );
+        reqwest::get(format!("http://127.0.0.1:{port}/hives?postcode=37000"))
+            .await
+            .ok()
     });
     let _ = child.kill();
     let out = child.wait_with_output().expect("output");
@@ -507,38 +485,8 @@ async fn a_live_sqlite_database_is_backed_up_and_postgresql_points_to_pg_dump() 
 
 #[test]
 fn a_stop_signal_lets_the_server_finish_and_hand_its_jobs_back() {
-    let bin = env!("CARGO_BIN_EXE_alveole");
-    let dir = std::env::temp_dir().join(format!("alveole_stop_{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let child = Command::new(bin)
-        .args(["serve", "--no-demo"])
-        .current_dir(&dir)
-        .env_remove("DATABASE_URL")
-        .env("ALVEOLE_ADDR", format!("127.0.0.1:{port}"))
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("start alveole");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let up = rt.block_on(async {
-        for _ in 0..200 {
-            if reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
-                .await
-                .is_ok_and(|r| r.status() == StatusCode::OK)
-            {
-                return true;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        false
-    });
+    let (dir, port, child) = spawn_serve("stop", &["serve", "--no-demo"], &[]);
+    let up = runtime().block_on(ready(port));
     assert!(up, "the server started");
     let term = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -554,4 +502,50 @@ fn a_stop_signal_lets_the_server_finish_and_hand_its_jobs_back() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("running job(s) handed back"), "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Starts `alveole` with `args` in a fresh working folder named after `name`, on a free port.
+fn spawn_serve(
+    name: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (std::path::PathBuf, u16, std::process::Child) {
+    let dir = std::env::temp_dir().join(format!("alveole_{name}_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_alveole"))
+        .args(args)
+        .current_dir(&dir)
+        .env_remove("DATABASE_URL")
+        .env("ALVEOLE_ADDR", format!("127.0.0.1:{port}"))
+        .envs(envs.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start alveole");
+    (dir, port, child)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Waits up to ten seconds for the server on `port` to say it is ready.
+async fn ready(port: u16) -> bool {
+    for _ in 0..200 {
+        if reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+        {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
 }

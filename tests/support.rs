@@ -236,6 +236,18 @@ impl TestApp {
         alveole::seed::run(&self.state).await.expect("seed");
     }
 
+    /// Loads the demo and returns its open distribution.
+    pub async fn seeded_open_distribution(&self) -> entity::distributions::Model {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        self.seed().await;
+        entity::distributions::Entity::find()
+            .filter(entity::distributions::Column::Status.eq("open"))
+            .one(&self.state.db)
+            .await
+            .expect("open")
+            .expect("the open distribution")
+    }
+
     /// Loads the demo and returns its hive.
     pub async fn seeded_hive(&self) -> entity::hives::Model {
         use sea_orm::EntityTrait;
