@@ -3,6 +3,7 @@
 mod support;
 
 mod accounts;
+mod authz;
 mod browser;
 mod calendar;
 mod catalogue;

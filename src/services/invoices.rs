@@ -378,7 +378,7 @@ pub async fn get(db: &DatabaseConnection, actor: &CurrentUser, id: i64) -> AppRe
     view(row)
 }
 
-/// The invoices of an order (one per producer), for its member or anyone who may read them.
+/// The invoices of an order (one per producer) that `actor` may read; 404 when the order is not theirs to see.
 pub async fn of_order(
     db: &DatabaseConnection,
     actor: &CurrentUser,
@@ -394,6 +394,10 @@ pub async fn of_order(
         if may_read(db, actor, &r).await? {
             out.push(view(r)?);
         }
+    }
+    if out.is_empty() {
+        // Nothing readable: 404 unless the order itself is the actor's to see, so ids reveal nothing.
+        super::orders::visible(db, actor, crate::domain::OrderId(order)).await?;
     }
     Ok(out)
 }

@@ -61,6 +61,16 @@ pub async fn voices(
     Ok((manager, out))
 }
 
+/// Forbidden unless `actor` manages the hive or owns one of its producers, checked before the form is read.
+pub async fn may_post(db: &DatabaseConnection, actor: &CurrentUser, hive: HiveId) -> AppResult<()> {
+    let (manager, producers) = voices(db, actor, hive).await?;
+    if manager || !producers.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
 /// Whether `actor` may read the hive's news: its members, manager and producers, and admins.
 pub async fn may_read(
     db: &DatabaseConnection,

@@ -9,8 +9,8 @@ use crate::domain::{Cents, DistributionId, HiveId, OrderId, ProducerId};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::mail::{self, Outgoing, Template};
 use entity::{
-    distributions as distribution_rows, hives as hive_rows, order_lines, orders as orders_rows,
-    payouts, pick_lists, producers, refunds,
+    distribution_producers, distributions as distribution_rows, hives as hive_rows, order_lines,
+    orders as orders_rows, payouts, pick_lists, producers, refunds,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -55,8 +55,18 @@ pub async fn settled(
     let reader = if hives::can_manage(actor, &hive) {
         Reader::Manager
     } else {
+        // Only the producers taking part: owning a farm elsewhere gives no view of this pickup.
         let owned: Vec<i64> = producers::Entity::find()
             .filter(producers::Column::OwnerId.eq(actor.id.0))
+            .filter(
+                producers::Column::Id.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(distribution_producers::Column::ProducerId)
+                        .from(distribution_producers::Entity)
+                        .and_where(distribution_producers::Column::DistributionId.eq(id.0))
+                        .to_owned(),
+                ),
+            )
             .all(db)
             .await?
             .into_iter()

@@ -9,15 +9,14 @@ use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::accounts::{self, SessionKind};
 use crate::services::{hives, producers};
 use crate::web::forms::Query;
-use axum::Router;
+use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/signup", get(signup_page).post(signup))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))

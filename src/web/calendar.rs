@@ -9,15 +9,14 @@ use crate::error::{AppError, AppResult};
 use crate::i18n::t_args;
 use crate::services::calendar as feeds;
 use crate::services::distributions::local_time;
-use axum::Router;
+use crate::web::routes::{Routes, get};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use chrono::Duration;
 use entity::{distributions, hives};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/hives/{hive_id}/calendar.ics", get(hive_feed))
         .route("/calendar/{file}", get(member_feed))
 }

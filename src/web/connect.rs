@@ -6,13 +6,12 @@ use crate::AppState;
 use crate::domain::{HiveId, ProducerId};
 use crate::error::{AppError, AppResult};
 use crate::services::connect::{self, Payee};
-use axum::Router;
+use crate::web::routes::{Routes, get};
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route(
             "/producers/{id}/stripe",
             get(producer_link).post(producer_link),

@@ -10,13 +10,12 @@ use crate::services::hives::{self, HiveView};
 use crate::services::producers;
 use crate::web::forms::Path;
 use crate::web::forms::Query;
-use axum::Router;
+use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/", get(home))
         .route("/hives", get(search))
         .route("/hives/{hive_id}", get(hive_page))

@@ -9,16 +9,15 @@ use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::distributions::{self, DistributionView};
 use crate::services::hives::{self, HiveView};
 use crate::services::offers;
-use axum::Router;
+use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::response::{Html, Response};
-use axum::routing::{get, post};
 use entity::{distribution_producers, orders, producers};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/hives/{hive_id}/distributions", get(list).post(create))
         .route("/hives/{hive_id}/distributions/weekly", post(create_weekly))
         .route("/distributions/{id}/manage", get(manage))

@@ -9,13 +9,12 @@ use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::hives::{self, HiveView};
 use crate::services::producers;
 use crate::web::forms::Path;
-use axum::Router;
+use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::response::{Html, Response};
-use axum::routing::{get, post};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/hives/new", get(new_page).post(create))
         .route("/hives/{hive_id}/edit", get(edit_page).post(edit))
         .route("/hives/{hive_id}/dashboard", get(dashboard))

@@ -17,6 +17,7 @@ pub mod pickup;
 pub mod planning;
 pub mod producer;
 pub mod render;
+pub mod routes;
 pub mod shelves;
 pub mod shop;
 
@@ -25,7 +26,7 @@ use crate::error::AppError;
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use routes::{RouteEntry, Routes, get};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -42,9 +43,9 @@ fn content_security_policy(stripe: bool) -> &'static str {
     }
 }
 
-pub fn router(state: AppState) -> Router {
-    let csp = content_security_policy(state.config.stripe_secret_key.is_some());
-    Router::new()
+/// Every page and API route, in the router's order.
+fn routes() -> Routes {
+    Routes::new()
         .merge(account::routes())
         .merge(consumer::routes())
         .merge(hive::routes())
@@ -62,6 +63,17 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/assets/alveole.css", get(stylesheet))
         .route("/assets/pay.js", get(pay_script))
+}
+
+/// What the router serves, for the authorisation matrix and the OpenAPI document.
+pub fn route_table() -> Vec<RouteEntry> {
+    routes().into_parts().1
+}
+
+pub fn router(state: AppState) -> Router {
+    let csp = content_security_policy(state.config.stripe_secret_key.is_some());
+    let (router, _) = routes().into_parts();
+    router
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

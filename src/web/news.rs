@@ -9,14 +9,13 @@ use crate::error::{AppError, AppResult, FieldErrors};
 use crate::i18n::t;
 use crate::mail::Template;
 use crate::services::{hives, news, preferences};
-use axum::Router;
+use crate::web::routes::{Routes, get};
 use axum::extract::State;
 use axum::response::{Html, Response};
-use axum::routing::get;
 use std::collections::HashMap;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/hives/{hive_id}/news", get(page).post(post))
         .route("/account/mail", get(choices).post(save_choices))
         .route("/unsubscribe/{token}", get(unsubscribe).post(resubscribe))
@@ -71,6 +70,7 @@ async fn post(
     Form(form): Form<NewsForm>,
 ) -> AppResult<Response> {
     let hive = HiveId(id);
+    news::may_post(&state.db, &user, hive).await?;
     let outcome = match form.parse() {
         Ok(input) => news::post(&state, &user, hive, input).await.map(|_| ()),
         Err(e) => Err(AppError::Invalid(e)),

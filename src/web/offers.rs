@@ -10,14 +10,13 @@ use crate::services::accounts::CurrentUser;
 use crate::services::distributions::{self, DistributionView};
 use crate::services::producers::{self, ProducerView};
 use crate::services::{hives, offers};
-use axum::Router;
+use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::response::{Html, Response};
-use axum::routing::{get, post};
 use serde::Serialize;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/producers/{producer_id}/distributions", get(upcoming))
         .route("/distributions/{id}/producers/{producer_id}", get(page))
         .route(

@@ -9,15 +9,14 @@ use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::distributions::{self, DistributionView};
 use crate::services::hives::HiveView;
 use crate::services::pickup::{self, Reader};
-use axum::Router;
+use crate::web::routes::{Routes, get, post};
 use axum::extract::{Form, State};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Serialize;
 use std::collections::HashMap;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/distributions/{id}/close", post(close_now))
         .route("/distributions/{id}/pick-lists", get(all_pick_lists))
         .route(
@@ -244,6 +243,8 @@ async fn shortages(
     Path((id, producer)): Path<(i64, i64)>,
     Form(form): Form<HashMap<String, String>>,
 ) -> AppResult<Response> {
+    // Who may report comes first: a stranger learns nothing from field messages.
+    crate::services::producers::owned(&state.db, &user, ProducerId(producer)).await?;
     // The page names its fields after the products; the API's parser and checks do the rest.
     let mut products: Vec<i64> = form
         .keys()

@@ -13,10 +13,9 @@ use crate::services::forecast::{self, ProductForecast};
 use crate::services::pickup::csv_field;
 use crate::services::producers::ProducerView;
 use crate::services::{distributions, hives};
-use axum::Router;
+use crate::web::routes::{Routes, get};
 use axum::extract::State;
 use axum::response::{Html, Response};
-use axum::routing::get;
 use serde::Serialize;
 
 /// Weeks of history a chart shows: half a year reads on a phone.
@@ -26,8 +25,8 @@ const COMING: usize = 4;
 /// Weeks the recent unsold share is taken over.
 const UNSOLD_WEEKS: usize = 4;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/producers/{producer_id}/plan", get(page))
         .route("/producers/{producer_id}/plan.csv", get(csv))
 }

@@ -10,13 +10,12 @@ use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::accounts::CurrentUser;
 use crate::services::producers::{self, ProducerView, ProductView, Removal};
 use crate::web::forms::Path;
-use axum::Router;
+use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/producers/new", get(new_page).post(create))
         .route("/producers/{producer_id}/edit", get(edit_page).post(edit))
         .route("/producers/{producer_id}/products", get(products_page))

@@ -13,16 +13,15 @@ use crate::services::distributions::{self, DistributionView};
 use crate::services::hives::{self, HiveView};
 use crate::services::offers::{self, OfferView};
 use crate::services::{basket, orders, producers};
-use axum::Router;
+use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/distributions/{id}", get(shop))
         .route(
             "/distributions/{id}/basket",

@@ -6,18 +6,17 @@ use crate::error::{AppError, AppResult};
 use crate::services::accounts::{self, SessionKind};
 use crate::web::ctx::{AuthUser, Ctx};
 use crate::web::forms::{Json, LoginForm, SignupForm};
-use axum::Router;
+use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::post;
 use serde_json::json;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/users", post(sign_up))
         .route("/session", post(log_in).delete(log_out))
-        .route("/me", axum::routing::get(me))
+        .route("/me", get(me))
 }
 
 async fn sign_up(

@@ -7,15 +7,14 @@ use crate::services::producers::{self, ProducerView, ProductView};
 use crate::web::ctx::{AuthUser, Ctx};
 use crate::web::forms::Path;
 use crate::web::forms::{Json, ProducerForm, ProductForm, Source};
-use axum::Router;
+use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use serde_json::json;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/producers", post(create))
         .route("/producers/{producer_id}", get(show).put(update))
         .route(

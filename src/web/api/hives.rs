@@ -9,15 +9,14 @@ use crate::web::ctx::{AuthUser, Ctx};
 use crate::web::forms::Path;
 use crate::web::forms::Query;
 use crate::web::forms::{HiveForm, HiveRequestForm, HiveSearch, Json, parse_id};
-use axum::Router;
+use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use serde_json::json;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/hives", get(search).post(create))
         .route("/hives/{hive_id}", get(show).put(update))
         .route("/hives/{hive_id}/members", post(join).delete(leave))

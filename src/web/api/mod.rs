@@ -9,12 +9,10 @@ pub use pickup::pick_list_csv;
 mod sales;
 mod webhooks;
 
-use crate::AppState;
-use crate::error::AppError;
-use axum::Router;
+use crate::web::routes::Routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .merge(accounts::routes())
         .merge(hives::routes())
         .merge(catalogue::routes())
@@ -22,9 +20,4 @@ pub fn routes() -> Router<AppState> {
         .merge(pickup::routes())
         .merge(planning::routes())
         .merge(webhooks::routes())
-        .fallback(not_found)
-}
-
-async fn not_found() -> AppError {
-    AppError::NotFound
 }

@@ -7,14 +7,13 @@ use crate::error::{AppError, AppResult};
 use crate::services::pickup;
 use crate::web::ctx::AuthUser;
 use crate::web::forms::{Json, Path, ShortageForm};
-use axum::Router;
+use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/distributions/{id}/pick-lists", get(pick_lists))
         .route(
             "/distributions/{id}/producers/{producer_id}/pick-list.csv",
@@ -194,6 +193,7 @@ async fn shortages(
     Path((id, producer)): Path<(i64, i64)>,
     Json(form): Json<ShortageForm>,
 ) -> AppResult<impl IntoResponse> {
+    crate::services::producers::owned(&state.db, &user, ProducerId(producer)).await?;
     let report = form.parse().map_err(AppError::Invalid)?;
     let outcome = pickup::record_shortages(
         &state,

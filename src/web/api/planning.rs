@@ -6,14 +6,13 @@ use crate::error::{AppError, AppResult};
 use crate::services::forecast;
 use crate::web::ctx::AuthUser;
 use crate::web::forms::{Path, Query};
-use axum::Router;
+use crate::web::routes::{Routes, get};
 use axum::extract::State;
 use axum::response::IntoResponse;
-use axum::routing::get;
 use serde::Deserialize;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/producers/{id}/forecast", get(producer_forecast))
+pub fn routes() -> Routes {
+    Routes::new().route("/producers/{id}/forecast", get(producer_forecast))
 }
 
 /// `?hive_id=&distribution_id=`, both optional, ids as strings.

@@ -10,15 +10,14 @@ use crate::web::forms::{
     DistributionForm, Json, MinOrderForm, OfferForm, OrderForm, Path, WeeklyForm, parse_cap,
     parse_id,
 };
-use axum::Router;
+use crate::web::routes::{Routes, get, post, put};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
 use serde_json::json;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/hives/{hive_id}/distributions", get(list).post(create))
         .route("/hives/{hive_id}/distributions/weekly", post(create_weekly))
         .route("/distributions/{id}", get(show))

@@ -5,16 +5,15 @@ use crate::domain::OrderId;
 use crate::error::{AppError, AppResult};
 use crate::payments::webhook;
 use crate::services::orders;
-use axum::Router;
+use crate::web::routes::{Routes, post};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
 use entity::{payments, processed_webhook_events};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/webhooks/stripe", post(stripe))
+pub fn routes() -> Routes {
+    Routes::new().route("/webhooks/stripe", post(stripe))
 }
 
 async fn stripe(
