@@ -352,6 +352,7 @@ fn rules() -> BTreeMap<&'static str, Rule> {
             rule(PICKUP).on(Done),
         ),
         ("POST /api/v1/webhooks/stripe", rule(EVERYONE)),
+        ("GET /api/v1/openapi.json", rule(EVERYONE)),
     ])
 }
 

@@ -549,3 +549,54 @@ async fn ready(port: u16) -> bool {
     }
     false
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_api_route_and_nothing_else() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (status, doc) = app.api().get("/api/v1/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut served = std::collections::BTreeSet::new();
+    for route in alveole::web::route_table() {
+        let Some(path) = route.path.strip_prefix("/api/v1") else {
+            continue;
+        };
+        let method = route.method.as_str().to_lowercase();
+        served.insert((path.to_owned(), method.clone()));
+        let op = &doc["paths"][path][&method];
+        assert!(
+            op.is_object(),
+            "{method} {path} is missing from the document"
+        );
+        let summary = op["summary"].as_str().unwrap_or_default();
+        assert!(
+            summary.len() > 5,
+            "{method} {path} has no summary: add .summary(…) where the route is declared"
+        );
+        let params: Vec<&str> = op["parameters"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|p| p["name"].as_str()).collect())
+            .unwrap_or_default();
+        let placeholders: Vec<&str> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            .collect();
+        assert_eq!(params, placeholders, "{method} {path} parameters");
+    }
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            documented.insert((path.clone(), method.clone()));
+        }
+    }
+    assert_eq!(
+        documented, served,
+        "the document lists exactly the API routes"
+    );
+    assert!(
+        served.len() > 50,
+        "the API has its routes: {}",
+        served.len()
+    );
+    app.finish().await;
+}

@@ -13,6 +13,7 @@ pub mod hive;
 pub mod ical;
 pub mod news;
 pub mod offers;
+pub mod openapi;
 pub mod pickup;
 pub mod planning;
 pub mod producer;
@@ -63,6 +64,10 @@ fn routes() -> Routes {
         .route("/readyz", get(readyz))
         .route("/assets/alveole.css", get(stylesheet))
         .route("/assets/pay.js", get(pay_script))
+        .route(
+            "/api/v1/openapi.json",
+            get(openapi_document).summary("This document"),
+        )
 }
 
 /// What the router serves, for the authorisation matrix and the OpenAPI document.
@@ -117,6 +122,12 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+async fn openapi_document() -> impl IntoResponse {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = DOCUMENT.get_or_init(|| openapi::document(&route_table()).to_string());
+    ([(header::CONTENT_TYPE, "application/json")], body.as_str())
 }
 
 async fn healthz() -> &'static str {

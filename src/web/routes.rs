@@ -11,12 +11,14 @@ use axum::routing::{self, MethodRouter};
 pub struct RouteEntry {
     pub method: Method,
     pub path: String,
+    /// One line saying what the route does, for the OpenAPI document.
+    pub summary: Option<&'static str>,
 }
 
 /// The handlers of one path, with the methods they answer.
 pub struct Endpoint {
     router: MethodRouter<AppState>,
-    methods: Vec<Method>,
+    methods: Vec<(Method, Option<&'static str>)>,
 }
 
 macro_rules! verbs {
@@ -27,7 +29,7 @@ macro_rules! verbs {
                 H: Handler<T, AppState>,
                 T: 'static,
             {
-                Endpoint { router: routing::$name(handler), methods: vec![Method::$method] }
+                Endpoint { router: routing::$name(handler), methods: vec![(Method::$method, None)] }
             }
         )*
 
@@ -39,10 +41,18 @@ macro_rules! verbs {
                     T: 'static,
                 {
                     self.router = self.router.$name(handler);
-                    self.methods.push(Method::$method);
+                    self.methods.push((Method::$method, None));
                     self
                 }
             )*
+
+            /// Says what the method added last does.
+            pub fn summary(mut self, text: &'static str) -> Endpoint {
+                if let Some(last) = self.methods.last_mut() {
+                    last.1 = Some(text);
+                }
+                self
+            }
         }
     };
 }
@@ -62,11 +72,16 @@ impl Routes {
     }
 
     pub fn route(mut self, path: &str, endpoint: Endpoint) -> Routes {
-        self.table
-            .extend(endpoint.methods.into_iter().map(|method| RouteEntry {
-                method,
-                path: path.to_owned(),
-            }));
+        self.table.extend(
+            endpoint
+                .methods
+                .into_iter()
+                .map(|(method, summary)| RouteEntry {
+                    method,
+                    path: path.to_owned(),
+                    summary,
+                }),
+        );
         self.router = self.router.route(path, endpoint.router);
         self
     }
@@ -81,8 +96,8 @@ impl Routes {
     pub fn nest(mut self, prefix: &str, other: Routes) -> Routes {
         self.table
             .extend(other.table.into_iter().map(|e| RouteEntry {
-                method: e.method,
                 path: format!("{prefix}{}", e.path),
+                ..e
             }));
         self.router = self.router.nest(prefix, other.router);
         self

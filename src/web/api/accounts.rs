@@ -14,9 +14,18 @@ use serde_json::json;
 
 pub fn routes() -> Routes {
     Routes::new()
-        .route("/users", post(sign_up))
-        .route("/session", post(log_in).delete(log_out))
-        .route("/me", get(me))
+        .route(
+            "/users",
+            post(sign_up).summary("Creates an account: {email, password, name, locale?}"),
+        )
+        .route(
+            "/session",
+            post(log_in)
+                .summary("Logs in with {email, password} and returns a bearer token")
+                .delete(log_out)
+                .summary("Ends the session of the token sent"),
+        )
+        .route("/me", get(me).summary("The signed-in user and their roles"))
 }
 
 async fn sign_up(

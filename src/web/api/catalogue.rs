@@ -15,16 +15,37 @@ use serde_json::json;
 
 pub fn routes() -> Routes {
     Routes::new()
-        .route("/producers", post(create))
-        .route("/producers/{producer_id}", get(show).put(update))
+        .route(
+            "/producers",
+            post(create).summary("Creates a producer owned by the signed-in user"),
+        )
+        .route(
+            "/producers/{producer_id}",
+            get(show)
+                .summary("A producer's public profile")
+                .put(update)
+                .summary("Updates a producer (its owner)"),
+        )
         .route(
             "/producers/{producer_id}/products",
-            get(products).post(create_product),
+            get(products)
+                .summary("A producer's catalogue")
+                .post(create_product)
+                .summary("Adds a product to the catalogue (its owner)"),
         )
-        .route("/producers/{producer_id}/hives", get(requests))
+        .route(
+            "/producers/{producer_id}/hives",
+            get(requests)
+                .summary("The hives a producer asked to sell in, with their answers (its owner)"),
+        )
         .route(
             "/products/{product_id}",
-            get(show_product).put(update_product).delete(delete_product),
+            get(show_product)
+                .summary("One product")
+                .put(update_product)
+                .summary("Updates a product (its producer's owner)")
+                .delete(delete_product)
+                .summary("Removes a product from the catalogue (its producer's owner)"),
         )
 }
 

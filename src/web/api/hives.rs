@@ -17,20 +17,41 @@ use serde_json::json;
 
 pub fn routes() -> Routes {
     Routes::new()
-        .route("/hives", get(search).post(create))
-        .route("/hives/{hive_id}", get(show).put(update))
-        .route("/hives/{hive_id}/members", post(join).delete(leave))
+        .route(
+            "/hives",
+            get(search)
+                .summary("Hives near ?lat=&lng=&radius_km=, nearest first")
+                .post(create)
+                .summary("Creates a hive managed by the signed-in user"),
+        )
+        .route(
+            "/hives/{hive_id}",
+            get(show)
+                .summary("A hive's public page")
+                .put(update)
+                .summary("Updates a hive (its manager)"),
+        )
+        .route(
+            "/hives/{hive_id}/members",
+            post(join)
+                .summary("The signed-in user joins the hive")
+                .delete(leave)
+                .summary("The signed-in user leaves the hive"),
+        )
         .route(
             "/hives/{hive_id}/producers",
-            get(producers_of).post(request),
+            get(producers_of)
+                .summary("The hive's approved producers")
+                .post(request)
+                .summary("A producer's owner asks to sell in the hive: {producer_id}"),
         )
         .route(
             "/hives/{hive_id}/producers/{producer_id}/approve",
-            post(approve),
+            post(approve).summary("The manager approves a producer's request"),
         )
         .route(
             "/hives/{hive_id}/producers/{producer_id}/reject",
-            post(reject),
+            post(reject).summary("The manager turns a producer's request down"),
         )
 }
 

@@ -14,28 +14,63 @@ use serde::{Deserialize, Serialize};
 
 pub fn routes() -> Routes {
     Routes::new()
-        .route("/distributions/{id}/pick-lists", get(pick_lists))
+        .route(
+            "/distributions/{id}/pick-lists",
+            get(pick_lists).summary(
+                "Pick lists after the close: all for the manager, their own for a producer",
+            ),
+        )
         .route(
             "/distributions/{id}/producers/{producer_id}/pick-list.csv",
-            get(pick_list_csv),
+            get(pick_list_csv).summary("One producer's pick list as CSV"),
         )
-        .route("/distributions/{id}/pickup-sheet", get(pickup_sheet))
-        .route("/distributions/{id}/payouts", get(payouts))
+        .route(
+            "/distributions/{id}/pickup-sheet",
+            get(pickup_sheet).summary("The manager's pickup sheet, by basket number"),
+        )
+        .route(
+            "/distributions/{id}/payouts",
+            get(payouts).summary("What each producer is paid after fees"),
+        )
         .route(
             "/distributions/{id}/producers/{producer_id}/shortages",
-            post(shortages),
+            post(shortages)
+                .summary("A producer reports what it could not deliver; the members are refunded"),
         )
-        .route("/orders/{id}/collected", post(collected))
-        .route("/distributions/{id}/complete", post(complete))
-        .route("/admin/bank-transfers", get(bank_transfers))
-        .route("/invoices/{id}", get(invoice))
-        .route("/orders/{id}/invoices", get(order_invoices))
-        .route("/distributions/{id}/invoices", get(distribution_invoices))
+        .route(
+            "/orders/{id}/collected",
+            post(collected).summary("The manager ticks an order's basket as collected"),
+        )
+        .route(
+            "/distributions/{id}/complete",
+            post(complete).summary("The manager completes the pickup; payouts become final"),
+        )
+        .route(
+            "/admin/bank-transfers",
+            get(bank_transfers)
+                .summary("Payouts and host fees still to pay by bank transfer (admin)"),
+        )
+        .route(
+            "/invoices/{id}",
+            get(invoice)
+                .summary("One invoice, for its buyer, seller, the hive's manager or an admin"),
+        )
+        .route(
+            "/orders/{id}/invoices",
+            get(order_invoices).summary("The invoices of an order"),
+        )
+        .route(
+            "/distributions/{id}/invoices",
+            get(distribution_invoices).summary("The invoices of a completed pickup"),
+        )
         .route(
             "/producers/{id}/stripe/onboarding",
-            post(producer_onboarding),
+            post(producer_onboarding).summary("A link to set up the producer's Stripe account"),
         )
-        .route("/hives/{id}/stripe/onboarding", post(hive_onboarding))
+        .route(
+            "/hives/{id}/stripe/onboarding",
+            post(hive_onboarding).summary("A link to set up the hive's Stripe account"),
+        )
 }
 
 async fn onboarding(

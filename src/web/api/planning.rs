@@ -12,7 +12,11 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 
 pub fn routes() -> Routes {
-    Routes::new().route("/producers/{id}/forecast", get(producer_forecast))
+    Routes::new().route(
+        "/producers/{id}/forecast",
+        get(producer_forecast)
+            .summary("Demand forecast per product for the producer's coming pickups (its owner)"),
+    )
 }
 
 /// `?hive_id=&distribution_id=`, both optional, ids as strings.

@@ -18,21 +18,64 @@ use serde_json::json;
 
 pub fn routes() -> Routes {
     Routes::new()
-        .route("/hives/{hive_id}/distributions", get(list).post(create))
-        .route("/hives/{hive_id}/distributions/weekly", post(create_weekly))
-        .route("/distributions/{id}", get(show))
-        .route("/distributions/{id}/open", post(open))
-        .route("/distributions/{id}/close", post(close))
-        .route("/distributions/{id}/cancel", post(cancel))
-        .route("/distributions/{id}/producers/{producer_id}", put(join))
+        .route(
+            "/hives/{hive_id}/distributions",
+            get(list)
+                .summary("The hive's coming distributions")
+                .post(create)
+                .summary("The manager creates a distribution"),
+        )
+        .route(
+            "/hives/{hive_id}/distributions/weekly",
+            post(create_weekly).summary("The manager creates a run of weekly distributions"),
+        )
+        .route("/distributions/{id}", get(show).summary("One distribution"))
+        .route(
+            "/distributions/{id}/open",
+            post(open).summary("The manager opens ordering now"),
+        )
+        .route(
+            "/distributions/{id}/close",
+            post(close).summary("The manager closes ordering now and runs the close"),
+        )
+        .route(
+            "/distributions/{id}/cancel",
+            post(cancel).summary("The manager cancels the distribution; paid orders are refunded"),
+        )
+        .route(
+            "/distributions/{id}/producers/{producer_id}",
+            put(join).summary("A producer takes part, with its minimum order: {min_order_cents}"),
+        )
         .route(
             "/distributions/{id}/offers",
-            get(list_offers).post(add_offer),
+            get(list_offers)
+                .summary("What is on sale, for the hive's members")
+                .post(add_offer)
+                .summary("A producer offers a product: {product_id, quantity_available?}"),
         )
-        .route("/offers/{id}", put(set_cap).delete(remove_offer))
-        .route("/distributions/{id}/orders", post(place))
-        .route("/orders", get(my_orders))
-        .route("/orders/{id}", get(show_order).delete(cancel_order))
+        .route(
+            "/offers/{id}",
+            put(set_cap)
+                .summary("A producer changes how many it can sell")
+                .delete(remove_offer)
+                .summary("A producer withdraws an offer before ordering opens"),
+        )
+        .route(
+            "/distributions/{id}/orders",
+            post(place)
+                .summary("A member orders and pays: {lines:[{offer_id, quantity}], test_card?}"),
+        )
+        .route(
+            "/orders",
+            get(my_orders).summary("The signed-in user's orders"),
+        )
+        .route(
+            "/orders/{id}",
+            get(show_order)
+                .summary("One order")
+                .delete(cancel_order)
+                .summary("The member cancels the order before the close; it is refunded"),
+        )
 }
 
 fn tz_of(hive: &entity::hives::Model) -> chrono_tz::Tz {

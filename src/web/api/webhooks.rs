@@ -13,7 +13,10 @@ use entity::{payments, processed_webhook_events};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
 pub fn routes() -> Routes {
-    Routes::new().route("/webhooks/stripe", post(stripe))
+    Routes::new().route(
+        "/webhooks/stripe",
+        post(stripe).summary("Stripe's events, checked against the Stripe-Signature header"),
+    )
 }
 
 async fn stripe(
