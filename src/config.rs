@@ -20,6 +20,10 @@ pub struct Config {
     pub stripe_publishable_key: Option<String>,
     pub platform_fee_bps: i32,
     pub json_logs: bool,
+    /// Log-in and sign-up attempts one client address may make in 15 minutes (`ALVEOLE_AUTH_LIMIT`).
+    pub auth_limit: u32,
+    /// Whether `X-Forwarded-For` names the client, because a proxy we run sets it (`ALVEOLE_TRUST_PROXY`).
+    pub trust_proxy: bool,
 }
 
 /// One configuration mistake, displayed as the single line start-up prints.
@@ -196,6 +200,26 @@ impl Config {
             }
         };
 
+        let auth_limit = match var("ALVEOLE_AUTH_LIMIT") {
+            Some(v) => v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                err(
+                    "ALVEOLE_AUTH_LIMIT",
+                    format!("expected a whole number of attempts above 0, got '{v}'"),
+                )
+            })?,
+            None => 20,
+        };
+        let trust_proxy = match var("ALVEOLE_TRUST_PROXY").as_deref() {
+            None | Some("0" | "false" | "no") => false,
+            Some("1" | "true" | "yes") => true,
+            Some(v) => {
+                return Err(err(
+                    "ALVEOLE_TRUST_PROXY",
+                    format!("expected true or false, got '{v}'"),
+                ));
+            }
+        };
+
         Ok(Config {
             database_url,
             database_schema,
@@ -210,6 +234,8 @@ impl Config {
             stripe_publishable_key,
             platform_fee_bps,
             json_logs,
+            auth_limit,
+            trust_proxy,
         })
     }
 

@@ -124,7 +124,7 @@ pub enum AppError {
     #[error("conflict: {0}")]
     Conflict(&'static str),
     #[error("too many requests")]
-    RateLimited,
+    RateLimited { retry_after: i64 },
     /// An offer has less left than asked; nothing was reserved or charged.
     #[error("only {remaining} left of offer {offer_id}")]
     OutOfStock {
@@ -167,7 +167,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::OutOfStock { .. } => StatusCode::CONFLICT,
             AppError::PaymentDeclined => StatusCode::PAYMENT_REQUIRED,
             AppError::PaymentUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -184,7 +184,7 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::Invalid(_) => "invalid",
             AppError::Conflict(code) => code,
-            AppError::RateLimited => "rate_limited",
+            AppError::RateLimited { .. } => "rate_limited",
             AppError::OutOfStock { .. } => "stock",
             AppError::PaymentDeclined => "payment_declined",
             AppError::PaymentUnavailable => "payment_unavailable",
@@ -202,7 +202,7 @@ impl AppError {
             AppError::BadRequest(key) => key,
             AppError::Invalid(_) => "error.invalid_form",
             AppError::Conflict(code) => conflict_key(code),
-            AppError::RateLimited => "error.rate_limited",
+            AppError::RateLimited { .. } => "error.rate_limited",
             AppError::OutOfStock { remaining: 0, .. } => "error.sold_out",
             AppError::OutOfStock { .. } => "error.only_left",
             AppError::PaymentDeclined => "error.payment_declined",
@@ -282,6 +282,12 @@ impl IntoResponse for AppError {
             error["remaining"] = json!(remaining);
         }
         let mut resp = (status, Json(json!({ "error": error }))).into_response();
+        if let AppError::RateLimited { retry_after } = &self
+            && let Ok(v) = axum::http::HeaderValue::from_str(&retry_after.to_string())
+        {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
         resp.extensions_mut().insert(ErrorPage {
             message_key: self.message_key(),
             args,

@@ -231,10 +231,14 @@ async fn run(command: Command, config: Config) -> Result<(), alveole::error::App
                 println!("Payments are in test mode; no card is ever charged.");
             }
             // Requests under way finish before the server stops; then the jobs go back.
-            axum::serve(listener, web::router(state.clone()))
-                .with_graceful_shutdown(shutdown())
-                .await
-                .map_err(|e| alveole::error::AppError::Internal(format!("server: {e}")))?;
+            axum::serve(
+                listener,
+                web::router(state.clone())
+                    .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown())
+            .await
+            .map_err(|e| alveole::error::AppError::Internal(format!("server: {e}")))?;
             hand_back(&state, &worker).await?;
         }
     }

@@ -14,5 +14,6 @@ mod hives;
 mod news;
 mod operations;
 mod sale;
+mod security;
 mod smtp;
 mod stripe;

@@ -100,6 +100,8 @@ pub fn test_config_with(
     extra: &[(&str, String)],
 ) -> Config {
     let mut env: HashMap<&str, String> = HashMap::new();
+    // Tests sign up and log in far more often than people; the rate-limit test sets its own figure.
+    env.insert("ALVEOLE_AUTH_LIMIT", "100000".to_owned());
     for (k, v) in extra {
         env.insert(k, v.clone());
     }
@@ -161,7 +163,11 @@ impl TestApp {
         let addr = listener.local_addr().expect("addr");
         let router = alveole::web::router(state.clone());
         tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
+            let _ = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await;
         });
         TestApp {
             base: format!("http://{addr}"),

@@ -69,6 +69,8 @@ impl Password {
             .all(|c| c == input.chars().next().unwrap_or(' '))
         {
             Err("error.password_weak")
+        } else if is_run(input) || is_common(input) {
+            Err("error.password_common")
         } else {
             Ok(Password(input.to_owned()))
         }
@@ -77,6 +79,38 @@ impl Password {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Refuses a password that is the account's e-mail address, its part before the `@`, or its name.
+    pub fn check_personal(&self, email: &Email, name: &str) -> Result<(), &'static str> {
+        let p = self.0.trim().to_lowercase();
+        let local = email.as_str().split('@').next().unwrap_or_default();
+        let personal = [email.as_str(), local, name.trim()]
+            .iter()
+            .any(|v| !v.is_empty() && p == v.to_lowercase());
+        if personal {
+            Err("error.password_personal")
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Passwords that lists of leaked accounts show most often, at our minimum length or longer.
+const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+
+fn is_common(input: &str) -> bool {
+    let p = input.trim().to_lowercase();
+    COMMON_PASSWORDS.lines().any(|c| c == p)
+}
+
+/// Keyboard-free guesses such as "1234567890" or "abcdefghij": each character one after or before the last.
+fn is_run(input: &str) -> bool {
+    let codes: Vec<i64> = input.chars().map(|c| i64::from(u32::from(c))).collect();
+    let steps: Vec<i64> = codes.windows(2).map(|w| w[1] - w[0]).collect();
+    // "…7890" wraps from 9 to 0, a step of -9 inside a rising run of digits.
+    let rising = steps.iter().all(|d| *d == 1 || *d == -9);
+    let falling = steps.iter().all(|d| *d == -1 || *d == 9);
+    !steps.is_empty() && (rising || falling)
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -146,6 +180,39 @@ pub fn parse_name(input: &str, max: usize) -> Result<String, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_and_sequential_passwords_are_refused() {
+        for weak in [
+            "1234567890",
+            "AZERTYUIOP",
+            "motdepasse",
+            "abcdefghij",
+            "9876543210",
+            "password123",
+        ] {
+            assert_eq!(
+                Password::parse(weak).err(),
+                Some("error.password_common"),
+                "{weak}"
+            );
+        }
+        for fine in [
+            "correct horse battery",
+            "la ruche du jeudi 18h",
+            "Pommes&poires-2026",
+        ] {
+            assert!(Password::parse(fine).is_ok(), "{fine}");
+        }
+        let email = Email::parse("lea.martin@example.fr").expect("email");
+        let own = Password::parse("Lea.Martin").expect("long enough");
+        assert_eq!(
+            own.check_personal(&email, "Léa"),
+            Err("error.password_personal")
+        );
+        let fine = Password::parse("correct horse battery").expect("fine");
+        assert_eq!(fine.check_personal(&email, "Léa"), Ok(()));
+    }
 
     #[test]
     fn emails_are_normalised_and_checked() {

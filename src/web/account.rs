@@ -2,7 +2,7 @@
 
 use super::ctx::{self, AuthUser, Ctx, SESSION_COOKIE, redirect_with_flash, safe_next, set_cookie};
 use super::forms::{Form, LoginForm, ProfileForm, SignupForm};
-use super::render::{render, render_invalid};
+use super::render::{render, render_invalid, render_status};
 use crate::AppState;
 use crate::domain::Locale;
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -11,7 +11,7 @@ use crate::services::{hives, producers};
 use crate::web::forms::Query;
 use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -66,6 +66,9 @@ async fn signup(
     ctx: Ctx,
     Form(form): Form<SignupForm>,
 ) -> AppResult<Response> {
+    if let Err(e) = state.auth_limits.attempt(&ctx.client, state.now()) {
+        return refused(&state, &ctx, "account/signup.html", &form, e);
+    }
     let account = match form.parse(ctx.lang) {
         Ok(a) => a,
         Err(e) => {
@@ -119,6 +122,14 @@ async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
+    let now = state.now();
+    let limited = state
+        .auth_limits
+        .attempt(&ctx.client, now)
+        .and_then(|()| state.auth_limits.check_account(&form.email, now));
+    if let Err(e) = limited {
+        return refused(&state, &ctx, "account/login.html", &form, e);
+    }
     if let Err(e) = form.check() {
         return render_invalid(
             &state,
@@ -128,6 +139,7 @@ async fn login(
         );
     }
     let Some(user) = accounts::authenticate(&state.db, &form.email, &form.password).await? else {
+        state.auth_limits.failed(&form.email, now);
         let mut e = FieldErrors::default();
         e.add("email", "error.login_failed");
         return render_invalid(
@@ -239,5 +251,31 @@ async fn switch_language(
         header::SET_COOKIE,
         set_cookie(&state, ctx::LANG_COOKIE, lang.code(), 365 * 86_400),
     );
+    Ok(resp)
+}
+
+/// The form again, as typed, with the rate limit's message and a 429 saying when to retry.
+fn refused<F: serde::Serialize>(
+    state: &AppState,
+    ctx: &Ctx,
+    template: &str,
+    form: &F,
+    why: AppError,
+) -> AppResult<Response> {
+    let AppError::RateLimited { retry_after } = why else {
+        return Err(why);
+    };
+    let mut e = FieldErrors::default();
+    e.add("email", "error.rate_limited");
+    let mut resp = render_status(
+        state,
+        ctx,
+        template,
+        form_context(ctx, form, &e),
+        StatusCode::TOO_MANY_REQUESTS,
+    )?;
+    if let Ok(v) = header::HeaderValue::from_str(&retry_after.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
     Ok(resp)
 }

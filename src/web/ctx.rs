@@ -34,6 +34,8 @@ pub struct Ctx {
     pub is_api: bool,
     /// Where to come back to after logging in: this page for a GET, the page that posted otherwise.
     pub return_to: Option<String>,
+    /// The client's address, for rate limits: the proxy's `X-Forwarded-For` when trusted, else the peer.
+    pub client: String,
 }
 
 impl Ctx {
@@ -198,7 +200,9 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
             })
             .and_then(|u| safe_next(u.path()))
     };
+    let client = client_address(&state, &req);
     let ctx = Ctx {
+        client,
         user,
         lang,
         csrf: csrf.clone(),
@@ -248,6 +252,26 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
             .append(header::SET_COOKIE, set_cookie(&state, FLASH_COOKIE, "", 0));
     }
     resp
+}
+
+/// The address a request comes from; behind our own proxy, the last hop it recorded.
+fn client_address(state: &AppState, req: &Request) -> String {
+    let forwarded = state
+        .config
+        .trust_proxy
+        .then(|| req.headers().get("x-forwarded-for"))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty());
+    forwarded
+        .or_else(|| {
+            req.extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 async fn check_csrf(

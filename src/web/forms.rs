@@ -161,6 +161,9 @@ impl SignupForm {
         } else {
             e.check("locale", Locale::parse(&self.locale).ok_or("error.locale"))
         };
+        if let (Some(email), Some(password), Some(name)) = (&email, &password, &name) {
+            e.check("password", password.check_personal(email, name));
+        }
         match (email, password, name, locale) {
             (Some(email), Some(password), Some(name), Some(locale)) if e.is_empty() => {
                 Ok(NewAccount {

@@ -11,6 +11,7 @@ pub mod distribution;
 pub mod forms;
 pub mod hive;
 pub mod ical;
+pub mod limits;
 pub mod news;
 pub mod offers;
 pub mod openapi;

@@ -245,9 +245,16 @@ pub fn render_invalid(
     name: &str,
     c: tera::Context,
 ) -> AppResult<Response> {
-    Ok((
-        StatusCode::UNPROCESSABLE_ENTITY,
-        render(state, ctx, name, c)?,
-    )
-        .into_response())
+    render_status(state, ctx, name, c, StatusCode::UNPROCESSABLE_ENTITY)
+}
+
+/// A page with another status than 200, such as a form shown again with a 429.
+pub fn render_status(
+    state: &AppState,
+    ctx: &Ctx,
+    name: &str,
+    c: tera::Context,
+    status: StatusCode,
+) -> AppResult<Response> {
+    Ok((status, render(state, ctx, name, c)?).into_response())
 }

@@ -33,6 +33,7 @@ async fn sign_up(
     ctx: Ctx,
     Json(form): Json<SignupForm>,
 ) -> AppResult<impl IntoResponse> {
+    state.auth_limits.attempt(&ctx.client, state.now())?;
     let account = form.parse(ctx.lang).map_err(AppError::Invalid)?;
     let user = accounts::sign_up(&state.db, account)
         .await
@@ -48,12 +49,17 @@ async fn sign_up(
 
 async fn log_in(
     State(state): State<AppState>,
+    ctx: Ctx,
     Json(form): Json<LoginForm>,
 ) -> AppResult<impl IntoResponse> {
+    let now = state.now();
+    state.auth_limits.attempt(&ctx.client, now)?;
+    state.auth_limits.check_account(&form.email, now)?;
     form.check().map_err(AppError::Invalid)?;
-    let user = accounts::authenticate(&state.db, &form.email, &form.password)
-        .await?
-        .ok_or(AppError::Unauthorized)?;
+    let Some(user) = accounts::authenticate(&state.db, &form.email, &form.password).await? else {
+        state.auth_limits.failed(&form.email, now);
+        return Err(AppError::Unauthorized);
+    };
     let token = accounts::open_session(&state.db, UserId(user.id), SessionKind::Api).await?;
     let user = accounts::CurrentUser::from(user);
     let roles = accounts::roles(&state.db, &user).await?;
