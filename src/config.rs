@@ -22,6 +22,8 @@ pub struct Config {
     pub json_logs: bool,
     /// Log-in and sign-up attempts one client address may make in 15 minutes (`ALVEOLE_AUTH_LIMIT`).
     pub auth_limit: u32,
+    /// Seconds a call to Stripe may take before it counts as failed (`STRIPE_TIMEOUT_SECS`, 30).
+    pub stripe_timeout_secs: u64,
     /// Whether `X-Forwarded-For` names the client, because a proxy we run sets it (`ALVEOLE_TRUST_PROXY`).
     pub trust_proxy: bool,
 }
@@ -209,6 +211,19 @@ impl Config {
             })?,
             None => 20,
         };
+        let stripe_timeout_secs = match var("STRIPE_TIMEOUT_SECS") {
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=300).contains(n))
+                .ok_or_else(|| {
+                    err(
+                        "STRIPE_TIMEOUT_SECS",
+                        format!("expected seconds from 1 to 300, got '{v}'"),
+                    )
+                })?,
+            None => 30,
+        };
         let trust_proxy = match var("ALVEOLE_TRUST_PROXY").as_deref() {
             None | Some("0" | "false" | "no") => false,
             Some("1" | "true" | "yes") => true,
@@ -235,6 +250,7 @@ impl Config {
             platform_fee_bps,
             json_logs,
             auth_limit,
+            stripe_timeout_secs,
             trust_proxy,
         })
     }

@@ -61,8 +61,12 @@ impl AppState {
         let views = web::render::Views::load().map_err(AppError::from)?;
         let payments = match &config.stripe_secret_key {
             Some(key) => payments::Payments::Stripe(Box::new(
-                payments::stripe::StripeProvider::new(key, config.stripe_api_base.as_deref())
-                    .map_err(|e| AppError::Internal(e.to_string()))?,
+                payments::stripe::StripeProvider::with_timeout(
+                    key,
+                    config.stripe_api_base.as_deref(),
+                    std::time::Duration::from_secs(config.stripe_timeout_secs),
+                )
+                .map_err(|e| AppError::Internal(e.to_string()))?,
             )),
             None => payments::Payments::Test(payments::test_mode::TestMode),
         };

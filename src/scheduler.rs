@@ -13,6 +13,8 @@ pub struct Tick {
     pub opened: usize,
     pub closed: usize,
     pub expired: usize,
+    /// Unpaid orders that the payment provider's answer moved to paid or failed.
+    pub reconciled: usize,
     pub refunds_pending: usize,
     pub completed: usize,
 }
@@ -55,6 +57,8 @@ pub async fn tick(state: &AppState) -> AppResult<Tick> {
     for d in unsettled {
         close::enqueue(&state.db, DistributionId(d.id), now).await?;
     }
+    // Asked first, so an order paid at the provider is never expired for want of its webhook.
+    t.reconciled = orders::reconcile_pending(state).await?;
     t.expired = orders::expire_due(state).await?;
     t.completed = complete::complete_due(state).await?;
     t.refunds_pending = orders::retry_refunds(state).await?;

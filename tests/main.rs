@@ -9,6 +9,7 @@ mod calendar;
 mod catalogue;
 mod close;
 mod dashboard;
+mod faults;
 mod forecast;
 mod hives;
 mod news;

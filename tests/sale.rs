@@ -132,6 +132,8 @@ async fn members(app: &TestApp, hive: &str, n: usize) -> Vec<Api> {
         .expect("hash");
     let hive_id: i64 = hive.parse().expect("hive id");
     let mut out = Vec::with_capacity(n);
+    // One client for the crowd, as one load balancer would be: its pool opens a connection per request in flight.
+    let client = app.api().client;
     for i in 0..n {
         let u = users::ActiveModel {
             email: Set(format!("member{i}@example.fr")),
@@ -162,6 +164,7 @@ async fn members(app: &TestApp, hive: &str, n: usize) -> Vec<Api> {
         .await
         .expect("token");
         let mut api = app.api();
+        api.client = client.clone();
         api.token = Some(token);
         out.push(api);
     }
@@ -177,25 +180,40 @@ async fn reserved(app: &TestApp, offer: &str) -> i64 {
         .quantity_reserved
 }
 
+async fn futures_all<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        out.push(t.await.expect("task"));
+    }
+    out
+}
+
 fn order(offer: &str, quantity: i64) -> Value {
     json!({"lines": [{"offer_id": offer, "quantity": quantity}]})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_hundred_members_racing_for_ten_carrots_never_oversell() {
+async fn five_hundred_members_checking_out_at_once_for_ten_carrots_never_oversell() {
     each_backend(|app| async move {
         let sale = open_sale(&app).await;
-        let crowd = members(&app, &sale.hive, 100).await;
+        let crowd = members(&app, &sale.hive, 500).await;
         let path = format!("/api/v1/distributions/{}/orders", sale.distribution);
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(crowd.len()));
         let mut tasks = Vec::new();
         for api in crowd {
             let (path, body) = (path.clone(), order(&sale.carrots, 1));
-            tasks.push(tokio::spawn(async move { api.post(&path, body).await }));
+            let start = start.clone();
+            tasks.push(tokio::spawn(async move {
+                start.wait().await;
+                api.post(&path, body).await
+            }));
         }
         let mut created = 0;
         let mut conflicts = 0;
-        for t in tasks {
-            let (s, v) = t.await.expect("task");
+        let answers = tokio::time::timeout(std::time::Duration::from_secs(120), futures_all(tasks))
+            .await
+            .expect("every checkout is answered within two minutes");
+        for (s, v) in answers {
             match s {
                 StatusCode::CREATED => {
                     assert_eq!(v["status"], "paid");
@@ -214,7 +232,7 @@ async fn a_hundred_members_racing_for_ten_carrots_never_oversell() {
                 other => panic!("unexpected {other}: {v}"),
             }
         }
-        assert_eq!((created, conflicts), (10, 90));
+        assert_eq!((created, conflicts), (10, 490));
         assert_eq!(reserved(&app, &sale.carrots).await, 10);
         let paid = orders::Entity::find()
             .filter(orders::Column::Status.eq("paid"))
@@ -1448,4 +1466,14 @@ async fn the_pages_run_a_whole_week() {
         assert_eq!(m.follow(&p).await.texts("#status"), ["cancelled"]);
     })
     .await;
+}
+
+/// Another member of the sale's hive, signed in through the API.
+pub async fn second_member(app: &TestApp, sale: &Sale) -> Api {
+    let marc = app.user("marc@example.fr", "Marc").await;
+    let (s, v) = marc
+        .post(&format!("/api/v1/hives/{}/members", sale.hive), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    marc
 }

@@ -41,6 +41,8 @@ pub enum Mode {
     Failing,
     /// HTTP 402 with a `card_error`, as for a declined card confirmed server-side.
     Declining,
+    /// Takes the request, then answers only after three seconds, as a stalled connection would.
+    Hanging,
 }
 
 #[derive(Clone)]
@@ -118,7 +120,11 @@ async fn answer(
         .lock()
         .expect("received")
         .push(request.clone());
-    let mode = *stand_in.mode.lock().expect("mode");
+    let mut mode = *stand_in.mode.lock().expect("mode");
+    if let Mode::Hanging = mode {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        mode = Mode::Status("requires_payment_method");
+    }
     let amount = request
         .field("amount")
         .and_then(|a| a.parse::<i64>().ok())
@@ -142,6 +148,7 @@ async fn answer(
             }})),
         )
             .into_response(),
+        Mode::Hanging => StatusCode::GATEWAY_TIMEOUT.into_response(),
         Mode::Status(status) => {
             let body = if request.path == "/v1/accounts" {
                 json!({"id": format!("acct_standin_{}", stand_in.received().len()), "object": "account"})
@@ -374,17 +381,24 @@ pub const WEBHOOK_SECRET: &str = "whsec_test_alveole";
 
 /// A test app on SQLite whose payments go to a stand-in answering in `mode`.
 pub async fn app(mode: Mode) -> (StandIn, crate::support::TestApp) {
+    app_on(crate::support::Backend::Sqlite, mode, &[]).await
+}
+
+/// The same on `backend`, with extra settings.
+pub async fn app_on(
+    backend: crate::support::Backend,
+    mode: Mode,
+    extra: &[(&str, String)],
+) -> (StandIn, crate::support::TestApp) {
     let (stand_in, base) = serve(mode).await;
-    let app = crate::support::TestApp::spawn_with(
-        crate::support::Backend::Sqlite,
-        &[
-            ("STRIPE_SECRET_KEY", "sk_test_standin".into()),
-            ("STRIPE_PUBLISHABLE_KEY", "pk_test_standin".into()),
-            ("STRIPE_API_BASE", base),
-            ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.into()),
-        ],
-    )
-    .await;
+    let mut settings = vec![
+        ("STRIPE_SECRET_KEY", "sk_test_standin".to_owned()),
+        ("STRIPE_PUBLISHABLE_KEY", "pk_test_standin".to_owned()),
+        ("STRIPE_API_BASE", base),
+        ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
+    ];
+    settings.extend(extra.iter().cloned());
+    let app = crate::support::TestApp::spawn_with(backend, &settings).await;
     (stand_in, app)
 }
 

@@ -27,8 +27,17 @@ pub struct StripeProvider {
 impl StripeProvider {
     /// `api_base` points the client elsewhere, e.g. at a local stand-in in tests.
     pub fn new(secret_key: &str, api_base: Option<&str>) -> Result<StripeProvider, PaymentError> {
+        StripeProvider::with_timeout(secret_key, api_base, Duration::from_secs(30))
+    }
+
+    /// The same, giving up on a call after `timeout`; the call's key makes trying again safe.
+    pub fn with_timeout(
+        secret_key: &str,
+        api_base: Option<&str>,
+        timeout: Duration,
+    ) -> Result<StripeProvider, PaymentError> {
         // Without a timeout the client would wait forever on a stalled connection.
-        let mut builder = ClientBuilder::new(secret_key).timeout(Duration::from_secs(30));
+        let mut builder = ClientBuilder::new(secret_key).timeout(timeout);
         if let Some(base) = api_base {
             builder = builder.url(base);
         }

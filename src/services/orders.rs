@@ -275,7 +275,7 @@ pub async fn place(
             order_id: order.id,
             amount: total,
             idempotency_key: charge_key(order.id),
-            description: format!("{} — {}", facts.hive.name, order.id),
+            description: charge_description(&facts.hive, order.id),
             test_card: new.test_card.clone(),
         })
         .await;
@@ -331,6 +331,11 @@ pub async fn place(
 /// The idempotency key of an order's charge at the payment provider.
 fn charge_key(order_id: i64) -> String {
     format!("order-{order_id}")
+}
+
+/// What the charge says on the member's statement; the same on every try, as the key requires.
+fn charge_description(hive: &hive_rows::Model, order_id: i64) -> String {
+    format!("{} — {order_id}", hive.name)
 }
 
 /// `err`, unless the request repeats an earlier one by its key: then that order.
@@ -492,8 +497,119 @@ async fn replay(state: &AppState, existing: orders::Model, hash: &str) -> AppRes
             "error.idempotency_mismatch",
         ));
     }
-    view(&state.db, OrderId(existing.id), state.now()).await
+    // A charge the provider never answered is asked for again under the same key, so the member
+    // can pay now; the provider gives back the first charge if it made one.
+    let client_secret = match ask_provider(state, &existing).await? {
+        Asked::Pending { client_secret } => client_secret,
+        _ => None,
+    };
+    let mut view = view(&state.db, OrderId(existing.id), state.now()).await?;
+    if let Some(p) = view.payment.as_mut()
+        && client_secret.is_some()
+    {
+        p.client_secret = client_secret;
+    }
+    Ok(view)
 }
+
+/// Where an unpaid order's charge stands at the provider, once applied to the order.
+#[derive(Debug, PartialEq)]
+enum Asked {
+    /// Not a pending order of a provider that can be asked.
+    NotAsked,
+    Paid,
+    Failed,
+    Pending {
+        client_secret: Option<String>,
+    },
+    /// The provider could not be reached; nothing changed.
+    Unreachable,
+}
+
+/// Asks the provider about a pending order and applies the answer: paid, failed or still pending.
+///
+/// Without a reference, the charge is made again under the order's key, which the provider
+/// answers with the charge it already made, if any: a member is never charged twice.
+async fn ask_provider(state: &AppState, order: &orders::Model) -> AppResult<Asked> {
+    if OrderStatus::parse(&order.status) != Some(OrderStatus::PendingPayment)
+        || matches!(*state.payments, crate::payments::Payments::Test(_))
+    {
+        return Ok(Asked::NotAsked);
+    }
+    let Some(payment) = payments::Entity::find()
+        .filter(payments::Column::OrderId.eq(order.id))
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(Asked::NotAsked);
+    };
+    let answer = match &payment.provider_ref {
+        Some(r) => state.payments.status(r).await.map(|s| (r.clone(), s)),
+        None => {
+            let d = distributions::get(&state.db, DistributionId(order.distribution_id)).await?;
+            let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
+            state
+                .payments
+                .charge(ChargeRequest {
+                    order_id: order.id,
+                    amount: Cents(order.total_cents),
+                    idempotency_key: charge_key(order.id),
+                    description: charge_description(&hive, order.id),
+                    test_card: None,
+                })
+                .await
+                .map(|c| (c.provider_ref, c.status))
+        }
+    };
+    match answer {
+        Ok((reference, ChargeStatus::Succeeded)) => {
+            mark_paid_with_ref(state, OrderId(order.id), &reference).await?;
+            Ok(Asked::Paid)
+        }
+        Ok((_, ChargeStatus::Failed { .. })) | Err(PaymentError::Declined(_)) => {
+            fail(state, OrderId(order.id)).await?;
+            Ok(Asked::Failed)
+        }
+        Ok((reference, ChargeStatus::Pending { client_secret })) => {
+            if payment.provider_ref.is_none() {
+                set_payment_ref(&state.db, order.id, &reference).await?;
+            }
+            Ok(Asked::Pending { client_secret })
+        }
+        Err(PaymentError::Unavailable(why)) => {
+            tracing::warn!(order_id = order.id, %why, "payment provider unavailable");
+            Ok(Asked::Unreachable)
+        }
+    }
+}
+
+/// Orders still waiting for their payment after `PENDING_CHECK_AFTER` are checked with the provider,
+/// so a lost webhook or an unanswered charge never leaves a paid order unpaid. Returns how many changed.
+pub async fn reconcile_pending(state: &AppState) -> AppResult<usize> {
+    if matches!(*state.payments, crate::payments::Payments::Test(_)) {
+        return Ok(0);
+    }
+    let now = state.now();
+    let waiting = orders::Entity::find()
+        .filter(orders::Column::Status.eq(OrderStatus::PendingPayment.as_str()))
+        .filter(orders::Column::CreatedAt.lte(now - PENDING_CHECK_AFTER))
+        .order_by_asc(orders::Column::Id)
+        .all(&state.db)
+        .await?;
+    let mut changed = 0;
+    for o in waiting {
+        match ask_provider(state, &o).await? {
+            Asked::Paid | Asked::Failed => changed += 1,
+            // One unreachable answer means the rest would wait on the same outage.
+            Asked::Unreachable => break,
+            Asked::NotAsked | Asked::Pending { .. } => {}
+        }
+    }
+    Ok(changed)
+}
+
+/// How long a member has to confirm a payment on the page before the provider is asked about it.
+const PENDING_CHECK_AFTER: Duration = Duration::minutes(2);
 
 async fn set_payment_ref(db: &DatabaseConnection, order: i64, provider_ref: &str) -> AppResult<()> {
     payments::Entity::update_many()
