@@ -906,6 +906,19 @@ async fn orders_for_close(
     Ok(())
 }
 
+/// The close's distribution: `orders` paid orders of `lines` lines and `pending` unpaid ones, from
+/// 100 producers, ordering still open; the same rows, ids included, in every new database.
+pub async fn close_fixture(
+    db: &sea_orm::DatabaseConnection,
+    orders: usize,
+    lines: usize,
+    pending: usize,
+) -> AppResult<i64> {
+    let m = market(db, 100, 10, None).await?;
+    orders_for_close(db, &m, orders, lines, pending).await?;
+    Ok(m.distribution)
+}
+
 /// The baseline: one GROUP BY over the same lines, per producer, product and member, read in full.
 async fn close_baseline(
     db: &sea_orm::DatabaseConnection,
@@ -941,10 +954,8 @@ pub async fn close(opts: Options) -> AppResult<Value> {
     if !quiet {
         eprintln!("Preparing {ORDERS} paid orders of {LINES} lines from 100 producers…");
     }
-    let m = market(&s.state.db, 100, 10, None).await?;
-    orders_for_close(&s.state.db, &m, ORDERS, LINES, PENDING).await?;
+    let d = close_fixture(&s.state.db, ORDERS, LINES, PENDING).await?;
     crate::db::settle(&s.state.db).await?;
-    let d = m.distribution;
     // The baseline runs once before and twice after the close; the fastest run is kept.
     let (b1, groups) = close_baseline(&s.state.db, d).await?;
     let row = distributions::Entity::find_by_id(d)

@@ -600,3 +600,291 @@ async fn the_openapi_document_describes_every_api_route_and_nothing_else() {
     );
     app.finish().await;
 }
+
+/// What a close leaves behind, without ids or times, so two databases can be compared.
+async fn close_outcome(db: &sea_orm::DatabaseConnection, d: i64) -> serde_json::Value {
+    use entity::{basket_numbers, orders, outbox, payouts, pick_lists, refunds};
+    use sea_orm::QueryOrder;
+    let mut lists: Vec<(i64, String)> = pick_lists::Entity::find()
+        .filter(pick_lists::Column::DistributionId.eq(d))
+        .all(db)
+        .await
+        .expect("pick lists")
+        .into_iter()
+        .map(|p| (p.producer_id, p.body))
+        .collect();
+    lists.sort();
+    let mut pay: Vec<(i64, i64, i64, i64, i64, i64)> = payouts::Entity::find()
+        .filter(payouts::Column::DistributionId.eq(d))
+        .all(db)
+        .await
+        .expect("payouts")
+        .into_iter()
+        .map(|p| {
+            (
+                p.producer_id,
+                p.sales_cents,
+                p.refunds_cents,
+                p.host_fee_cents,
+                p.platform_fee_cents,
+                p.payout_cents,
+            )
+        })
+        .collect();
+    pay.sort();
+    let mut numbers: Vec<(i64, i32)> = basket_numbers::Entity::find()
+        .filter(basket_numbers::Column::DistributionId.eq(d))
+        .all(db)
+        .await
+        .expect("baskets")
+        .into_iter()
+        .map(|b| (b.user_id, b.number))
+        .collect();
+    numbers.sort();
+    let mut back: Vec<(i64, i64, String)> = refunds::Entity::find()
+        .all(db)
+        .await
+        .expect("refunds")
+        .into_iter()
+        .map(|r| (r.order_id, r.amount_cents, r.reason))
+        .collect();
+    back.sort();
+    let mut mail: Vec<(String, String)> = outbox::Entity::find()
+        .all(db)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .map(|m| (m.to_email, m.template))
+        .collect();
+    mail.sort();
+    let statuses: Vec<(i64, String)> = orders::Entity::find()
+        .filter(orders::Column::DistributionId.eq(d))
+        .order_by_asc(orders::Column::Id)
+        .all(db)
+        .await
+        .expect("orders")
+        .into_iter()
+        .map(|o| (o.id, o.status))
+        .collect();
+    serde_json::json!({"pick_lists": lists, "payouts": pay, "baskets": numbers,
+                       "refunds": back, "mail": mail, "orders": statuses})
+}
+
+/// `alveole` run against the test app's database.
+fn against(app: &TestApp, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_alveole"));
+    c.args(args)
+        .env("DATABASE_URL", &app.database_url)
+        .env_remove("DATABASE_SCHEMA")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if let Some(s) = &app.schema {
+        c.env("DATABASE_SCHEMA", s);
+    }
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_killed_at_any_moment_and_run_again_ends_as_an_uninterrupted_one() {
+    use alveole::services::close;
+    for backend in backends() {
+        // The same distribution in two databases: one closed in one go, one killed again and again.
+        let reference = TestApp::spawn(backend.clone()).await;
+        let d = alveole::bench::close_fixture(&reference.state.db, 1500, 8, 40)
+            .await
+            .expect("fixture");
+        close::close_now(&reference.state, alveole::domain::DistributionId(d))
+            .await
+            .expect("close");
+        let want = close_outcome(&reference.state.db, d).await;
+        reference.finish().await;
+
+        let app = TestApp::spawn(backend).await;
+        let again = alveole::bench::close_fixture(&app.state.db, 1500, 8, 40)
+            .await
+            .expect("fixture");
+        assert_eq!(again, d, "the fixture is reproducible");
+        let (mut kills, mut mid_way, mut finished) = (0, 0, false);
+        for i in 1..=80u64 {
+            let mut child = against(&app, &["close", &d.to_string()])
+                .spawn()
+                .expect("alveole close");
+            tokio::time::sleep(std::time::Duration::from_millis(30 * i)).await;
+            if let Some(status) = child.try_wait().expect("wait") {
+                if !status.success() {
+                    let out = against(&app, &["close", &d.to_string()])
+                        .stderr(std::process::Stdio::piped())
+                        .output()
+                        .expect("again");
+                    panic!(
+                        "a close that runs to its end succeeds: {status}; again: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+                finished = true;
+                break;
+            }
+            child.kill().expect("SIGKILL");
+            child.wait().expect("reaped");
+            kills += 1;
+            // The dead process's claim runs out, as it would after its lease.
+            entity::jobs::Entity::update_many()
+                .col_expr(
+                    entity::jobs::Column::LockedUntil,
+                    sea_orm::sea_query::Expr::value(Some(
+                        chrono::Utc::now() - chrono::Duration::hours(1),
+                    )),
+                )
+                .filter(entity::jobs::Column::Status.eq("running"))
+                .exec(&app.state.db)
+                .await
+                .expect("lease over");
+            let row = entity::distributions::Entity::find_by_id(d)
+                .one(&app.state.db)
+                .await
+                .expect("distribution")
+                .expect("row");
+            if row.status == "closed" && row.close_step < close::SETTLED {
+                mid_way += 1;
+            }
+        }
+        assert!(finished, "a run finished after {kills} kills");
+        assert!(
+            kills >= 1 && mid_way >= 1,
+            "killed {kills} times, {mid_way} of them in the middle of the close"
+        );
+        let status = against(&app, &["close", &d.to_string()])
+            .status()
+            .expect("run again");
+        assert!(
+            status.success(),
+            "closing a closed distribution again is harmless"
+        );
+        assert_eq!(close_outcome(&app.state.db, d).await, want);
+        app.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_database_run_each_job_and_send_each_mail_once() {
+    use entity::{distributions, jobs, outbox};
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        let market = crate::close::market(&app).await;
+        let smtp = crate::smtp::SmtpServer::start().await;
+        // Ordering ended a minute ago by the servers' clock: both schedulers will try to close it.
+        let d: i64 = market.distribution.parse().expect("id");
+        distributions::Entity::update_many()
+            .col_expr(
+                distributions::Column::OrdersCloseAt,
+                sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
+            )
+            .filter(distributions::Column::Id.eq(d))
+            .exec(&app.state.db)
+            .await
+            .expect("due");
+        // The test's clock ran an hour ahead to open the sale; its mail is due by the servers' clock too.
+        outbox::Entity::update_many()
+            .col_expr(
+                outbox::Column::NextAttemptAt,
+                sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
+            )
+            .exec(&app.state.db)
+            .await
+            .expect("mail due");
+        let mut servers = Vec::new();
+        for _ in 0..2 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .expect("port")
+                .local_addr()
+                .expect("addr")
+                .port();
+            let child = against(&app, &["serve", "--no-demo"])
+                .env("ALVEOLE_ADDR", format!("127.0.0.1:{port}"))
+                .env("SMTP_URL", smtp.url())
+                .spawn()
+                .expect("alveole serve");
+            servers.push((port, child));
+        }
+        for (port, _) in &servers {
+            assert!(ready(*port).await, "server on {port} is up");
+        }
+        let mut done = false;
+        for _ in 0..600 {
+            let settled = distributions::Entity::find_by_id(d)
+                .one(&app.state.db)
+                .await
+                .expect("d")
+                .is_some_and(|r| r.close_step >= alveole::services::close::SETTLED);
+            let unsent = outbox::Entity::find()
+                .filter(outbox::Column::Status.ne("sent"))
+                .count(&app.state.db)
+                .await
+                .expect("outbox");
+            let busy = jobs::Entity::find()
+                .filter(jobs::Column::Status.ne("done"))
+                .count(&app.state.db)
+                .await
+                .expect("jobs");
+            if settled && unsent == 0 && busy == 0 {
+                done = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        for (_, child) in &servers {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+        }
+        for (_, mut child) in servers {
+            let _ = child.wait();
+        }
+        if !done {
+            let d = distributions::Entity::find_by_id(d)
+                .one(&app.state.db)
+                .await
+                .expect("d");
+            let j = jobs::Entity::find().all(&app.state.db).await.expect("jobs");
+            let o = outbox::Entity::find()
+                .all(&app.state.db)
+                .await
+                .expect("outbox");
+            panic!(
+                "not done within a minute: {d:?}\njobs {j:#?}\noutbox {:?}",
+                o.iter()
+                    .map(|m| (&m.template, &m.status, &m.last_error))
+                    .collect::<Vec<_>>()
+            );
+        }
+        let all_jobs = jobs::Entity::find().all(&app.state.db).await.expect("jobs");
+        assert!(!all_jobs.is_empty());
+        for j in &all_jobs {
+            assert_eq!(j.attempts, 1, "{} ran once: {j:?}", j.kind);
+        }
+        let sent = outbox::Entity::find()
+            .all(&app.state.db)
+            .await
+            .expect("outbox");
+        let received = smtp.received();
+        assert_eq!(received.len(), sent.len(), "each queued mail sent once");
+        let mut seen = std::collections::BTreeSet::new();
+        for m in &received {
+            let id = m
+                .header("Message-ID")
+                .unwrap_or_else(|| m.subject() + &m.to.join(","));
+            assert!(
+                seen.insert((m.to.clone(), m.subject(), id)),
+                "sent twice: {:?}",
+                m.to
+            );
+        }
+        let lists = entity::pick_lists::Entity::find()
+            .filter(entity::pick_lists::Column::DistributionId.eq(d))
+            .count(&app.state.db)
+            .await
+            .expect("lists");
+        assert_eq!(lists, 3, "one pick list per producer, made once");
+        app.finish().await;
+    }
+}

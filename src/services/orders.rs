@@ -516,7 +516,7 @@ async fn replay(state: &AppState, existing: orders::Model, hash: &str) -> AppRes
 #[derive(Debug, PartialEq)]
 enum Asked {
     /// Not a pending order of a provider that can be asked.
-    NotAsked,
+    Skipped,
     Paid,
     Failed,
     Pending {
@@ -534,14 +534,14 @@ async fn ask_provider(state: &AppState, order: &orders::Model) -> AppResult<Aske
     if OrderStatus::parse(&order.status) != Some(OrderStatus::PendingPayment)
         || matches!(*state.payments, crate::payments::Payments::Test(_))
     {
-        return Ok(Asked::NotAsked);
+        return Ok(Asked::Skipped);
     }
     let Some(payment) = payments::Entity::find()
         .filter(payments::Column::OrderId.eq(order.id))
         .one(&state.db)
         .await?
     else {
-        return Ok(Asked::NotAsked);
+        return Ok(Asked::Skipped);
     };
     let answer = match &payment.provider_ref {
         Some(r) => state.payments.status(r).await.map(|s| (r.clone(), s)),
@@ -602,7 +602,7 @@ pub async fn reconcile_pending(state: &AppState) -> AppResult<usize> {
             Asked::Paid | Asked::Failed => changed += 1,
             // One unreachable answer means the rest would wait on the same outage.
             Asked::Unreachable => break,
-            Asked::NotAsked | Asked::Pending { .. } => {}
+            Asked::Skipped | Asked::Pending { .. } => {}
         }
     }
     Ok(changed)
