@@ -123,6 +123,8 @@ pub enum AppError {
     Invalid(FieldErrors),
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    #[error("request too large")]
+    TooLarge,
     #[error("too many requests")]
     RateLimited { retry_after: i64 },
     /// An offer has less left than asked; nothing was reserved or charged.
@@ -168,6 +170,7 @@ impl AppError {
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::OutOfStock { .. } => StatusCode::CONFLICT,
             AppError::PaymentDeclined => StatusCode::PAYMENT_REQUIRED,
             AppError::PaymentUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -185,6 +188,7 @@ impl AppError {
             AppError::Invalid(_) => "invalid",
             AppError::Conflict(code) => code,
             AppError::RateLimited { .. } => "rate_limited",
+            AppError::TooLarge => "too_large",
             AppError::OutOfStock { .. } => "stock",
             AppError::PaymentDeclined => "payment_declined",
             AppError::PaymentUnavailable => "payment_unavailable",
@@ -203,6 +207,7 @@ impl AppError {
             AppError::Invalid(_) => "error.invalid_form",
             AppError::Conflict(code) => conflict_key(code),
             AppError::RateLimited { .. } => "error.rate_limited",
+            AppError::TooLarge => "error.too_large",
             AppError::OutOfStock { remaining: 0, .. } => "error.sold_out",
             AppError::OutOfStock { .. } => "error.only_left",
             AppError::PaymentDeclined => "error.payment_declined",

@@ -241,7 +241,8 @@ async fn switch_language(
     ctx: Ctx,
     Form(form): Form<LangForm>,
 ) -> AppResult<Response> {
-    let lang = Locale::parse(&form.lang).ok_or_else(|| AppError::field("lang", "error.locale"))?;
+    // The switch is a menu, not a form to fill in: a bad value gets a page saying so.
+    let lang = Locale::parse(&form.lang).ok_or(AppError::BadRequest("error.locale"))?;
     if let Some(user) = &ctx.user {
         accounts::update_profile(&state.db, user.id, user.name.clone(), lang).await?;
     }

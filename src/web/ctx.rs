@@ -231,6 +231,14 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
     })
     .await;
 
+    // Body limits reject before our handlers run, with a bare 413: it becomes our error, in the visitor's language.
+    let resp = if resp.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && resp.extensions().get::<ErrorPage>().is_none()
+    {
+        i18n::with_lang(lang, async { AppError::TooLarge.into_response() }).await
+    } else {
+        resp
+    };
     let mut resp = if is_api {
         resp
     } else {
@@ -300,7 +308,7 @@ async fn check_csrf(
     let (parts, body) = req.into_parts();
     let bytes = to_bytes(body, FORM_LIMIT)
         .await
-        .map_err(|_| AppError::BadRequest("error.too_large"))?;
+        .map_err(|_| AppError::TooLarge)?;
     let sent = form_urlencoded::parse(&bytes)
         .find(|(k, _)| k == CSRF_FIELD)
         .map(|(_, v)| v.into_owned());

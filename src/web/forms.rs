@@ -1196,3 +1196,122 @@ impl NewsForm {
         }
     }
 }
+
+/// Random bodies through the real extractors and parsers of the ordering and offer endpoints.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use axum::body::Body;
+    use axum::extract::FromRequest;
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    /// JSON values of every kind, nested a few levels.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            ".{0,12}".prop_map(Value::String),
+            "-?[0-9]{1,25}".prop_map(Value::String),
+            (-5i64..1200).prop_map(Value::from),
+            (-5i64..1200).prop_map(|n| Value::String(n.to_string())),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z_]{1,12}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Bodies shaped like an order or an offer, with any value where a field goes.
+    fn shaped() -> impl Strategy<Value = Value> {
+        let line = (any_json(), any_json())
+            .prop_map(|(o, q)| serde_json::json!({"offer_id": o, "quantity": q}));
+        prop_oneof![
+            (prop::collection::vec(line, 0..5), any_json())
+                .prop_map(|(lines, card)| serde_json::json!({"lines": lines, "test_card": card})),
+            (any_json(), any_json())
+                .prop_map(|(p, q)| serde_json::json!({"product_id": p, "quantity_available": q})),
+            any_json(),
+        ]
+    }
+
+    fn bodies() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            shaped().prop_map(|v| v.to_string().into_bytes()),
+            prop::collection::vec(any::<u8>(), 0..64),
+        ]
+    }
+
+    fn extract<T: serde::de::DeserializeOwned>(body: Vec<u8>) -> Result<T, AppError> {
+        let req = axum::http::Request::builder()
+            .method("POST")
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .expect("request");
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(Json::<T>::from_request(req, &()))
+            .map(|Json(v)| v)
+    }
+
+    fn refused_cleanly(e: &AppError) -> bool {
+        match e {
+            AppError::Invalid(f) => !f.is_empty(),
+            other => other.status().is_client_error(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn an_order_body_is_a_clean_refusal_or_lines_within_bounds(body in bodies()) {
+            match extract::<OrderForm>(body) {
+                Err(e) => prop_assert!(refused_cleanly(&e), "{e:?}"),
+                Ok(form) => match form.parse() {
+                    Ok(lines) => {
+                        prop_assert_eq!(lines.len(), form.lines.len());
+                        prop_assert!(!lines.is_empty());
+                        for (offer, qty) in lines {
+                            prop_assert!(offer > 0);
+                            prop_assert!((1..=crate::domain::order::MAX_QUANTITY).contains(&qty));
+                        }
+                    }
+                    Err(fields) => {
+                        prop_assert!(!fields.is_empty());
+                        prop_assert!(fields.0.keys().all(|k| k.starts_with("lines") || k == "test_card"), "{fields:?}");
+                    }
+                },
+            }
+        }
+
+        #[test]
+        fn an_offer_body_is_a_clean_refusal_or_a_product_and_a_cap_within_bounds(body in bodies()) {
+            match extract::<OfferForm>(body) {
+                Err(e) => prop_assert!(refused_cleanly(&e), "{e:?}"),
+                Ok(form) => {
+                    let mut e = FieldErrors::default();
+                    let product = parse_id(&mut e, "product_id", &form.product_id);
+                    let cap = parse_cap(&mut e, &form.quantity_available);
+                    if let Some(p) = product {
+                        prop_assert!(p > 0);
+                    } else {
+                        prop_assert!(e.has("product_id"));
+                    }
+                    match cap {
+                        Some(Some(n)) => prop_assert!((0..=crate::services::offers::MAX_CAP).contains(&n)),
+                        Some(None) => {}
+                        None => prop_assert!(e.has("quantity_available")),
+                    }
+                }
+            }
+        }
+    }
+}
