@@ -79,12 +79,50 @@ async fn chromium(driver: &Driver, lang: &str) -> fantoccini::Client {
         .expect("start Chromium")
 }
 
-/// Saves a screenshot of the page a failed journey stopped on.
-async fn keep_screenshot(c: &fantoccini::Client, name: &str) {
-    if let Ok(png) = c.screenshot().await {
-        let path = std::env::temp_dir().join(format!("alveole-{name}-failure.png"));
-        let _ = std::fs::write(&path, png);
-        eprintln!("screenshot saved to {}", path.display());
+/// A journey's screenshots: one per page it reached, written out as test artefacts if a step fails.
+struct Journey {
+    name: &'static str,
+    shots: Vec<(String, Vec<u8>)>,
+}
+
+impl Journey {
+    fn new(name: &'static str) -> Journey {
+        Journey {
+            name,
+            shots: Vec::new(),
+        }
+    }
+
+    /// Keeps a picture of the page as it is after `step`.
+    async fn shot(&mut self, c: &fantoccini::Client, step: &str) {
+        if let Ok(png) = c.screenshot().await {
+            self.shots.push((step.to_owned(), png));
+        }
+    }
+
+    /// Writes every page's picture and the one the journey stopped on, and says where.
+    async fn keep(&self, c: &fantoccini::Client) {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("browser")
+            .join(self.name);
+        let _ = std::fs::remove_dir_all(&dir);
+        if std::fs::create_dir_all(&dir).is_err() {
+            return;
+        }
+        for (i, (step, png)) in self.shots.iter().enumerate() {
+            let file: String = step
+                .chars()
+                .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' })
+                .collect();
+            let _ = std::fs::write(dir.join(format!("{:02}-{file}.png", i + 1)), png);
+        }
+        if let Ok(png) = c.screenshot().await {
+            let _ = std::fs::write(dir.join("failed-here.png"), png);
+        }
+        if let Ok(url) = c.current_url().await {
+            eprintln!("the {} journey stopped at {url}", self.name);
+        }
+        eprintln!("screenshots of each page saved in {}", dir.display());
     }
 }
 
@@ -198,7 +236,7 @@ async fn after_the_close_a_producer_prints_and_downloads_its_list_and_the_manage
     }
     .await;
     if result.is_err() {
-        keep_screenshot(&c, "pickup").await;
+        Journey::new("pickup").keep(&c).await;
     }
     let _ = c.close().await;
     result.expect("browser journey after the close");
@@ -222,8 +260,10 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
 
     let c = chromium(&driver, "fr-FR").await;
 
-    let result = async {
+    let mut member = Journey::new("member");
+    let journey = std::panic::AssertUnwindSafe(async {
         c.goto(&app.url("/signup")).await?;
+        member.shot(&c, "sign-up").await;
         c.find(Locator::Id("f-name"))
             .await?
             .send_keys("Inès Navigatrice")
@@ -252,6 +292,7 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
             "the account speaks the language chosen: {welcome}"
         );
 
+        member.shot(&c, "account").await;
         c.goto(&app.url("/hives")).await?;
         c.find(Locator::Id("f-postcode"))
             .await?
@@ -263,7 +304,11 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
             .await?;
         // The list is on the page before the search too: wait for the results page itself.
         for _ in 0..100 {
-            if c.current_url().await?.query().is_some_and(|q| q.contains("postcode=37000")) {
+            if c.current_url()
+                .await?
+                .query()
+                .is_some_and(|q| q.contains("postcode=37000"))
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -285,6 +330,7 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
             .text()
             .await?;
         assert!(flash.contains("Vous avez rejoint la ruche"), "{flash}");
+        member.shot(&c, "hive joined").await;
         let producers = c.find_all(Locator::Css(".producers .producer")).await?;
         assert_eq!(producers.len(), 7);
         let first = producers[0].text().await?;
@@ -299,6 +345,7 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
             .click()
             .await?;
         c.wait().for_element(Locator::Css(".shelf-form")).await?;
+        member.shot(&c, "shop").await;
         let banner = c.find(Locator::Css(".test-mode")).await?.text().await?;
         assert!(banner.contains("Mode test"), "{banner}");
         // Two products of the nearest producer, added in one go from its shelf.
@@ -328,6 +375,7 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
             .await?
             .text()
             .await?;
+        member.shot(&c, "basket").await;
         c.find(Locator::Id("pay")).await?.click().await?;
         let status = c
             .wait()
@@ -337,6 +385,7 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
             .await?;
         assert_eq!(status, "payée");
         assert_eq!(c.find(Locator::Id("total")).await?.text().await?, total);
+        member.shot(&c, "order paid").await;
         let paid_note = c.find(Locator::Css(".test-mode")).await?.text().await?;
         assert!(paid_note.contains("mode test"), "{paid_note}");
 
@@ -360,17 +409,23 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
             )
             .await?;
         let n = |i: usize| drawn[i].as_f64().unwrap_or(0.0);
-        assert!(n(0) > 200.0 && n(0) <= n(2), "the chart fits the phone: {drawn}");
+        assert!(
+            n(0) > 200.0 && n(0) <= n(2),
+            "the chart fits the phone: {drawn}"
+        );
         assert!(n(1) > 80.0, "{drawn}");
         assert!(n(3) >= 4.0, "past weeks are drawn: {drawn}");
         Ok::<(), fantoccini::error::CmdError>(())
-    }
-    .await;
-    if result.is_err() {
-        keep_screenshot(&c, "browser").await;
+    });
+    let result = futures_util::FutureExt::catch_unwind(journey).await;
+    if !matches!(result, Ok(Ok(()))) {
+        member.keep(&c).await;
     }
     let _ = c.close().await;
-    result.expect("browser journey");
+    match result {
+        Ok(r) => r.expect("browser journey"),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
 
     // The confirmation mail reaches the SMTP server, in the language the member chose.
     let transport =
@@ -396,5 +451,279 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
         unsubscribe.contains("/unsubscribe/order_confirmed."),
         "{unsubscribe}"
     );
+    app.finish().await;
+}
+
+/// Sets a date-and-time field as a person picking in the browser's widget would end up.
+async fn set_local_time(
+    c: &fantoccini::Client,
+    id: &str,
+    at: chrono::DateTime<chrono_tz::Tz>,
+) -> Result<(), fantoccini::error::CmdError> {
+    c.execute(
+        "document.getElementById(arguments[0]).value = arguments[1];",
+        vec![
+            serde_json::json!(id),
+            serde_json::json!(at.format("%Y-%m-%dT%H:%M").to_string()),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn click(c: &fantoccini::Client, css: &str) -> Result<(), fantoccini::error::CmdError> {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await?
+        .click()
+        .await
+}
+
+async fn text_of(c: &fantoccini::Client, css: &str) -> Result<String, fantoccini::error::CmdError> {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await?
+        .text()
+        .await
+}
+
+/// What a journey step can fail with: the browser's error or a check that did not hold.
+type Step = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+fn ensure(ok: bool, what: impl Into<String>) -> Step {
+    if ok { Ok(()) } else { Err(what.into().into()) }
+}
+
+/// Waits for the page a form leads to, by a flash message containing `words`.
+async fn flash_says(c: &fantoccini::Client, words: &str) -> Step {
+    let mut seen = String::new();
+    for _ in 0..100 {
+        if let Ok(f) = c.find(Locator::Css(".flash")).await {
+            seen = f.text().await.unwrap_or_default();
+            if seen.contains(words) {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("expected a message with {words:?}, saw {seen:?}").into())
+}
+
+/// Waits until the status badge of the manage page reads `want`.
+async fn status_becomes(c: &fantoccini::Client, want: &str) -> Step {
+    let mut seen = String::new();
+    for _ in 0..100 {
+        // The page may be replaced while it is read: that is not an answer yet.
+        if let Ok(t) = text_of(c, "#status").await {
+            seen = t;
+        }
+        if seen == want {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("status {seen:?}, expected {want:?}").into())
+}
+
+#[tokio::test]
+async fn a_manager_and_a_producer_run_a_pickup_from_creation_to_completion() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    if std::env::var("ALVEOLE_SKIP_BROWSER").is_ok_and(|v| v == "1") {
+        eprintln!("browser test skipped: ALVEOLE_SKIP_BROWSER=1");
+        return;
+    }
+    let Some(driver) = start_driver().await else {
+        panic!(
+            "chromedriver not found: install chromium and chromium-driver (see .ci/run), or set ALVEOLE_SKIP_BROWSER=1"
+        );
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let hive = app.seeded_hive().await;
+    let owner = entity::users::Entity::find()
+        .filter(entity::users::Column::Email.eq("maraicher@alveole.test"))
+        .one(&app.state.db)
+        .await
+        .expect("owner")
+        .expect("the market gardener");
+    let farm = entity::producers::Entity::find()
+        .filter(entity::producers::Column::OwnerId.eq(owner.id))
+        .one(&app.state.db)
+        .await
+        .expect("farm")
+        .expect("the market garden");
+    let tz: chrono_tz::Tz = hive.timezone.parse().expect("timezone");
+    let now = alveole::clock::Clock::now(&app.clock).with_timezone(&tz);
+    let c = chromium(&driver, "en-GB").await;
+    let mut manager = Journey::new("manager");
+    let mut producer = Journey::new("producer");
+    let mut created = None;
+
+    // The demo's people read French.
+    let result: Step = async {
+        // The manager plans a pickup three days ahead, ordering opening in an hour.
+        log_in_with(&c, &app, "gerant@alveole.test", "alveole-demo").await?;
+        c.goto(&app.url(&format!("/hives/{}/distributions", hive.id))).await?;
+        manager.shot(&c, "distributions").await;
+        set_local_time(&c, "f-orders_open_at", now + chrono::Duration::hours(1)).await?;
+        set_local_time(&c, "f-orders_close_at", now + chrono::Duration::days(2)).await?;
+        set_local_time(&c, "f-pickup_starts_at", now + chrono::Duration::days(3)).await?;
+        set_local_time(&c, "f-pickup_ends_at", now + chrono::Duration::days(3) + chrono::Duration::hours(2)).await?;
+        click(&c, &format!("form[action='/hives/{}/distributions'] button[type=submit]", hive.id)).await?;
+        flash_says(&c, "Distribution créée").await?;
+        manager.shot(&c, "created").await;
+        let d = entity::distributions::Entity::find()
+            .filter(entity::distributions::Column::HiveId.eq(hive.id))
+            .filter(entity::distributions::Column::Status.eq("draft"))
+            .order_by_desc(entity::distributions::Column::Id)
+            .one(&app.state.db)
+            .await
+            .expect("distribution")
+            .expect("the new distribution");
+        created = Some(d.id);
+
+        // The market gardener takes part and lists two products, one of them limited.
+        log_in_with(&c, &app, "maraicher@alveole.test", "alveole-demo").await?;
+        c.goto(&app.url(&format!("/producers/{}/distributions", farm.id))).await?;
+        producer.shot(&c, "coming distributions").await;
+        click(&c, &format!("li[data-distribution-id='{}'] a[href$='/producers/{}']", d.id, farm.id)).await?;
+        let min = c.wait().for_element(Locator::Id("f-min_order")).await?;
+        min.clear().await?;
+        min.send_keys("0").await?;
+        click(&c, "form[action$='/join'] button[type=submit]").await?;
+        flash_says(&c, "").await?;
+        producer.shot(&c, "joined").await;
+        for (listed, cap) in [(1, "12"), (2, "")] {
+            let field = c.wait().for_element(Locator::Id("f-quantity_available")).await?;
+            field.clear().await?;
+            field.send_keys(cap).await?;
+            click(&c, "form[action$='/offers'] button[type=submit]").await?;
+            let mut rows = 0;
+            for _ in 0..100 {
+                rows = c.find_all(Locator::Css("table.offers tr[data-offer-id]")).await?.len();
+                if rows == listed {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            ensure(rows == listed, format!("{listed} offer(s) listed, saw {rows}"))?;
+        }
+        producer.shot(&c, "offers listed").await;
+
+        // The manager opens ordering now.
+        log_in_with(&c, &app, "gerant@alveole.test", "alveole-demo").await?;
+        c.goto(&app.url(&format!("/distributions/{}/manage", d.id))).await?;
+        click(&c, &format!("form[action='/distributions/{}/open'] button", d.id)).await?;
+        status_becomes(&c, "ventes ouvertes").await?;
+        manager.shot(&c, "opened").await;
+
+        // Two members order (their own journey has its own test).
+        let offers: Vec<i64> = entity::offers::Entity::find()
+            .filter(entity::offers::Column::DistributionId.eq(d.id))
+            .order_by_asc(entity::offers::Column::Id)
+            .all(&app.state.db)
+            .await
+            .expect("offers")
+            .into_iter()
+            .map(|o| o.id)
+            .collect();
+        for email in ["camille.durand@alveole.test", "lucas.martin@alveole.test"] {
+            let mut member = app.api();
+            let (s, v) = member
+                .post("/api/v1/session", serde_json::json!({"email": email, "password": "alveole-demo"}))
+                .await;
+            if !s.is_success() {
+                continue;
+            }
+            member.token = v["token"].as_str().map(str::to_owned);
+            member
+                .post(&format!("/api/v1/hives/{}/members", hive.id), serde_json::json!({}))
+                .await;
+            let (s, o) = member
+                .post(
+                    &format!("/api/v1/distributions/{}/orders", d.id),
+                    serde_json::json!({"lines": [{"offer_id": offers[0].to_string(), "quantity": 3},
+                                                 {"offer_id": offers[1].to_string(), "quantity": 1}]}),
+                )
+                .await;
+            ensure(s == reqwest::StatusCode::CREATED, format!("order: {o}"))?;
+        }
+
+        // The manager closes ordering: the pickup sheet appears.
+        c.goto(&app.url(&format!("/distributions/{}/manage", d.id))).await?;
+        click(&c, "#close-now").await?;
+        click(&c, "#pickup-sheet").await?;
+        c.wait().for_element(Locator::Id("collected-summary")).await?;
+        manager.shot(&c, "pickup sheet").await;
+
+        // The market gardener sees its pick list and reports one carrot short.
+        log_in_with(&c, &app, "maraicher@alveole.test", "alveole-demo").await?;
+        c.goto(&app.url(&format!("/producers/{}/distributions", farm.id))).await?;
+        click(&c, &format!("li[data-distribution-id='{}'] a.pick-list-link", d.id)).await?;
+        let totals = c.wait().for_element(Locator::Css("table.pick td.qty")).await?;
+        let first_total: i64 = totals.text().await?.trim().parse().unwrap_or(0);
+        ensure(first_total >= 3, format!("the pick list adds up the orders: {first_total}"))?;
+        producer.shot(&c, "pick list").await;
+        let delivered = c.find(Locator::Css("#shortages input.qty-input")).await?;
+        let ordered: i64 = delivered.prop("value").await?.unwrap_or_default().parse().unwrap_or(0);
+        delivered.clear().await?;
+        delivered.send_keys(&(ordered - 1).to_string()).await?;
+        click(&c, "#shortages button[type=submit]").await?;
+        flash_says(&c, "Manques enregistrés").await?;
+        producer.shot(&c, "shortage recorded").await;
+
+        // The manager ticks every basket at the pickup table, then completes the pickup.
+        log_in_with(&c, &app, "gerant@alveole.test", "alveole-demo").await?;
+        c.goto(&app.url(&format!("/distributions/{}/pickup", d.id))).await?;
+        let baskets = c.find_all(Locator::Css("li.basket")).await?.len();
+        ensure(baskets >= 1, "baskets on the sheet")?;
+        for n in 0..baskets {
+            let open = c.find_all(Locator::Css("li.basket:not(.collected) form.tick button")).await?;
+            let Some(button) = open.into_iter().next() else { break };
+            button.click().await?;
+            for _ in 0..100 {
+                if c.find_all(Locator::Css("li.basket.collected")).await?.len() > n {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        let summary = text_of(&c, "#collected-summary").await?;
+        ensure(
+            summary == format!("{baskets} paniers retirés sur {baskets}"),
+            format!("every basket ticked: {summary}"),
+        )?;
+        manager.shot(&c, "baskets collected").await;
+        c.goto(&app.url(&format!("/distributions/{}/manage", d.id))).await?;
+        click(&c, "#complete-now").await?;
+        status_becomes(&c, "terminée").await?;
+        manager.shot(&c, "completed").await;
+        Ok(())
+    }
+    .await;
+    if result.is_err() {
+        manager.keep(&c).await;
+        producer.keep(&c).await;
+    }
+    let _ = c.close().await;
+    result.expect("the manager's and the producer's journey");
+    let d = created.expect("a distribution");
+    let refunds = entity::refunds::Entity::find()
+        .filter(entity::refunds::Column::Reason.eq("shortage"))
+        .all(&app.state.db)
+        .await
+        .expect("refunds");
+    assert_eq!(
+        refunds.len(),
+        1,
+        "one member refunded for the missing carrot"
+    );
+    let row = entity::distributions::Entity::find_by_id(d)
+        .one(&app.state.db)
+        .await
+        .expect("d")
+        .expect("row");
+    assert_eq!(row.status, "completed");
     app.finish().await;
 }
