@@ -308,7 +308,10 @@ async fn market(
             .collect();
         products::Entity::insert_many(items).exec(db).await?;
     }
-    let all = products::Entity::find().all(db).await?;
+    let all = products::Entity::find()
+        .order_by_asc(products::Column::Id)
+        .all(db)
+        .await?;
     for chunk in all.chunks(500) {
         let rows: Vec<offers::ActiveModel> = chunk
             .iter()
@@ -317,6 +320,7 @@ async fn market(
         offers::Entity::insert_many(rows).exec(db).await?;
     }
     let offer_ids = offers::Entity::find()
+        .order_by_asc(offers::Column::Id)
         .all(db)
         .await?
         .into_iter()
@@ -792,7 +796,9 @@ async fn orders_for_close(
             .exec_without_returning(db)
             .await?;
     }
+    // In id order: PostgreSQL returns an unordered scan in any order, and the fixture must not vary.
     let user_ids: Vec<i64> = users::Entity::find()
+        .order_by_asc(users::Column::Id)
         .all(db)
         .await?
         .into_iter()

@@ -16,6 +16,8 @@ pub struct Tick {
     /// Unpaid orders that the payment provider's answer moved to paid or failed.
     pub reconciled: usize,
     pub refunds_pending: usize,
+    /// Sessions past their end, deleted.
+    pub sessions_purged: u64,
     pub completed: usize,
 }
 
@@ -62,6 +64,7 @@ pub async fn tick(state: &AppState) -> AppResult<Tick> {
     t.expired = orders::expire_due(state).await?;
     t.completed = complete::complete_due(state).await?;
     t.refunds_pending = orders::retry_refunds(state).await?;
+    t.sessions_purged = crate::services::accounts::purge_expired_sessions(&state.db, now).await?;
     Ok(t)
 }
 

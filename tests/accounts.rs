@@ -425,3 +425,30 @@ async fn signed_in_forms_need_the_token_too() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn sessions_that_ran_out_are_deleted_and_live_ones_kept() {
+    each_backend(|app| async move {
+        let web = app.browser().await;
+        web.signup("zoe@example.fr", "Zoé").await;
+        app.user("marc@example.fr", "Marc").await;
+        let count = || async {
+            entity::sessions::Entity::find()
+                .count(&app.state.db)
+                .await
+                .expect("count")
+        };
+        assert_eq!(count().await, 2, "a web session and an API token");
+        let t = alveole::scheduler::tick(&app.state).await.expect("tick");
+        assert_eq!(t.sessions_purged, 0);
+        // Web sessions last 30 days, API tokens 90.
+        app.clock.advance(chrono::Duration::days(31));
+        let t = alveole::scheduler::tick(&app.state).await.expect("tick");
+        assert_eq!(t.sessions_purged, 1);
+        assert_eq!(count().await, 1);
+        app.clock.advance(chrono::Duration::days(60));
+        alveole::scheduler::tick(&app.state).await.expect("tick");
+        assert_eq!(count().await, 0);
+    })
+    .await;
+}

@@ -6,7 +6,7 @@ use argon2::Argon2;
 use argon2::password_hash::{
     PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
 };
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use entity::{hive_members, hives, producers, sessions, users};
 use rand::RngCore;
 use sea_orm::{
@@ -174,6 +174,15 @@ pub async fn close_session(db: &DatabaseConnection, token: &str) -> AppResult<()
     Ok(())
 }
 
+/// Deletes the sessions that have run out, so the table holds only live ones. Returns how many.
+pub async fn purge_expired_sessions(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<u64> {
+    Ok(sessions::Entity::delete_many()
+        .filter(sessions::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// The user behind a live session token of the given kind.
 pub async fn user_for_token(
     db: &DatabaseConnection,
@@ -192,7 +201,7 @@ pub async fn user_for_token(
         locale: String,
         is_admin: bool,
         kind: String,
-        expires_at: chrono::DateTime<Utc>,
+        expires_at: DateTime<Utc>,
     }
     let backend = db.get_database_backend();
     let placeholder = if backend == sea_orm::DbBackend::Postgres {
