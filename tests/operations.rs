@@ -598,6 +598,78 @@ async fn the_openapi_document_describes_every_api_route_and_nothing_else() {
         "the API has its routes: {}",
         served.len()
     );
+    // Request bodies point at schemas generated from the forms that decode them.
+    let schemas = &doc["components"]["schemas"];
+    let mut bodies = 0;
+    for item in doc["paths"].as_object().expect("paths").values() {
+        for op in item.as_object().expect("item").values() {
+            let Some(r) =
+                op["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
+            else {
+                continue;
+            };
+            let name = r.trim_start_matches("#/components/schemas/");
+            assert!(
+                schemas[name]["properties"].is_object(),
+                "{name} is described: {}",
+                schemas[name]
+            );
+            bodies += 1;
+        }
+    }
+    assert_eq!(bodies, 16, "the changes that read a body describe it");
+    let fields_of = |path: &str, method: &str| -> Vec<String> {
+        let r = doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+            ["$ref"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches("#/components/schemas/")
+            .to_owned();
+        schemas[r.as_str()]["properties"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    for (path, method, wanted) in [
+        (
+            "/users",
+            "post",
+            &["email", "password", "name", "locale"][..],
+        ),
+        (
+            "/distributions/{id}/orders",
+            "post",
+            &["lines", "test_card"][..],
+        ),
+        (
+            "/distributions/{id}/offers",
+            "post",
+            &["product_id", "quantity_available"][..],
+        ),
+        (
+            "/hives/{hive_id}/distributions",
+            "post",
+            &[
+                "orders_open_at",
+                "orders_close_at",
+                "pickup_starts_at",
+                "pickup_ends_at",
+            ][..],
+        ),
+    ] {
+        let have = fields_of(path, method);
+        for w in wanted {
+            assert!(
+                have.iter().any(|h| h == w),
+                "{method} {path} names {w}: {have:?}"
+            );
+        }
+    }
+    let line = &schemas["OrderLineForm"]["properties"];
+    assert!(
+        line["offer_id"].is_object() && line["quantity"].is_object(),
+        "{line}"
+    );
     app.finish().await;
 }
 

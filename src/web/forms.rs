@@ -37,6 +37,11 @@ pub fn loose<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     })
 }
 
+/// A password goes back to a page as an empty field, never as typed.
+fn never_shown<S: serde::Serializer>(_: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("")
+}
+
 fn loose_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     loose(d).map(Some)
 }
@@ -130,12 +135,12 @@ fn optional_postcode(errors: &mut FieldErrors, value: &str) -> Option<String> {
     }
 }
 
-#[derive(Debug, Default, Deserialize, Serialize, Validate)]
+#[derive(Debug, Default, Deserialize, Serialize, Validate, utoipa::ToSchema)]
 #[serde(default)]
 pub struct SignupForm {
     #[validate(length(max = 254))]
     pub email: String,
-    #[serde(skip_serializing)]
+    #[serde(serialize_with = "never_shown")]
     pub password: String,
     #[validate(length(max = 100))]
     pub name: String,
@@ -178,11 +183,11 @@ impl SignupForm {
     }
 }
 
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct LoginForm {
     pub email: String,
-    #[serde(skip_serializing)]
+    #[serde(serialize_with = "never_shown")]
     pub password: String,
     pub next: String,
 }
@@ -232,7 +237,7 @@ impl ProfileForm {
     }
 }
 
-#[derive(Debug, Default, Deserialize, Serialize, Validate)]
+#[derive(Debug, Default, Deserialize, Serialize, Validate, utoipa::ToSchema)]
 #[serde(default)]
 pub struct HiveForm {
     #[validate(length(max = 120))]
@@ -389,7 +394,7 @@ impl HiveSearch {
     }
 }
 
-#[derive(Debug, Default, Deserialize, Serialize, Validate)]
+#[derive(Debug, Default, Deserialize, Serialize, Validate, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ProducerForm {
     #[validate(length(max = 120))]
@@ -516,7 +521,7 @@ impl ProducerForm {
     }
 }
 
-#[derive(Debug, Default, Deserialize, Serialize, Validate)]
+#[derive(Debug, Default, Deserialize, Serialize, Validate, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ProductForm {
     #[validate(length(max = 120))]
@@ -646,7 +651,7 @@ fn money_key(e: MoneyError) -> &'static str {
 }
 
 /// A producer asks to sell in a hive: the hive on the producer's page, the producer in the API.
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct HiveRequestForm {
     #[serde(deserialize_with = "loose")]
@@ -837,7 +842,7 @@ mod tests {
 }
 
 /// A distribution's four times: RFC 3339 with an offset (API), or local `YYYY-MM-DDTHH:MM` in the hive's time zone (pages).
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct DistributionForm {
     pub orders_open_at: String,
@@ -894,7 +899,7 @@ impl DistributionForm {
 }
 
 /// "Every Thursday 17:30–19:30, orders open 6 days before and close 2 days before, for 8 weeks."
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct WeeklyForm {
     pub weekday: String,
@@ -993,7 +998,7 @@ impl WeeklyForm {
     }
 }
 
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct OfferForm {
     #[serde(deserialize_with = "loose")]
@@ -1018,7 +1023,7 @@ pub fn parse_cap(errors: &mut FieldErrors, value: &str) -> Option<Option<i64>> {
     }
 }
 
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct MinOrderForm {
     /// Cents in the API.
@@ -1062,14 +1067,14 @@ impl MinOrderForm {
 }
 
 /// An order in the API: `{lines: [{offer_id, quantity}], test_card?}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct OrderForm {
     pub lines: Vec<OrderLineForm>,
     pub test_card: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct OrderLineForm {
     #[serde(deserialize_with = "loose")]
@@ -1106,13 +1111,13 @@ impl OrderForm {
 }
 
 /// Shortages in the API: `{lines: [{product_id, delivered_quantity}]}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ShortageForm {
     pub lines: Vec<ShortageLineForm>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ShortageLineForm {
     #[serde(deserialize_with = "loose")]

@@ -34,10 +34,10 @@ fn operation(e: &RouteEntry, relative: &str) -> Value {
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
     });
-    if matches!(method.as_str(), "post" | "put" | "patch") {
+    if let Some(body) = &e.body {
         op["requestBody"] = json!({
-            "required": false,
-            "content": {"application/json": {"schema": {"type": "object"}}}
+            "required": true,
+            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{}", (body.name)())}}}
         });
     }
     op
@@ -46,6 +46,32 @@ fn operation(e: &RouteEntry, relative: &str) -> Value {
 /// OpenAPI 3.1 for every route under `/api/v1` in `table`.
 pub fn document(table: &[RouteEntry]) -> Value {
     let mut paths = Map::new();
+    let mut schemas = Vec::new();
+    for e in table.iter().filter(|e| e.path.starts_with(API_PREFIX)) {
+        if let Some(body) = &e.body {
+            (body.collect)(&mut schemas);
+        }
+    }
+    let mut components = Map::new();
+    components.insert(
+        "Error".to_owned(),
+        json!({
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
+                }
+            }}
+        }),
+    );
+    for (name, schema) in schemas {
+        components.insert(name, serde_json::to_value(schema).unwrap_or_default());
+    }
     for e in table {
         let Some(relative) = e.path.strip_prefix(API_PREFIX) else {
             continue;
@@ -73,21 +99,7 @@ pub fn document(table: &[RouteEntry]) -> Value {
                 "session": {"type": "apiKey", "in": "cookie", "name": super::ctx::SESSION_COOKIE,
                             "description": "The pages' session; changes must then carry the x-csrf-token header."}
             },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {"error": {
-                        "type": "object",
-                        "required": ["code", "message"],
-                        "properties": {
-                            "code": {"type": "string"},
-                            "message": {"type": "string"},
-                            "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
-                        }
-                    }}
-                }
-            }
+            "schemas": components
         }
     })
 }
@@ -104,11 +116,13 @@ mod tests {
                 method: Method::GET,
                 path: "/api/v1/distributions/{id}/producers/{producer_id}/pick-list.csv".into(),
                 summary: Some("A pick list"),
+                body: None,
             },
             RouteEntry {
                 method: Method::GET,
                 path: "/hives".into(),
                 summary: None,
+                body: None,
             },
         ];
         let doc = document(&table);

@@ -16,12 +16,15 @@ pub fn routes() -> Routes {
     Routes::new()
         .route(
             "/users",
-            post(sign_up).summary("Creates an account: {email, password, name, locale?}"),
+            post(sign_up)
+                .summary("Creates an account: {email, password, name, locale?}")
+                .body::<SignupForm>(),
         )
         .route(
             "/session",
             post(log_in)
                 .summary("Logs in with {email, password} and returns a bearer token")
+                .body::<LoginForm>()
                 .delete(log_out)
                 .summary("Ends the session of the token sent"),
         )

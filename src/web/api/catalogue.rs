@@ -17,21 +17,25 @@ pub fn routes() -> Routes {
     Routes::new()
         .route(
             "/producers",
-            post(create).summary("Creates a producer owned by the signed-in user"),
+            post(create)
+                .summary("Creates a producer owned by the signed-in user")
+                .body::<ProducerForm>(),
         )
         .route(
             "/producers/{producer_id}",
             get(show)
                 .summary("A producer's public profile")
                 .put(update)
-                .summary("Updates a producer (its owner)"),
+                .summary("Updates a producer (its owner)")
+                .body::<ProducerForm>(),
         )
         .route(
             "/producers/{producer_id}/products",
             get(products)
                 .summary("A producer's catalogue")
                 .post(create_product)
-                .summary("Adds a product to the catalogue (its owner)"),
+                .summary("Adds a product to the catalogue (its owner)")
+                .body::<ProductForm>(),
         )
         .route(
             "/producers/{producer_id}/hives",
@@ -44,6 +48,7 @@ pub fn routes() -> Routes {
                 .summary("One product")
                 .put(update_product)
                 .summary("Updates a product (its producer's owner)")
+                .body::<ProductForm>()
                 .delete(delete_product)
                 .summary("Removes a product from the catalogue (its producer's owner)"),
         )

@@ -22,14 +22,16 @@ pub fn routes() -> Routes {
             get(search)
                 .summary("Hives near ?lat=&lng=&radius_km=, nearest first")
                 .post(create)
-                .summary("Creates a hive managed by the signed-in user"),
+                .summary("Creates a hive managed by the signed-in user")
+                .body::<HiveForm>(),
         )
         .route(
             "/hives/{hive_id}",
             get(show)
                 .summary("A hive's public page")
                 .put(update)
-                .summary("Updates a hive (its manager)"),
+                .summary("Updates a hive (its manager)")
+                .body::<HiveForm>(),
         )
         .route(
             "/hives/{hive_id}/members",
@@ -43,7 +45,8 @@ pub fn routes() -> Routes {
             get(producers_of)
                 .summary("The hive's approved producers")
                 .post(request)
-                .summary("A producer's owner asks to sell in the hive: {producer_id}"),
+                .summary("A producer's owner asks to sell in the hive: {producer_id}")
+                .body::<HiveRequestForm>(),
         )
         .route(
             "/hives/{hive_id}/producers/{producer_id}/approve",

@@ -35,7 +35,8 @@ pub fn routes() -> Routes {
         .route(
             "/distributions/{id}/producers/{producer_id}/shortages",
             post(shortages)
-                .summary("A producer reports what it could not deliver; the members are refunded"),
+                .summary("A producer reports what it could not deliver; the members are refunded")
+                .body::<ShortageForm>(),
         )
         .route(
             "/orders/{id}/collected",

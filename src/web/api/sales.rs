@@ -23,11 +23,14 @@ pub fn routes() -> Routes {
             get(list)
                 .summary("The hive's coming distributions")
                 .post(create)
-                .summary("The manager creates a distribution"),
+                .summary("The manager creates a distribution")
+                .body::<DistributionForm>(),
         )
         .route(
             "/hives/{hive_id}/distributions/weekly",
-            post(create_weekly).summary("The manager creates a run of weekly distributions"),
+            post(create_weekly)
+                .summary("The manager creates a run of weekly distributions")
+                .body::<WeeklyForm>(),
         )
         .route("/distributions/{id}", get(show).summary("One distribution"))
         .route(
@@ -44,26 +47,31 @@ pub fn routes() -> Routes {
         )
         .route(
             "/distributions/{id}/producers/{producer_id}",
-            put(join).summary("A producer takes part, with its minimum order: {min_order_cents}"),
+            put(join)
+                .summary("A producer takes part, with its minimum order: {min_order_cents}")
+                .body::<MinOrderForm>(),
         )
         .route(
             "/distributions/{id}/offers",
             get(list_offers)
                 .summary("What is on sale, for the hive's members")
                 .post(add_offer)
-                .summary("A producer offers a product: {product_id, quantity_available?}"),
+                .summary("A producer offers a product: {product_id, quantity_available?}")
+                .body::<OfferForm>(),
         )
         .route(
             "/offers/{id}",
             put(set_cap)
                 .summary("A producer changes how many it can sell")
+                .body::<OfferForm>()
                 .delete(remove_offer)
                 .summary("A producer withdraws an offer before ordering opens"),
         )
         .route(
             "/distributions/{id}/orders",
             post(place)
-                .summary("A member orders and pays: {lines:[{offer_id, quantity}], test_card?}"),
+                .summary("A member orders and pays: {lines:[{offer_id, quantity}], test_card?}")
+                .body::<OrderForm>(),
         )
         .route(
             "/orders",
