@@ -15,6 +15,8 @@ pub struct Tick {
     pub expired: usize,
     /// Unpaid orders that the payment provider's answer moved to paid or failed.
     pub reconciled: usize,
+    /// Charges of expired orders stopped at the provider (or found paid, and refunded).
+    pub charges_cancelled: usize,
     pub refunds_pending: usize,
     /// Sessions past their end, deleted.
     pub sessions_purged: u64,
@@ -62,6 +64,7 @@ pub async fn tick(state: &AppState) -> AppResult<Tick> {
     // Asked first, so an order paid at the provider is never expired for want of its webhook.
     t.reconciled = orders::reconcile_pending(state).await?;
     t.expired = orders::expire_due(state).await?;
+    t.charges_cancelled = orders::cancel_abandoned_charges(state).await?;
     t.completed = complete::complete_due(state).await?;
     t.refunds_pending = orders::retry_refunds(state).await?;
     t.sessions_purged = crate::services::accounts::purge_expired_sessions(&state.db, now).await?;

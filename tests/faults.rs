@@ -316,3 +316,78 @@ where
     }
     out
 }
+
+fn cancels(stand_in: &StandIn) -> usize {
+    stand_in
+        .received()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/cancel"))
+        .count()
+}
+
+#[tokio::test]
+async fn an_expired_order_s_payment_form_is_cancelled_and_a_last_minute_payment_refunded() {
+    for backend in backends() {
+        let (stand_in, app) =
+            crate::stripe::app_on(backend, Mode::Status("requires_payment_method"), &[]).await;
+        let sale = open_sale(&app).await;
+        let (s, v) = place(&app, &sale.member, &sale.distribution, &sale.carrots, "k1").await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let first = order_row(&app).await;
+
+        // Never paid: it expires and its payment form is cancelled at Stripe, once.
+        app.clock.advance(Duration::hours(2));
+        let t = alveole::scheduler::tick(&app.state).await.expect("tick");
+        assert_eq!((t.expired, t.charges_cancelled), (1, 1));
+        assert_eq!(cancels(&stand_in), 1);
+        let payment = payments::Entity::find()
+            .filter(payments::Column::OrderId.eq(first.id))
+            .one(&app.state.db)
+            .await
+            .expect("payment")
+            .expect("row");
+        assert_eq!(payment.status, "canceled");
+        alveole::scheduler::tick(&app.state).await.expect("tick");
+        assert_eq!(cancels(&stand_in), 1, "cancelled once");
+
+        // Another order expires while Stripe is down, and its member pays at the last moment.
+        let marc = crate::sale::second_member(&app, &sale).await;
+        let (s, v) = place(&app, &marc, &sale.distribution, &sale.carrots, "k2").await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let second: i64 = v["id"].as_str().and_then(|i| i.parse().ok()).expect("id");
+        stand_in.set_mode(Mode::Failing);
+        app.clock.advance(Duration::hours(2));
+        let t = alveole::scheduler::tick(&app.state).await.expect("tick");
+        assert_eq!((t.expired, t.charges_cancelled), (1, 0));
+        stand_in.set_mode(Mode::Status("succeeded"));
+        let t = alveole::scheduler::tick(&app.state).await.expect("tick");
+        assert_eq!(
+            t.charges_cancelled, 1,
+            "Stripe refuses to cancel a paid intent; the payment is found"
+        );
+        let back = refunds::Entity::find()
+            .filter(refunds::Column::OrderId.eq(second))
+            .all(&app.state.db)
+            .await
+            .expect("refunds");
+        assert_eq!(back.len(), 1, "{back:?}");
+        assert_eq!(
+            (back[0].reason.as_str(), back[0].amount_cents),
+            ("late_payment", 580)
+        );
+        let order = orders::Entity::find_by_id(second)
+            .one(&app.state.db)
+            .await
+            .expect("order")
+            .expect("row");
+        assert_eq!(order.status, "expired", "the stock is not taken again");
+        alveole::scheduler::tick(&app.state).await.expect("tick");
+        let again = refunds::Entity::find()
+            .filter(refunds::Column::OrderId.eq(second))
+            .count(&app.state.db)
+            .await
+            .expect("refunds");
+        assert_eq!(again, 1, "refunded once");
+        app.finish().await;
+    }
+}

@@ -157,6 +157,24 @@ async fn answer(
                        "url": format!("https://connect.stripe.test/setup/{}", request.field("account").unwrap_or(""))})
             } else if request.path == "/v1/transfers" {
                 transfer(&request, amount)
+            } else if request.path.ends_with("/cancel") {
+                let id = request
+                    .path
+                    .trim_start_matches("/v1/payment_intents/")
+                    .trim_end_matches("/cancel");
+                // Stripe refuses to cancel an intent that has been paid.
+                if status == "succeeded" {
+                    return (
+                        StatusCode::BAD_REQUEST,
+                        axum::Json(json!({ "error": {
+                            "type": "invalid_request_error",
+                            "code": "payment_intent_unexpected_state",
+                            "message": "You cannot cancel this PaymentIntent because it has a status of succeeded."
+                        }})),
+                    )
+                        .into_response();
+                }
+                payment_intent(id, "canceled", 1234, "42")
             } else if request.path == "/v1/refunds" {
                 refund(request.field("payment_intent").unwrap_or(""), amount)
             } else if method == Method::POST {
@@ -188,6 +206,7 @@ pub async fn serve(mode: Mode) -> (StandIn, String) {
     let app = Router::new()
         .route("/v1/payment_intents", post(answer))
         .route("/v1/payment_intents/{id}", get(answer))
+        .route("/v1/payment_intents/{id}/cancel", post(answer))
         .route("/v1/refunds", post(answer))
         .route("/v1/transfers", post(answer))
         .route("/v1/accounts", post(answer))

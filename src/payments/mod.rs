@@ -90,6 +90,8 @@ pub trait PaymentProvider: Send + Sync {
         &self,
         provider_ref: &str,
     ) -> impl Future<Output = Result<ChargeStatus, PaymentError>> + Send;
+    /// Stops an unpaid charge, so a payment form left open can no longer take money.
+    fn cancel(&self, provider_ref: &str) -> impl Future<Output = Result<(), PaymentError>> + Send;
     fn refund(
         &self,
         req: RefundRequest,
@@ -133,6 +135,13 @@ impl PaymentProvider for Payments {
         match self {
             Payments::Test(p) => p.status(provider_ref).await,
             Payments::Stripe(p) => p.status(provider_ref).await,
+        }
+    }
+
+    async fn cancel(&self, provider_ref: &str) -> Result<(), PaymentError> {
+        match self {
+            Payments::Test(p) => p.cancel(provider_ref).await,
+            Payments::Stripe(p) => p.cancel(provider_ref).await,
         }
     }
 

@@ -12,7 +12,8 @@ use ::stripe_connect::account_link::{CreateAccountLink, CreateAccountLinkType};
 use ::stripe_connect::transfer::CreateTransfer;
 use ::stripe_core::PaymentIntent;
 use ::stripe_core::payment_intent::{
-    CreatePaymentIntent, CreatePaymentIntentAutomaticPaymentMethods, RetrievePaymentIntent,
+    CancelPaymentIntent, CreatePaymentIntent, CreatePaymentIntentAutomaticPaymentMethods,
+    RetrievePaymentIntent,
 };
 use ::stripe_core::refund::CreateRefund;
 use std::collections::HashMap;
@@ -125,6 +126,14 @@ impl PaymentProvider for StripeProvider {
             .await
             .map_err(from_stripe)?;
         Ok(status_of(pi))
+    }
+
+    async fn cancel(&self, provider_ref: &str) -> Result<(), PaymentError> {
+        CancelPaymentIntent::new(provider_ref)
+            .send(&self.client)
+            .await
+            .map_err(from_stripe)?;
+        Ok(())
     }
 
     async fn refund(&self, req: RefundRequest) -> Result<Refund, PaymentError> {

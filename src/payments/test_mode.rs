@@ -52,6 +52,10 @@ impl PaymentProvider for TestMode {
         Ok(ChargeStatus::Succeeded)
     }
 
+    async fn cancel(&self, _provider_ref: &str) -> Result<(), PaymentError> {
+        Ok(())
+    }
+
     async fn refund(&self, req: RefundRequest) -> Result<Refund, PaymentError> {
         Ok(Refund {
             provider_ref: format!("test_re_{}", req.idempotency_key),

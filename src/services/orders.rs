@@ -24,7 +24,7 @@ use entity::{
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -606,6 +606,58 @@ pub async fn reconcile_pending(state: &AppState) -> AppResult<usize> {
         }
     }
     Ok(changed)
+}
+
+/// Cancels at the provider the charges of orders that expired unpaid, so their payment forms can
+/// no longer take money; a charge paid meanwhile is recorded, and refunded as a late payment.
+/// Returns how many charges were settled one way or the other.
+pub async fn cancel_abandoned_charges(state: &AppState) -> AppResult<usize> {
+    if matches!(*state.payments, crate::payments::Payments::Test(_)) {
+        return Ok(0);
+    }
+    let abandoned = payments::Entity::find()
+        .filter(payments::Column::Status.eq("expired"))
+        .filter(payments::Column::ProviderRef.is_not_null())
+        .order_by_asc(payments::Column::Id)
+        .limit(100)
+        .all(&state.db)
+        .await?;
+    let mut settled = 0;
+    for p in abandoned {
+        let Some(reference) = p.provider_ref.as_deref() else {
+            continue;
+        };
+        let cancelled = state.payments.cancel(reference).await;
+        // A refusal may mean the member paid at the last moment: the charge itself says.
+        let answer = match cancelled {
+            Ok(()) => Ok(ChargeStatus::Failed {
+                reason: "canceled".to_owned(),
+            }),
+            Err(_) => state.payments.status(reference).await,
+        };
+        match answer {
+            Ok(ChargeStatus::Failed { .. }) => {
+                payments::Entity::update_many()
+                    .col_expr(payments::Column::Status, Expr::value("canceled"))
+                    .col_expr(payments::Column::UpdatedAt, Expr::value(state.now()))
+                    .filter(payments::Column::Id.eq(p.id))
+                    .filter(payments::Column::Status.eq("expired"))
+                    .exec(&state.db)
+                    .await?;
+                settled += 1;
+            }
+            Ok(ChargeStatus::Succeeded) => {
+                mark_paid_with_ref(state, OrderId(p.order_id), reference).await?;
+                settled += 1;
+            }
+            Ok(ChargeStatus::Pending { .. }) => {}
+            Err(why) => {
+                tracing::warn!(order_id = p.order_id, %why, "payment provider unavailable");
+                break;
+            }
+        }
+    }
+    Ok(settled)
 }
 
 /// How long a member has to confirm a payment on the page before the provider is asked about it.
