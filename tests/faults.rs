@@ -203,6 +203,19 @@ fn hook(app: &TestApp, event: &Value) -> reqwest::RequestBuilder {
         .body(payload)
 }
 
+/// A Stripe sale with one order of two carrots waiting for the member to pay on the page.
+async fn waiting_for_stripe(
+    backend: Backend,
+) -> (StandIn, TestApp, crate::sale::Sale, orders::Model) {
+    let (stand_in, app) =
+        crate::stripe::app_on(backend, Mode::Status("requires_payment_method"), &[]).await;
+    let sale = open_sale(&app).await;
+    let (s, v) = place(&app, &sale.member, &sale.distribution, &sale.carrots, "k1").await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let order = order_row(&app).await;
+    (stand_in, app, sale, order)
+}
+
 fn event(id: &str, kind: &str, intent: &str, order: i64) -> Value {
     json!({"id": id, "type": kind, "data": {"object": {
         "id": intent, "object": "payment_intent", "metadata": {"order_id": order.to_string()}
@@ -212,12 +225,7 @@ fn event(id: &str, kind: &str, intent: &str, order: i64) -> Value {
 #[tokio::test]
 async fn a_webhook_delivered_ten_times_at_once_and_out_of_order_is_applied_once() {
     for backend in backends() {
-        let (stand_in, app) =
-            crate::stripe::app_on(backend, Mode::Status("requires_payment_method"), &[]).await;
-        let sale = open_sale(&app).await;
-        let (s, v) = place(&app, &sale.member, &sale.distribution, &sale.carrots, "k1").await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        let order = order_row(&app).await;
+        let (stand_in, app, sale, order) = waiting_for_stripe(backend).await;
         let intent = format!("pi_standin_order_{}", order.id);
 
         // Ten deliveries of the success at the same moment.
@@ -328,12 +336,7 @@ fn cancels(stand_in: &StandIn) -> usize {
 #[tokio::test]
 async fn an_expired_order_s_payment_form_is_cancelled_and_a_last_minute_payment_refunded() {
     for backend in backends() {
-        let (stand_in, app) =
-            crate::stripe::app_on(backend, Mode::Status("requires_payment_method"), &[]).await;
-        let sale = open_sale(&app).await;
-        let (s, v) = place(&app, &sale.member, &sale.distribution, &sale.carrots, "k1").await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        let first = order_row(&app).await;
+        let (stand_in, app, sale, first) = waiting_for_stripe(backend).await;
 
         // Never paid: it expires and its payment form is cancelled at Stripe, once.
         app.clock.advance(Duration::hours(2));
