@@ -2,7 +2,6 @@
 
 use crate::support::*;
 use alveole::web::routes::RouteEntry;
-use chrono::Duration;
 use reqwest::{Method, StatusCode};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::{Value, json};
@@ -460,10 +459,7 @@ async fn world(app: &TestApp, roles: &BTreeMap<Who, Role>, stage: Stage) -> Worl
     let d = ok(manager
         .post(
             &format!("/api/v1/hives/{hive}/distributions"),
-            json!({"orders_open_at": (now + Duration::hours(1)).to_rfc3339(),
-                   "orders_close_at": (now + Duration::days(2)).to_rfc3339(),
-                   "pickup_starts_at": (now + Duration::days(3)).to_rfc3339(),
-                   "pickup_ends_at": (now + Duration::days(3) + Duration::hours(2)).to_rfc3339()}),
+            coming_pickup(now),
         )
         .await)
     .await;

@@ -57,6 +57,20 @@ async fn start_driver() -> Option<Driver> {
     None
 }
 
+/// Chromedriver for a journey; `None` when `ALVEOLE_SKIP_BROWSER=1`, a failure when it is missing.
+async fn driver_unless_skipped() -> Option<Driver> {
+    if std::env::var("ALVEOLE_SKIP_BROWSER").is_ok_and(|v| v == "1") {
+        eprintln!("browser test skipped: ALVEOLE_SKIP_BROWSER=1");
+        return None;
+    }
+    let driver = start_driver().await;
+    assert!(
+        driver.is_some(),
+        "chromedriver not found: install chromium and chromium-driver (see .ci/run), or set ALVEOLE_SKIP_BROWSER=1"
+    );
+    driver
+}
+
 /// Headless Chromium at a phone's width, in `lang`.
 async fn chromium(driver: &Driver, lang: &str) -> fantoccini::Client {
     let chrome = find(&["chromium", "chromium-browser", "google-chrome"])
@@ -164,14 +178,8 @@ async fn log_in_with(
 
 #[tokio::test]
 async fn after_the_close_a_producer_prints_and_downloads_its_list_and_the_manager_ticks_a_basket() {
-    if std::env::var("ALVEOLE_SKIP_BROWSER").is_ok_and(|v| v == "1") {
-        eprintln!("browser test skipped: ALVEOLE_SKIP_BROWSER=1");
+    let Some(driver) = driver_unless_skipped().await else {
         return;
-    }
-    let Some(driver) = start_driver().await else {
-        panic!(
-            "chromedriver not found: install chromium and chromium-driver (see .ci/run), or set ALVEOLE_SKIP_BROWSER=1"
-        );
     };
     let app = TestApp::spawn(Backend::Sqlite).await;
     let m = crate::close::market(&app).await;
@@ -245,14 +253,8 @@ async fn after_the_close_a_producer_prints_and_downloads_its_list_and_the_manage
 
 #[tokio::test]
 async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
-    if std::env::var("ALVEOLE_SKIP_BROWSER").is_ok_and(|v| v == "1") {
-        eprintln!("browser test skipped: ALVEOLE_SKIP_BROWSER=1");
+    let Some(driver) = driver_unless_skipped().await else {
         return;
-    }
-    let Some(driver) = start_driver().await else {
-        panic!(
-            "chromedriver not found: install chromium and chromium-driver (see .ci/run), or set ALVEOLE_SKIP_BROWSER=1"
-        );
     };
     let app = TestApp::spawn(Backend::Sqlite).await;
     app.seed().await;
@@ -530,14 +532,8 @@ async fn status_becomes(c: &fantoccini::Client, want: &str) -> Step {
 #[tokio::test]
 async fn a_manager_and_a_producer_run_a_pickup_from_creation_to_completion() {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-    if std::env::var("ALVEOLE_SKIP_BROWSER").is_ok_and(|v| v == "1") {
-        eprintln!("browser test skipped: ALVEOLE_SKIP_BROWSER=1");
+    let Some(driver) = driver_unless_skipped().await else {
         return;
-    }
-    let Some(driver) = start_driver().await else {
-        panic!(
-            "chromedriver not found: install chromium and chromium-driver (see .ci/run), or set ALVEOLE_SKIP_BROWSER=1"
-        );
     };
     let app = TestApp::spawn(Backend::Sqlite).await;
     let hive = app.seeded_hive().await;

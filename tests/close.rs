@@ -72,9 +72,7 @@ pub async fn market(app: &TestApp) -> Market {
     let (s, d) = manager
         .post(
             &format!("/api/v1/hives/{hive}/distributions"),
-            json!({"orders_open_at": opens.to_rfc3339(), "orders_close_at": closes.to_rfc3339(),
-                   "pickup_starts_at": (now + Duration::days(3)).to_rfc3339(),
-                   "pickup_ends_at": (now + Duration::days(3) + Duration::hours(2)).to_rfc3339()}),
+            coming_pickup(now),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{d}");

@@ -230,8 +230,10 @@ async fn a_webhook_delivered_ten_times_at_once_and_out_of_order_is_applied_once(
 
         // Ten deliveries of the success at the same moment.
         let paid = event("evt_paid", "payment_intent.succeeded", &intent, order.id);
-        let sends: Vec<_> = (0..10).map(|_| hook(&app, &paid).send()).collect();
-        for r in futures_join(sends).await {
+        let sends: Vec<_> = (0..10)
+            .map(|_| tokio::spawn(hook(&app, &paid).send()))
+            .collect();
+        for r in crate::sale::futures_all(sends).await {
             assert_eq!(r.expect("hook").status(), StatusCode::OK);
         }
         // Then an earlier attempt's failure and a cancellation, arriving late.
@@ -285,8 +287,10 @@ async fn a_webhook_delivered_ten_times_at_once_and_out_of_order_is_applied_once(
             &late_intent,
             late_order,
         );
-        let sends: Vec<_> = (0..10).map(|_| hook(&app, &late).send()).collect();
-        for r in futures_join(sends).await {
+        let sends: Vec<_> = (0..10)
+            .map(|_| tokio::spawn(hook(&app, &late).send()))
+            .collect();
+        for r in crate::sale::futures_all(sends).await {
             assert_eq!(r.expect("hook").status(), StatusCode::OK);
         }
         let back = refunds::Entity::find()
@@ -310,19 +314,6 @@ async fn a_webhook_delivered_ten_times_at_once_and_out_of_order_is_applied_once(
         );
         app.finish().await;
     }
-}
-
-async fn futures_join<F>(futures: Vec<F>) -> Vec<F::Output>
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    for h in handles {
-        out.push(h.await.expect("task"));
-    }
-    out
 }
 
 fn cancels(stand_in: &StandIn) -> usize {

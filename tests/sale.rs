@@ -57,8 +57,7 @@ pub async fn prepare(app: &TestApp) -> Sale {
     let (s, d) = manager
         .post(
             &format!("/api/v1/hives/{hive}/distributions"),
-            json!({"orders_open_at": rfc(opens), "orders_close_at": rfc(closes),
-                   "pickup_starts_at": rfc(now + Duration::days(3)), "pickup_ends_at": rfc(now + Duration::days(3) + Duration::hours(2))}),
+            coming_pickup(now),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{d}");
@@ -180,7 +179,8 @@ async fn reserved(app: &TestApp, offer: &str) -> i64 {
         .quantity_reserved
 }
 
-async fn futures_all<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+/// Every task's result, in order.
+pub async fn futures_all<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
     let mut out = Vec::with_capacity(tasks.len());
     for t in tasks {
         out.push(t.await.expect("task"));

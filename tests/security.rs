@@ -349,10 +349,7 @@ async fn script_typed_into_any_text_field_is_shown_as_text() {
         let (_, d) = manager
             .post(
                 &format!("/api/v1/hives/{hive}/distributions"),
-                json!({"orders_open_at": (now + Duration::hours(1)).to_rfc3339(),
-                       "orders_close_at": (now + Duration::days(2)).to_rfc3339(),
-                       "pickup_starts_at": (now + Duration::days(3)).to_rfc3339(),
-                       "pickup_ends_at": (now + Duration::days(3) + Duration::hours(2)).to_rfc3339()}),
+                coming_pickup(now),
             )
             .await;
         let d = d["id"].as_str().expect("distribution").to_owned();

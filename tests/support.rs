@@ -538,6 +538,18 @@ impl Api {
     }
 }
 
+/// The usual test distribution from `now`: ordering opens in an hour and closes in two days, the
+/// pickup is in three days, for two hours.
+pub fn coming_pickup(now: chrono::DateTime<chrono::Utc>) -> Value {
+    use chrono::Duration;
+    serde_json::json!({
+        "orders_open_at": (now + Duration::hours(1)).to_rfc3339(),
+        "orders_close_at": (now + Duration::days(2)).to_rfc3339(),
+        "pickup_starts_at": (now + Duration::days(3)).to_rfc3339(),
+        "pickup_ends_at": (now + Duration::days(3) + Duration::hours(2)).to_rfc3339(),
+    })
+}
+
 /// The field messages of a JSON error.
 pub fn fields(v: &Value) -> Vec<String> {
     v["error"]["fields"]

@@ -531,9 +531,7 @@ enum Asked {
 /// Without a reference, the charge is made again under the order's key, which the provider
 /// answers with the charge it already made, if any: a member is never charged twice.
 async fn ask_provider(state: &AppState, order: &orders::Model) -> AppResult<Asked> {
-    if OrderStatus::parse(&order.status) != Some(OrderStatus::PendingPayment)
-        || matches!(*state.payments, crate::payments::Payments::Test(_))
-    {
+    if OrderStatus::parse(&order.status) != Some(OrderStatus::PendingPayment) || state.test_mode() {
         return Ok(Asked::Skipped);
     }
     let Some(payment) = payments::Entity::find()
@@ -586,7 +584,7 @@ async fn ask_provider(state: &AppState, order: &orders::Model) -> AppResult<Aske
 /// Orders still waiting for their payment after `PENDING_CHECK_AFTER` are checked with the provider,
 /// so a lost webhook or an unanswered charge never leaves a paid order unpaid. Returns how many changed.
 pub async fn reconcile_pending(state: &AppState) -> AppResult<usize> {
-    if matches!(*state.payments, crate::payments::Payments::Test(_)) {
+    if state.test_mode() {
         return Ok(0);
     }
     let now = state.now();
@@ -612,7 +610,7 @@ pub async fn reconcile_pending(state: &AppState) -> AppResult<usize> {
 /// no longer take money; a charge paid meanwhile is recorded, and refunded as a late payment.
 /// Returns how many charges were settled one way or the other.
 pub async fn cancel_abandoned_charges(state: &AppState) -> AppResult<usize> {
-    if matches!(*state.payments, crate::payments::Payments::Test(_)) {
+    if state.test_mode() {
         return Ok(0);
     }
     let abandoned = payments::Entity::find()
