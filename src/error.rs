@@ -125,6 +125,9 @@ pub enum AppError {
     Conflict(&'static str),
     #[error("request too large")]
     TooLarge,
+    /// A link from a mail (reset, confirmation) that was used, has run out or never existed.
+    #[error("link used, expired or unknown")]
+    LinkInvalid,
     #[error("too many requests")]
     RateLimited { retry_after: i64 },
     /// An offer has less left than asked; nothing was reserved or charged.
@@ -171,6 +174,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::LinkInvalid => StatusCode::GONE,
             AppError::OutOfStock { .. } => StatusCode::CONFLICT,
             AppError::PaymentDeclined => StatusCode::PAYMENT_REQUIRED,
             AppError::PaymentUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -189,6 +193,7 @@ impl AppError {
             AppError::Conflict(code) => code,
             AppError::RateLimited { .. } => "rate_limited",
             AppError::TooLarge => "too_large",
+            AppError::LinkInvalid => "link_invalid",
             AppError::OutOfStock { .. } => "stock",
             AppError::PaymentDeclined => "payment_declined",
             AppError::PaymentUnavailable => "payment_unavailable",
@@ -208,6 +213,7 @@ impl AppError {
             AppError::Conflict(code) => conflict_key(code),
             AppError::RateLimited { .. } => "error.rate_limited",
             AppError::TooLarge => "error.too_large",
+            AppError::LinkInvalid => "error.link_invalid",
             AppError::OutOfStock { remaining: 0, .. } => "error.sold_out",
             AppError::OutOfStock { .. } => "error.only_left",
             AppError::PaymentDeclined => "error.payment_declined",
@@ -251,6 +257,10 @@ fn conflict_key(code: &str) -> &'static str {
         "completed" => "error.completed",
         "stripe_off" => "error.stripe_off",
         "already_refunded" => "error.already_refunded",
+        "baskets_collected" => "error.baskets_collected",
+        "basket_to_collect" => "error.basket_to_collect",
+        "hive_money_pending" => "error.hive_money_pending",
+        "farm_money_pending" => "error.farm_money_pending",
         _ => "error.conflict",
     }
 }

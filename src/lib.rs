@@ -40,8 +40,6 @@ pub struct AppState {
     pub offer_cache: services::offers::OfferCache,
     /// Where new orders are written, in batches.
     pub order_writer: services::order_writer::OrderWriter,
-    /// Log-in and sign-up attempts per client and account.
-    pub auth_limits: Arc<web::limits::AuthLimits>,
 }
 
 impl AppState {
@@ -78,7 +76,6 @@ impl AppState {
         let mail_wakeup = Arc::new(tokio::sync::Notify::new());
         let order_writer =
             services::order_writer::OrderWriter::start(writer.clone(), mail_wakeup.clone());
-        let auth_limits = Arc::new(web::limits::AuthLimits::new(config.auth_limit));
         Ok(AppState {
             db,
             writer,
@@ -91,7 +88,6 @@ impl AppState {
             jobs_wakeup: Arc::new(tokio::sync::Notify::new()),
             offer_cache: services::offers::OfferCache::default(),
             order_writer,
-            auth_limits,
         })
     }
 

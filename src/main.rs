@@ -18,11 +18,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the site and the API (the default); an empty database gets the demo first.
+    /// Serve the site and the API (the default); an empty database gets the demo first when
+    /// listening on a loopback address.
     Serve {
         /// Do not load the demo into an empty database.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "demo")]
         no_demo: bool,
+        /// Load the demo into an empty database even when listening beyond this machine.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage platform admins.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -66,6 +75,16 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Make `email` a platform admin (creating the account if needed) and print a one-time link
+    /// to set its password, also sent by mail.
+    Add {
+        /// The admin's e-mail address.
+        email: String,
+    },
+}
+
 #[derive(Subcommand, Clone, Copy)]
 enum BenchKind {
     /// The shop page and offers API of a 10,000-offer distribution, beside a bare baseline.
@@ -94,7 +113,10 @@ async fn main() -> ExitCode {
     };
     init_tracing(config.json_logs);
     match run(
-        cli.command.unwrap_or(Command::Serve { no_demo: false }),
+        cli.command.unwrap_or(Command::Serve {
+            no_demo: false,
+            demo: false,
+        }),
         config,
     )
     .await
@@ -204,22 +226,48 @@ async fn run(command: Command, config: Config) -> Result<(), alveole::error::App
             let report = alveole::services::close::close_now(&state, id).await?;
             println!("{report}");
         }
-        Command::Serve { no_demo } => {
+        Command::Admin {
+            action: AdminAction::Add { email },
+        } => {
+            let state = AppState::connect(config).await?;
+            let link = alveole::services::admins::add(&state, &email).await?;
+            println!(
+                "{email} is a platform admin. To set the password (valid 24 hours, once):\n{link}"
+            );
+            // The mail is in the outbox; send it now rather than at the next serve.
+            let transport =
+                alveole::mail::sender::Transport::from_url(state.config.smtp_url.as_deref())?;
+            if let Err(e) = alveole::mail::sender::send_due(&state, &transport).await {
+                eprintln!("The link was not mailed yet ({e}); it will be sent by the next serve.");
+            }
+        }
+        Command::Serve { no_demo, demo } => {
             let addr = config.addr;
             let base_url = config.base_url.clone();
             let state = AppState::connect(config).await?;
-            // The demo is paid in test mode; an installation with Stripe never gets it.
-            let demo = !no_demo
-                && state.config.stripe_secret_key.is_none()
-                && seed::is_empty(&state.db).await?;
-            if demo {
+            let empty = seed::is_empty(&state.db).await?;
+            let load = seed::demo_wanted(
+                &addr,
+                seed::DemoFlags { no_demo, demo },
+                state.config.stripe_secret_key.is_some(),
+            );
+            if empty && load {
                 seed::run(&state).await?;
+            } else if empty && !no_demo && !demo {
+                println!(
+                    "The database is empty and {addr} is not a loopback address, so no demo (its \
+                     passwords are public) was loaded. Run `alveole admin add <email>` for the \
+                     first admin, or `alveole serve --demo` to load the demo anyway."
+                );
             }
             let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
                 alveole::error::AppError::Internal(format!("cannot listen on {addr}: {e}"))
             })?;
             println!("Alvéole is running at {base_url}");
-            if let Ok(logins) = seed::demo_logins() {
+            if let Ok(logins) = seed::demo_logins()
+                && empty
+                && load
+            {
                 println!(
                     "Demo logins (password \"{}\"): member {}, producer {}, manager {}, admin {}",
                     logins.password, logins.member, logins.producer, logins.manager, logins.admin

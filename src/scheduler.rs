@@ -4,7 +4,7 @@ use crate::AppState;
 use crate::domain::DistributionId;
 use crate::domain::distribution::DistributionStatus;
 use crate::error::AppResult;
-use crate::services::{close, complete, distributions, orders};
+use crate::services::{close, complete, distributions, orders, refunds};
 use entity::distributions as rows;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -66,8 +66,9 @@ pub async fn tick(state: &AppState) -> AppResult<Tick> {
     t.expired = orders::expire_due(state).await?;
     t.charges_cancelled = orders::cancel_abandoned_charges(state).await?;
     t.completed = complete::complete_due(state).await?;
-    t.refunds_pending = orders::retry_refunds(state).await?;
+    t.refunds_pending = refunds::retry(state).await?;
     t.sessions_purged = crate::services::accounts::purge_expired_sessions(&state.db, now).await?;
+    crate::services::limits::purge(&state.db, now).await?;
     Ok(t)
 }
 

@@ -719,11 +719,26 @@ async fn user(
         locale: Set(locale.code().to_owned()),
         is_admin: Set(admin),
         created_at: Set(Utc::now()),
+        // The demo's addresses are ours: confirmed, so every kind of mail reaches their log.
+        email_confirmed_at: Set(Some(Utc::now())),
         ..Default::default()
     }
     .insert(db)
     .await?;
     Ok(row.id)
+}
+
+/// What `serve` was told about the demo.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DemoFlags {
+    pub no_demo: bool,
+    pub demo: bool,
+}
+
+/// Whether `serve` loads the demo into an empty database: its admin's password is public, so only
+/// on a loopback address unless asked with `--demo`; never with real payments.
+pub fn demo_wanted(addr: &std::net::SocketAddr, flags: DemoFlags, stripe: bool) -> bool {
+    !stripe && !flags.no_demo && (flags.demo || addr.ip().is_loopback())
 }
 
 /// Deletes every row, children first, so `seed --reset` starts over on either backend.
@@ -753,6 +768,8 @@ pub async fn reset(db: &DatabaseConnection) -> AppResult<()> {
         "hive_members",
         "hives",
         "sessions",
+        "account_tokens",
+        "rate_limits",
         "users",
     ] {
         txn.execute_unprepared(&format!("DELETE FROM {table}"))
@@ -760,4 +777,34 @@ pub async fn reset(db: &DatabaseConnection) -> AppResult<()> {
     }
     txn.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod demo_rule {
+    use super::*;
+
+    #[test]
+    fn the_demo_loads_by_itself_only_on_a_loopback_address() {
+        let here: std::net::SocketAddr = "127.0.0.1:3000".parse().expect("addr");
+        let v6: std::net::SocketAddr = "[::1]:3000".parse().expect("addr");
+        let public: std::net::SocketAddr = "0.0.0.0:3000".parse().expect("addr");
+        let none = DemoFlags::default();
+        assert!(demo_wanted(&here, none, false));
+        assert!(demo_wanted(&v6, none, false));
+        assert!(!demo_wanted(&public, none, false));
+        let asked = DemoFlags {
+            demo: true,
+            no_demo: false,
+        };
+        assert!(demo_wanted(&public, asked, false));
+        let refused = DemoFlags {
+            demo: false,
+            no_demo: true,
+        };
+        assert!(!demo_wanted(&here, refused, false));
+        assert!(
+            !demo_wanted(&here, none, true),
+            "never beside real payments"
+        );
+    }
 }

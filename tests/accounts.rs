@@ -215,7 +215,8 @@ async fn forms_without_the_csrf_token_are_refused() {
         assert_eq!(p.status, StatusCode::FORBIDDEN);
         // A token from another visitor's cookie is worth nothing here.
         let other = app.browser().await;
-        let mut all = vec![("_csrf", other.csrf.as_str())];
+        let csrf = other.csrf().await;
+        let mut all = vec![("_csrf", csrf.as_str())];
         all.extend_from_slice(&fields);
         assert_eq!(
             b.post_raw("/signup", &all).await.status,
@@ -240,7 +241,7 @@ async fn forms_without_the_csrf_token_are_refused() {
         let r = b
             .client
             .post(app.url("/api/v1/hives"))
-            .header("x-csrf-token", &b.csrf)
+            .header("x-csrf-token", b.csrf().await)
             .json(&json!({"name": "X", "address": "Y", "lat": 47.0, "lng": 0.6}))
             .send()
             .await

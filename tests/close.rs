@@ -674,10 +674,13 @@ async fn producers_read_only_their_own_pick_list_and_payout() {
         );
         let body = resp.text().await.expect("body");
         let rows: Vec<&str> = body.trim_start_matches('\u{feff}').lines().collect();
-        assert_eq!(rows[0], "basket,member,product_id,product,unit,quantity");
+        assert_eq!(
+            rows[0],
+            r#""basket","member","product_id","product","unit","quantity""#
+        );
         assert_eq!(rows.len(), 1 + 4);
         assert!(
-            rows[1].starts_with("1,Léa,") && rows[1].ends_with(",Carottes,pièce,2"),
+            rows[1].starts_with(r#"1,"Léa","#) && rows[1].ends_with(r#","Carottes","pièce",2"#),
             "{}",
             rows[1]
         );
@@ -1004,7 +1007,7 @@ async fn the_pages_after_the_close_serve_manager_producers_and_members() {
             ))
             .await;
         assert_eq!(csv.status, StatusCode::OK);
-        assert!(csv.body.contains("2,Marc,"), "{}", csv.body);
+        assert!(csv.body.contains("2,\"Marc\","), "{}", csv.body);
         let carrots = list
             .attr("tr[data-product-id] ", "data-product-id")
             .expect("product id");
@@ -1432,8 +1435,8 @@ async fn with_stripe_unpaid_orders_expire_at_close_and_unlinked_payees_go_to_ban
         .login("gerant@example.fr", "correct horse battery")
         .await;
     let csv = admin.get("/admin/bank-transfers.csv").await.body;
-    assert!(csv.contains(",Les Jardins,producer,9.76,"), "{csv}");
-    assert!(csv.contains(",Claire,host_fee,0.92,"), "{csv}");
+    assert!(csv.contains(",\"Les Jardins\",\"producer\",9.76,"), "{csv}");
+    assert!(csv.contains(",\"Claire\",\"host_fee\",0.92,"), "{csv}");
     app.finish().await;
 }
 

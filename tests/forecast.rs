@@ -257,7 +257,7 @@ async fn the_harvest_plan_shows_a_chart_per_product_and_downloads_as_csv() {
         assert!(
             rows[0]
                 .trim_start_matches('\u{feff}')
-                .starts_with("hive_id,pickup_date,product_id,product")
+                .starts_with("\"hive_id\",\"pickup_date\",\"product_id\",\"product\"")
         );
         assert_eq!(rows.len(), cards + 1);
 

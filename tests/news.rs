@@ -189,12 +189,17 @@ async fn every_mail_carries_a_link_that_stops_its_kind_in_one_click() {
         );
         let path = link.split_once("/unsubscribe/").map(|(_, t)| format!("/unsubscribe/{t}")).expect("path");
 
-        // The member asked for news; one visit of the link stops them, no log-in needed.
+        // The member asked for news; the link asks to confirm, so a mail scanner following it
+        // changes nothing; the button stops them, no log-in needed.
         preferences::set(db, alveole::domain::UserId(member.id), Template::News, true, chrono::Utc::now())
             .await
             .expect("opt in");
         let anyone = app.browser_with_lang("fr").await;
         let page = anyone.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.texts("#question")[0].contains("Nouvelles de vos ruches"));
+        assert!(preferences::wants(db, &member.email, Template::News).await.expect("wants"));
+        let page = anyone.post(&path, &[("action", "unsubscribe")]).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         assert!(page.texts("#outcome")[0].contains("Nouvelles de vos ruches"));
         assert!(!preferences::wants(db, &member.email, Template::News).await.expect("wants"));
@@ -208,9 +213,28 @@ async fn every_mail_carries_a_link_that_stops_its_kind_in_one_click() {
         assert_eq!(row.status, "unsubscribed");
 
         // The button undoes it; a forged link opens nothing.
-        let again = anyone.post(&path, &[]).await;
+        let again = anyone.post(&path, &[("action", "resubscribe")]).await;
         assert_eq!(again.status, StatusCode::OK, "{}", again.body);
         assert!(preferences::wants(db, &member.email, Template::News).await.expect("wants"));
+
+        // A mail client's one-click POST (RFC 8058): no cookie, no CSRF token, just the signed link.
+        let r = reqwest::Client::new()
+            .post(app.url(&path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("List-Unsubscribe=One-Click")
+            .send()
+            .await
+            .expect("one-click");
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(!preferences::wants(db, &member.email, Template::News).await.expect("wants"));
+        let r = reqwest::Client::new()
+            .post(app.url(&path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("something=else")
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         let forged = path.replace("news.", "pick_list.");
         assert_eq!(anyone.get(&forged).await.status, StatusCode::NOT_FOUND);
         assert_eq!(anyone.get("/unsubscribe/nothing").await.status, StatusCode::NOT_FOUND);

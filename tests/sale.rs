@@ -389,6 +389,25 @@ async fn ordering_follows_the_window_on_the_clock() {
             (d["status"].as_str(), d["accepting_orders"].as_bool()),
             (Some("open"), Some(true))
         );
+        // Léa follows the link of her confirmation mail: "ordering is open" goes to confirmed
+        // addresses only.
+        let confirm = entity::outbox::Entity::find()
+            .filter(entity::outbox::Column::ToEmail.eq("lea@example.fr"))
+            .filter(entity::outbox::Column::Template.eq("confirm_email"))
+            .one(&app.state.db)
+            .await
+            .expect("outbox")
+            .expect("a confirmation mail");
+        let url: serde_json::Value = serde_json::from_str(&confirm.payload).expect("payload");
+        let token = url["url"]
+            .as_str()
+            .and_then(|u| u.rsplit('/').next())
+            .expect("token");
+        let (s, _) = app
+            .api()
+            .post(&format!("/api/v1/email-confirmations/{token}"), json!({}))
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
         let transport =
             alveole::mail::sender::Transport::from_url(Some(&smtp.url())).expect("transport");
         alveole::mail::sender::send_due(&app.state, &transport)
@@ -397,7 +416,7 @@ async fn ordering_follows_the_window_on_the_clock() {
         let open_mail = smtp
             .received()
             .into_iter()
-            .find(|m| m.to == ["lea@example.fr"])
+            .find(|m| m.to == ["lea@example.fr"] && !m.subject().contains("Confirm"))
             .expect("ordering-open mail to the member");
         assert_eq!(
             open_mail.subject(),

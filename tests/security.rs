@@ -75,7 +75,7 @@ async fn log_in_and_sign_up_are_rate_limited_with_a_clear_message() {
 }
 
 #[tokio::test]
-async fn one_account_locks_after_ten_wrong_passwords_whatever_the_address() {
+async fn ten_wrong_passwords_from_one_address_lock_the_account_there() {
     each_backend(|app| async move {
         app.user("lea@example.fr", "Léa").await;
         app.user("marc@example.fr", "Marc").await;
@@ -236,11 +236,13 @@ async fn session_cookies_are_http_only_same_site_and_secure_behind_https() {
         let app = TestApp::spawn_with(Backend::Sqlite, &extra).await;
         app.user("lea@example.fr", "Léa").await;
         let b = app.browser().await;
+        let csrf = b.csrf().await;
+        let prefix = if secure { "__Host-" } else { "" };
         let r = b
             .client
             .post(app.url("/login"))
             .form(&[
-                ("_csrf", b.csrf.as_str()),
+                ("_csrf", csrf.as_str()),
                 ("email", "lea@example.fr"),
                 ("password", PASSWORD),
             ])
@@ -251,8 +253,15 @@ async fn session_cookies_are_http_only_same_site_and_secure_behind_https() {
         let cookies = set_cookies(&r);
         let session = cookies
             .iter()
-            .find(|c| c.starts_with("alveole_session="))
+            .find(|c| c.starts_with(&format!("{prefix}alveole_session=")))
             .expect("a session cookie");
+        // Signing in also gives a new CSRF cookie: a pair planted before is worth nothing after.
+        assert!(
+            cookies
+                .iter()
+                .any(|c| c.starts_with(&format!("{prefix}alveole_csrf="))),
+            "{cookies:?}"
+        );
         assert!(session.contains("; HttpOnly"), "{session}");
         assert!(session.contains("; SameSite=Lax"), "{session}");
         assert!(session.contains("; Path=/"), "{session}");
@@ -260,9 +269,16 @@ async fn session_cookies_are_http_only_same_site_and_secure_behind_https() {
         let r = reqwest::get(app.url("/")).await.expect("home");
         let csrf = set_cookies(&r)
             .into_iter()
-            .find(|c| c.starts_with("alveole_csrf="))
+            .find(|c| c.starts_with(&format!("{prefix}alveole_csrf=")))
             .expect("a csrf cookie");
         assert_eq!(csrf.contains("; Secure"), secure, "{csrf}");
+        assert_eq!(
+            r.headers()
+                .get("strict-transport-security")
+                .and_then(|v| v.to_str().ok()),
+            secure.then_some("max-age=31536000"),
+            "HSTS only when the site is served over https"
+        );
         let csp = r.headers()["content-security-policy"]
             .to_str()
             .expect("csp")
@@ -480,4 +496,223 @@ async fn behind_a_trusted_proxy_each_client_address_has_its_own_count() {
         }
         app.finish().await;
     }
+}
+
+#[tokio::test]
+async fn a_csrf_cookie_and_token_planted_before_log_in_are_refused_beside_the_victim_s_session() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.user("lea@example.fr", "Léa").await;
+    // The attacker's own visit gives a cookie and a token that go together.
+    let attacker = app.browser().await;
+    let planted_cookie = attacker.cookie("alveole_csrf").expect("csrf cookie");
+    let planted_token = attacker.csrf().await;
+    // The victim signs in; the attacker's pair is sent beside the victim's session.
+    let victim = app.browser().await;
+    victim.login("lea@example.fr", PASSWORD).await;
+    let session = victim.cookie("alveole_session").expect("session");
+    let r = reqwest::Client::new()
+        .post(app.url("/account"))
+        .header(
+            "cookie",
+            format!("alveole_session={session}; alveole_csrf={planted_cookie}"),
+        )
+        .form(&[
+            ("_csrf", planted_token.as_str()),
+            ("name", "Pwned"),
+            ("locale", "en"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let (_, me) = {
+        let mut api = app.api();
+        api.login("lea@example.fr", PASSWORD).await;
+        api.get("/api/v1/me").await
+    };
+    assert_eq!(me["name"], "Léa", "nothing changed");
+    // The victim's own pages carry a token that works.
+    let p = victim
+        .post("/account", &[("name", "Léa D."), ("locale", "en")])
+        .await;
+    assert!(p.status.is_redirection(), "{}: {}", p.status, p.body);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_request_id_from_outside_is_kept_only_when_it_looks_like_one() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let id_of = |sent: &'static str| {
+        let url = app.url("/healthz");
+        async move {
+            let r = reqwest::Client::new()
+                .get(url)
+                .header("x-request-id", sent)
+                .send()
+                .await
+                .expect("get");
+            r.headers()["x-request-id"].to_str().expect("id").to_owned()
+        }
+    };
+    assert_eq!(id_of("lb-7f3a.42_x").await, "lb-7f3a.42_x");
+    for forged in [
+        "abc def",
+        "a\"b",
+        "id ok\tlevel=ERROR msg=\"admin logged in\"",
+        "x".repeat(65).leak(),
+        "é",
+    ] {
+        let got = id_of(forged).await;
+        assert_ne!(got, forged);
+        assert!(
+            uuid_like(&got),
+            "{forged:?} is replaced by a new id, got {got:?}"
+        );
+    }
+    app.finish().await;
+}
+
+fn uuid_like(s: &str) -> bool {
+    s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
+#[tokio::test]
+async fn personal_pages_and_answers_are_never_cached() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let api = app.user("lea@example.fr", "Léa").await;
+    let no_store = |r: &reqwest::Response| {
+        r.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok())
+            == Some("no-store")
+    };
+    let r = reqwest::Client::new()
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(api.token.clone().expect("token"))
+        .send()
+        .await
+        .expect("me");
+    assert!(no_store(&r), "{:?}", r.headers());
+    let b = app.browser().await;
+    b.login("lea@example.fr", PASSWORD).await;
+    for path in ["/me", "/orders", "/account"] {
+        let r = b.client.get(app.url(path)).send().await.expect("page");
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert!(no_store(&r), "{path}: {:?}", r.headers());
+    }
+    // What is the same for everyone may still be cached.
+    let r = b
+        .client
+        .get(app.url("/assets/alveole.css"))
+        .send()
+        .await
+        .expect("css");
+    assert!(!no_store(&r));
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn drafts_are_seen_only_by_those_preparing_them() {
+    each_backend(|app| async move {
+        let manager = app.user("gerant@example.fr", "Claire").await;
+        let hive = manager
+            .hive("Ruche", crate::sale::TOURS.0, crate::sale::TOURS.1)
+            .await;
+        let (s, d) = manager
+            .post(
+                &format!("/api/v1/hives/{hive}/distributions"),
+                coming_pickup(alveole::clock::Clock::now(&app.clock)),
+            )
+            .await;
+        assert_eq!(
+            (s, d["status"].as_str()),
+            (StatusCode::CREATED, Some("draft"))
+        );
+        let id = d["id"].as_str().expect("id").to_owned();
+        let farmer = app.user("jardin@example.fr", "Julien").await;
+        farmer.approved_farm(&manager, &hive, "Jardin").await;
+        let member = app.user("lea@example.fr", "Léa").await;
+        member
+            .post(&format!("/api/v1/hives/{hive}/members"), json!({}))
+            .await;
+        let list = format!("/api/v1/hives/{hive}/distributions");
+        let one = format!("/api/v1/distributions/{id}");
+        for (who, api) in [("anonymous", app.api()), ("member", member)] {
+            let (s, v) = api.get(&list).await;
+            assert_eq!(
+                (s, v.as_array().map(Vec::len)),
+                (StatusCode::OK, Some(0)),
+                "{who}: {v}"
+            );
+            assert_eq!(api.get(&one).await.0, StatusCode::NOT_FOUND, "{who}");
+        }
+        for (who, api) in [("manager", &manager), ("approved producer", &farmer)] {
+            let (s, v) = api.get(&list).await;
+            assert_eq!(
+                (s, v.as_array().map(Vec::len)),
+                (StatusCode::OK, Some(1)),
+                "{who}: {v}"
+            );
+            assert_eq!(api.get(&one).await.0, StatusCode::OK, "{who}");
+        }
+        // Once open, everyone sees it.
+        manager.post(&format!("{one}/open"), json!({})).await;
+        assert_eq!(app.api().get(&one).await.0, StatusCode::OK);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_name_written_as_a_formula_stays_text_in_every_spreadsheet() {
+    each_backend(|app| async move {
+        const ATTACK: &str = "Bob;=cmd|' /C calc'!A0";
+        let w = crate::refunds::little(&app).await;
+        let bob = app.user("bob@example.fr", ATTACK).await;
+        bob.post(&format!("/api/v1/hives/{}/members", w.hive), json!({}))
+            .await;
+        let (s, o) = bob
+            .post(
+                &format!("/api/v1/distributions/{}/orders", w.distribution),
+                json!({"lines": [{"offer_id": w.offers[0].0, "quantity": 1}]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{o}");
+        let (s, v) = w
+            .manager
+            .post(
+                &format!("/api/v1/distributions/{}/close", w.distribution),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (farmer, farm) = &w.farms[0];
+        let r = reqwest::Client::new()
+            .get(app.url(&format!(
+                "/api/v1/distributions/{}/producers/{farm}/pick-list.csv",
+                w.distribution
+            )))
+            .bearer_auth(farmer.token.clone().expect("token"))
+            .send()
+            .await
+            .expect("csv");
+        assert_eq!(r.status(), StatusCode::OK);
+        let body = r.text().await.expect("body");
+        assert!(body.contains("Bob;'=cmd"), "{body}");
+        // However a spreadsheet splits the line (French Excel splits on `;`), no cell starts a formula.
+        for sep in [',', ';', '\t'] {
+            for line in body.lines() {
+                for cell in line.split(sep) {
+                    let cell = cell
+                        .trim_start_matches('\u{feff}')
+                        .trim_matches('"')
+                        .trim_start();
+                    assert!(
+                        !cell.starts_with(['=', '+', '-', '@']),
+                        "{cell:?} in {line:?} split on {sep:?}"
+                    );
+                }
+            }
+        }
+    })
+    .await;
 }

@@ -207,11 +207,11 @@ impl TestApp {
             .default_headers(headers)
             .build()
             .expect("client");
-        let mut b = Browser {
+        let b = Browser {
             client,
             jar,
             base: self.base.clone(),
-            csrf: String::new(),
+            csrf: std::sync::Arc::new(std::sync::Mutex::new(String::new())),
         };
         b.refresh_csrf().await;
         b
@@ -270,7 +270,8 @@ pub struct Browser {
     pub client: Client,
     pub jar: std::sync::Arc<reqwest::cookie::Jar>,
     pub base: String,
-    pub csrf: String,
+    /// The token the pages carry, read again after each log-in, since it is bound to the session.
+    csrf: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 pub struct Page {
@@ -349,9 +350,20 @@ impl Browser {
         })
     }
 
-    pub async fn refresh_csrf(&mut self) {
+    pub async fn refresh_csrf(&self) {
         let p = self.get("/signup").await;
-        self.csrf = p.value_of("_csrf").expect("csrf token on the sign-up page");
+        let token = p.value_of("_csrf").expect("csrf token on the sign-up page");
+        *self.csrf.lock().expect("csrf") = token;
+    }
+
+    /// The CSRF token this browser's pages carry now; after a log-in or log-out (the token is
+    /// bound to the session) a page is read for the new one, as a browser would load one.
+    pub async fn csrf(&self) -> String {
+        let stale = self.csrf.lock().expect("csrf").is_empty();
+        if stale {
+            self.refresh_csrf().await;
+        }
+        self.csrf.lock().expect("csrf").clone()
     }
 
     pub async fn get(&self, path: &str) -> Page {
@@ -367,9 +379,23 @@ impl Browser {
 
     /// Posts a form with this browser's CSRF token, as the pages do.
     pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let mut all: Vec<(&str, &str)> = vec![("_csrf", self.csrf.as_str())];
+        let csrf = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = vec![("_csrf", csrf.as_str())];
         all.extend_from_slice(fields);
-        self.post_raw(path, &all).await
+        let p = self.post_raw(path, &all).await;
+        // The token is bound to the session: read again before the next form is sent.
+        if [
+            "/login",
+            "/logout",
+            "/signup",
+            "/account/sessions/end",
+            "/account/delete",
+        ]
+        .contains(&path)
+        {
+            self.csrf.lock().expect("csrf").clear();
+        }
+        p
     }
 
     pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
@@ -481,6 +507,18 @@ impl Api {
         .await
     }
 
+    /// A DELETE carrying a JSON body, such as the password that confirms an erasure.
+    pub async fn delete_with(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        json(
+            self.req(reqwest::Method::DELETE, path)
+                .json(&body)
+                .send()
+                .await
+                .expect("DELETE"),
+        )
+        .await
+    }
+
     pub async fn post_raw(
         &self,
         path: &str,
@@ -524,6 +562,26 @@ impl Api {
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v["id"].as_str().expect("producer id").to_owned()
+    }
+
+    /// A farm of this user's, asked for by `hive` and approved there by its `manager`.
+    pub async fn approved_farm(&self, manager: &Api, hive: &str, name: &str) -> String {
+        let farm = self.producer(name, 47.3512, 0.5561).await;
+        let (s, v) = self
+            .post(
+                &format!("/api/v1/hives/{hive}/producers"),
+                serde_json::json!({"producer_id": farm}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let (s, v) = manager
+            .post(
+                &format!("/api/v1/hives/{hive}/producers/{farm}/approve"),
+                serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        farm
     }
 
     pub async fn product(&self, producer: &str, name: &str, price_cents: i64) -> String {

@@ -1,5 +1,6 @@
 //! sea-orm entities, one module per table; the schema itself lives in the migration crate.
 
+pub mod account_tokens;
 pub mod basket_items;
 pub mod basket_numbers;
 pub mod distribution_producers;
@@ -21,6 +22,7 @@ pub mod pick_lists;
 pub mod processed_webhook_events;
 pub mod producers;
 pub mod products;
+pub mod rate_limits;
 pub mod refunds;
 pub mod sessions;
 pub mod settings;

@@ -16,6 +16,8 @@ pub struct Model {
     pub vat_rate_bps: i32,
     pub delivered_quantity: Option<i64>,
     pub status: String,
+    /// Money given back for this line so far; never more than quantity × unit price.
+    pub refunded_cents: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,11 @@ pub struct Model {
     pub locale: String,
     pub is_admin: bool,
     pub created_at: DateTimeUtc,
+    /// When the owner of the address followed the confirmation link; until then only mail about
+    /// the account and its orders is sent to it.
+    pub email_confirmed_at: Option<DateTimeUtc>,
+    /// When the person's data was erased; the row stays for the orders and invoices kept.
+    pub erased_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,8 @@ mod m20261126_000001_storage_tuning;
 mod m20261126_000002_basket_numbers;
 mod m20261126_000003_producer_photos;
 mod m20261126_000004_news_and_mail_preferences;
+mod m20261201_000001_refunded_per_line;
+mod m20261201_000002_account_tokens_and_limits;
 
 pub struct Migrator;
 
@@ -29,6 +31,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_basket_numbers::Migration),
             Box::new(m20261126_000003_producer_photos::Migration),
             Box::new(m20261126_000004_news_and_mail_preferences::Migration),
+            Box::new(m20261201_000001_refunded_per_line::Migration),
+            Box::new(m20261201_000002_account_tokens_and_limits::Migration),
         ]
     }
 }

@@ -9,7 +9,9 @@ pub mod geo;
 pub mod ids;
 pub mod money;
 pub mod order;
+pub mod refund;
 pub mod settlement;
+pub mod spreadsheet;
 
 pub use account::{Email, Locale, Password};
 pub use approval::ApprovalStatus;

@@ -3,7 +3,7 @@
 use crate::AppState;
 use crate::domain::DistributionId;
 use crate::error::{AppError, AppResult};
-use crate::services::orders;
+use crate::services::refunds;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -14,7 +14,7 @@ pub struct Payload {
 pub async fn run(state: &AppState, payload: &str) -> AppResult<()> {
     let p: Payload = serde_json::from_str(payload)
         .map_err(|e| AppError::Internal(format!("refunds job payload: {e}")))?;
-    let left = orders::send_pending_refunds_of(state, DistributionId(p.distribution_id)).await?;
+    let left = refunds::send_pending_of(state, DistributionId(p.distribution_id)).await?;
     if left > 0 {
         // Tried again with backoff; the scheduler also retries pending refunds.
         return Err(AppError::PaymentUnavailable);

@@ -21,6 +21,10 @@ pub enum Template {
     BasketConfirmed,
     ShortageRefund,
     News,
+    /// A link to choose a new password; also how a first admin sets theirs.
+    PasswordReset,
+    /// A link proving the address belongs to the account.
+    ConfirmEmail,
 }
 
 impl Template {
@@ -36,7 +40,20 @@ impl Template {
             Template::BasketConfirmed => "basket_confirmed",
             Template::ShortageRefund => "shortage_refund",
             Template::News => "news",
+            Template::PasswordReset => "password_reset",
+            Template::ConfirmEmail => "confirm_email",
         }
+    }
+
+    /// Mail about the account itself: always sent, never unsubscribed, even before confirmation.
+    pub fn about_the_account(self) -> bool {
+        Template::ACCOUNT.contains(&self)
+    }
+
+    /// Mail sent to every member without their asking about a particular order: only to confirmed
+    /// addresses, so that nobody can use a sign-up to send it to a stranger.
+    pub fn broadcast(self) -> bool {
+        matches!(self, Template::OrderingOpen | Template::News)
     }
 
     /// Whether a member receives this kind without having chosen: news only on request.
@@ -44,6 +61,10 @@ impl Template {
         self != Template::News
     }
 
+    /// The account's own mails, which no choice turns off.
+    pub const ACCOUNT: [Template; 2] = [Template::PasswordReset, Template::ConfirmEmail];
+
+    /// The kinds a member chooses to receive or not.
     pub const ALL: [Template; 10] = [
         Template::OrderConfirmed,
         Template::OrderCancelled,
@@ -58,7 +79,10 @@ impl Template {
     ];
 
     pub fn parse(s: &str) -> Option<Template> {
-        Template::ALL.into_iter().find(|t| t.name() == s)
+        Template::ALL
+            .into_iter()
+            .chain(Template::ACCOUNT)
+            .find(|t| t.name() == s)
     }
 }
 

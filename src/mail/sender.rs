@@ -94,17 +94,33 @@ fn render_payload(
     let lang = Locale::parse(&row.locale).unwrap_or_default();
     let mut c = tera::Context::from_value(payload).map_err(AppError::from)?;
     c.insert("base_url", &state.config.base_url);
-    // Every mail carries the one link that stops its kind for its recipient.
-    let unsubscribe = format!(
-        "{}/unsubscribe/{}",
-        state.config.base_url.trim_end_matches('/'),
-        crate::services::preferences::unsubscribe_token(&state.secret, &row.to_email, template)
-    );
-    c.insert("unsubscribe_url", &unsubscribe);
+    // Every mail a member may choose carries the one link that stops its kind for its recipient;
+    // the account's own mails (reset, confirmation) have none to stop.
+    let unsubscribe = if template.about_the_account() {
+        String::new()
+    } else {
+        format!(
+            "{}/unsubscribe/{}",
+            state.config.base_url.trim_end_matches('/'),
+            crate::services::preferences::unsubscribe_token(&state.secret, &row.to_email, template)
+        )
+    };
+    if !unsubscribe.is_empty() {
+        c.insert("unsubscribe_url", &unsubscribe);
+    }
     let name = template.name();
     let text = state
         .views
         .render_mail(lang, &format!("emails/{name}/text.txt"), &c)?;
+    let text = if unsubscribe.is_empty() {
+        format!("{}\n", text.trim_end())
+    } else {
+        format!(
+            "{}\n\n-- \n{} {unsubscribe}\n",
+            text.trim_end(),
+            crate::i18n::t(lang, "mail.unsubscribe")
+        )
+    };
     Ok(Rendered {
         unsubscribe: unsubscribe.clone(),
         subject: state
@@ -112,11 +128,7 @@ fn render_payload(
             .render_mail(lang, &format!("emails/{name}/subject.txt"), &c)?
             .trim()
             .to_owned(),
-        text: format!(
-            "{}\n\n-- \n{} {unsubscribe}\n",
-            text.trim_end(),
-            crate::i18n::t(lang, "mail.unsubscribe")
-        ),
+        text,
         html: state
             .views
             .render_mail(lang, &format!("emails/{name}/html.html"), &c)?,
@@ -214,15 +226,23 @@ async fn deliver(state: &AppState, transport: &Transport, row: &outbox::Model) -
                 .to_email
                 .parse()
                 .map_err(|e| AppError::Internal(format!("recipient: {e}")))?;
-            // Mail clients show their own "unsubscribe" button from this header (RFC 2369).
-            let list_unsubscribe = lettre::message::header::HeaderValue::new(
-                lettre::message::header::HeaderName::new_from_ascii_str("List-Unsubscribe"),
-                format!("<{}>", m.unsubscribe),
-            );
-            let message = Message::builder()
-                .from(from)
-                .to(to)
-                .raw_header(list_unsubscribe)
+            let mut builder = Message::builder().from(from).to(to);
+            if !m.unsubscribe.is_empty() {
+                // Mail clients show their own "unsubscribe" button from this header (RFC 2369),
+                // and unsubscribe with one POST, never a scanner's GET (RFC 8058).
+                builder = builder
+                    .raw_header(lettre::message::header::HeaderValue::new(
+                        lettre::message::header::HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                        format!("<{}>", m.unsubscribe),
+                    ))
+                    .raw_header(lettre::message::header::HeaderValue::new(
+                        lettre::message::header::HeaderName::new_from_ascii_str(
+                            "List-Unsubscribe-Post",
+                        ),
+                        "List-Unsubscribe=One-Click".to_owned(),
+                    ));
+            }
+            let message = builder
                 .subject(m.subject)
                 .multipart(MultiPart::alternative_plain_html(m.text, m.html))
                 .map_err(|e| AppError::Internal(format!("message: {e}")))?;

@@ -1,5 +1,6 @@
 //! Accounts and sessions: sign-up, log-in with argon2id, database sessions and roles derived from data.
 
+use crate::AppState;
 use crate::domain::{Email, Locale, Password, UserId};
 use crate::error::{AppError, AppResult};
 use argon2::Argon2;
@@ -9,9 +10,10 @@ use argon2::password_hash::{
 use chrono::{DateTime, Duration, Utc};
 use entity::{hive_members, hives, producers, sessions, users};
 use rand::RngCore;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult,
-    IntoActiveModel, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    FromQueryResult, IntoActiveModel, QueryFilter, QuerySelect, Set, TransactionTrait,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -83,13 +85,23 @@ pub async fn hash_password(password: String) -> AppResult<String> {
     .map_err(|e| AppError::Internal(format!("hashing task: {e}")))?
 }
 
+/// Stored for an account that has no password yet (a first admin) or no longer has one (erased).
+pub const NO_PASSWORD: &str = "!";
+
 async fn verify_password(password: String, hash: String) -> AppResult<bool> {
     tokio::task::spawn_blocking(move || {
+        // An account without a password is checked against the decoy, so it takes the same time.
+        let hash = if hash == NO_PASSWORD {
+            decoy_hash().to_owned()
+        } else {
+            hash.clone()
+        };
         let parsed = PasswordHash::new(&hash)
             .map_err(|e| AppError::Internal(format!("stored hash: {e}")))?;
         Ok(Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
-            .is_ok())
+            .is_ok()
+            && hash != decoy_hash())
     })
     .await
     .map_err(|e| AppError::Internal(format!("hashing task: {e}")))?
@@ -107,20 +119,160 @@ fn decoy_hash() -> &'static str {
     })
 }
 
-pub async fn sign_up(db: &DatabaseConnection, account: NewAccount) -> AppResult<users::Model> {
+/// Creates an account and mails its address a confirmation link, in one transaction.
+pub async fn sign_up(state: &AppState, account: NewAccount) -> AppResult<users::Model> {
     let hash = hash_password(account.password.expose().to_owned()).await?;
+    let now = state.now();
+    let txn = state.db.begin().await?;
     let user = users::ActiveModel {
         email: Set(account.email.as_str().to_owned()),
         password_hash: Set(hash),
         name: Set(account.name),
         locale: Set(account.locale.code().to_owned()),
         is_admin: Set(false),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
+        email_confirmed_at: Set(None),
+        erased_at: Set(None),
         ..Default::default()
-    };
-    user.insert(db)
-        .await
-        .map_err(super::conflict_on_unique("email_taken"))
+    }
+    .insert(&txn)
+    .await
+    .map_err(super::conflict_on_unique("email_taken"))?;
+    super::recovery::send_confirmation(
+        state,
+        &txn,
+        UserId(user.id),
+        &user.name,
+        &user.email,
+        account.locale,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    state.mail_wakeup.notify_one();
+    Ok(user)
+}
+
+/// Checks the password of a signed-in user before a change that needs it.
+pub async fn check_password(
+    db: &DatabaseConnection,
+    user: UserId,
+    password: &str,
+) -> AppResult<users::Model> {
+    let row = users::Entity::find_by_id(user.0)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if verify_password(password.to_owned(), row.password_hash.clone()).await? {
+        Ok(row)
+    } else {
+        Err(AppError::field("current_password", "error.wrong_password"))
+    }
+}
+
+/// A new address for the account: it stays the old one until the link mailed to the new one is
+/// followed. Refused when the address belongs to another account.
+pub async fn change_email(
+    state: &AppState,
+    user: &CurrentUser,
+    email: &Email,
+    current_password: &str,
+) -> AppResult<()> {
+    let row = check_password(&state.db, user.id, current_password).await?;
+    if row.email == email.as_str() {
+        return Ok(());
+    }
+    let taken = users::Entity::find()
+        .filter(users::Column::Email.eq(email.as_str()))
+        .one(&state.db)
+        .await?
+        .is_some();
+    if taken {
+        return Err(AppError::field("email", "error.email_taken"));
+    }
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    super::recovery::send_confirmation(
+        state,
+        &txn,
+        user.id,
+        &user.name,
+        email.as_str(),
+        user.locale,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    state.mail_wakeup.notify_one();
+    Ok(())
+}
+
+/// Mails the account's own address a new confirmation link, unless it is confirmed already.
+pub async fn resend_confirmation(state: &AppState, user: &CurrentUser) -> AppResult<()> {
+    if is_confirmed(&state.db, user.id).await? {
+        return Ok(());
+    }
+    // A confirmation mail is an account mail: limited like a reset, so it cannot flood an inbox.
+    let now = state.now();
+    super::limits::attempt(
+        &state.db,
+        &format!("confirm:{}", user.id.0),
+        super::limits::RESETS_PER_ADDRESS,
+        now,
+    )
+    .await?;
+    let txn = state.db.begin().await?;
+    super::recovery::send_confirmation(
+        state,
+        &txn,
+        user.id,
+        &user.name,
+        &user.email,
+        user.locale,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    state.mail_wakeup.notify_one();
+    Ok(())
+}
+
+/// A new password, the current one given: every other session of the account ends.
+pub async fn change_password(
+    state: &AppState,
+    user: &CurrentUser,
+    current_password: &str,
+    password: Password,
+    keep_session: Option<&str>,
+) -> AppResult<()> {
+    let row = check_password(&state.db, user.id, current_password).await?;
+    let email = Email::parse(&row.email).map_err(|_| AppError::NotFound)?;
+    password
+        .check_personal(&email, &row.name)
+        .map_err(|k| AppError::field("password", k))?;
+    let hashed = hash_password(password.expose().to_owned()).await?;
+    let txn = state.db.begin().await?;
+    users::Entity::update_many()
+        .col_expr(users::Column::PasswordHash, Expr::value(hashed))
+        .filter(users::Column::Id.eq(user.id.0))
+        .exec(&txn)
+        .await?;
+    end_sessions(&txn, user.id, keep_session).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Ends every session of the account but the one named (its token), if any.
+pub async fn end_sessions<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    keep: Option<&str>,
+) -> AppResult<u64> {
+    let mut q = sessions::Entity::delete_many().filter(sessions::Column::UserId.eq(user.0));
+    if let Some(token) = keep {
+        q = q.filter(sessions::Column::Id.ne(token_id(token)));
+    }
+    Ok(q.exec(db).await?.rows_affected)
 }
 
 /// The user whose e-mail and password match; `None` for any mismatch, without saying which.
@@ -132,6 +284,7 @@ pub async fn authenticate(
     let email = email.trim().to_lowercase();
     let user = users::Entity::find()
         .filter(users::Column::Email.eq(email))
+        .filter(users::Column::ErasedAt.is_null())
         .one(db)
         .await?;
     let hash = user
@@ -229,6 +382,23 @@ pub async fn user_for_token(
             locale: Locale::parse(&r.locale).unwrap_or_default(),
             is_admin: r.is_admin,
         }))
+}
+
+/// Whether the account's address has been confirmed by following the mailed link.
+pub async fn is_confirmed(db: &DatabaseConnection, user: UserId) -> AppResult<bool> {
+    Ok(users::Entity::find_by_id(user.0)
+        .one(db)
+        .await?
+        .is_some_and(|u| u.email_confirmed_at.is_some()))
+}
+
+/// The account as handlers see it, read again after a change.
+pub async fn by_id(db: &DatabaseConnection, user: UserId) -> AppResult<CurrentUser> {
+    Ok(users::Entity::find_by_id(user.0)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .into())
 }
 
 pub async fn update_profile(

@@ -155,6 +155,8 @@ async fn advance(txn: &DatabaseTransaction, d: i64, from: i32) -> AppResult<bool
     let res = distribution_rows::Entity::update_many()
         .col_expr(distribution_rows::Column::CloseStep, Expr::value(from + 1))
         .filter(distribution_rows::Column::Id.eq(d))
+        // A distribution called off meanwhile is not settled.
+        .filter(distribution_rows::Column::Status.eq(DistributionStatus::Closed.as_str()))
         .filter(distribution_rows::Column::CloseStep.eq(from))
         .exec(txn)
         .await?;
@@ -528,7 +530,7 @@ async fn write_minimums(
     txn.execute_raw(raw(
         backend,
         &format!(
-            "UPDATE order_lines SET status = '{BELOW_MINIMUM}' \
+            "UPDATE order_lines SET status = '{BELOW_MINIMUM}', refunded_cents = quantity * unit_price_cents \
              WHERE status = 'ordered' AND producer_id IN ({}) \
              AND order_id IN (SELECT id FROM orders WHERE distribution_id = $1 AND status = 'paid')",
             under
@@ -688,6 +690,7 @@ async fn settle(state: &AppState, d: &distribution_rows::Model) -> AppResult<()>
     write_payouts(&txn, d.id, &result.payouts, now).await?;
     write_pick_lists(&txn, d.id, &bodies, now).await?;
     check_balance(&txn, d.id).await?;
+    super::refunds::check(&txn, d.id).await?;
     let mails = pick_list_mails(state, &hive, d, &result.pick_lists, &producers);
     mail::enqueue_all(&txn, now, &mails).await?;
     let baskets_mail = basket_mails(d, &lines, &members)?;

@@ -271,19 +271,25 @@ pub async fn bank_transfers(db: &DatabaseConnection) -> AppResult<Vec<BankTransf
 
 /// The bank transfers as CSV for the admin's bank: amounts in euros with a dot.
 pub fn bank_transfers_csv(rows: &[BankTransfer]) -> String {
-    let mut out =
-        String::from("\u{feff}distribution_id,pickup,hive,payee,kind,amount_eur,reference\r\n");
+    let mut out = crate::domain::spreadsheet::Csv::new(&[
+        "distribution_id",
+        "pickup",
+        "hive",
+        "payee",
+        "kind",
+        "amount_eur",
+        "reference",
+    ]);
     for r in rows {
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{}\r\n",
-            r.distribution_id,
-            r.pickup.format("%Y-%m-%d"),
-            super::pickup::csv_field(&r.hive),
-            super::pickup::csv_field(&r.payee),
-            r.kind,
+        out.row([
+            r.distribution_id.to_string(),
+            r.pickup.format("%Y-%m-%d").to_string(),
+            r.hive.clone(),
+            r.payee.clone(),
+            r.kind.to_string(),
             crate::domain::Cents(r.amount_cents).to_input(),
-            super::pickup::csv_field(&r.reference)
-        ));
+            r.reference.clone(),
+        ]);
     }
-    out
+    out.finish()
 }

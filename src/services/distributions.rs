@@ -2,7 +2,7 @@
 
 use super::accounts::CurrentUser;
 use super::hives;
-use super::orders;
+use super::{orders, refunds};
 use crate::AppState;
 use crate::domain::distribution::{
     DistributionStatus, OrderWindow, WeeklySchedule, accepts_orders,
@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use entity::{distributions, hive_members, hives as hive_rows, users};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use serde::Serialize;
 
@@ -274,7 +274,10 @@ pub async fn settle_now(state: &AppState, id: DistributionId) -> AppResult<()> {
     Ok(())
 }
 
-/// Calls a distribution off: every order is cancelled and refunded, every member with an order is told.
+/// Calls a distribution off: every order is cancelled and refunded what it still holds, every
+/// member with an order is told. After the close (a storm, a hall shut) the payouts not yet paid
+/// and their fees are reversed too; once a basket has been handed out the pickup took place, and
+/// missing goods are shortages instead.
 pub async fn cancel(
     state: &AppState,
     actor: &CurrentUser,
@@ -286,16 +289,48 @@ pub async fn cancel(
     if !transition(&txn, &d, DistributionStatus::Cancelled, now).await? {
         return Err(AppError::Conflict("transition"));
     }
+    let collected = entity::orders::Entity::find()
+        .filter(entity::orders::Column::DistributionId.eq(d.id))
+        .filter(entity::orders::Column::CollectedAt.is_not_null())
+        .count(&txn)
+        .await?;
+    if collected > 0 {
+        txn.rollback().await?;
+        return Err(AppError::Conflict("baskets_collected"));
+    }
+    // Payouts first, as a shortage report takes them first too, so neither waits on the other.
+    reverse_payouts(&txn, d.id, now).await?;
     let refunds = orders::cancel_all_in(&txn, &d, &hive, now).await?;
+    super::close::check_balance(&txn, d.id).await?;
+    refunds::check(&txn, d.id).await?;
     txn.commit().await?;
     state.mail_wakeup.notify_one();
     for r in refunds {
         // The cancel is committed; a refund that fails now is retried by the scheduler.
-        if let Err(e) = orders::process_refund(state, r).await {
+        if let Err(e) = refunds::send(state, r).await {
             tracing::warn!(error = %e, "refund left for the scheduler");
         }
     }
     get(&state.db, id).await
+}
+
+/// A called-off distribution pays nobody: its payouts keep their sales for the record, and
+/// everything else goes back to the members.
+async fn reverse_payouts<C: ConnectionTrait>(db: &C, d: i64, now: DateTime<Utc>) -> AppResult<()> {
+    entity::payouts::Entity::update_many()
+        .col_expr(
+            entity::payouts::Column::RefundsCents,
+            Expr::col(entity::payouts::Column::SalesCents),
+        )
+        .col_expr(entity::payouts::Column::HostFeeCents, Expr::value(0i64))
+        .col_expr(entity::payouts::Column::PlatformFeeCents, Expr::value(0i64))
+        .col_expr(entity::payouts::Column::PayoutCents, Expr::value(0i64))
+        .col_expr(entity::payouts::Column::Status, Expr::value("cancelled"))
+        .col_expr(entity::payouts::Column::UpdatedAt, Expr::value(now))
+        .filter(entity::payouts::Column::DistributionId.eq(d))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 async fn members_of<C: ConnectionTrait>(db: &C, hive: i64) -> AppResult<Vec<users::Model>> {
@@ -334,6 +369,75 @@ pub async fn upcoming(
         .order_by_asc(distributions::Column::PickupStartsAt)
         .all(db)
         .await?)
+}
+
+/// Whether `viewer` sees the hive's drafts: its manager, an admin, and the producers approved in
+/// it, who list their offers before members can see them.
+pub async fn sees_drafts(
+    db: &DatabaseConnection,
+    viewer: Option<&CurrentUser>,
+    hive: &hive_rows::Model,
+) -> AppResult<bool> {
+    let Some(user) = viewer else {
+        return Ok(false);
+    };
+    if user.is_admin || hive.manager_id == user.id.0 {
+        return Ok(true);
+    }
+    let farms: Vec<i64> = entity::producers::Entity::find()
+        .filter(entity::producers::Column::OwnerId.eq(user.id.0))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    if farms.is_empty() {
+        return Ok(false);
+    }
+    Ok(entity::hive_producers::Entity::find()
+        .filter(entity::hive_producers::Column::HiveId.eq(hive.id))
+        .filter(entity::hive_producers::Column::ProducerId.is_in(farms))
+        .filter(
+            entity::hive_producers::Column::Status
+                .eq(crate::domain::ApprovalStatus::Approved.as_str()),
+        )
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// The hive's distributions that are not over, as `viewer` may see them: drafts only for those
+/// preparing them.
+pub async fn upcoming_for(
+    db: &DatabaseConnection,
+    viewer: Option<&CurrentUser>,
+    hive: &hive_rows::Model,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<distributions::Model>> {
+    let rows = upcoming(db, HiveId(hive.id), now).await?;
+    if sees_drafts(db, viewer, hive).await? {
+        return Ok(rows);
+    }
+    Ok(rows
+        .into_iter()
+        .filter(|d| status_of(d) != DistributionStatus::Draft)
+        .collect())
+}
+
+/// One distribution, as `viewer` may see it: a draft is not found by anyone else.
+pub async fn visible(
+    db: &DatabaseConnection,
+    viewer: Option<&CurrentUser>,
+    id: DistributionId,
+) -> AppResult<distributions::Model> {
+    let d = get(db, id).await?;
+    if status_of(&d) == DistributionStatus::Draft {
+        let hive = hives::get(db, HiveId(d.hive_id)).await?;
+        if !sees_drafts(db, viewer, &hive).await? {
+            return Err(AppError::NotFound);
+        }
+    }
+    Ok(d)
 }
 
 /// Every distribution of a hive, latest pickup first.

@@ -1,6 +1,7 @@
 //! The only place with database queries: each service turns rows into domain values and checks who may act.
 
 pub mod accounts;
+pub mod admins;
 pub mod basket;
 pub mod calendar;
 pub mod close;
@@ -11,6 +12,7 @@ pub mod distributions;
 pub mod forecast;
 pub mod hives;
 pub mod invoices;
+pub mod limits;
 pub mod news;
 pub mod offers;
 pub mod order_writer;
@@ -18,7 +20,10 @@ pub mod orders;
 pub mod pickup;
 pub mod postcodes;
 pub mod preferences;
+pub mod privacy;
 pub mod producers;
+pub mod recovery;
+pub mod refunds;
 pub mod settings;
 
 use crate::error::AppError;

@@ -16,6 +16,7 @@ use entity::{
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
+    TransactionTrait,
 };
 use serde::Serialize;
 
@@ -225,7 +226,31 @@ pub async fn remove(db: &DatabaseConnection, actor: &CurrentUser, id: OfferId) -
     if !distributions::status_of(&d).offers_editable() {
         return Err(AppError::Conflict("not_editable"));
     }
-    offers::Entity::delete_by_id(offer.id).exec(db).await?;
+    let txn = db.begin().await?;
+    // Holding the draft's row: an opening waits for the removal, a removal after it finds it open.
+    let draft = distribution_rows::Entity::update_many()
+        .col_expr(
+            distribution_rows::Column::Status,
+            Expr::col(distribution_rows::Column::Status),
+        )
+        .filter(distribution_rows::Column::Id.eq(d.id))
+        .filter(distribution_rows::Column::Status.eq(DistributionStatus::Draft.as_str()))
+        .exec(&txn)
+        .await?;
+    if draft.rows_affected != 1 {
+        return Err(AppError::Conflict("not_editable"));
+    }
+    offers::Entity::delete_by_id(offer.id)
+        .exec(&txn)
+        .await
+        .map_err(|e| match e.sql_err() {
+            // Something already refers to the offer: it stays, and the producer is told why.
+            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => {
+                AppError::Conflict("not_editable")
+            }
+            _ => AppError::Db(e),
+        })?;
+    txn.commit().await?;
     Ok(())
 }
 

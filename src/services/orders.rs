@@ -6,7 +6,7 @@
 use super::accounts::CurrentUser;
 use super::offers::FixedOffer;
 use super::order_writer::{FarmNames, LineRow, OrderRow, Settled, Written};
-use super::{distributions, hives};
+use super::{distributions, hives, refunds};
 use crate::AppState;
 use crate::domain::distribution::accepts_orders;
 use crate::domain::order::{PricedLine, merge_lines, totals};
@@ -15,11 +15,11 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, Outgoing, Template};
-use crate::payments::{ChargeRequest, ChargeStatus, PaymentError, PaymentProvider, RefundRequest};
+use crate::payments::{ChargeRequest, ChargeStatus, PaymentError, PaymentProvider};
 use chrono::{DateTime, Duration, Utc};
 use entity::{
     basket_items, distributions as distribution_rows, hives as hive_rows, offers, order_lines,
-    orders, payments, producers, refunds, users,
+    orders, payments, producers, users,
 };
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -823,11 +823,10 @@ async fn mark_paid_with(
     {
         let txn = state.db.begin().await?;
         set_payment_status(&txn, id.0, "succeeded", now).await?;
-        let refund =
-            record_refund(&txn, &order, Cents(order.total_cents), "late_payment", now).await?;
+        let refund = refunds::record_whole(&txn, &order, "late_payment", now).await?;
         txn.commit().await?;
         if let Some(r) = refund {
-            process_refund(state, r).await?;
+            refunds::send(state, r).await?;
         }
     }
     Ok(false)
@@ -882,153 +881,46 @@ pub async fn expire_due(state: &AppState) -> AppResult<usize> {
     Ok(n)
 }
 
-/// Writes a pending refund for a paid order; `None` when there is no captured payment to refund.
-async fn record_refund<C: ConnectionTrait>(
-    db: &C,
-    order: &orders::Model,
-    amount: Cents,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> AppResult<Option<refunds::Model>> {
-    let Some(payment) = payments::Entity::find()
-        .filter(payments::Column::OrderId.eq(order.id))
-        .filter(payments::Column::Status.eq("succeeded"))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let row = refunds::ActiveModel {
-        payment_id: Set(payment.id),
-        order_id: Set(order.id),
-        amount_cents: Set(amount.0),
-        reason: Set(reason.to_owned()),
-        provider_ref: Set(None),
-        status: Set("pending".to_owned()),
-        idempotency_key: Set(format!("refund-{}-{reason}", order.id)),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await;
-    match row {
-        Ok(row) => Ok(Some(row)),
-        // The same refund recorded by a concurrent report of the same event: once is enough.
-        Err(e) if super::is_unique_violation(&e) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Sends a recorded refund to the provider; a refund that fails stays pending and is retried later.
-pub async fn process_refund(state: &AppState, refund: refunds::Model) -> AppResult<()> {
-    let payment = payments::Entity::find_by_id(refund.payment_id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let Some(provider_ref) = payment.provider_ref else {
-        return Ok(());
-    };
-    let result = state
-        .payments
-        .refund(RefundRequest {
-            provider_ref,
-            amount: Cents(refund.amount_cents),
-            idempotency_key: refund.idempotency_key.clone(),
-        })
-        .await;
-    match result {
-        Ok(r) => {
-            refunds::Entity::update_many()
-                .col_expr(refunds::Column::Status, Expr::value("succeeded"))
-                .col_expr(
-                    refunds::Column::ProviderRef,
-                    Expr::value(Some(r.provider_ref)),
-                )
-                .filter(refunds::Column::Id.eq(refund.id))
-                .exec(&state.db)
-                .await?;
-        }
-        Err(e) => {
-            tracing::warn!(refund_id = refund.id, error = %e, "refund not done yet, will retry")
-        }
-    }
-    Ok(())
-}
-
-/// Sends the pending refunds of these orders now; one that fails stays pending for the scheduler.
-pub async fn process_pending_refunds(state: &AppState, order_ids: &[i64]) {
-    for chunk in order_ids.chunks(1000) {
-        let pending = refunds::Entity::find()
-            .filter(refunds::Column::OrderId.is_in(chunk.iter().copied()))
-            .filter(refunds::Column::Status.eq("pending"))
-            .all(&state.db)
-            .await;
-        match pending {
-            Ok(rows) => {
-                for r in rows {
-                    if let Err(e) = process_refund(state, r).await {
-                        tracing::warn!(error = %e, "refund left for the scheduler");
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "refunds left for the scheduler"),
-        }
-    }
-}
-
-/// Sends every pending refund of a distribution; returns how many are still pending.
-pub async fn send_pending_refunds_of(state: &AppState, d: DistributionId) -> AppResult<usize> {
-    let order_ids: Vec<i64> = orders::Entity::find()
-        .filter(orders::Column::DistributionId.eq(d.0))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|o| o.id)
-        .collect();
-    process_pending_refunds(state, &order_ids).await;
-    let mut left = 0;
-    for chunk in order_ids.chunks(1000) {
-        left += refunds::Entity::find()
-            .filter(refunds::Column::OrderId.is_in(chunk.iter().copied()))
-            .filter(refunds::Column::Status.eq("pending"))
-            .all(&state.db)
-            .await?
-            .len();
-    }
-    Ok(left)
-}
-
-/// Retries refunds still pending; returns how many remain.
-pub async fn retry_refunds(state: &AppState) -> AppResult<usize> {
-    let pending = refunds::Entity::find()
-        .filter(refunds::Column::Status.eq("pending"))
-        .all(&state.db)
-        .await?;
-    for r in pending {
-        process_refund(state, r).await?;
-    }
-    Ok(refunds::Entity::find()
-        .filter(refunds::Column::Status.eq("pending"))
-        .all(&state.db)
-        .await?
-        .len())
-}
-
 /// The member cancels before ordering closes: stock released, money refunded, mail sent.
 pub async fn cancel(state: &AppState, user: &CurrentUser, id: OrderId) -> AppResult<OrderView> {
     let now = state.now();
     let order = owned(&state.db, user, id).await?;
-    let d = distributions::get(&state.db, DistributionId(order.distribution_id)).await?;
-    if !accepts_orders(
-        distributions::status_of(&d),
-        &distributions::window(&d),
-        now,
-    ) {
+    let txn = state.db.begin().await?;
+    let refund = cancel_in(&txn, &order, now).await?;
+    txn.commit().await?;
+    state.mail_wakeup.notify_one();
+    if let Some(r) = refund {
+        refunds::send(state, r).await?;
+    }
+    view(&state.db, id, now).await
+}
+
+/// Inside the caller's transaction: the order cancelled while its distribution still takes
+/// orders, its stock released, its refund recorded and the member told.
+async fn cancel_in(
+    txn: &sea_orm::DatabaseTransaction,
+    order: &orders::Model,
+    now: DateTime<Utc>,
+) -> AppResult<Option<entity::refunds::Model>> {
+    // Holding the distribution's row while it is open: a close waits until this cancel is done,
+    // and a cancel after the close's first move finds it closed.
+    let open = distribution_rows::Entity::update_many()
+        .col_expr(
+            distribution_rows::Column::Status,
+            Expr::col(distribution_rows::Column::Status),
+        )
+        .filter(distribution_rows::Column::Id.eq(order.distribution_id))
+        .filter(
+            distribution_rows::Column::Status.eq(crate::domain::DistributionStatus::Open.as_str()),
+        )
+        .filter(distribution_rows::Column::OrdersCloseAt.gt(now))
+        .exec(txn)
+        .await?;
+    if open.rows_affected != 1 {
         return Err(AppError::Conflict("ordering_closed"));
     }
-    let txn = state.db.begin().await?;
     if !move_status(
-        &txn,
+        txn,
         order.id,
         &[OrderStatus::PendingPayment, OrderStatus::Paid],
         OrderStatus::Cancelled,
@@ -1038,20 +930,15 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, id: OrderId) -> AppRes
     {
         return Err(AppError::Conflict("order_final"));
     }
-    release(&txn, order.id).await?;
-    let refund = record_refund(&txn, &order, Cents(order.total_cents), "cancelled", now).await?;
+    release(txn, order.id).await?;
+    let refund = refunds::record_whole(txn, order, "cancelled", now).await?;
     if refund.is_none() {
-        set_payment_status(&txn, order.id, "cancelled", now).await?;
+        set_payment_status(txn, order.id, "cancelled", now).await?;
     }
     if OrderStatus::parse(&order.status) == Some(OrderStatus::Paid) {
-        enqueue_order_mail(&txn, &order, Template::OrderCancelled, now).await?;
+        enqueue_order_mail(txn, order, Template::OrderCancelled, now).await?;
     }
-    txn.commit().await?;
-    state.mail_wakeup.notify_one();
-    if let Some(r) = refund {
-        process_refund(state, r).await?;
-    }
-    view(&state.db, id, now).await
+    Ok(refund)
 }
 
 /// Inside the cancelling transaction: every live order of the distribution cancelled, refunds recorded, members told.
@@ -1060,7 +947,7 @@ pub async fn cancel_all_in<C: ConnectionTrait>(
     d: &distribution_rows::Model,
     hive: &hive_rows::Model,
     now: DateTime<Utc>,
-) -> AppResult<Vec<refunds::Model>> {
+) -> AppResult<Vec<entity::refunds::Model>> {
     let live = orders::Entity::find()
         .filter(orders::Column::DistributionId.eq(d.id))
         .filter(orders::Column::Status.is_in([
@@ -1083,9 +970,10 @@ pub async fn cancel_all_in<C: ConnectionTrait>(
             continue;
         }
         release(db, o.id).await?;
-        if let Some(r) =
-            record_refund(db, &o, Cents(o.total_cents), "distribution_cancelled", now).await?
-        {
+        let refund = refunds::record_whole(db, &o, "distribution_cancelled", now).await?;
+        // What goes back now: after shortages, less than the order's total.
+        let refund_cents = refund.as_ref().map_or(0, |r| r.amount_cents);
+        if let Some(r) = refund {
             out.push(r);
         }
         let user = users::Entity::find_by_id(o.user_id)
@@ -1095,6 +983,7 @@ pub async fn cancel_all_in<C: ConnectionTrait>(
         let lang = Locale::parse(&user.locale).unwrap_or_default();
         let payload = serde_json::json!({
             "name": user.name, "hive": hive.name, "order_id": o.id, "total_cents": o.total_cents,
+            "refund_cents": refund_cents,
             "pickup": distributions::local_time(hive, d.pickup_starts_at, lang),
         });
         mail::enqueue(
@@ -1206,82 +1095,131 @@ pub async fn view<C: ConnectionTrait>(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
+    views(db, vec![order], now)
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)
+}
+
+/// Orders as shown, in the order given, read with one query per table however many there are.
+pub async fn views<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<orders::Model>,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<OrderView>> {
+    use std::collections::HashMap;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = rows.iter().map(|o| o.id).collect();
     let lines = order_lines::Entity::find()
-        .filter(order_lines::Column::OrderId.eq(order.id))
+        .filter(order_lines::Column::OrderId.is_in(ids.clone()))
         .order_by_asc(order_lines::Column::ProducerId)
         .order_by_asc(order_lines::Column::Id)
         .all(db)
         .await?;
-    let offer_rows = offers::Entity::find()
+    let offer_rows: HashMap<i64, offers::Model> = offers::Entity::find()
         .filter(offers::Column::Id.is_in(lines.iter().map(|l| l.offer_id)))
-        .all(db)
-        .await?;
-    let farm_rows = producers::Entity::find()
-        .filter(producers::Column::Id.is_in(lines.iter().map(|l| l.producer_id)))
-        .all(db)
-        .await?;
-    let farm_name = |id: i64| {
-        farm_rows
-            .iter()
-            .find(|f| f.id == id)
-            .map(|f| f.name.clone())
-            .unwrap_or_default()
-    };
-    let line_views: Vec<LineView> = lines
-        .iter()
-        .map(|l| {
-            let o = offer_rows.iter().find(|o| o.id == l.offer_id);
-            LineView {
-                offer_id: OfferId(l.offer_id),
-                product_id: ProductId(o.map_or(0, |o| o.product_id)),
-                producer_id: ProducerId(l.producer_id),
-                producer_name: farm_name(l.producer_id),
-                name: o.map(|o| o.name.clone()).unwrap_or_default(),
-                unit: o.map(|o| o.unit.clone()).unwrap_or_default(),
-                quantity: l.quantity,
-                unit_price_cents: l.unit_price_cents,
-                vat_rate_bps: l.vat_rate_bps,
-                amount_cents: l.unit_price_cents * l.quantity,
-                status: l.status.clone(),
-                delivered_quantity: l.delivered_quantity,
-            }
-        })
-        .collect();
-    let refund_rows: Vec<RefundView> = refunds::Entity::find()
-        .filter(refunds::Column::OrderId.eq(order.id))
-        .order_by_asc(refunds::Column::Id)
         .all(db)
         .await?
         .into_iter()
-        .map(|r| RefundView {
+        .map(|o| (o.id, o))
+        .collect();
+    let farm_names: HashMap<i64, String> = producers::Entity::find()
+        .filter(producers::Column::Id.is_in(lines.iter().map(|l| l.producer_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|f| (f.id, f.name))
+        .collect();
+    let mut refunds_of: HashMap<i64, Vec<RefundView>> = HashMap::new();
+    for r in entity::refunds::Entity::find()
+        .filter(entity::refunds::Column::OrderId.is_in(ids.clone()))
+        .order_by_asc(entity::refunds::Column::Id)
+        .all(db)
+        .await?
+    {
+        refunds_of.entry(r.order_id).or_default().push(RefundView {
             amount_cents: r.amount_cents,
             reason: r.reason,
             status: r.status,
-        })
-        .collect();
-    let payment = payments::Entity::find()
-        .filter(payments::Column::OrderId.eq(order.id))
-        .one(db)
+        });
+    }
+    let payment_of: HashMap<i64, payments::Model> = payments::Entity::find()
+        .filter(payments::Column::OrderId.is_in(ids.clone()))
+        .all(db)
         .await?
-        .map(|p| PaymentView {
-            provider: p.provider,
-            status: p.status,
+        .into_iter()
+        .map(|p| (p.order_id, p))
+        .collect();
+    let dists: HashMap<i64, distribution_rows::Model> = distribution_rows::Entity::find()
+        .filter(distribution_rows::Column::Id.is_in(rows.iter().map(|o| o.distribution_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d))
+        .collect();
+    let hive_rows_by_id: HashMap<i64, hive_rows::Model> = hive_rows::Entity::find()
+        .filter(hive_rows::Column::Id.is_in(dists.values().map(|d| d.hive_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|h| (h.id, h))
+        .collect();
+    let baskets: HashMap<(i64, i64), i32> = entity::basket_numbers::Entity::find()
+        .filter(
+            entity::basket_numbers::Column::DistributionId
+                .is_in(rows.iter().map(|o| o.distribution_id)),
+        )
+        .filter(entity::basket_numbers::Column::UserId.is_in(rows.iter().map(|o| o.user_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| ((b.distribution_id, b.user_id), b.number))
+        .collect();
+    let mut lines_of: HashMap<i64, Vec<LineView>> = HashMap::new();
+    for l in &lines {
+        let o = offer_rows.get(&l.offer_id);
+        lines_of.entry(l.order_id).or_default().push(LineView {
+            offer_id: OfferId(l.offer_id),
+            product_id: ProductId(o.map_or(0, |o| o.product_id)),
+            producer_id: ProducerId(l.producer_id),
+            producer_name: farm_names.get(&l.producer_id).cloned().unwrap_or_default(),
+            name: o.map(|o| o.name.clone()).unwrap_or_default(),
+            unit: o.map(|o| o.unit.clone()).unwrap_or_default(),
+            quantity: l.quantity,
+            unit_price_cents: l.unit_price_cents,
+            vat_rate_bps: l.vat_rate_bps,
+            amount_cents: l.unit_price_cents * l.quantity,
+            status: l.status.clone(),
+            delivered_quantity: l.delivered_quantity,
+        });
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for order in rows {
+        let d = dists
+            .get(&order.distribution_id)
+            .ok_or(AppError::NotFound)?;
+        let hive = hive_rows_by_id.get(&d.hive_id).ok_or(AppError::NotFound)?;
+        let payment = payment_of.get(&order.id).map(|p| PaymentView {
+            provider: p.provider.clone(),
+            status: p.status.clone(),
             amount_cents: p.amount_cents,
             client_secret: None,
             test_mode: order.test_mode,
         });
-    let d = distributions::get(db, DistributionId(order.distribution_id)).await?;
-    let hive = hives::get(db, HiveId(d.hive_id)).await?;
-    let status = OrderStatus::parse(&order.status).unwrap_or(OrderStatus::PendingPayment);
-    let mut v = assemble(&order, status, line_views, payment, &d, &hive, now);
-    v.refunded_cents = refund_rows.iter().map(|r| r.amount_cents).sum();
-    v.refunds = refund_rows;
-    v.basket_number =
-        entity::basket_numbers::Entity::find_by_id((order.distribution_id, order.user_id))
-            .one(db)
-            .await?
-            .map(|b| b.number);
-    Ok(v)
+        let status = OrderStatus::parse(&order.status).unwrap_or(OrderStatus::PendingPayment);
+        let line_views = lines_of.remove(&order.id).unwrap_or_default();
+        let mut v = assemble(&order, status, line_views, payment, d, hive, now);
+        let refund_rows = refunds_of.remove(&order.id).unwrap_or_default();
+        v.refunded_cents = refund_rows.iter().map(|r| r.amount_cents).sum();
+        v.refunds = refund_rows;
+        v.basket_number = baskets
+            .get(&(order.distribution_id, order.user_id))
+            .copied();
+        out.push(v);
+    }
+    Ok(out)
 }
 
 /// An order as shown, from its lines: shared by orders read back and orders just placed.
@@ -1346,22 +1284,29 @@ fn assemble(
     }
 }
 
-/// A member's orders, newest first.
+/// How many of a member's orders one page shows, unless asked otherwise.
+pub const ORDERS_PER_PAGE: u64 = 20;
+
+/// One page of a member's orders, newest first, and how many they have in all.
 pub async fn of_user(
     db: &DatabaseConnection,
     user: &CurrentUser,
+    page: u64,
+    per_page: u64,
     now: DateTime<Utc>,
-) -> AppResult<Vec<OrderView>> {
-    let rows = orders::Entity::find()
+) -> AppResult<(Vec<OrderView>, u64)> {
+    use sea_orm::PaginatorTrait;
+    let query = orders::Entity::find()
         .filter(orders::Column::UserId.eq(user.id.0))
         .order_by_desc(orders::Column::CreatedAt)
+        .order_by_desc(orders::Column::Id);
+    let total = query.clone().count(db).await?;
+    let rows = query
+        .offset(page.saturating_sub(1).saturating_mul(per_page))
+        .limit(per_page)
         .all(db)
         .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for o in rows {
-        out.push(view(db, OrderId(o.id), now).await?);
-    }
-    Ok(out)
+    Ok((views(db, rows, now).await?, total))
 }
 
 /// Changes an order before close: it is cancelled and refunded, and its lines go back into the basket.
@@ -1371,13 +1316,14 @@ pub async fn reopen_in_basket(
     id: OrderId,
 ) -> AppResult<DistributionId> {
     let order = owned(&state.db, user, id).await?;
+    let now = state.now();
+    // One transaction: the order is never gone without its lines back in the basket.
+    let txn = state.db.begin().await?;
     let lines = order_lines::Entity::find()
         .filter(order_lines::Column::OrderId.eq(order.id))
-        .all(&state.db)
+        .all(&txn)
         .await?;
-    cancel(state, user, id).await?;
-    let now = state.now();
-    let txn = state.db.begin().await?;
+    let refund = cancel_in(&txn, &order, now).await?;
     for l in lines {
         basket_items::Entity::delete_many()
             .filter(basket_items::Column::UserId.eq(user.id.0))
@@ -1396,5 +1342,9 @@ pub async fn reopen_in_basket(
         .await?;
     }
     txn.commit().await?;
+    state.mail_wakeup.notify_one();
+    if let Some(r) = refund {
+        refunds::send(state, r).await?;
+    }
     Ok(DistributionId(order.distribution_id))
 }

@@ -1,21 +1,23 @@
 //! After the close: pick lists, the pickup sheet and payouts for those allowed to see them; shortages and collected baskets.
 
 use super::accounts::CurrentUser;
-use super::{close, distributions, hives, orders};
+use super::{close, distributions, hives, refunds};
 use crate::AppState;
 use crate::domain::distribution::DistributionStatus;
+use crate::domain::refund::Ask;
 use crate::domain::settlement::{self, FeeRates, PickList, PickupSheet, VatShare};
+use crate::domain::spreadsheet::Csv;
 use crate::domain::{Cents, DistributionId, HiveId, OrderId, ProducerId};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::mail::{self, Outgoing, Template};
 use entity::{
     distribution_producers, distributions as distribution_rows, hives as hive_rows, order_lines,
-    orders as orders_rows, payouts, pick_lists, producers, refunds,
+    orders as orders_rows, payouts, pick_lists, producers,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -153,35 +155,27 @@ async fn producer_names(
 
 /// A pick list as CSV: one row per product in each bag, after a header.
 pub fn pick_list_csv(pl: &PickList) -> String {
-    let mut out = String::from("\u{feff}basket,member,product_id,product,unit,quantity\r\n");
+    let mut out = Csv::new(&[
+        "basket",
+        "member",
+        "product_id",
+        "product",
+        "unit",
+        "quantity",
+    ]);
     for bag in &pl.members {
         for l in &bag.lines {
-            out.push_str(&format!(
-                "{},{},{},{},{},{}\r\n",
-                bag.basket,
-                csv_field(&bag.name),
-                l.product_id,
-                csv_field(&l.name),
-                csv_field(&l.unit),
-                l.quantity
-            ));
+            out.row([
+                bag.basket.to_string(),
+                bag.name.clone(),
+                l.product_id.to_string(),
+                l.name.clone(),
+                l.unit.clone(),
+                l.quantity.to_string(),
+            ]);
         }
     }
-    out
-}
-
-/// Quotes a CSV field when needed, and defuses text a spreadsheet would run as a formula.
-pub fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
+    out.finish()
 }
 
 /// One member's row on the pickup sheet, with whether the basket is collected.
@@ -388,7 +382,7 @@ pub async fn record_shortages(
         return Err(AppError::Invalid(e));
     }
     // Per order: the refund, and per member what changed, for the mail.
-    let mut owed: BTreeMap<(i64, i64, i64), i64> = BTreeMap::new();
+    let mut owed: BTreeMap<(i64, i64, i64), Vec<(i64, Cents)>> = BTreeMap::new();
     let mut told: BTreeMap<i64, Vec<serde_json::Value>> = BTreeMap::new();
     for (product, delivered) in report {
         let idx: Vec<usize> = (0..lines.len())
@@ -413,7 +407,9 @@ pub async fn record_shortages(
                 continue;
             }
             let missing = l.delivered - s.delivered;
-            *owed.entry((l.order, *product, *delivered)).or_default() += missing * l.price;
+            owed.entry((l.order, *product, *delivered))
+                .or_default()
+                .push((l.id, Cents(missing * l.price)));
             told.entry(l.member).or_default().push(json!({
                 "name": l.name, "unit": l.unit, "ordered": l.quantity,
                 "delivered": s.delivered, "refund_cents": missing * l.price,
@@ -430,26 +426,20 @@ pub async fn record_shortages(
         }
     }
     let order_ids: Vec<i64> = owed.keys().map(|(o, _, _)| *o).collect();
-    let paid_by = close::captured_payments(&txn, &order_ids).await?;
     let mut per_order: BTreeMap<i64, i64> = BTreeMap::new();
-    for ((order, product, delivered), amount) in &owed {
-        let Some(payment) = paid_by.get(order) else {
-            continue;
-        };
-        *per_order.entry(*order).or_default() += amount;
-        refunds::ActiveModel {
-            payment_id: Set(*payment),
-            order_id: Set(*order),
-            amount_cents: Set(*amount),
-            reason: Set("shortage".to_owned()),
-            provider_ref: Set(None),
-            status: Set("pending".to_owned()),
-            idempotency_key: Set(format!("refund-{order}-short-{product}-{delivered}")),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
+    for ((order, product, delivered), lines) in owed {
+        let refund = refunds::record(
+            &txn,
+            order,
+            Ask::Lines(lines),
+            "shortage",
+            format!("refund-{order}-short-{product}-{delivered}"),
+            now,
+        )
         .await?;
+        if let Some(r) = refund {
+            *per_order.entry(order).or_default() += r.amount_cents;
+        }
     }
     let after = close::paid_lines(&txn, d.id, Some(&[producer.0])).await?;
     let fees = FeeRates {
@@ -459,6 +449,7 @@ pub async fn record_shortages(
     let statement = settlement::payout(producer.0, &after, fees);
     close::write_payouts(&txn, d.id, std::slice::from_ref(&statement), now).await?;
     close::check_balance(&txn, d.id).await?;
+    refunds::check(&txn, d.id).await?;
     let members: Vec<i64> = told.keys().copied().collect();
     let people = close::members_of(&txn, d.id, Some(&members)).await?;
     let mut mails = Vec::new();
@@ -488,7 +479,7 @@ pub async fn record_shortages(
     mail::enqueue_all(&txn, now, &mails).await?;
     txn.commit().await?;
     state.mail_wakeup.notify_one();
-    orders::process_pending_refunds(state, &order_ids).await;
+    refunds::send_pending(state, &order_ids).await;
     let (_, views) = payouts(&state.db, actor, id).await?;
     let payout = views
         .into_iter()

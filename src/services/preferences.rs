@@ -41,6 +41,9 @@ pub fn read_token(secret: &[u8], token: &str) -> Option<(String, Template)> {
 
 /// Whether the member at `email` receives `kind`: their choice, else the kind's default.
 pub async fn wants<C: ConnectionTrait>(db: &C, email: &str, kind: Template) -> AppResult<bool> {
+    if kind.about_the_account() {
+        return Ok(true);
+    }
     let Some(user) = users::Entity::find()
         .filter(users::Column::Email.eq(email.to_lowercase()))
         .one(db)
@@ -48,6 +51,9 @@ pub async fn wants<C: ConnectionTrait>(db: &C, email: &str, kind: Template) -> A
     else {
         return Ok(kind.default_on());
     };
+    if kind.broadcast() && user.email_confirmed_at.is_none() {
+        return Ok(false);
+    }
     Ok(
         mail_preferences::Entity::find_by_id((user.id, kind.name().to_owned()))
             .one(db)
@@ -102,6 +108,26 @@ pub async fn set_by_token<C: ConnectionTrait>(
         .ok_or(AppError::NotFound)?;
     set(db, UserId(user.id), kind, subscribed, now).await?;
     Ok((email, kind))
+}
+
+/// Whose address and which kind a signed link names, and whether that kind is still sent to them.
+pub async fn read_by_token<C: ConnectionTrait>(
+    db: &C,
+    secret: &[u8],
+    token: &str,
+) -> AppResult<(String, Template, bool)> {
+    let (email, kind) = read_token(secret, token).ok_or(AppError::NotFound)?;
+    let user = users::Entity::find()
+        .filter(users::Column::Email.eq(email.clone()))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let on = of_user(db, UserId(user.id))
+        .await?
+        .into_iter()
+        .find(|(k, _)| *k == kind)
+        .is_some_and(|(_, on)| on);
+    Ok((email, kind, on))
 }
 
 /// Every kind with the member's current choice, in the order mails are listed.

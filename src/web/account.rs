@@ -1,13 +1,13 @@
 //! Account pages: sign-up, log-in, log-out, profile, language switch and the personal dashboard.
 
 use super::ctx::{self, AuthUser, Ctx, SESSION_COOKIE, redirect_with_flash, safe_next, set_cookie};
-use super::forms::{Form, LoginForm, ProfileForm, SignupForm};
+use super::forms::{Form, LoginForm, SignupForm};
 use super::render::{render, render_invalid, render_status};
 use crate::AppState;
 use crate::domain::Locale;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::accounts::{self, SessionKind};
-use crate::services::{hives, producers};
+use crate::services::{hives, limits, producers};
 use crate::web::forms::Query;
 use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
@@ -20,24 +20,37 @@ pub fn routes() -> Routes {
         .route("/signup", get(signup_page).post(signup))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
-        .route("/account", get(profile_page).post(profile))
         .route("/me", get(dashboard))
         .route("/lang", post(switch_language))
 }
 
-fn form_context<T: serde::Serialize>(ctx: &Ctx, form: &T, errors: &FieldErrors) -> tera::Context {
+pub(crate) fn form_context<T: serde::Serialize>(
+    ctx: &Ctx,
+    form: &T,
+    errors: &FieldErrors,
+) -> tera::Context {
     let mut c = tera::Context::new();
     c.insert("form", form);
     c.insert("errors", &errors.translated(ctx.lang));
     c
 }
 
-/// Starts a browser session: a fresh id at every log-in, so a planted cookie is worth nothing.
+/// Starts a browser session: a fresh id and a fresh CSRF cookie at every log-in, so a planted
+/// cookie is worth nothing.
 fn signed_in(state: &AppState, token: &str, to: &str, flash: &str) -> Response {
     let mut resp = redirect_with_flash(state, to, flash);
     resp.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(state, SESSION_COOKIE, token, 30 * 86_400),
+    );
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(
+            state,
+            ctx::CSRF_COOKIE,
+            &ctx::new_csrf_cookie(),
+            365 * 86_400,
+        ),
     );
     resp
 }
@@ -66,7 +79,14 @@ async fn signup(
     ctx: Ctx,
     Form(form): Form<SignupForm>,
 ) -> AppResult<Response> {
-    if let Err(e) = state.auth_limits.attempt(&ctx.client, state.now()) {
+    if let Err(e) = limits::client_attempt(
+        &state.db,
+        &ctx.client,
+        state.config.auth_limit as i32,
+        state.now(),
+    )
+    .await
+    {
         return refused(&state, &ctx, "account/signup.html", &form, e);
     }
     let account = match form.parse(ctx.lang) {
@@ -80,7 +100,7 @@ async fn signup(
             );
         }
     };
-    let user = match accounts::sign_up(&state.db, account).await {
+    let user = match accounts::sign_up(&state, account).await {
         Ok(u) => u,
         Err(AppError::Conflict("email_taken")) => {
             let mut e = FieldErrors::default();
@@ -123,10 +143,13 @@ async fn login(
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
     let now = state.now();
-    let limited = state
-        .auth_limits
-        .attempt(&ctx.client, now)
-        .and_then(|()| state.auth_limits.check_account(&form.email, now));
+    let limited =
+        match limits::client_attempt(&state.db, &ctx.client, state.config.auth_limit as i32, now)
+            .await
+        {
+            Ok(()) => limits::check_account(&state.db, &form.email, &ctx.client, now).await,
+            Err(e) => Err(e),
+        };
     if let Err(e) = limited {
         return refused(&state, &ctx, "account/login.html", &form, e);
     }
@@ -139,7 +162,7 @@ async fn login(
         );
     }
     let Some(user) = accounts::authenticate(&state.db, &form.email, &form.password).await? else {
-        state.auth_limits.failed(&form.email, now);
+        limits::failed(&state.db, &form.email, &ctx.client, now).await?;
         let mut e = FieldErrors::default();
         e.add("email", "error.login_failed");
         return render_invalid(
@@ -150,7 +173,7 @@ async fn login(
         );
     };
     // The browser's earlier session ends here, so a cookie planted before log-in is worth nothing after it.
-    if let Some(old) = ctx::cookie(&headers, SESSION_COOKIE) {
+    if let Some(old) = ctx::our_cookie(&state, &headers, SESSION_COOKIE) {
         accounts::close_session(&state.db, old).await?;
     }
     let token =
@@ -160,7 +183,7 @@ async fn login(
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
-    if let Some(token) = ctx::cookie(&headers, SESSION_COOKIE) {
+    if let Some(token) = ctx::our_cookie(&state, &headers, SESSION_COOKIE) {
         accounts::close_session(&state.db, token).await?;
     }
     let mut resp = redirect_with_flash(&state, "/", "flash.signed_out");
@@ -169,43 +192,6 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<
         set_cookie(&state, SESSION_COOKIE, "", 0),
     );
     Ok(resp)
-}
-
-async fn profile_page(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    AuthUser(user): AuthUser,
-) -> AppResult<Html<String>> {
-    let form = ProfileForm {
-        name: user.name.clone(),
-        locale: user.locale.code().to_owned(),
-    };
-    render(
-        &state,
-        &ctx,
-        "account/profile.html",
-        form_context(&ctx, &form, &FieldErrors::default()),
-    )
-}
-
-async fn profile(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    AuthUser(user): AuthUser,
-    Form(form): Form<ProfileForm>,
-) -> AppResult<Response> {
-    match form.parse() {
-        Ok((name, locale)) => {
-            accounts::update_profile(&state.db, user.id, name, locale).await?;
-            Ok(redirect_with_flash(&state, "/account", "flash.saved"))
-        }
-        Err(e) => render_invalid(
-            &state,
-            &ctx,
-            "account/profile.html",
-            form_context(&ctx, &form, &e),
-        ),
-    }
 }
 
 async fn dashboard(
@@ -256,7 +242,7 @@ async fn switch_language(
 }
 
 /// The form again, as typed, with the rate limit's message and a 429 saying when to retry.
-fn refused<F: serde::Serialize>(
+pub(crate) fn refused<F: serde::Serialize>(
     state: &AppState,
     ctx: &Ctx,
     template: &str,

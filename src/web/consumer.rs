@@ -91,12 +91,14 @@ async fn hive_page(
         "members",
         &hives::member_count(&state.db, HiveId(id)).await?,
     );
-    c.insert("hive", &HiveView::from_model(hive, None));
+    c.insert("hive", &HiveView::from_model(hive.clone(), None));
     c.insert("producers", &approved);
     c.insert("requests", &if can_manage { others } else { Vec::new() });
     c.insert("can_manage", &can_manage);
     let now = state.now();
-    let upcoming = crate::services::distributions::upcoming(&state.db, HiveId(id), now).await?;
+    let upcoming =
+        crate::services::distributions::upcoming_for(&state.db, ctx.user.as_ref(), &hive, now)
+            .await?;
     c.insert(
         "distributions",
         &upcoming

@@ -90,8 +90,40 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .then_some(token.trim())
 }
 
-pub fn csrf_token(secret: &[u8], cookie_value: &str) -> String {
-    crate::signing::mac_hex(secret, &[b"csrf:", cookie_value.as_bytes()])
+/// The CSRF token of a browser: bound to its CSRF cookie and to its session, so a cookie and token
+/// planted before the victim signs in are worth nothing beside the victim's session.
+pub fn csrf_token(secret: &[u8], cookie_value: &str, session: Option<&str>) -> String {
+    crate::signing::mac_hex(
+        secret,
+        &[
+            b"csrf:",
+            cookie_value.as_bytes(),
+            b":",
+            session.unwrap_or_default().as_bytes(),
+        ],
+    )
+}
+
+/// A new random CSRF cookie value.
+pub fn new_csrf_cookie() -> String {
+    let mut b = [0u8; 16];
+    rand::rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// A cookie's name: over HTTPS with the `__Host-` prefix, which browsers accept only from this
+/// host, secure, for the whole site, so a neighbouring subdomain cannot plant it.
+pub fn cookie_name(state: &AppState, name: &str) -> String {
+    if state.config.secure_cookies() {
+        format!("__Host-{name}")
+    } else {
+        name.to_owned()
+    }
+}
+
+/// One of our cookies sent by the browser, under its name for this site.
+pub fn our_cookie<'a>(state: &AppState, headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    cookie(headers, &cookie_name(state, name))
 }
 
 /// A `Set-Cookie` value with our defaults: whole site, not readable by scripts, not sent cross-site.
@@ -101,6 +133,7 @@ pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) 
     } else {
         ""
     };
+    let name = cookie_name(state, name);
     let v =
         format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
     HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
@@ -138,7 +171,7 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
     let headers = req.headers().clone();
 
     let bearer_token = if is_api { bearer(&headers) } else { None };
-    let session_cookie = cookie(&headers, SESSION_COOKIE);
+    let session_cookie = our_cookie(&state, &headers, SESSION_COOKIE);
     let user = match (bearer_token, session_cookie) {
         (Some(t), _) => accounts::user_for_token(&state.db, t, SessionKind::Api).await,
         (None, Some(t)) => accounts::user_for_token(&state.db, t, SessionKind::Web).await,
@@ -152,7 +185,7 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
     let lang = user
         .as_ref()
         .map(|u| u.locale)
-        .or_else(|| cookie(&headers, LANG_COOKIE).and_then(Locale::parse))
+        .or_else(|| our_cookie(&state, &headers, LANG_COOKIE).and_then(Locale::parse))
         .or_else(|| {
             headers
                 .get(header::ACCEPT_LANGUAGE)
@@ -161,18 +194,15 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
         })
         .unwrap_or_default();
 
-    let existing_csrf = cookie(&headers, CSRF_COOKIE)
+    let existing_csrf = our_cookie(&state, &headers, CSRF_COOKIE)
         .filter(|c| c.len() == 32 && c.bytes().all(|b| b.is_ascii_hexdigit()));
     let (csrf_cookie, new_csrf_cookie) = match existing_csrf {
         Some(c) => (c.to_owned(), false),
-        None => {
-            let mut b = [0u8; 16];
-            rand::rng().fill_bytes(&mut b);
-            (hex::encode(b), true)
-        }
+        None => (self::new_csrf_cookie(), true),
     };
-    let csrf = csrf_token(&state.secret, &csrf_cookie);
-    let flash = cookie(&headers, FLASH_COOKIE)
+    let cookie_session = session_cookie.filter(|_| bearer_token.is_none() && user.is_some());
+    let csrf = csrf_token(&state.secret, &csrf_cookie, cookie_session);
+    let flash = our_cookie(&state, &headers, FLASH_COOKIE)
         .filter(|k| {
             k.len() < 64
                 && k.bytes()
@@ -218,6 +248,8 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
         // Cookies authenticate on their own, so a request they authenticate must prove it came from our pages.
         let needs_csrf = is_unsafe(req.method())
             && !path.starts_with("/api/v1/webhooks/")
+            // The signed link is the only key, and mail clients post it without cookies (RFC 8058).
+            && !path.starts_with("/unsubscribe/")
             && (!is_api || (bearer_token.is_none() && session_cookie.is_some()));
         let req = if needs_csrf {
             match check_csrf(req, &csrf, new_csrf_cookie).await {
@@ -250,16 +282,41 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
             set_cookie(&state, CSRF_COOKIE, &csrf_cookie, 365 * 86_400),
         );
     }
-    let sets_flash = resp
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .any(|v| v.to_str().is_ok_and(|s| s.starts_with(FLASH_COOKIE)));
+    if state.config.secure_cookies() {
+        resp.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    // What is shown to a signed-in person, or behind a private link, stays out of every cache.
+    if (ctx.user.is_some() || private_link(&ctx.path))
+        && !resp.headers().contains_key(header::CACHE_CONTROL)
+    {
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    let sets_flash = resp.headers().get_all(header::SET_COOKIE).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|s| s.starts_with(&cookie_name(&state, FLASH_COOKIE)))
+    });
     if flash.is_some() && !sets_flash && !resp.status().is_redirection() {
         resp.headers_mut()
             .append(header::SET_COOKIE, set_cookie(&state, FLASH_COOKIE, "", 0));
     }
     resp
+}
+
+/// Pages reached by a link whose token is the only key: password resets, confirmations, unsubscribing.
+fn private_link(path: &str) -> bool {
+    [
+        "/password-reset",
+        "/confirm-email",
+        "/unsubscribe",
+        "/api/v1/password-resets",
+        "/api/v1/email-confirmations",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
 }
 
 /// The address a request comes from; behind our own proxy, the last hop it recorded.
@@ -364,10 +421,15 @@ mod tests {
 
     #[test]
     fn csrf_tokens_depend_on_secret_and_cookie() {
-        let a = csrf_token(b"secret-one", "abc");
-        assert_eq!(a, csrf_token(b"secret-one", "abc"));
-        assert_ne!(a, csrf_token(b"secret-two", "abc"));
-        assert_ne!(a, csrf_token(b"secret-one", "abd"));
+        let a = csrf_token(b"secret-one", "abc", None);
+        assert_eq!(a, csrf_token(b"secret-one", "abc", None));
+        assert_ne!(a, csrf_token(b"secret-two", "abc", None));
+        assert_ne!(a, csrf_token(b"secret-one", "abd", None));
+        assert_ne!(a, csrf_token(b"secret-one", "abc", Some("session")));
+        assert_ne!(
+            csrf_token(b"secret-one", "abc", Some("victim")),
+            csrf_token(b"secret-one", "abc", Some("attacker"))
+        );
         assert!(crate::signing::same(&a, &a) && !crate::signing::same(&a, "x"));
     }
 }

@@ -2,6 +2,11 @@
 //!
 //! The same structs read HTML forms and JSON bodies, so the pages and the API accept and refuse alike.
 
+pub mod account;
+pub use account::{
+    EmailChangeForm, EraseForm, MeForm, NewPasswordForm, PasswordChangeForm, ResetRequestForm,
+};
+
 use crate::domain::account::parse_name;
 use crate::domain::approval::{DEFAULT_RADIUS_KM, MAX_RADIUS_KM};
 use crate::domain::catalogue::parse_unit;
@@ -687,6 +692,47 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(Path(v)),
             Err(_) => Err(AppError::NotFound),
+        }
+    }
+}
+
+/// `?page=&per_page=` of a paginated list, as typed in an address bar.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct PageQuery {
+    /// The page, from 1.
+    pub page: Option<String>,
+    /// How many items a page holds, from 1 to 100.
+    pub per_page: Option<String>,
+}
+
+impl PageQuery {
+    pub const MAX_PER_PAGE: u64 = 100;
+
+    /// The page and its size; `default` items when the size is not given.
+    pub fn parse(&self, default: u64) -> Result<(u64, u64), FieldErrors> {
+        let mut e = FieldErrors::default();
+        let number = |field: &str, v: &Option<String>, max: u64, e: &mut FieldErrors| match v
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            None => None,
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if (1..=max).contains(&n) => Some(n),
+                _ => {
+                    e.add_with(field, "error.page_number", vec![("max", max.to_string())]);
+                    None
+                }
+            },
+        };
+        let page = number("page", &self.page, 100_000, &mut e).unwrap_or(1);
+        let per_page =
+            number("per_page", &self.per_page, Self::MAX_PER_PAGE, &mut e).unwrap_or(default);
+        if e.is_empty() {
+            Ok((page, per_page))
+        } else {
+            Err(e)
         }
     }
 }

@@ -11,15 +11,16 @@ pub mod distribution;
 pub mod forms;
 pub mod hive;
 pub mod ical;
-pub mod limits;
 pub mod news;
 pub mod offers;
 pub mod openapi;
 pub mod pickup;
 pub mod planning;
 pub mod producer;
+pub mod recovery;
 pub mod render;
 pub mod routes;
+pub mod settings;
 pub mod shelves;
 pub mod shop;
 
@@ -49,6 +50,8 @@ fn content_security_policy(stripe: bool) -> &'static str {
 fn routes() -> Routes {
     Routes::new()
         .merge(account::routes())
+        .merge(settings::routes())
+        .merge(recovery::routes())
         .merge(consumer::routes())
         .merge(hive::routes())
         .merge(producer::routes())
@@ -122,7 +125,30 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::map_request(drop_unsafe_request_id))
         .with_state(state)
+}
+
+/// Whether an `X-Request-Id` from outside looks like an id: up to 64 letters, digits, `-`, `_`, `.`.
+pub fn is_request_id(v: &[u8]) -> bool {
+    !v.is_empty()
+        && v.len() <= 64
+        && v.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(c))
+}
+
+/// Any other request id is dropped, and a new one made: text from outside must not forge log lines.
+async fn drop_unsafe_request_id(mut req: axum::extract::Request) -> axum::extract::Request {
+    let mut values = req.headers().get_all("x-request-id").iter();
+    let keep = match (values.next(), values.next()) {
+        (Some(v), None) => is_request_id(v.as_bytes()),
+        (None, _) => true,
+        (Some(_), Some(_)) => false,
+    };
+    if !keep {
+        req.headers_mut().remove("x-request-id");
+    }
+    req
 }
 
 async fn openapi_document() -> impl IntoResponse {

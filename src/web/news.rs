@@ -18,7 +18,10 @@ pub fn routes() -> Routes {
     Routes::new()
         .route("/hives/{hive_id}/news", get(page).post(post))
         .route("/account/mail", get(choices).post(save_choices))
-        .route("/unsubscribe/{token}", get(unsubscribe).post(resubscribe))
+        .route(
+            "/unsubscribe/{token}",
+            get(unsubscribe).post(change_subscription),
+        )
 }
 
 async fn news_context(
@@ -118,35 +121,52 @@ async fn save_choices(
     Ok(redirect_with_flash(&state, "/account/mail", "prefs.saved"))
 }
 
-async fn unsubscribed_page(
+async fn unsubscribe_page(
     state: &AppState,
     ctx: &Ctx,
     token: &str,
+    email: String,
+    kind: Template,
     subscribed: bool,
+    changed: bool,
 ) -> AppResult<Html<String>> {
-    let (email, kind) =
-        preferences::set_by_token(&state.db, &state.secret, token, subscribed, state.now()).await?;
     let mut c = tera::Context::new();
     c.insert("email", &email);
     c.insert("kind", t(ctx.lang, &format!("mail_kind.{}", kind.name())));
     c.insert("token", token);
     c.insert("subscribed", &subscribed);
+    c.insert("changed", &changed);
     render(state, ctx, "account/unsubscribed.html", c)
 }
 
-/// The link in every mail: one visit stops that kind of mail, with a button to undo it.
+/// The link in every mail: the page asks to confirm with a button, so a mail scanner that follows
+/// links changes nothing.
 async fn unsubscribe(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(token): Path<String>,
 ) -> AppResult<Html<String>> {
-    unsubscribed_page(&state, &ctx, &token, false).await
+    let (email, kind, on) = preferences::read_by_token(&state.db, &state.secret, &token).await?;
+    unsubscribe_page(&state, &ctx, &token, email, kind, on, false).await
 }
 
-async fn resubscribe(
+/// The page's buttons (`action=unsubscribe` or `resubscribe`), and the one-click POST a mail client
+/// sends from the `List-Unsubscribe-Post` header (RFC 8058), which carries no cookie.
+async fn change_subscription(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(token): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
 ) -> AppResult<Html<String>> {
-    unsubscribed_page(&state, &ctx, &token, true).await
+    let subscribe = match (
+        form.get("action").map(String::as_str),
+        form.get("List-Unsubscribe").map(String::as_str),
+    ) {
+        (Some("resubscribe"), _) => true,
+        (Some("unsubscribe"), _) | (None, Some("One-Click")) => false,
+        _ => return Err(AppError::BadRequest("error.bad_form")),
+    };
+    let (email, kind) =
+        preferences::set_by_token(&state.db, &state.secret, &token, subscribe, state.now()).await?;
+    unsubscribe_page(&state, &ctx, &token, email, kind, subscribe, true).await
 }

@@ -5,12 +5,12 @@ use super::ctx::{AuthUser, Ctx};
 use super::forms::Path;
 use super::render::render;
 use crate::AppState;
+use crate::domain::spreadsheet::Csv;
 use crate::domain::{DistributionId, HiveId, ProducerId};
 use crate::error::AppResult;
 use crate::i18n::t;
 use crate::services::accounts::CurrentUser;
 use crate::services::forecast::{self, ProductForecast};
-use crate::services::pickup::csv_field;
 use crate::services::producers::ProducerView;
 use crate::services::{distributions, hives};
 use crate::web::routes::{Routes, get};
@@ -165,27 +165,38 @@ async fn csv(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let (_, all) = plan(&state, &user, ProducerId(id)).await?;
-    let mut out = String::from(
-        "\u{feff}hive_id,pickup_date,product_id,product,unit,forecast,low,high,ordered_so_far,pick_list_quantity,weeks_of_history,unsold_pct_recent\r\n",
-    );
+    let mut out = Csv::new(&[
+        "hive_id",
+        "pickup_date",
+        "product_id",
+        "product",
+        "unit",
+        "forecast",
+        "low",
+        "high",
+        "ordered_so_far",
+        "pick_list_quantity",
+        "weeks_of_history",
+        "unsold_pct_recent",
+    ]);
     let num = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x:.1}"));
     for f in &all {
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{}\r\n",
-            f.hive_id,
+        out.row([
+            f.hive_id.to_string(),
             f.pickup_date.map_or(String::new(), |d| d.to_string()),
-            f.product_id,
-            csv_field(&f.name),
-            csv_field(&f.unit),
+            f.product_id.to_string(),
+            f.name.clone(),
+            f.unit.clone(),
             num(f.forecast),
             num(f.low),
             num(f.high),
-            f.ordered_so_far,
+            f.ordered_so_far.to_string(),
             f.pick_list_quantity
                 .map_or(String::new(), |q| q.to_string()),
-            f.history.len(),
+            f.history.len().to_string(),
             recent_unsold(f).map_or(String::new(), |u| u.to_string()),
-        ));
+        ]);
     }
+    let out = out.finish();
     Ok(super::render::csv_download("harvest-plan.csv", out))
 }

@@ -30,6 +30,13 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "account/profile.html",
     "account/mail.html",
     "account/unsubscribed.html",
+    "account/email.html",
+    "account/password.html",
+    "account/forgot.html",
+    "account/reset.html",
+    "account/confirm.html",
+    "account/dead_link.html",
+    "account/delete.html",
     "consumer/news.html",
     "account/dashboard.html",
     "consumer/hives.html",
@@ -85,6 +92,12 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "emails/news/subject.txt",
     "emails/news/text.txt",
     "emails/news/html.html",
+    "emails/password_reset/subject.txt",
+    "emails/password_reset/text.txt",
+    "emails/password_reset/html.html",
+    "emails/confirm_email/subject.txt",
+    "emails/confirm_email/text.txt",
+    "emails/confirm_email/html.html",
 ];
 
 pub const STYLESHEET: &str = include_str!("../../templates/assets/alveole.css");

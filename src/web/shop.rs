@@ -1,7 +1,7 @@
 //! Pages for members: the shop of an open distribution, the basket, checkout, and their orders.
 
 use super::ctx::{AuthUser, Ctx, redirect_with_flash};
-use super::forms::{Form, Path, Query};
+use super::forms::{Form, PageQuery, Path, Query};
 use super::render::render;
 use crate::AppState;
 use crate::domain::order::parse_quantity;
@@ -364,12 +364,18 @@ async fn my_orders(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
+    Query(q): Query<PageQuery>,
 ) -> AppResult<Html<String>> {
+    // A page number typed badly in the address bar shows the first page.
+    let (page, per_page) = q
+        .parse(orders::ORDERS_PER_PAGE)
+        .unwrap_or((1, orders::ORDERS_PER_PAGE));
+    let (rows, total) = orders::of_user(&state.db, &user, page, per_page, state.now()).await?;
     let mut c = tera::Context::new();
-    c.insert(
-        "orders",
-        &orders::of_user(&state.db, &user, state.now()).await?,
-    );
+    c.insert("orders", &rows);
+    c.insert("page", &page);
+    c.insert("pages", &total.div_ceil(per_page).max(1));
+    c.insert("total", &total);
     render(&state, &ctx, "consumer/orders.html", c)
 }
 

@@ -5,10 +5,10 @@ use crate::domain::{DistributionId, HiveId, OfferId, OrderId, ProducerId, Produc
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::distributions::{self, DistributionView};
 use crate::services::{hives, offers, orders, producers};
-use crate::web::ctx::AuthUser;
+use crate::web::ctx::{AuthUser, Ctx};
 use crate::web::forms::{
-    DistributionForm, Json, MinOrderForm, OfferForm, OrderForm, Path, WeeklyForm, parse_cap,
-    parse_id,
+    DistributionForm, Json, MinOrderForm, OfferForm, OrderForm, PageQuery, Path, Query, WeeklyForm,
+    parse_cap, parse_id,
 };
 use crate::web::routes::{Routes, get, post, put};
 use axum::extract::State;
@@ -92,11 +92,12 @@ fn tz_of(hive: &entity::hives::Model) -> chrono_tz::Tz {
 
 async fn list(
     State(state): State<AppState>,
+    ctx: Ctx,
     Path(hive): Path<i64>,
 ) -> AppResult<impl IntoResponse> {
-    hives::get(&state.db, HiveId(hive)).await?;
+    let h = hives::get(&state.db, HiveId(hive)).await?;
     let now = state.now();
-    let rows = distributions::upcoming(&state.db, HiveId(hive), now).await?;
+    let rows = distributions::upcoming_for(&state.db, ctx.user.as_ref(), &h, now).await?;
     Ok(axum::Json(
         rows.iter()
             .map(|d| DistributionView::from_model(d, now))
@@ -145,8 +146,12 @@ async fn create_weekly(
     ))
 }
 
-async fn show(State(state): State<AppState>, Path(id): Path<i64>) -> AppResult<impl IntoResponse> {
-    let d = distributions::get(&state.db, DistributionId(id)).await?;
+async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    let d = distributions::visible(&state.db, ctx.user.as_ref(), DistributionId(id)).await?;
     Ok(axum::Json(DistributionView::from_model(&d, state.now())))
 }
 
@@ -295,13 +300,36 @@ async fn place(
     Ok((StatusCode::CREATED, axum::Json(order)))
 }
 
+/// A page of the member's orders; `Link` names the next and previous pages (RFC 8288) and
+/// `X-Total-Count` how many there are in all.
 async fn my_orders(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
+    Query(q): Query<PageQuery>,
 ) -> AppResult<impl IntoResponse> {
-    Ok(axum::Json(
-        orders::of_user(&state.db, &user, state.now()).await?,
-    ))
+    let (page, per_page) = q
+        .parse(orders::ORDERS_PER_PAGE)
+        .map_err(AppError::Invalid)?;
+    let (rows, total) = orders::of_user(&state.db, &user, page, per_page, state.now()).await?;
+    let link =
+        |p: u64, rel: &str| format!("</api/v1/orders?page={p}&per_page={per_page}>; rel=\"{rel}\"");
+    let mut links = Vec::new();
+    if page.saturating_mul(per_page) < total {
+        links.push(link(page + 1, "next"));
+    }
+    if page > 1 {
+        links.push(link(page - 1, "prev"));
+    }
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&total.to_string()) {
+        headers.insert("x-total-count", v);
+    }
+    if let Ok(v) = axum::http::HeaderValue::from_str(&links.join(", "))
+        && !links.is_empty()
+    {
+        headers.insert(axum::http::header::LINK, v);
+    }
+    Ok((headers, axum::Json(rows)))
 }
 
 async fn show_order(

@@ -1,0 +1,184 @@
+//! Decoders of the account's own forms: reset and confirmation links, changes of address and
+//! password, erasure.
+
+use super::{never_shown, text};
+use crate::domain::{Email, Locale, Password};
+use crate::error::FieldErrors;
+use serde::{Deserialize, Serialize};
+
+/// Longest text a credential field takes; beyond it the request is refused, never hashed.
+const MAX_SECRET: usize = 1024;
+
+fn required_secret(e: &mut FieldErrors, field: &str, v: &str) -> Option<String> {
+    if v.is_empty() {
+        e.add(field, "error.required");
+        None
+    } else if v.len() > MAX_SECRET || v.chars().any(char::is_control) {
+        e.add(field, "error.too_long");
+        None
+    } else {
+        Some(v.to_owned())
+    }
+}
+
+/// "Mot de passe oublié ?": the address to send a link to.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct ResetRequestForm {
+    pub email: String,
+}
+
+impl ResetRequestForm {
+    /// The address as typed; whether it has an account is never said.
+    pub fn parse(&self) -> Result<String, FieldErrors> {
+        let mut e = FieldErrors::default();
+        let v = self.email.trim();
+        if v.is_empty() {
+            e.add("email", "error.required");
+        } else if Email::parse(v).is_err() {
+            e.add("email", "error.email");
+        }
+        if e.is_empty() {
+            Ok(v.to_owned())
+        } else {
+            Err(e)
+        }
+    }
+}
+
+/// The new password chosen through a reset link.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct NewPasswordForm {
+    #[serde(serialize_with = "never_shown")]
+    pub password: String,
+}
+
+impl NewPasswordForm {
+    pub fn parse(&self) -> Result<Password, FieldErrors> {
+        let mut e = FieldErrors::default();
+        let p = e.check("password", Password::parse(&self.password));
+        match p {
+            Some(p) if e.is_empty() => Ok(p),
+            _ => Err(e),
+        }
+    }
+}
+
+/// A new password, the current one given.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct PasswordChangeForm {
+    #[serde(serialize_with = "never_shown")]
+    pub current_password: String,
+    #[serde(serialize_with = "never_shown")]
+    pub password: String,
+}
+
+impl PasswordChangeForm {
+    pub fn parse(&self) -> Result<(String, Password), FieldErrors> {
+        let mut e = FieldErrors::default();
+        let current = required_secret(&mut e, "current_password", &self.current_password);
+        let p = e.check("password", Password::parse(&self.password));
+        match (current, p) {
+            (Some(c), Some(p)) if e.is_empty() => Ok((c, p)),
+            _ => Err(e),
+        }
+    }
+}
+
+/// A new address for the account, the password given.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct EmailChangeForm {
+    pub email: String,
+    #[serde(serialize_with = "never_shown")]
+    pub current_password: String,
+}
+
+impl EmailChangeForm {
+    pub fn parse(&self) -> Result<(Email, String), FieldErrors> {
+        let mut e = FieldErrors::default();
+        let email = e.check("email", Email::parse(&self.email));
+        let current = required_secret(&mut e, "current_password", &self.current_password);
+        match (email, current) {
+            (Some(m), Some(c)) if e.is_empty() => Ok((m, c)),
+            _ => Err(e),
+        }
+    }
+}
+
+/// `PUT /api/v1/me`: any of name, language and address; an address needs the current password.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct MeForm {
+    pub name: Option<String>,
+    pub locale: Option<String>,
+    pub email: Option<String>,
+    #[serde(serialize_with = "never_shown_opt")]
+    pub current_password: Option<String>,
+}
+
+fn never_shown_opt<S: serde::Serializer>(_: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_none()
+}
+
+/// What `PUT /api/v1/me` changes.
+pub struct MeChange {
+    pub name: Option<String>,
+    pub locale: Option<Locale>,
+    pub email: Option<(Email, String)>,
+}
+
+impl MeForm {
+    pub fn parse(&self) -> Result<MeChange, FieldErrors> {
+        let mut e = FieldErrors::default();
+        let name = self
+            .name
+            .as_deref()
+            .and_then(|n| text(&mut e, "name", n, 100));
+        let locale = self
+            .locale
+            .as_deref()
+            .and_then(|l| e.check("locale", Locale::parse(l).ok_or("error.locale")));
+        let email = match &self.email {
+            None => None,
+            Some(m) => {
+                let m = e.check("email", Email::parse(m));
+                let current = required_secret(
+                    &mut e,
+                    "current_password",
+                    self.current_password.as_deref().unwrap_or_default(),
+                );
+                m.zip(current)
+            }
+        };
+        if e.is_empty() {
+            Ok(MeChange {
+                name,
+                locale,
+                email,
+            })
+        } else {
+            Err(e)
+        }
+    }
+}
+
+/// The password that confirms an erasure.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct EraseForm {
+    #[serde(serialize_with = "never_shown")]
+    pub password: String,
+}
+
+impl EraseForm {
+    pub fn parse(&self) -> Result<String, FieldErrors> {
+        let mut e = FieldErrors::default();
+        match required_secret(&mut e, "password", &self.password) {
+            Some(p) if e.is_empty() => Ok(p),
+            _ => Err(e),
+        }
+    }
+}
