@@ -637,6 +637,18 @@ async fn drafts_are_seen_only_by_those_preparing_them() {
             .await;
         let list = format!("/api/v1/hives/{hive}/distributions");
         let one = format!("/api/v1/distributions/{id}");
+        let offers = format!("/api/v1/distributions/{id}/offers");
+        assert_eq!(member.get(&offers).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            app.browser()
+                .await
+                .get(&format!("/distributions/{id}"))
+                .await
+                .status,
+            StatusCode::NOT_FOUND,
+            "nor its shop page"
+        );
+        assert_eq!(farmer.get(&offers).await.0, StatusCode::OK);
         for (who, api) in [("anonymous", app.api()), ("member", member)] {
             let (s, v) = api.get(&list).await;
             assert_eq!(

@@ -1319,11 +1319,13 @@ pub async fn reopen_in_basket(
     let now = state.now();
     // One transaction: the order is never gone without its lines back in the basket.
     let txn = state.db.begin().await?;
+    // Written first, then read: on SQLite a transaction that reads before its first write fails
+    // when another writer commits in between.
+    let refund = cancel_in(&txn, &order, now).await?;
     let lines = order_lines::Entity::find()
         .filter(order_lines::Column::OrderId.eq(order.id))
         .all(&txn)
         .await?;
-    let refund = cancel_in(&txn, &order, now).await?;
     for l in lines {
         basket_items::Entity::delete_many()
             .filter(basket_items::Column::UserId.eq(user.id.0))

@@ -61,7 +61,7 @@ async fn shop(
     Path(id): Path<i64>,
     Query(q): Query<ShopQuery>,
 ) -> AppResult<Html<String>> {
-    let d = distributions::get(&state.db, DistributionId(id)).await?;
+    let d = distributions::visible(&state.db, ctx.user.as_ref(), DistributionId(id)).await?;
     let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
     let (member, can_view) = match &ctx.user {
         Some(u) => may_view(&state, u, &hive).await?,

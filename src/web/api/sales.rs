@@ -210,7 +210,7 @@ async fn list_offers(
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
 ) -> AppResult<impl IntoResponse> {
-    let d = distributions::get(&state.db, DistributionId(id)).await?;
+    let d = distributions::visible(&state.db, Some(&user), DistributionId(id)).await?;
     let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
     let allowed = hives::can_manage(&user, &hive)
         || hives::is_member(&state.db, user.id, HiveId(hive.id)).await?
