@@ -39,44 +39,29 @@ pub struct Plan {
 /// gets at most what it still holds, and the order at most what it still holds.
 pub fn plan(paid: Cents, refunded: Cents, lines: &[HeldLine], ask: &Ask) -> Plan {
     let mut left = (paid.0 - refunded.0).max(0);
+    // What each line still holds, spent as it is given, so a line asked twice gets it once.
+    let mut held: Vec<(i64, i64)> = lines.iter().map(|l| (l.line, l.held().0)).collect();
     let wanted: Vec<(i64, i64)> = match ask {
-        Ask::Whole => lines.iter().map(|l| (l.line, l.held().0)).collect(),
-        Ask::Lines(asked) => asked
-            .iter()
-            .map(|(id, a)| {
-                let held = lines
-                    .iter()
-                    .find(|l| l.line == *id)
-                    .map_or(0, |l| l.held().0);
-                (*id, a.0.clamp(0, held))
-            })
-            .collect(),
+        Ask::Whole => held.clone(),
+        Ask::Lines(asked) => asked.iter().map(|(id, a)| (*id, a.0)).collect(),
     };
     let mut out = Plan::default();
     for (line, want) in wanted {
-        let give = want.min(left);
-        if give > 0 {
-            left -= give;
-            out.total.0 += give;
-            match out.lines.iter_mut().find(|(l, _)| *l == line) {
-                // A line asked twice still gets at most what it holds.
-                Some((_, a)) => a.0 += give,
-                None => out.lines.push((line, Cents(give))),
-            }
+        let Some((_, holds)) = held.iter_mut().find(|(l, _)| *l == line) else {
+            continue;
+        };
+        let give = want.min(*holds).min(left);
+        if give <= 0 {
+            continue;
+        }
+        *holds -= give;
+        left -= give;
+        out.total.0 += give;
+        match out.lines.iter_mut().find(|(l, _)| *l == line) {
+            Some((_, a)) => a.0 += give,
+            None => out.lines.push((line, Cents(give))),
         }
     }
-    let held_by: Vec<(i64, i64)> = lines.iter().map(|l| (l.line, l.held().0)).collect();
-    for (line, amount) in &mut out.lines {
-        let held = held_by
-            .iter()
-            .find(|(l, _)| l == line)
-            .map_or(0, |(_, h)| *h);
-        if amount.0 > held {
-            out.total.0 -= amount.0 - held;
-            amount.0 = held;
-        }
-    }
-    out.lines.retain(|(_, a)| a.0 > 0);
     out
 }
 

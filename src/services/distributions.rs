@@ -201,6 +201,28 @@ pub(crate) async fn transition<C: ConnectionTrait>(
     Ok(update.exec(db).await?.rows_affected == 1)
 }
 
+/// Takes the distribution's row while it is in `status` (and, given `now`, before its ordering
+/// deadline): a transition then waits for the caller's transaction, and a caller that comes after
+/// one learns it. False when the distribution is no longer so.
+pub(crate) async fn hold<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    status: DistributionStatus,
+    now: Option<DateTime<Utc>>,
+) -> AppResult<bool> {
+    let mut update = distributions::Entity::update_many()
+        .col_expr(
+            distributions::Column::Status,
+            Expr::col(distributions::Column::Status),
+        )
+        .filter(distributions::Column::Id.eq(id))
+        .filter(distributions::Column::Status.eq(status.as_str()));
+    if let Some(now) = now {
+        update = update.filter(distributions::Column::OrdersCloseAt.gt(now));
+    }
+    Ok(update.exec(db).await?.rows_affected == 1)
+}
+
 #[derive(Serialize)]
 struct OpenMail<'a> {
     name: &'a str,

@@ -2,6 +2,7 @@
 //! database so that several web processes share one count.
 
 use super::raw;
+use crate::AppState;
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
@@ -79,14 +80,17 @@ pub async fn attempt(
     }
 }
 
-/// Counts one log-in, sign-up or reset request from `client`.
-pub async fn client_attempt(
-    db: &DatabaseConnection,
-    client: &str,
-    max: i32,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    attempt(db, &format!("client:{client}"), max, now).await
+/// Counts one log-in, sign-up or reset request from `client`, within `ALVEOLE_AUTH_LIMIT`.
+pub async fn client_attempt(state: &AppState, client: &str) -> AppResult<()> {
+    let max = i32::try_from(state.config.auth_limit).unwrap_or(i32::MAX);
+    attempt(&state.db, &format!("client:{client}"), max, state.now()).await
+}
+
+/// One log-in attempt from `client` for `email`: counted for the client, refused while the
+/// account is locked for that client.
+pub async fn log_in_attempt(state: &AppState, email: &str, client: &str) -> AppResult<()> {
+    client_attempt(state, client).await?;
+    check_account(&state.db, email, client, state.now()).await
 }
 
 /// Failures are counted per account and client address: a stranger elsewhere cannot lock the

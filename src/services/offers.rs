@@ -228,16 +228,8 @@ pub async fn remove(db: &DatabaseConnection, actor: &CurrentUser, id: OfferId) -
     }
     let txn = db.begin().await?;
     // Holding the draft's row: an opening waits for the removal, a removal after it finds it open.
-    let draft = distribution_rows::Entity::update_many()
-        .col_expr(
-            distribution_rows::Column::Status,
-            Expr::col(distribution_rows::Column::Status),
-        )
-        .filter(distribution_rows::Column::Id.eq(d.id))
-        .filter(distribution_rows::Column::Status.eq(DistributionStatus::Draft.as_str()))
-        .exec(&txn)
-        .await?;
-    if draft.rows_affected != 1 {
+    let draft = distributions::hold(&txn, d.id, DistributionStatus::Draft, None).await?;
+    if !draft {
         return Err(AppError::Conflict("not_editable"));
     }
     offers::Entity::delete_by_id(offer.id)

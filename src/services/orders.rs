@@ -904,19 +904,14 @@ async fn cancel_in(
 ) -> AppResult<Option<entity::refunds::Model>> {
     // Holding the distribution's row while it is open: a close waits until this cancel is done,
     // and a cancel after the close's first move finds it closed.
-    let open = distribution_rows::Entity::update_many()
-        .col_expr(
-            distribution_rows::Column::Status,
-            Expr::col(distribution_rows::Column::Status),
-        )
-        .filter(distribution_rows::Column::Id.eq(order.distribution_id))
-        .filter(
-            distribution_rows::Column::Status.eq(crate::domain::DistributionStatus::Open.as_str()),
-        )
-        .filter(distribution_rows::Column::OrdersCloseAt.gt(now))
-        .exec(txn)
-        .await?;
-    if open.rows_affected != 1 {
+    let open = distributions::hold(
+        txn,
+        order.distribution_id,
+        crate::domain::DistributionStatus::Open,
+        Some(now),
+    )
+    .await?;
+    if !open {
         return Err(AppError::Conflict("ordering_closed"));
     }
     if !move_status(

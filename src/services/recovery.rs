@@ -11,7 +11,8 @@ use entity::{account_tokens, sessions, users};
 use rand::RngCore;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
@@ -69,6 +70,15 @@ async fn issue<C: ConnectionTrait>(
     Ok(token)
 }
 
+/// The link whose token hashes to `h`, of that purpose, never used and not yet run out.
+fn live(h: &str, purpose: Purpose, now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(account_tokens::Column::TokenHash.eq(h))
+        .add(account_tokens::Column::Purpose.eq(purpose.as_str()))
+        .add(account_tokens::Column::UsedAt.is_null())
+        .add(account_tokens::Column::ExpiresAt.gt(now))
+}
+
 /// Uses a link once: the row it names, if it is live, of that purpose and not used before.
 async fn spend<C: ConnectionTrait>(
     db: &C,
@@ -79,10 +89,7 @@ async fn spend<C: ConnectionTrait>(
     let h = hash(token);
     let used = account_tokens::Entity::update_many()
         .col_expr(account_tokens::Column::UsedAt, Expr::value(Some(now)))
-        .filter(account_tokens::Column::TokenHash.eq(h.clone()))
-        .filter(account_tokens::Column::Purpose.eq(purpose.as_str()))
-        .filter(account_tokens::Column::UsedAt.is_null())
-        .filter(account_tokens::Column::ExpiresAt.gt(now))
+        .filter(live(&h, purpose, now))
         .exec(db)
         .await?;
     if used.rows_affected != 1 {
@@ -106,10 +113,7 @@ pub async fn is_live<C: ConnectionTrait>(
         return Ok(false);
     }
     Ok(account_tokens::Entity::find()
-        .filter(account_tokens::Column::TokenHash.eq(hash(token)))
-        .filter(account_tokens::Column::Purpose.eq(purpose.as_str()))
-        .filter(account_tokens::Column::UsedAt.is_null())
-        .filter(account_tokens::Column::ExpiresAt.gt(now))
+        .filter(live(&hash(token), purpose, now))
         .one(db)
         .await?
         .is_some())
@@ -126,7 +130,7 @@ fn link(state: &AppState, path: &str, token: &str) -> String {
 /// nothing said either way. Limited per client address, and to a few mails per address.
 pub async fn request_reset(state: &AppState, email: &str, client: &str) -> AppResult<()> {
     let now = state.now();
-    limits::client_attempt(&state.db, client, state.config.auth_limit as i32, now).await?;
+    limits::client_attempt(state, client).await?;
     let Ok(email) = Email::parse(email) else {
         return Ok(());
     };

@@ -79,14 +79,7 @@ async fn signup(
     ctx: Ctx,
     Form(form): Form<SignupForm>,
 ) -> AppResult<Response> {
-    if let Err(e) = limits::client_attempt(
-        &state.db,
-        &ctx.client,
-        state.config.auth_limit as i32,
-        state.now(),
-    )
-    .await
-    {
+    if let Err(e) = limits::client_attempt(&state, &ctx.client).await {
         return refused(&state, &ctx, "account/signup.html", &form, e);
     }
     let account = match form.parse(ctx.lang) {
@@ -143,14 +136,7 @@ async fn login(
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
     let now = state.now();
-    let limited =
-        match limits::client_attempt(&state.db, &ctx.client, state.config.auth_limit as i32, now)
-            .await
-        {
-            Ok(()) => limits::check_account(&state.db, &form.email, &ctx.client, now).await,
-            Err(e) => Err(e),
-        };
-    if let Err(e) = limited {
+    if let Err(e) = limits::log_in_attempt(&state, &form.email, &ctx.client).await {
         return refused(&state, &ctx, "account/login.html", &form, e);
     }
     if let Err(e) = form.check() {

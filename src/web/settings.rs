@@ -83,12 +83,7 @@ async fn email_page(
     ctx: Ctx,
     AuthUser(_): AuthUser,
 ) -> AppResult<Html<String>> {
-    render(
-        &state,
-        &ctx,
-        "account/email.html",
-        form_context(&ctx, &EmailChangeForm::default(), &FieldErrors::default()),
-    )
+    blank::<EmailChangeForm>(&state, &ctx, "account/email.html")
 }
 
 async fn password_page(
@@ -96,15 +91,20 @@ async fn password_page(
     ctx: Ctx,
     AuthUser(_): AuthUser,
 ) -> AppResult<Html<String>> {
+    blank::<PasswordChangeForm>(&state, &ctx, "account/password.html")
+}
+
+/// A form page as first shown: nothing typed, no messages.
+fn blank<F: Default + serde::Serialize>(
+    state: &AppState,
+    ctx: &Ctx,
+    template: &str,
+) -> AppResult<Html<String>> {
     render(
-        &state,
-        &ctx,
-        "account/password.html",
-        form_context(
-            &ctx,
-            &PasswordChangeForm::default(),
-            &FieldErrors::default(),
-        ),
+        state,
+        ctx,
+        template,
+        form_context(ctx, &F::default(), &FieldErrors::default()),
     )
 }
 
@@ -224,10 +224,7 @@ async fn erase_page(
     ctx: Ctx,
     AuthUser(_): AuthUser,
 ) -> AppResult<Html<String>> {
-    let mut c = tera::Context::new();
-    c.insert("form", &EraseForm::default());
-    c.insert("errors", &FieldErrors::default().translated(ctx.lang));
-    render(&state, &ctx, "account/delete.html", c)
+    blank::<EraseForm>(&state, &ctx, "account/delete.html")
 }
 
 async fn erase(
@@ -257,9 +254,7 @@ async fn erase(
         ),
         Err(e) => return Err(e),
     };
-    let mut c = tera::Context::new();
-    c.insert("form", &EraseForm::default());
-    c.insert("errors", &errors.translated(ctx.lang));
+    let mut c = form_context(&ctx, &EraseForm::default(), &errors);
     c.insert("blocked", &blocked);
     render_status(&state, &ctx, "account/delete.html", c, status)
 }

@@ -177,13 +177,7 @@ async fn sign_up(
     ctx: Ctx,
     Json(form): Json<SignupForm>,
 ) -> AppResult<impl IntoResponse> {
-    limits::client_attempt(
-        &state.db,
-        &ctx.client,
-        state.config.auth_limit as i32,
-        state.now(),
-    )
-    .await?;
+    limits::client_attempt(&state, &ctx.client).await?;
     let account = form.parse(ctx.lang).map_err(AppError::Invalid)?;
     let user = accounts::sign_up(&state, account)
         .await
@@ -203,8 +197,7 @@ async fn log_in(
     Json(form): Json<LoginForm>,
 ) -> AppResult<impl IntoResponse> {
     let now = state.now();
-    limits::client_attempt(&state.db, &ctx.client, state.config.auth_limit as i32, now).await?;
-    limits::check_account(&state.db, &form.email, &ctx.client, now).await?;
+    limits::log_in_attempt(&state, &form.email, &ctx.client).await?;
     form.check().map_err(AppError::Invalid)?;
     let Some(user) = accounts::authenticate(&state.db, &form.email, &form.password).await? else {
         limits::failed(&state.db, &form.email, &ctx.client, now).await?;
