@@ -1128,7 +1128,7 @@ async fn every_change_refuses_bad_input_with_a_4xx_keeps_what_was_typed_and_writ
                     let status = resp.status();
                     let v: Value = resp.json().await.unwrap_or(Value::Null);
                     tried += 1;
-                    if v["error"]["code"] == "bad_json" && route.body.is_none() {
+                    if v["error"]["code"] == "bad_json" && route.doc.body.is_none() {
                         failures.push(format!(
                             "{} {path} reads a JSON body the OpenAPI document does not describe: add .body::<…>() to its route",
                             route.method

@@ -8,6 +8,7 @@ mod browser;
 mod calendar;
 mod catalogue;
 mod close;
+mod contract;
 mod dashboard;
 mod faults;
 mod forecast;

@@ -575,7 +575,12 @@ async fn the_openapi_document_describes_every_api_route_and_nothing_else() {
         );
         let params: Vec<&str> = op["parameters"]
             .as_array()
-            .map(|a| a.iter().filter_map(|p| p["name"].as_str()).collect())
+            .map(|a| {
+                a.iter()
+                    .filter(|p| p["in"] == "path")
+                    .filter_map(|p| p["name"].as_str())
+                    .collect()
+            })
             .unwrap_or_default();
         let placeholders: Vec<&str> = path
             .split('/')
@@ -617,7 +622,64 @@ async fn the_openapi_document_describes_every_api_route_and_nothing_else() {
             bodies += 1;
         }
     }
-    assert_eq!(bodies, 21, "the changes that read a body describe it");
+    assert_eq!(bodies, 22, "the changes that read a body describe it");
+    // Every answer is described: a success with its schema, each refusal with the error's.
+    let operation_ids: std::collections::BTreeSet<&str> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .values()
+        .flat_map(|item| item.as_object().expect("item").values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    let resolves = |schema: &serde_json::Value| {
+        let r = schema["$ref"]
+            .as_str()
+            .or_else(|| schema["items"]["$ref"].as_str())
+            .unwrap_or_default();
+        let name = r.trim_start_matches("#/components/schemas/");
+        !name.is_empty() && schemas[name].is_object()
+    };
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            let responses = op["responses"].as_object().expect("responses");
+            let successes: Vec<&String> = responses.keys().filter(|s| s.starts_with('2')).collect();
+            assert_eq!(successes.len(), 1, "{method} {path} answers one success");
+            let ok = &responses[successes[0].as_str()];
+            if let Some(content) = ok["content"].as_object() {
+                for (kind, c) in content {
+                    assert!(
+                        kind == "text/csv" || resolves(&c["schema"]),
+                        "{method} {path}: its success names its schema: {ok}"
+                    );
+                }
+            }
+            for (status, r) in responses {
+                if !status.starts_with('2') {
+                    assert!(
+                        resolves(&r["content"]["application/json"]["schema"]),
+                        "{method} {path} {status} names the error's schema"
+                    );
+                }
+            }
+            if op["security"].as_array().is_some_and(|s| {
+                !s.is_empty()
+                    && s.iter()
+                        .all(|o| o.as_object().is_some_and(|o| !o.is_empty()))
+            }) {
+                assert!(
+                    responses.contains_key("401"),
+                    "{method} {path} needs a token and says 401"
+                );
+            }
+            for (_, link) in ok["links"].as_object().into_iter().flatten() {
+                let target = link["operationId"].as_str().unwrap_or_default();
+                assert!(
+                    operation_ids.contains(target),
+                    "{method} {path} links to {target}, which exists"
+                );
+            }
+        }
+    }
     let fields_of = |path: &str, method: &str| -> Vec<String> {
         let r = doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
             ["$ref"]

@@ -19,6 +19,15 @@ pub enum Backend {
     Postgres(String),
 }
 
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+}
+
 /// SQLite always; PostgreSQL too when `TEST_DATABASE_URL` (or a PostgreSQL `DATABASE_URL`) names one.
 pub fn backends() -> Vec<Backend> {
     let mut out = vec![Backend::Sqlite];

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Category {
     Vegetables,
@@ -55,6 +55,21 @@ impl Category {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct VatRate(i32);
+
+/// In the API document: the rates the law knows, in basis points.
+impl utoipa::PartialSchema for VatRate {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Integer)
+            .enum_values(Some(VatRate::ALLOWED))
+            .description(Some(
+                "A French VAT rate in basis points: 210 (2.1 %), 550 (5.5 %), 1000 (10 %), 2000 (20 %).",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for VatRate {}
 
 impl VatRate {
     /// 2.1 %, 5.5 % (food), 10 % and 20 % (alcohol and non-food).

@@ -9,7 +9,7 @@ pub const MAX_QUANTITY: i64 = 999;
 /// The most lines one order may have.
 pub const MAX_LINES: usize = 200;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     PendingPayment,
@@ -98,7 +98,7 @@ impl PricedLine {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VatLine {
     pub rate_bps: i32,
     pub incl_vat: Cents,

@@ -150,7 +150,7 @@ pub struct Product {
     pub unit: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProductTotal {
     pub product_id: ProductId,
     pub name: String,
@@ -158,7 +158,7 @@ pub struct ProductTotal {
     pub quantity: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BagLine {
     pub product_id: ProductId,
     /// Empty until read back from storage, where the pick list's products name them once.
@@ -168,7 +168,7 @@ pub struct BagLine {
 }
 
 /// One bag to fill: a member's basket number and name, and what goes in.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Bag {
     pub basket: i32,
     pub name: String,
@@ -176,7 +176,7 @@ pub struct Bag {
 }
 
 /// What one producer harvests and bags for a distribution.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PickList {
     pub producer_id: ProducerId,
     /// Totals per product, by name.
@@ -262,7 +262,7 @@ impl PickList {
 }
 
 /// VAT-inclusive and VAT-exclusive amounts at one rate.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VatShare {
     pub rate_bps: i32,
     pub incl_vat: Cents,
@@ -413,21 +413,21 @@ pub fn settle(
 }
 
 /// What one member collects from one producer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Collect {
     pub producer_id: ProducerId,
     pub producer: String,
     pub lines: Vec<BagLine>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SheetRow {
     pub basket: i32,
     pub name: String,
     pub from: Vec<Collect>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProducerCount {
     pub producer_id: ProducerId,
     pub producer: String,
@@ -437,7 +437,7 @@ pub struct ProducerCount {
 }
 
 /// The manager's sheet: members alphabetically with what to collect, and a count per producer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PickupSheet {
     pub members: Vec<SheetRow>,
     pub producers: Vec<ProducerCount>,

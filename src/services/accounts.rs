@@ -427,21 +427,31 @@ pub struct Roles {
     pub admin: bool,
 }
 
+/// What a person may do, as the API lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Member,
+    Manager,
+    Producer,
+    Admin,
+}
+
 impl Roles {
-    /// Role names for the API: `member`, `manager`, `producer`, `admin`.
-    pub fn names(&self) -> Vec<&'static str> {
+    /// The roles held, in the order the API lists them.
+    pub fn list(&self) -> Vec<Role> {
         let mut out = Vec::new();
         if !self.member_of.is_empty() {
-            out.push("member");
+            out.push(Role::Member);
         }
         if !self.manages.is_empty() {
-            out.push("manager");
+            out.push(Role::Manager);
         }
         if !self.owns.is_empty() {
-            out.push("producer");
+            out.push(Role::Producer);
         }
         if self.admin {
-            out.push("admin");
+            out.push(Role::Admin);
         }
         out
     }

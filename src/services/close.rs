@@ -895,20 +895,20 @@ fn pick_list_mails(
         .collect()
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 struct BasketLine {
     name: String,
     unit: String,
     quantity: i64,
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 struct BasketFrom {
     producer: String,
     lines: Vec<BasketLine>,
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 struct BasketMail {
     name: String,
     hive: String,

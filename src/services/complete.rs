@@ -210,7 +210,7 @@ async fn pay(
 }
 
 /// One bank transfer the admin still has to make.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BankTransfer {
     pub distribution_id: i64,
     pub pickup: DateTime<Utc>,

@@ -19,7 +19,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct DistributionView {
     pub id: DistributionId,
     pub hive_id: HiveId,
@@ -223,7 +223,7 @@ pub(crate) async fn hold<C: ConnectionTrait>(
     Ok(update.exec(db).await?.rows_affected == 1)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct OpenMail<'a> {
     name: &'a str,
     hive: &'a str,

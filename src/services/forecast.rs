@@ -96,7 +96,7 @@ pub async fn backtest<C: ConnectionTrait>(db: &C) -> AppResult<(usize, Backtest)
 }
 
 /// One week of a product's history as the forecast shows it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryWeek {
     pub distribution_id: DistributionId,
     pub pickup_date: NaiveDate,
@@ -108,7 +108,7 @@ pub struct HistoryWeek {
 }
 
 /// A product's outlook at one hive for one coming distribution.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ProductForecast {
     pub product_id: ProductId,
     pub hive_id: HiveId,

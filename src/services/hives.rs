@@ -42,7 +42,7 @@ impl HiveInput {
 }
 
 /// A hive as the API and pages show it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct HiveView {
     pub id: HiveId,
     pub name: String,
@@ -232,7 +232,7 @@ pub async fn leave(db: &DatabaseConnection, user: &CurrentUser, hive: HiveId) ->
 }
 
 /// A producer as seen from one hive: its request's status and how far its farm is.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct HiveProducer {
     pub producer_id: crate::domain::ProducerId,
     pub name: String,

@@ -19,24 +19,25 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 /// Fees are charged VAT included, at the standard rate.
 pub const FEE_VAT_BPS: i32 = 2000;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Party {
     pub name: String,
     pub address: String,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InvoiceLine {
     pub name: String,
     pub unit: String,
     pub quantity: i64,
     pub unit_price_cents: i64,
+    #[schema(value_type = crate::domain::VatRate)]
     pub vat_rate_bps: i32,
     pub amount_cents: i64,
 }
 
 /// What an invoice says, fixed when it is issued.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Body {
     pub seller: Party,
     pub buyer: Party,
@@ -45,7 +46,7 @@ pub struct Body {
     pub vat: Vec<VatLine>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct InvoiceView {
     pub id: String,
     pub kind: String,

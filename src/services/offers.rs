@@ -23,7 +23,7 @@ use serde::Serialize;
 /// The largest quantity a producer may offer of one product.
 pub const MAX_CAP: i64 = 1_000_000;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct OfferView {
     pub id: OfferId,
     pub product_id: ProductId,
@@ -31,8 +31,10 @@ pub struct OfferView {
     pub producer_name: String,
     pub name: String,
     pub unit: String,
+    #[schema(value_type = crate::domain::Category)]
     pub category: String,
     pub price_cents: i64,
+    #[schema(value_type = crate::domain::VatRate)]
     pub vat_rate_bps: i32,
     /// The cap; `null` for no limit.
     pub quantity_available: Option<i64>,

@@ -41,7 +41,7 @@ pub struct NewOrder {
     pub test_card: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct LineView {
     pub offer_id: OfferId,
     pub product_id: ProductId,
@@ -51,6 +51,7 @@ pub struct LineView {
     pub unit: String,
     pub quantity: i64,
     pub unit_price_cents: i64,
+    #[schema(value_type = crate::domain::VatRate)]
     pub vat_rate_bps: i32,
     pub amount_cents: i64,
     pub status: String,
@@ -58,14 +59,14 @@ pub struct LineView {
     pub delivered_quantity: Option<i64>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct RefundView {
     pub amount_cents: i64,
     pub reason: String,
     pub status: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PaymentView {
     pub provider: String,
     pub status: String,
@@ -75,14 +76,14 @@ pub struct PaymentView {
     pub test_mode: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ProducerSubtotal {
     pub producer_id: ProducerId,
     pub producer_name: String,
     pub amount_cents: i64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderView {
     pub id: OrderId,
     pub distribution_id: DistributionId,

@@ -179,14 +179,15 @@ pub fn pick_list_csv(pl: &PickList) -> String {
 }
 
 /// One member's row on the pickup sheet, with whether the basket is collected.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct SheetView {
     pub sheet: PickupSheet,
     /// Basket number → the member's order ids and whether they are all collected.
+    #[schema(value_type = std::collections::HashMap<String, BasketState>)]
     pub baskets: BTreeMap<i32, BasketState>,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct BasketState {
     pub orders: Vec<i64>,
     pub collected: bool,
@@ -230,7 +231,7 @@ pub async fn pickup_sheet(
 }
 
 /// A producer's statement for one distribution, as the API and pages show it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PayoutView {
     pub producer_id: ProducerId,
     pub producer_name: String,
@@ -277,13 +278,13 @@ pub async fn payouts(
 }
 
 /// What a shortage report gave back, per order, and the producer's statement after it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ShortageOutcome {
     pub refunds: Vec<OrderRefundView>,
     pub payout: PayoutView,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderRefundView {
     pub order_id: OrderId,
     pub amount_cents: Cents,

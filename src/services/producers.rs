@@ -43,7 +43,7 @@ impl ProducerInput {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ProducerView {
     pub id: ProducerId,
     pub owner_id: UserId,
@@ -104,15 +104,17 @@ impl ProductInput {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ProductView {
     pub id: ProductId,
     pub producer_id: ProducerId,
     pub name: String,
     pub description: String,
+    #[schema(value_type = crate::domain::Category)]
     pub category: String,
     pub unit: String,
     pub price_cents: i64,
+    #[schema(value_type = crate::domain::VatRate)]
     pub vat_rate_bps: i32,
     pub price_excl_vat_cents: i64,
     pub active: bool,
@@ -259,7 +261,7 @@ pub async fn update_product(
 }
 
 /// What became of a product asked to be deleted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Removal {
     Deleted,
@@ -294,7 +296,7 @@ pub async fn delete_product(
 }
 
 /// A producer's request to sell in one hive, as the producer sees it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct HiveRequest {
     pub hive_id: HiveId,
     pub producer_id: ProducerId,

@@ -136,9 +136,7 @@ async fn login(
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
     let now = state.now();
-    if let Err(e) = limits::log_in_attempt(&state, &form.email, &ctx.client).await {
-        return refused(&state, &ctx, "account/login.html", &form, e);
-    }
+    // A malformed address is refused before it reaches the database (PostgreSQL refuses NUL in text).
     if let Err(e) = form.check() {
         return render_invalid(
             &state,
@@ -146,6 +144,9 @@ async fn login(
             "account/login.html",
             form_context(&ctx, &form, &e),
         );
+    }
+    if let Err(e) = limits::log_in_attempt(&state, &form.email, &ctx.client).await {
+        return refused(&state, &ctx, "account/login.html", &form, e);
     }
     let Some(user) = accounts::authenticate(&state.db, &form.email, &form.password).await? else {
         limits::failed(&state.db, &form.email, &ctx.client, now).await?;

@@ -43,7 +43,9 @@ async fn search(
         "errors",
         &crate::error::FieldErrors::default().translated(ctx.lang),
     );
-    match q.parse() {
+    // A radius alone asks for no place: the page then lists every hive, as when nothing is typed.
+    let asked = if q.is_empty() { Ok(None) } else { q.parse() };
+    match asked {
         Ok(Some((from, radius, place))) => {
             c.insert("hives", &hives::near(&state.db, from, radius, 100).await?);
             c.insert("place", &place);

@@ -42,6 +42,52 @@ pub fn loose<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     })
 }
 
+/// Schemas of the API document for fields read loosely: JSON clients send numbers, pages send text.
+pub mod doc {
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+
+    fn of(types: &[Type], description: &str) -> Schema {
+        Schema::Object(
+            ObjectBuilder::new()
+                .schema_type(types.iter().cloned().collect::<SchemaType>())
+                .description(Some(description))
+                .build(),
+        )
+    }
+
+    /// A whole number; its digits as text are read too.
+    pub fn integer() -> Schema {
+        of(
+            &[Type::Integer, Type::String],
+            "A whole number; its digits as a string are read too.",
+        )
+    }
+
+    /// A whole number, or `null` / empty for none.
+    pub fn optional_integer() -> Schema {
+        of(
+            &[Type::Integer, Type::String, Type::Null],
+            "A whole number, or null or \"\" for none; its digits as a string are read too.",
+        )
+    }
+
+    /// A decimal number; as text too.
+    pub fn number() -> Schema {
+        of(
+            &[Type::Number, Type::String],
+            "A decimal number; as a string too.",
+        )
+    }
+
+    /// An id: digits, as a string or a number.
+    pub fn id() -> Schema {
+        of(
+            &[Type::String, Type::Integer],
+            "An id, as the API writes ids (a string of digits); a number is read too.",
+        )
+    }
+}
+
 /// A password goes back to a page as an empty field, never as typed.
 fn never_shown<S: serde::Serializer>(_: &str, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str("")
@@ -144,11 +190,15 @@ fn optional_postcode(errors: &mut FieldErrors, value: &str) -> Option<String> {
 #[serde(default)]
 pub struct SignupForm {
     #[validate(length(max = 254))]
+    #[schema(required, min_length = 3, max_length = 254)]
     pub email: String,
     #[serde(serialize_with = "never_shown")]
+    #[schema(required, min_length = 10, max_length = 128)]
     pub password: String,
     #[validate(length(max = 100))]
+    #[schema(required, min_length = 1, max_length = 100)]
     pub name: String,
+    #[schema(value_type = Option<crate::domain::Locale>)]
     pub locale: String,
 }
 
@@ -191,9 +241,12 @@ impl SignupForm {
 #[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct LoginForm {
+    #[schema(required, min_length = 1, max_length = 254)]
     pub email: String,
     #[serde(serialize_with = "never_shown")]
+    #[schema(required, min_length = 1, max_length = 1024)]
     pub password: String,
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub next: String,
 }
 
@@ -246,24 +299,32 @@ impl ProfileForm {
 #[serde(default)]
 pub struct HiveForm {
     #[validate(length(max = 120))]
+    #[schema(required, min_length = 1, max_length = 120)]
     pub name: String,
     #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
     pub description: String,
     #[validate(length(max = 255))]
+    #[schema(max_length = 255)]
     pub address: String,
     #[serde(deserialize_with = "loose")]
     #[validate(length(max = 10))]
+    #[schema(schema_with = doc::integer)]
     pub postcode: String,
     #[serde(deserialize_with = "loose")]
     #[validate(length(max = 32))]
+    #[schema(schema_with = doc::number)]
     pub lat: String,
     #[serde(deserialize_with = "loose")]
     #[validate(length(max = 32))]
+    #[schema(schema_with = doc::number)]
     pub lng: String,
     #[validate(length(max = 64))]
+    #[schema(max_length = 64)]
     pub timezone: String,
     #[serde(deserialize_with = "loose")]
     #[validate(length(max = 8))]
+    #[schema(schema_with = doc::integer)]
     pub radius_km: String,
 }
 
@@ -341,12 +402,19 @@ impl HiveForm {
 }
 
 /// Where a visitor is: a postcode, or coordinates and a radius.
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct HiveSearch {
+    /// A French postcode the project knows; or give `lat` and `lng`, which it then yields to.
+    #[param(required = false)]
     pub postcode: String,
+    #[param(required = false, schema_with = doc::number)]
     pub lat: String,
+    #[param(required = false, schema_with = doc::number)]
     pub lng: String,
+    /// How far to look, in km, up to 1000; empty for 50.
+    #[param(required = false, schema_with = doc::number)]
     pub radius_km: String,
 }
 
@@ -359,7 +427,7 @@ impl HiveSearch {
 
     /// The place and radius to search; `Ok(None)` when nothing was asked.
     pub fn parse(&self) -> Result<Option<(Coordinates, f64, Option<String>)>, FieldErrors> {
-        if self.is_empty() {
+        if self.is_empty() && self.radius_km.trim().is_empty() {
             return Ok(None);
         }
         let mut e = FieldErrors::default();
@@ -387,7 +455,12 @@ impl HiveSearch {
         let coords = match place.clone() {
             Some((c, _)) => Some(c),
             None if self.lat.trim().is_empty() && self.lng.trim().is_empty() => {
-                e.add("postcode", "error.postcode_unknown");
+                let key = if self.postcode.trim().is_empty() {
+                    "error.required"
+                } else {
+                    "error.postcode_unknown"
+                };
+                e.add("postcode", key);
                 None
             }
             None => coordinates(&mut e, &self.lat, &self.lng, ""),
@@ -403,26 +476,35 @@ impl HiveSearch {
 #[serde(default)]
 pub struct ProducerForm {
     #[validate(length(max = 120))]
+    #[schema(required, min_length = 1, max_length = 120)]
     pub name: String,
     #[validate(length(max = 40))]
+    #[schema(max_length = 40)]
     pub trade: String,
     #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
     pub description: String,
     #[validate(length(max = 255))]
+    #[schema(max_length = 255)]
     pub address: String,
     #[serde(deserialize_with = "loose")]
     #[validate(length(max = 10))]
+    #[schema(schema_with = doc::integer)]
     pub postcode: String,
     #[serde(deserialize_with = "loose")]
     #[validate(length(max = 32))]
+    #[schema(schema_with = doc::number)]
     pub lat: String,
     #[serde(deserialize_with = "loose")]
     #[validate(length(max = 32))]
+    #[schema(schema_with = doc::number)]
     pub lng: String,
     #[validate(length(max = 500))]
+    #[schema(max_length = 500)]
     pub photo_url: String,
     /// More photos, one address per line.
     #[validate(length(max = 3100))]
+    #[schema(max_length = 3100)]
     pub photos: String,
 }
 
@@ -530,24 +612,32 @@ impl ProducerForm {
 #[serde(default)]
 pub struct ProductForm {
     #[validate(length(max = 120))]
+    #[schema(required, min_length = 1, max_length = 120)]
     pub name: String,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub description: String,
+    #[schema(required, value_type = crate::domain::Category)]
     pub category: String,
     #[validate(length(max = 30))]
+    #[schema(required, min_length = 1, max_length = 30)]
     pub unit: String,
     /// The price in euros as typed on the page: `3,20`.
     #[serde(deserialize_with = "loose")]
     #[validate(length(max = 20))]
+    #[schema(max_length = 20)]
     pub price: String,
     /// The price in cents, as API clients send it.
     #[serde(deserialize_with = "loose")]
     #[validate(length(max = 20))]
+    #[schema(schema_with = doc::integer)]
     pub price_cents: String,
     #[serde(deserialize_with = "loose")]
     #[validate(length(max = 8))]
+    #[schema(schema_with = doc::integer)]
     pub vat_rate_bps: String,
     #[serde(deserialize_with = "loose_opt")]
+    #[schema(value_type = Option<bool>)]
     pub active: Option<String>,
 }
 
@@ -660,8 +750,10 @@ fn money_key(e: MoneyError) -> &'static str {
 #[serde(default)]
 pub struct HiveRequestForm {
     #[serde(deserialize_with = "loose")]
+    #[schema(schema_with = doc::id)]
     pub hive_id: String,
     #[serde(deserialize_with = "loose")]
+    #[schema(required, schema_with = doc::id)]
     pub producer_id: String,
 }
 
@@ -697,12 +789,15 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts
 }
 
 /// `?page=&per_page=` of a paginated list, as typed in an address bar.
-#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// The page, from 1.
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 100000)]
     pub page: Option<String>,
     /// How many items a page holds, from 1 to 100.
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 100)]
     pub per_page: Option<String>,
 }
 
@@ -776,7 +871,44 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         use axum::extract::rejection::JsonRejection;
-        match axum::Json::<T>::from_request(req, state).await {
+        let json_type = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .is_some_and(|m| {
+                m.strip_prefix("application/")
+                    .is_some_and(|sub| sub == "json" || sub.ends_with("+json"))
+            });
+        if !json_type {
+            return Err(AppError::BadRequest("error.json_content_type"));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::TooLarge
+                } else {
+                    AppError::BadRequest("error.bad_json")
+                }
+            })?;
+        // Every body is an object; serde would otherwise read `[a, b]` as a struct's fields in order.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(
+                if serde_json::from_slice::<serde_json::Value>(&bytes).is_ok() {
+                    AppError::field("body", "error.invalid")
+                } else {
+                    AppError::BadRequest("error.bad_json")
+                },
+            );
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(v)) => Ok(Json(v)),
             Err(JsonRejection::JsonDataError(e)) => {
                 // The message reads "Failed to deserialize …: <path>: <reason>"; the path names the field.
@@ -891,9 +1023,13 @@ mod tests {
 #[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct DistributionForm {
+    #[schema(required, format = DateTime)]
     pub orders_open_at: String,
+    #[schema(required, format = DateTime)]
     pub orders_close_at: String,
+    #[schema(required, format = DateTime)]
     pub pickup_starts_at: String,
+    #[schema(required, format = DateTime)]
     pub pickup_ends_at: String,
 }
 
@@ -948,14 +1084,23 @@ impl DistributionForm {
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct WeeklyForm {
+    /// The pickup's day (default `thu`).
+    #[schema(pattern = "^\\s*(mon|tue|wed|thu|fri|sat|sun)\\s*$")]
     pub weekday: String,
+    /// `HH:MM`, the hive's local time (default 17:30).
+    #[schema(pattern = "^\\s*[0-9]{1,2}:[0-9]{2}\\s*$")]
     pub pickup_start: String,
+    /// `HH:MM` (default 19:30).
+    #[schema(pattern = "^\\s*[0-9]{1,2}:[0-9]{2}\\s*$")]
     pub pickup_end: String,
     #[serde(deserialize_with = "loose")]
+    #[schema(schema_with = doc::integer)]
     pub open_days_before: String,
     #[serde(deserialize_with = "loose")]
+    #[schema(schema_with = doc::integer)]
     pub close_days_before: String,
     #[serde(deserialize_with = "loose")]
+    #[schema(schema_with = doc::integer)]
     pub weeks: String,
 }
 
@@ -1048,9 +1193,11 @@ impl WeeklyForm {
 #[serde(default)]
 pub struct OfferForm {
     #[serde(deserialize_with = "loose")]
+    #[schema(schema_with = doc::id)]
     pub product_id: String,
     /// Empty for no limit.
     #[serde(deserialize_with = "loose")]
+    #[schema(schema_with = doc::optional_integer)]
     pub quantity_available: String,
 }
 
@@ -1074,9 +1221,11 @@ pub fn parse_cap(errors: &mut FieldErrors, value: &str) -> Option<Option<i64>> {
 pub struct MinOrderForm {
     /// Cents in the API.
     #[serde(deserialize_with = "loose")]
+    #[schema(schema_with = doc::optional_integer)]
     pub min_order_cents: String,
     /// Euros as typed on the page.
     #[serde(deserialize_with = "loose")]
+    #[schema(schema_with = doc::optional_integer)]
     pub min_order: String,
 }
 
@@ -1116,6 +1265,7 @@ impl MinOrderForm {
 #[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct OrderForm {
+    #[schema(required, min_items = 1)]
     pub lines: Vec<OrderLineForm>,
     pub test_card: Option<String>,
 }
@@ -1124,8 +1274,10 @@ pub struct OrderForm {
 #[serde(default)]
 pub struct OrderLineForm {
     #[serde(deserialize_with = "loose")]
+    #[schema(required, schema_with = doc::id)]
     pub offer_id: String,
     #[serde(deserialize_with = "loose")]
+    #[schema(required, schema_with = doc::integer)]
     pub quantity: String,
 }
 
@@ -1160,6 +1312,7 @@ impl OrderForm {
 #[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ShortageForm {
+    #[schema(required, min_items = 1)]
     pub lines: Vec<ShortageLineForm>,
 }
 
@@ -1167,8 +1320,10 @@ pub struct ShortageForm {
 #[serde(default)]
 pub struct ShortageLineForm {
     #[serde(deserialize_with = "loose")]
+    #[schema(required, schema_with = doc::id)]
     pub product_id: String,
     #[serde(deserialize_with = "loose")]
+    #[schema(required, schema_with = doc::integer)]
     pub delivered_quantity: String,
 }
 

@@ -70,7 +70,10 @@ fn routes() -> Routes {
         .route("/assets/pay.js", get(pay_script))
         .route(
             "/api/v1/openapi.json",
-            get(openapi_document).summary("This document"),
+            get(openapi_document)
+                .summary("This document")
+                .ok::<serde_json::Value>()
+                .public(),
         )
 }
 

@@ -1,9 +1,9 @@
 //! API accounts: sign-up, bearer-token sessions and the current user's roles.
 
 use crate::AppState;
-use crate::domain::UserId;
+use crate::domain::{HiveId, Locale, ProducerId, UserId};
 use crate::error::{AppError, AppResult};
-use crate::services::accounts::{self, SessionKind};
+use crate::services::accounts::{self, Role, SessionKind};
 use crate::services::{limits, privacy, recovery};
 use crate::web::ctx::{AuthUser, Ctx};
 use crate::web::forms::{
@@ -14,7 +14,77 @@ use crate::web::routes::{Routes, delete, get, post, put};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The account a sign-up made.
+#[derive(Serialize, ToSchema)]
+struct NewUser {
+    id: UserId,
+    email: String,
+    name: String,
+}
+
+/// The user a log-in opened a session for.
+#[derive(Serialize, ToSchema)]
+struct SessionUser {
+    id: UserId,
+    name: String,
+    email: String,
+    roles: Vec<Role>,
+}
+
+/// A bearer token and whose it is.
+#[derive(Serialize, ToSchema)]
+struct Session {
+    /// Send it as `Authorization: Bearer <token>`.
+    token: String,
+    user: SessionUser,
+}
+
+/// The signed-in user, their roles and the hives and farms they take part in.
+#[derive(Serialize, ToSchema)]
+struct Me {
+    id: UserId,
+    email: String,
+    name: String,
+    locale: Locale,
+    /// Until it is, the address gets only mail about its own account and orders.
+    email_confirmed: bool,
+    roles: Vec<Role>,
+    member_of: Vec<HiveId>,
+    manages: Vec<HiveId>,
+    producers: Vec<ProducerId>,
+}
+
+/// The answer to a reset request, the same whether the address is known or not.
+#[derive(Serialize, ToSchema)]
+struct ResetRequested {
+    status: ResetStatus,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum ResetStatus {
+    SentIfKnown,
+}
+
+/// Everything held about the account: profile, memberships, orders, invoices, producers, hives.
+struct AccountExport;
+
+impl utoipa::PartialSchema for AccountExport {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Object)
+            .required("profile")
+            .description(Some(
+                "Everything held about the account, under one key per subject.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for AccountExport {}
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -22,61 +92,91 @@ pub fn routes() -> Routes {
             "/users",
             post(sign_up)
                 .summary("Creates an account: {email, password, name, locale?}")
-                .body::<SignupForm>(),
+                .body::<SignupForm>()
+                .created::<NewUser>()
+                .public()
+                .refuses(&[429]),
         )
         .route(
             "/session",
             post(log_in)
                 .summary("Logs in with {email, password} and returns a bearer token")
                 .body::<LoginForm>()
+                .ok::<Session>()
+                .public()
+                .refuses(&[401, 429])
                 .delete(log_out)
-                .summary("Ends the session of the token sent"),
+                .summary("Ends the session of the token sent")
+                .empty(204),
         )
         .route(
             "/me",
             get(me)
                 .summary("The signed-in user and their roles")
+                .ok::<Me>()
                 .put(update_me)
                 .summary("Changes name, language or address {name?, locale?, email?, current_password?}; a new address is used once confirmed")
                 .body::<MeForm>()
+                .ok::<Me>()
+                .refuses(&[429])
                 .delete(erase_me)
                 .summary("Erases the account's personal data {password}; orders and invoices are kept under an anonymous name")
-                .body::<EraseForm>(),
+                .body::<EraseForm>()
+                .empty(204)
+                .refuses(&[409, 429]),
         )
         .route(
             "/me/password",
             put(change_password)
                 .summary("Changes the password {current_password, password}; other sessions end")
-                .body::<PasswordChangeForm>(),
+                .body::<PasswordChangeForm>()
+                .empty(204)
+                .refuses(&[429]),
         )
         .route(
             "/me/sessions",
-            delete(end_sessions).summary("Ends every session of the account, this one too"),
+            delete(end_sessions)
+                .summary("Ends every session of the account, this one too")
+                .empty(204),
         )
         .route(
             "/me/export",
-            get(export).summary("Everything held about the account, as one JSON document"),
+            get(export)
+                .summary("Everything held about the account, as one JSON document")
+                .ok::<AccountExport>(),
         )
         .route(
             "/password-resets",
             post(request_reset)
                 .summary("Mails a single-use link to choose a new password; the same answer for every address")
-                .body::<ResetRequestForm>(),
+                .body::<ResetRequestForm>()
+                .accepted::<ResetRequested>()
+                .public()
+                .refuses(&[429]),
         )
         .route(
             "/password-resets/{token}",
             post(reset_password)
                 .summary("Sets a new password through a reset link {password}; every session ends")
-                .body::<NewPasswordForm>(),
+                .body::<NewPasswordForm>()
+                .empty(204)
+                .public()
+                .refuses(&[410]),
         )
         .route(
             "/me/email-confirmations",
             post(resend_confirmation)
-                .summary("Mails the account's address a new confirmation link, unless it is confirmed"),
+                .summary("Mails the account's address a new confirmation link, unless it is confirmed")
+                .empty(202)
+                .refuses(&[409, 429]),
         )
         .route(
             "/email-confirmations/{token}",
-            post(confirm_email).summary("Confirms the address a confirmation link was sent to"),
+            post(confirm_email)
+                .summary("Confirms the address a confirmation link was sent to")
+                .empty(204)
+                .public()
+                .refuses(&[410]),
         )
 }
 
@@ -150,7 +250,9 @@ async fn request_reset(
     recovery::request_reset(&state, &email, &ctx.client).await?;
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(json!({"status": "sent_if_known"})),
+        axum::Json(ResetRequested {
+            status: ResetStatus::SentIfKnown,
+        }),
     ))
 }
 
@@ -187,7 +289,11 @@ async fn sign_up(
         })?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({"id": UserId(user.id), "email": user.email, "name": user.name})),
+        axum::Json(NewUser {
+            id: UserId(user.id),
+            email: user.email,
+            name: user.name,
+        }),
     ))
 }
 
@@ -197,8 +303,9 @@ async fn log_in(
     Json(form): Json<LoginForm>,
 ) -> AppResult<impl IntoResponse> {
     let now = state.now();
-    limits::log_in_attempt(&state, &form.email, &ctx.client).await?;
+    // A malformed address is refused before it reaches the database (PostgreSQL refuses NUL in text).
     form.check().map_err(AppError::Invalid)?;
+    limits::log_in_attempt(&state, &form.email, &ctx.client).await?;
     let Some(user) = accounts::authenticate(&state.db, &form.email, &form.password).await? else {
         limits::failed(&state.db, &form.email, &ctx.client, now).await?;
         return Err(AppError::Unauthorized);
@@ -206,9 +313,15 @@ async fn log_in(
     let token = accounts::open_session(&state.db, UserId(user.id), SessionKind::Api).await?;
     let user = accounts::CurrentUser::from(user);
     let roles = accounts::roles(&state.db, &user).await?;
-    Ok(axum::Json(
-        json!({"token": token, "user": {"id": user.id, "name": user.name, "email": user.email, "roles": roles.names()}}),
-    ))
+    Ok(axum::Json(Session {
+        token,
+        user: SessionUser {
+            id: user.id,
+            name: user.name,
+            email: user.email,
+            roles: roles.list(),
+        },
+    }))
 }
 
 async fn log_out(
@@ -230,13 +343,17 @@ async fn me(
 ) -> AppResult<impl IntoResponse> {
     let roles = accounts::roles(&state.db, &user).await?;
     let confirmed = accounts::is_confirmed(&state.db, user.id).await?;
-    Ok(axum::Json(json!({
-        "id": user.id, "email": user.email, "name": user.name, "locale": user.locale,
-        "email_confirmed": confirmed,
-        "roles": roles.names(), "member_of": roles.member_of.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
-        "manages": roles.manages.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
-        "producers": roles.owns.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
-    })))
+    Ok(axum::Json(Me {
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        locale: user.locale,
+        email_confirmed: confirmed,
+        roles: roles.list(),
+        member_of: roles.member_of.iter().copied().map(HiveId).collect(),
+        manages: roles.manages.iter().copied().map(HiveId).collect(),
+        producers: roles.owns.iter().copied().map(ProducerId).collect(),
+    }))
 }
 
 async fn resend_confirmation(

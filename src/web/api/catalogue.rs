@@ -3,7 +3,7 @@
 use crate::AppState;
 use crate::domain::{ProducerId, ProductId};
 use crate::error::{AppError, AppResult};
-use crate::services::producers::{self, ProducerView, ProductView};
+use crate::services::producers::{self, HiveRequest, ProducerView, ProductView, Removal};
 use crate::web::ctx::{AuthUser, Ctx};
 use crate::web::forms::Path;
 use crate::web::forms::{Json, ProducerForm, ProductForm, Source};
@@ -11,7 +11,15 @@ use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// What became of a product asked to be deleted.
+#[derive(Serialize, ToSchema)]
+struct Removed {
+    id: ProductId,
+    result: Removal,
+}
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -19,38 +27,64 @@ pub fn routes() -> Routes {
             "/producers",
             post(create)
                 .summary("Creates a producer owned by the signed-in user")
-                .body::<ProducerForm>(),
+                .body::<ProducerForm>()
+                .created::<ProducerView>()
+                .link("producer", "GET /producers/{producer_id}", "producer_id", "/id")
+                .link("catalogue", "POST /producers/{producer_id}/products", "producer_id", "/id")
+                .link("edit", "PUT /producers/{producer_id}", "producer_id", "/id")
+                .link("requests", "GET /producers/{producer_id}/hives", "producer_id", "/id")
+                .link("forecast", "GET /producers/{id}/forecast", "id", "/id")
+                .link("stripe", "POST /producers/{id}/stripe/onboarding", "id", "/id"),
         )
         .route(
             "/producers/{producer_id}",
             get(show)
                 .summary("A producer's public profile")
+                .ok::<ProducerView>()
+                .public()
                 .put(update)
                 .summary("Updates a producer (its owner)")
-                .body::<ProducerForm>(),
+                .body::<ProducerForm>()
+                .ok::<ProducerView>()
+                .refuses(&[403]),
         )
         .route(
             "/producers/{producer_id}/products",
             get(products)
                 .summary("A producer's catalogue")
+                .ok_list::<ProductView>()
+                .optional_auth()
                 .post(create_product)
                 .summary("Adds a product to the catalogue (its owner)")
-                .body::<ProductForm>(),
+                .body::<ProductForm>()
+                .created::<ProductView>()
+                .refuses(&[403])
+                .link("product", "GET /products/{product_id}", "product_id", "/id")
+                .link("edit", "PUT /products/{product_id}", "product_id", "/id")
+                .link("remove", "DELETE /products/{product_id}", "product_id", "/id"),
         )
         .route(
             "/producers/{producer_id}/hives",
             get(requests)
-                .summary("The hives a producer asked to sell in, with their answers (its owner)"),
+                .summary("The hives a producer asked to sell in, with their answers (its owner)")
+                .ok_list::<HiveRequest>()
+                .refuses(&[403]),
         )
         .route(
             "/products/{product_id}",
             get(show_product)
                 .summary("One product")
+                .ok::<ProductView>()
+                .optional_auth()
                 .put(update_product)
                 .summary("Updates a product (its producer's owner)")
                 .body::<ProductForm>()
+                .ok::<ProductView>()
+                .refuses(&[403])
                 .delete(delete_product)
-                .summary("Removes a product from the catalogue (its producer's owner)"),
+                .summary("Removes a product from the catalogue (its producer's owner); one already offered is archived instead")
+                .ok::<Removed>()
+                .refuses(&[403]),
         )
 }
 
@@ -162,5 +196,8 @@ async fn delete_product(
     Path(id): Path<i64>,
 ) -> AppResult<impl IntoResponse> {
     let removal = producers::delete_product(&state.db, &user, ProductId(id)).await?;
-    Ok(axum::Json(json!({"id": ProductId(id), "result": removal})))
+    Ok(axum::Json(Removed {
+        id: ProductId(id),
+        result: removal,
+    }))
 }

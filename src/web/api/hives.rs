@@ -1,10 +1,11 @@
 //! API hives: search by distance, create and edit, join and leave, producers' requests and decisions.
 
 use crate::AppState;
-use crate::domain::{ApprovalStatus, HiveId, ProducerId};
+use crate::domain::{ApprovalStatus, HiveId, ProducerId, UserId};
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::services::hives::{self, HiveView};
+use crate::services::hives::{self, HiveProducer, HiveView};
 use crate::services::producers;
+use crate::services::producers::HiveRequest;
 use crate::web::ctx::{AuthUser, Ctx};
 use crate::web::forms::Path;
 use crate::web::forms::Query;
@@ -13,48 +14,119 @@ use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A hive's public page: the hive and how many members it has.
+#[derive(Serialize, ToSchema)]
+struct HivePage {
+    #[serde(flatten)]
+    hive: HiveView,
+    members: u64,
+}
+
+/// A membership just made.
+#[derive(Serialize, ToSchema)]
+struct Membership {
+    hive_id: HiveId,
+    user_id: UserId,
+}
 
 pub fn routes() -> Routes {
     Routes::new()
         .route(
             "/hives",
             get(search)
-                .summary("Hives near ?lat=&lng=&radius_km=, nearest first")
+                .summary("Hives near ?lat=&lng=&radius_km= or ?postcode=, nearest first")
+                .query::<HiveSearch>()
+                .ok_list::<HiveView>()
+                .public()
                 .post(create)
                 .summary("Creates a hive managed by the signed-in user")
-                .body::<HiveForm>(),
+                .body::<HiveForm>()
+                .created::<HiveView>()
+                .link("hive", "GET /hives/{hive_id}", "hive_id", "/id")
+                .link("edit", "PUT /hives/{hive_id}", "hive_id", "/id")
+                .link(
+                    "distribution",
+                    "POST /hives/{hive_id}/distributions",
+                    "hive_id",
+                    "/id",
+                )
+                .link(
+                    "weekly",
+                    "POST /hives/{hive_id}/distributions/weekly",
+                    "hive_id",
+                    "/id",
+                )
+                .link(
+                    "producers",
+                    "GET /hives/{hive_id}/producers",
+                    "hive_id",
+                    "/id",
+                )
+                .link(
+                    "approve",
+                    "POST /hives/{hive_id}/producers/{producer_id}/approve",
+                    "hive_id",
+                    "/id",
+                )
+                .link(
+                    "reject",
+                    "POST /hives/{hive_id}/producers/{producer_id}/reject",
+                    "hive_id",
+                    "/id",
+                )
+                .link("stripe", "POST /hives/{id}/stripe/onboarding", "id", "/id"),
         )
         .route(
             "/hives/{hive_id}",
             get(show)
                 .summary("A hive's public page")
+                .ok::<HivePage>()
+                .public()
                 .put(update)
                 .summary("Updates a hive (its manager)")
-                .body::<HiveForm>(),
+                .body::<HiveForm>()
+                .ok::<HiveView>()
+                .refuses(&[403]),
         )
         .route(
             "/hives/{hive_id}/members",
             post(join)
                 .summary("The signed-in user joins the hive")
+                .created::<Membership>()
+                .refuses(&[409])
                 .delete(leave)
-                .summary("The signed-in user leaves the hive"),
+                .summary("The signed-in user leaves the hive")
+                .empty(204)
+                .refuses(&[409]),
         )
         .route(
             "/hives/{hive_id}/producers",
             get(producers_of)
-                .summary("The hive's approved producers")
+                .summary("The hive's approved producers; its manager sees every request")
+                .ok_list::<HiveProducer>()
+                .optional_auth()
                 .post(request)
                 .summary("A producer's owner asks to sell in the hive: {producer_id}")
-                .body::<HiveRequestForm>(),
+                .body::<HiveRequestForm>()
+                .created::<HiveRequest>()
+                .refuses(&[403, 409]),
         )
         .route(
             "/hives/{hive_id}/producers/{producer_id}/approve",
-            post(approve).summary("The manager approves a producer's request"),
+            post(approve)
+                .summary("The manager approves a producer's request")
+                .ok::<HiveRequest>()
+                .refuses(&[403, 409]),
         )
         .route(
             "/hives/{hive_id}/producers/{producer_id}/reject",
-            post(reject).summary("The manager turns a producer's request down"),
+            post(reject)
+                .summary("The manager turns a producer's request down")
+                .ok::<HiveRequest>()
+                .refuses(&[403, 409]),
         )
 }
 
@@ -84,10 +156,10 @@ async fn create(
 async fn show(State(state): State<AppState>, Path(id): Path<i64>) -> AppResult<impl IntoResponse> {
     let hive = hives::get(&state.db, HiveId(id)).await?;
     let members = hives::member_count(&state.db, HiveId(id)).await?;
-    let mut v = serde_json::to_value(HiveView::from_model(hive, None))
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    v["members"] = json!(members);
-    Ok(axum::Json(v))
+    Ok(axum::Json(HivePage {
+        hive: HiveView::from_model(hive, None),
+        members,
+    }))
 }
 
 async fn update(
@@ -111,7 +183,10 @@ async fn join(
     hives::join(&state.db, &user, HiveId(id)).await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({"hive_id": HiveId(id), "user_id": user.id})),
+        axum::Json(Membership {
+            hive_id: HiveId(id),
+            user_id: user.id,
+        }),
     ))
 }
 

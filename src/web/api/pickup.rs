@@ -4,6 +4,9 @@ use crate::AppState;
 use crate::domain::settlement::PickList;
 use crate::domain::{DistributionId, OrderId, ProducerId};
 use crate::error::{AppError, AppResult};
+use crate::services::complete::BankTransfer;
+use crate::services::distributions::DistributionView;
+use crate::services::invoices::InvoiceView;
 use crate::services::pickup;
 use crate::web::ctx::AuthUser;
 use crate::web::forms::{Json, Path, ShortageForm};
@@ -11,78 +14,133 @@ use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 pub fn routes() -> Routes {
     Routes::new()
         .route(
             "/distributions/{id}/pick-lists",
-            get(pick_lists).summary(
-                "Pick lists after the close: all for the manager, their own for a producer",
-            ),
+            get(pick_lists)
+                .summary("Pick lists after the close: all for the manager, their own for a producer")
+                .ok_list::<Named>()
+                .refuses(&[403, 409]),
         )
         .route(
             "/distributions/{id}/producers/{producer_id}/pick-list.csv",
-            get(pick_list_csv).summary("One producer's pick list as CSV"),
+            get(pick_list_csv)
+                .summary("One producer's pick list as CSV")
+                .csv()
+                .refuses(&[403, 409]),
         )
         .route(
             "/distributions/{id}/pickup-sheet",
-            get(pickup_sheet).summary("The manager's pickup sheet, by basket number"),
+            get(pickup_sheet)
+                .summary("The manager's pickup sheet, by basket number")
+                .ok::<pickup::SheetView>()
+                .refuses(&[403, 409]),
         )
         .route(
             "/distributions/{id}/payouts",
-            get(payouts).summary("What each producer is paid after fees"),
+            get(payouts)
+                .summary("What each producer is paid after fees")
+                .ok_list::<pickup::PayoutView>()
+                .refuses(&[403, 409]),
         )
         .route(
             "/distributions/{id}/producers/{producer_id}/shortages",
             post(shortages)
                 .summary("A producer reports what it could not deliver; the members are refunded")
-                .body::<ShortageForm>(),
+                .body::<ShortageForm>()
+                .ok::<pickup::ShortageOutcome>()
+                .refuses(&[403, 409]),
         )
         .route(
             "/orders/{id}/collected",
-            post(collected).summary("The manager ticks an order's basket as collected"),
+            post(collected)
+                .summary("The manager ticks an order's basket as collected; {collected: false} takes it back")
+                .optional_body::<CollectedForm>()
+                .ok::<Collected>()
+                .refuses(&[403, 409]),
         )
         .route(
             "/distributions/{id}/complete",
-            post(complete).summary("The manager completes the pickup; payouts become final"),
+            post(complete)
+                .summary("The manager completes the pickup; payouts become final")
+                .ok::<DistributionView>()
+                .refuses(&[403, 409]),
         )
         .route(
             "/admin/bank-transfers",
             get(bank_transfers)
-                .summary("Payouts and host fees still to pay by bank transfer (admin)"),
+                .summary("Payouts and host fees still to pay by bank transfer (admin)")
+                .ok_list::<BankTransfer>()
+                .refuses(&[403]),
         )
         .route(
             "/invoices/{id}",
             get(invoice)
-                .summary("One invoice, for its buyer, seller, the hive's manager or an admin"),
+                .summary("One invoice, for its buyer, seller, the hive's manager or an admin")
+                .ok::<InvoiceView>()
+                .refuses(&[403]),
         )
         .route(
             "/orders/{id}/invoices",
-            get(order_invoices).summary("The invoices of an order"),
+            get(order_invoices)
+                .summary("The invoices of an order")
+                .ok_list::<InvoiceView>()
+                .refuses(&[403])
+                .link("invoice", "GET /invoices/{id}", "id", "/0/id"),
         )
         .route(
             "/distributions/{id}/invoices",
-            get(distribution_invoices).summary("The invoices of a completed pickup"),
+            get(distribution_invoices)
+                .summary("The invoices of a completed pickup")
+                .ok_list::<InvoiceView>()
+                .refuses(&[403, 409]),
         )
         .route(
             "/producers/{id}/stripe/onboarding",
-            post(producer_onboarding).summary("A link to set up the producer's Stripe account"),
+            post(producer_onboarding)
+                .summary("A link to set up the producer's Stripe account")
+                .ok::<Onboarding>()
+                .refuses(&[403, 409, 503]),
         )
         .route(
             "/hives/{id}/stripe/onboarding",
-            post(hive_onboarding).summary("A link to set up the hive's Stripe account"),
+            post(hive_onboarding)
+                .summary("A link to set up the hive's Stripe account")
+                .ok::<Onboarding>()
+                .refuses(&[403, 409, 503]),
         )
+}
+
+/// Where to set up a Stripe account for payouts.
+#[derive(Serialize, ToSchema)]
+struct Onboarding {
+    account_id: String,
+    /// Stripe's page, valid for a few minutes.
+    url: String,
+}
+
+/// An order's basket as the pickup sheet now shows it.
+#[derive(Serialize, ToSchema)]
+struct Collected {
+    id: OrderId,
+    basket: Option<i32>,
+    collected: bool,
+    collected_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 async fn onboarding(
     state: &AppState,
     user: &crate::services::accounts::CurrentUser,
     payee: crate::services::connect::Payee,
-) -> AppResult<axum::Json<serde_json::Value>> {
+) -> AppResult<axum::Json<Onboarding>> {
     let (account, url) = crate::services::connect::onboarding_link(state, user, payee).await?;
-    Ok(axum::Json(
-        serde_json::json!({"account_id": account, "url": url}),
-    ))
+    Ok(axum::Json(Onboarding {
+        account_id: account,
+        url,
+    }))
 }
 
 /// A link where the producer's owner links the Stripe account its payouts go to.
@@ -149,9 +207,7 @@ async fn complete(
     Path(id): Path<i64>,
 ) -> AppResult<impl IntoResponse> {
     let d = crate::services::complete::complete_now(&state, &user, DistributionId(id)).await?;
-    Ok(axum::Json(
-        crate::services::distributions::DistributionView::from_model(&d, state.now()),
-    ))
+    Ok(axum::Json(DistributionView::from_model(&d, state.now())))
 }
 
 /// The admin's list of payouts and host fees still to pay by bank transfer.
@@ -167,7 +223,8 @@ async fn bank_transfers(
     ))
 }
 
-#[derive(Serialize)]
+/// A producer's pick list, with its name.
+#[derive(Serialize, ToSchema)]
 struct Named {
     producer_name: String,
     #[serde(flatten)]
@@ -242,9 +299,10 @@ async fn shortages(
     Ok(axum::Json(outcome))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(default)]
 struct CollectedForm {
+    /// `false` takes the tick back.
     collected: bool,
 }
 
@@ -267,10 +325,10 @@ async fn collected(
         serde_json::from_slice(&body).map_err(|_| AppError::field("collected", "error.invalid"))?
     };
     let (o, basket) = pickup::set_collected(&state, &user, OrderId(id), form.collected).await?;
-    Ok(axum::Json(serde_json::json!({
-        "id": OrderId(o.id),
-        "basket": basket,
-        "collected": o.collected_at.is_some(),
-        "collected_at": o.collected_at,
-    })))
+    Ok(axum::Json(Collected {
+        id: OrderId(o.id),
+        basket,
+        collected: o.collected_at.is_some(),
+        collected_at: o.collected_at,
+    }))
 }

@@ -15,16 +15,24 @@ pub fn routes() -> Routes {
     Routes::new().route(
         "/producers/{id}/forecast",
         get(producer_forecast)
-            .summary("Demand forecast per product for the producer's coming pickups (its owner)"),
+            .summary("Demand forecast per product for the producer's coming pickups (its owner)")
+            .query::<ForecastQuery>()
+            .ok_list::<forecast::ProductForecast>()
+            .refuses(&[403]),
     )
 }
 
 /// `?hive_id=&distribution_id=`, both optional, ids as strings.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ForecastQuery {
+    /// Only this hive.
     #[serde(default)]
+    #[param(pattern = "^[1-9][0-9]{0,17}$")]
     pub hive_id: Option<String>,
+    /// Only this distribution.
     #[serde(default)]
+    #[param(pattern = "^[1-9][0-9]{0,17}$")]
     pub distribution_id: Option<String>,
 }
 

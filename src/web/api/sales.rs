@@ -4,85 +4,201 @@ use crate::AppState;
 use crate::domain::{DistributionId, HiveId, OfferId, OrderId, ProducerId, ProductId};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::distributions::{self, DistributionView};
+use crate::services::offers::OfferView;
+use crate::services::orders::OrderView;
 use crate::services::{hives, offers, orders, producers};
 use crate::web::ctx::{AuthUser, Ctx};
 use crate::web::forms::{
     DistributionForm, Json, MinOrderForm, OfferForm, OrderForm, PageQuery, Path, Query, WeeklyForm,
     parse_cap, parse_id,
 };
-use crate::web::routes::{Routes, get, post, put};
+use crate::web::routes::{Endpoint, HeaderDoc, Routes, get, post, put};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A producer's part in a distribution.
+#[derive(Serialize, ToSchema)]
+struct Participation {
+    distribution_id: DistributionId,
+    producer_id: ProducerId,
+    min_order_cents: i64,
+}
+
+/// An offer just made.
+#[derive(Serialize, ToSchema)]
+struct NewOffer {
+    id: OfferId,
+    product_id: ProductId,
+    price_cents: i64,
+    #[schema(value_type = crate::domain::VatRate)]
+    vat_rate_bps: i32,
+    /// The cap; `null` for no limit.
+    quantity_available: Option<i64>,
+}
+
+/// An offer's cap after a change.
+#[derive(Serialize, ToSchema)]
+struct OfferCap {
+    id: OfferId,
+    quantity_available: Option<i64>,
+    quantity_reserved: i64,
+}
+
+const IDEMPOTENCY_KEY: HeaderDoc = HeaderDoc {
+    name: "Idempotency-Key",
+    required: false,
+    description: "1 to 100 characters; the same key answers the same order instead of placing a second one.",
+    pattern: None,
+    max_length: 100,
+};
+
+/// The operations a distribution's id leads to, for stateful clients.
+fn distribution_links(e: Endpoint) -> Endpoint {
+    e.link("distribution", "GET /distributions/{id}", "id", "/id")
+        .link("open", "POST /distributions/{id}/open", "id", "/id")
+        .link("close", "POST /distributions/{id}/close", "id", "/id")
+        .link("cancel", "POST /distributions/{id}/cancel", "id", "/id")
+        .link("complete", "POST /distributions/{id}/complete", "id", "/id")
+        .link("offers", "GET /distributions/{id}/offers", "id", "/id")
+        .link("offer", "POST /distributions/{id}/offers", "id", "/id")
+        .link(
+            "take_part",
+            "PUT /distributions/{id}/producers/{producer_id}",
+            "id",
+            "/id",
+        )
+        .link("order", "POST /distributions/{id}/orders", "id", "/id")
+        .link(
+            "pick_lists",
+            "GET /distributions/{id}/pick-lists",
+            "id",
+            "/id",
+        )
+        .link("payouts", "GET /distributions/{id}/payouts", "id", "/id")
+        .link("invoices", "GET /distributions/{id}/invoices", "id", "/id")
+}
 
 pub fn routes() -> Routes {
     Routes::new()
         .route(
             "/hives/{hive_id}/distributions",
             get(list)
-                .summary("The hive's coming distributions")
+                .summary("The hive's coming distributions; its manager sees drafts too")
+                .ok_list::<DistributionView>()
+                .optional_auth()
                 .post(create)
                 .summary("The manager creates a distribution")
-                .body::<DistributionForm>(),
+                .body::<DistributionForm>()
+                .created::<DistributionView>()
+                .refuses(&[403])
+                .pipe(distribution_links),
         )
         .route(
             "/hives/{hive_id}/distributions/weekly",
             post(create_weekly)
                 .summary("The manager creates a run of weekly distributions")
-                .body::<WeeklyForm>(),
+                .body::<WeeklyForm>()
+                .created_list::<DistributionView>()
+                .refuses(&[403])
+                .link("first", "GET /distributions/{id}", "id", "/0/id"),
         )
-        .route("/distributions/{id}", get(show).summary("One distribution"))
+        .route(
+            "/distributions/{id}",
+            get(show)
+                .summary("One distribution")
+                .ok::<DistributionView>()
+                .optional_auth(),
+        )
         .route(
             "/distributions/{id}/open",
-            post(open).summary("The manager opens ordering now"),
+            post(open)
+                .summary("The manager opens ordering now")
+                .ok::<DistributionView>()
+                .refuses(&[403, 409])
+                .pipe(distribution_links),
         )
         .route(
             "/distributions/{id}/close",
-            post(close).summary("The manager closes ordering now and runs the close"),
+            post(close)
+                .summary("The manager closes ordering now and runs the close")
+                .ok::<DistributionView>()
+                .refuses(&[403, 409])
+                .pipe(distribution_links),
         )
         .route(
             "/distributions/{id}/cancel",
-            post(cancel).summary("The manager cancels the distribution; paid orders are refunded"),
+            post(cancel)
+                .summary("The manager cancels the distribution; paid orders are refunded")
+                .ok::<DistributionView>()
+                .refuses(&[403, 409]),
         )
         .route(
             "/distributions/{id}/producers/{producer_id}",
             put(join)
                 .summary("A producer takes part, with its minimum order: {min_order_cents}")
-                .body::<MinOrderForm>(),
+                .body::<MinOrderForm>()
+                .ok::<Participation>()
+                .refuses(&[403, 409]),
         )
         .route(
             "/distributions/{id}/offers",
             get(list_offers)
-                .summary("What is on sale, for the hive's members")
+                .summary("What is on sale, for the hive's members, manager and producers")
+                .ok_list::<OfferView>()
+                .refuses(&[403])
                 .post(add_offer)
                 .summary("A producer offers a product: {product_id, quantity_available?}")
-                .body::<OfferForm>(),
+                .body::<OfferForm>()
+                .created::<NewOffer>()
+                .refuses(&[403, 409])
+                .link("cap", "PUT /offers/{id}", "id", "/id")
+                .link("withdraw", "DELETE /offers/{id}", "id", "/id"),
         )
         .route(
             "/offers/{id}",
             put(set_cap)
                 .summary("A producer changes how many it can sell")
                 .body::<OfferForm>()
+                .ok::<OfferCap>()
+                .refuses(&[403, 409])
                 .delete(remove_offer)
-                .summary("A producer withdraws an offer before ordering opens"),
+                .summary("A producer withdraws an offer before ordering opens")
+                .empty(204)
+                .refuses(&[403, 409]),
         )
         .route(
             "/distributions/{id}/orders",
             post(place)
                 .summary("A member orders and pays: {lines:[{offer_id, quantity}], test_card?}")
-                .body::<OrderForm>(),
+                .body::<OrderForm>()
+                .header(IDEMPOTENCY_KEY)
+                .created::<OrderView>()
+                .refuses(&[402, 403, 409, 503])
+                .link("order", "GET /orders/{id}", "id", "/id")
+                .link("cancel", "DELETE /orders/{id}", "id", "/id")
+                .link("invoices", "GET /orders/{id}/invoices", "id", "/id")
+                .link("collected", "POST /orders/{id}/collected", "id", "/id"),
         )
         .route(
             "/orders",
-            get(my_orders).summary("The signed-in user's orders"),
+            get(my_orders)
+                .summary("The signed-in user's orders, newest first, a page at a time")
+                .query::<PageQuery>()
+                .ok_page::<OrderView>(),
         )
         .route(
             "/orders/{id}",
             get(show_order)
                 .summary("One order")
+                .ok::<OrderView>()
+                .refuses(&[403])
                 .delete(cancel_order)
-                .summary("The member cancels the order before the close; it is refunded"),
+                .summary("The member cancels the order before the close; it is refunded")
+                .ok::<OrderView>()
+                .refuses(&[403, 409]),
         )
 }
 
@@ -198,10 +314,11 @@ async fn join(
         state.now(),
     )
     .await?;
-    Ok(axum::Json(json!({
-        "distribution_id": DistributionId(row.distribution_id), "producer_id": ProducerId(row.producer_id),
-        "min_order_cents": row.min_order_cents,
-    })))
+    Ok(axum::Json(Participation {
+        distribution_id: DistributionId(row.distribution_id),
+        producer_id: ProducerId(row.producer_id),
+        min_order_cents: row.min_order_cents,
+    }))
 }
 
 /// Members, the manager, the hive's approved producers and admins see the offers.
@@ -246,9 +363,13 @@ async fn add_offer(
     .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(
-            json!({"id": OfferId(o.id), "product_id": ProductId(o.product_id), "price_cents": o.price_cents, "vat_rate_bps": o.vat_rate_bps, "quantity_available": o.quantity_cap}),
-        ),
+        axum::Json(NewOffer {
+            id: OfferId(o.id),
+            product_id: ProductId(o.product_id),
+            price_cents: o.price_cents,
+            vat_rate_bps: o.vat_rate_bps,
+            quantity_available: o.quantity_cap,
+        }),
     ))
 }
 
@@ -261,9 +382,11 @@ async fn set_cap(
     let mut e = FieldErrors::default();
     let cap = parse_cap(&mut e, &form.quantity_available).ok_or(AppError::Invalid(e))?;
     let o = offers::set_cap(&state.db, &user, OfferId(id), cap).await?;
-    Ok(axum::Json(
-        json!({"id": OfferId(o.id), "quantity_available": o.quantity_cap, "quantity_reserved": o.quantity_reserved}),
-    ))
+    Ok(axum::Json(OfferCap {
+        id: OfferId(o.id),
+        quantity_available: o.quantity_cap,
+        quantity_reserved: o.quantity_reserved,
+    }))
 }
 
 async fn remove_offer(

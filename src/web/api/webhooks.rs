@@ -5,7 +5,7 @@ use crate::domain::OrderId;
 use crate::error::{AppError, AppResult};
 use crate::payments::webhook;
 use crate::services::orders;
-use crate::web::routes::{Routes, post};
+use crate::web::routes::{HeaderDoc, Routes, post};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -15,7 +15,18 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 pub fn routes() -> Routes {
     Routes::new().route(
         "/webhooks/stripe",
-        post(stripe).summary("Stripe's events, checked against the Stripe-Signature header"),
+        post(stripe)
+            .summary("Stripe's events, checked against the Stripe-Signature header")
+            .header(HeaderDoc {
+                name: "Stripe-Signature",
+                required: true,
+                description: "Stripe's signature of the body: `t=<unix time>,v1=<HMAC-SHA256 hex>`.",
+                pattern: None,
+                max_length: 4096,
+            })
+            .empty(200)
+            .public()
+            .refuses(&[400]),
     )
 }
 

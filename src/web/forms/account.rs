@@ -25,6 +25,7 @@ fn required_secret(e: &mut FieldErrors, field: &str, v: &str) -> Option<String> 
 #[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ResetRequestForm {
+    #[schema(required, min_length = 1, max_length = 254)]
     pub email: String,
 }
 
@@ -51,6 +52,7 @@ impl ResetRequestForm {
 #[serde(default)]
 pub struct NewPasswordForm {
     #[serde(serialize_with = "never_shown")]
+    #[schema(required, min_length = 10, max_length = 128)]
     pub password: String,
 }
 
@@ -70,8 +72,10 @@ impl NewPasswordForm {
 #[serde(default)]
 pub struct PasswordChangeForm {
     #[serde(serialize_with = "never_shown")]
+    #[schema(required, min_length = 1, max_length = 1024)]
     pub current_password: String,
     #[serde(serialize_with = "never_shown")]
+    #[schema(required, min_length = 10, max_length = 128)]
     pub password: String,
 }
 
@@ -109,10 +113,12 @@ impl EmailChangeForm {
 }
 
 /// `PUT /api/v1/me`: any of name, language and address; an address needs the current password.
+/// A field it does not know is refused, so a misspelt one is not taken for "no change".
 #[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct MeForm {
     pub name: Option<String>,
+    #[schema(value_type = Option<crate::domain::Locale>)]
     pub locale: Option<String>,
     pub email: Option<String>,
     #[serde(serialize_with = "never_shown_opt")]
@@ -170,6 +176,7 @@ impl MeForm {
 #[serde(default)]
 pub struct EraseForm {
     #[serde(serialize_with = "never_shown")]
+    #[schema(required, min_length = 1, max_length = 1024)]
     pub password: String,
 }
 
