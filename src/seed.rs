@@ -480,6 +480,7 @@ async fn weekly_history(
                     .await?,
             );
         }
+        take_part(&txn, &offer_rows, d.created_at).await?;
         for &user in &buyers {
             let mut lines = Vec::new();
             for (k, &(_, chance, _)) in offered.iter().enumerate() {
@@ -529,6 +530,7 @@ async fn weekly_history(
                 .await?,
         );
     }
+    take_part(&txn, &offer_rows, d.created_at).await?;
     let mut buyers = members.clone();
     buyers.shuffle(&mut rng);
     for user in buyers.into_iter().take(w.open_orders.min(members.len())) {
@@ -587,6 +589,28 @@ fn week_row(
 }
 
 /// Reserves up to `want` units of an offer, as far as its cap allows; the units reserved.
+/// Each producer with offers in a distribution takes part in it, as listing an offer does in the app.
+async fn take_part(
+    db: &impl ConnectionTrait,
+    offer_rows: &[offers::Model],
+    now: chrono::DateTime<Utc>,
+) -> AppResult<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for o in offer_rows {
+        if seen.insert(o.producer_id) {
+            crate::services::offers::participation_row(
+                o.distribution_id,
+                o.producer_id,
+                crate::domain::Cents(0),
+                now,
+            )
+            .insert(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 fn take(offer: &mut offers::Model, want: i64) -> i64 {
     let left = offer
         .quantity_cap

@@ -9,6 +9,7 @@ mod calendar;
 mod catalogue;
 mod close;
 mod contract;
+mod crawl;
 mod dashboard;
 mod faults;
 mod forecast;

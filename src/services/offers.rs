@@ -97,17 +97,10 @@ pub async fn join(
             row.min_order_cents = Set(min_order.0);
             row.update(db).await?
         }
-        None => distribution_producers::ActiveModel {
-            distribution_id: Set(d.id),
-            producer_id: Set(p.id),
-            min_order_cents: Set(min_order.0),
-            status: Set("active".to_owned()),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(db)
-        .await
-        .map_err(super::conflict_on_unique("already_joined"))?,
+        None => participation_row(d.id, p.id, min_order, now)
+            .insert(db)
+            .await
+            .map_err(super::conflict_on_unique("already_joined"))?,
     })
 }
 
@@ -121,6 +114,23 @@ pub async fn participation(
         .filter(distribution_producers::Column::ProducerId.eq(producer))
         .one(db)
         .await?)
+}
+
+/// A producer's part in a distribution, as a new row: what an offer of theirs there implies.
+pub fn participation_row(
+    distribution: i64,
+    producer: i64,
+    min_order: Cents,
+    now: DateTime<Utc>,
+) -> distribution_producers::ActiveModel {
+    distribution_producers::ActiveModel {
+        distribution_id: Set(distribution),
+        producer_id: Set(producer),
+        min_order_cents: Set(min_order.0),
+        status: Set("active".to_owned()),
+        created_at: Set(now),
+        ..Default::default()
+    }
 }
 
 /// A new offer of `product` in a distribution: name, unit, category, price and VAT copied as they are now,
