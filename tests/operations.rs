@@ -1038,3 +1038,49 @@ async fn two_servers_on_one_database_run_each_job_and_send_each_mail_once() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_site_has_icons_for_tabs_and_home_screens() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let client = reqwest::Client::new();
+    // A PNG's width and height, from its IHDR chunk.
+    let size = |png: &[u8]| -> (u32, u32) {
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+        let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        (be(&png[16..20]), be(&png[20..24]))
+    };
+    for (path, kind) in [
+        ("/favicon.ico", "image/x-icon"),
+        ("/assets/favicon.svg", "image/svg+xml"),
+        ("/apple-touch-icon.png", "image/png"),
+    ] {
+        let r = client.get(app.url(path)).send().await.expect("GET");
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert_eq!(r.headers()["content-type"], kind, "{path}");
+        let bytes = r.bytes().await.expect("body");
+        match path {
+            "/favicon.ico" => {
+                assert_eq!(
+                    &bytes[..6],
+                    &[0, 0, 1, 0, 1, 0],
+                    "an icon file with one image"
+                );
+                assert_eq!(size(&bytes[22..]), (32, 32));
+            }
+            "/apple-touch-icon.png" => assert_eq!(size(&bytes), (180, 180)),
+            _ => assert!(String::from_utf8_lossy(&bytes).starts_with("<svg")),
+        }
+    }
+    let home = app.browser().await.get("/").await;
+    for href in [
+        "/favicon.ico",
+        "/assets/favicon.svg",
+        "/apple-touch-icon.png",
+    ] {
+        assert!(
+            home.contains(&format!("href=\"{href}\"")),
+            "the pages name {href}"
+        );
+    }
+    app.finish().await;
+}

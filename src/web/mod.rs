@@ -68,6 +68,9 @@ fn routes() -> Routes {
         .route("/readyz", get(readyz))
         .route("/assets/alveole.css", get(stylesheet))
         .route("/assets/pay.js", get(pay_script))
+        .route("/favicon.ico", get(favicon_ico))
+        .route("/assets/favicon.svg", get(favicon_svg))
+        .route("/apple-touch-icon.png", get(touch_icon))
         .route(
             "/api/v1/openapi.json",
             get(openapi_document)
@@ -188,6 +191,39 @@ async fn pay_script() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         render::PAY_SCRIPT,
+    )
+}
+
+/// An icon, cached for a day: browsers ask for it on every site they open.
+fn icon(content_type: &'static str, bytes: &'static [u8]) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        bytes,
+    )
+}
+
+async fn favicon_ico() -> impl IntoResponse {
+    icon(
+        "image/x-icon",
+        include_bytes!("../../templates/assets/favicon.ico"),
+    )
+}
+
+async fn favicon_svg() -> impl IntoResponse {
+    icon(
+        "image/svg+xml",
+        include_bytes!("../../templates/assets/favicon.svg"),
+    )
+}
+
+/// The icon a phone puts on its home screen when a member adds the site there.
+async fn touch_icon() -> impl IntoResponse {
+    icon(
+        "image/png",
+        include_bytes!("../../templates/assets/apple-touch-icon.png"),
     )
 }
 
