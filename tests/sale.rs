@@ -526,6 +526,13 @@ async fn a_declined_card_charges_nothing_and_keeps_no_stock() {
         assert_eq!(refunds::Entity::find().count(&app.state.db).await.expect("n"), 0);
         let o = orders::Entity::find().one(&app.state.db).await.expect("q").expect("order");
         assert_eq!(o.status, "payment_failed");
+        // A declined card made no order: neither the API nor the member's page lists it.
+        let (s, listed) = sale.member.get("/api/v1/orders").await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
+        let page = b.get("/orders").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.contains(&format!("/orders/{}\"", o.id)), "the page lists no declined order");
     })
     .await;
 }

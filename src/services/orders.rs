@@ -1292,8 +1292,10 @@ pub async fn of_user(
     now: DateTime<Utc>,
 ) -> AppResult<(Vec<OrderView>, u64)> {
     use sea_orm::PaginatorTrait;
+    // A declined payment made no order: it stays reachable by its address, not in the list.
     let query = orders::Entity::find()
         .filter(orders::Column::UserId.eq(user.id.0))
+        .filter(orders::Column::Status.ne(OrderStatus::PaymentFailed.as_str()))
         .order_by_desc(orders::Column::CreatedAt)
         .order_by_desc(orders::Column::Id);
     let total = query.clone().count(db).await?;
