@@ -517,9 +517,15 @@ async fn weekly_history(
 
     // The open distribution, with a few capped offers and its first orders.
     let txn = db.begin().await?;
-    let d = week_row(hive_id, w, day, (start, end), None)
-        .insert(&txn)
-        .await?;
+    let mut row = week_row(hive_id, w, day, (start, end), None);
+    // The demo takes orders as soon as it loads, so its window opened a day ago at the latest,
+    // whatever the weekday: the shop and the calendar then tell the same story.
+    if let Some(opens) = row.orders_open_at.take() {
+        let opens = opens.min(now - Duration::days(1));
+        row.orders_open_at = Set(opens);
+        row.created_at = Set(opens - Duration::days(1));
+    }
+    let d = row.insert(&txn).await?;
     report.distributions += 1;
     let mut offer_rows = Vec::with_capacity(catalogue.len());
     for (i, p) in catalogue.iter().enumerate() {
@@ -546,7 +552,9 @@ async fn weekly_history(
                 lines.push((k, q));
             }
         }
-        let placed = d.orders_open_at + Duration::hours(rng.random_range(1..72));
+        // Placed between the opening and now, never in the future.
+        let open_hours = (now - d.orders_open_at).num_hours().max(2);
+        let placed = d.orders_open_at + Duration::hours(rng.random_range(1..open_hours));
         if place_order(&txn, &d, user, &offer_rows, &lines, placed, None).await? {
             report.orders += 1;
         }

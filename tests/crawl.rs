@@ -93,3 +93,69 @@ async fn every_link_each_demo_role_sees_answers() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_demo_sale_takes_orders_by_its_own_dates() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let d = app.seeded_open_distribution().await;
+    let now = app.state.now();
+    assert!(
+        d.orders_open_at <= now && now < d.orders_close_at,
+        "ordering is open now by the sale's own dates: {} → {}, now {now}",
+        d.orders_open_at,
+        d.orders_close_at
+    );
+    let (status, v) = app
+        .api()
+        .get(&format!("/api/v1/distributions/{}", d.id))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["accepting_orders"], true, "{v}");
+    let orders = entity::orders::Entity::find()
+        .filter(entity::orders::Column::DistributionId.eq(d.id))
+        .all(&app.state.db)
+        .await
+        .expect("orders");
+    assert!(!orders.is_empty(), "the open sale has its first orders");
+    for o in orders {
+        assert!(
+            d.orders_open_at <= o.created_at && o.created_at <= now,
+            "order {} placed within the window, never in the future: {}",
+            o.id,
+            o.created_at
+        );
+    }
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_producer_s_statement_is_titled_as_its_own() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.seed().await;
+    let d = entity::distributions::Entity::find()
+        .filter(entity::distributions::Column::Status.eq("closed"))
+        .order_by_desc(entity::distributions::Column::PickupStartsAt)
+        .one(&app.state.db)
+        .await
+        .expect("q")
+        .expect("the demo's closed distribution");
+    for (email, title) in [
+        ("maraicher@alveole.test", "Mon relevé de versement"),
+        ("gerant@alveole.test", "Paiements aux producteurs"),
+    ] {
+        let b = app.browser_with_lang("fr").await;
+        b.login(email, "alveole-demo").await;
+        let page = b.get(&format!("/distributions/{}/payouts", d.id)).await;
+        assert_eq!(page.status, StatusCode::OK, "{email}");
+        assert!(
+            page.texts("h1")
+                .first()
+                .is_some_and(|h| h.starts_with(title)),
+            "{email} reads {title}: {:?}",
+            page.texts("h1")
+        );
+    }
+    app.finish().await;
+}
