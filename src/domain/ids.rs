@@ -3,6 +3,9 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
+/// What an id looks like in the API: the digits of an integer.
+pub const ID_PATTERN: &str = "^[0-9]{1,18}$";
+
 macro_rules! typed_id {
     ($name:ident) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -26,7 +29,7 @@ macro_rules! typed_id {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
                 utoipa::openapi::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::schema::Type::String)
-                    .pattern(Some("^[0-9]{1,18}$"))
+                    .pattern(Some(ID_PATTERN))
                     .description(Some("An id: a string of digits."))
                     .into()
             }

@@ -7,8 +7,7 @@ use std::collections::BTreeSet;
 
 pub const API_PREFIX: &str = "/api/v1";
 
-/// What a path's ids look like: the digits of a positive integer.
-const ID_PATTERN: &str = "^[0-9]{1,18}$";
+use crate::domain::ids::ID_PATTERN;
 
 /// The names of a path's `{placeholders}`, in order.
 fn placeholders(path: &str) -> Vec<&str> {
@@ -162,10 +161,7 @@ fn operation(e: &RouteEntry, relative: &str, table: &[RouteEntry]) -> Value {
         }
     }
     for h in &doc.headers {
-        let mut schema = json!({"type": "string", "minLength": 1, "maxLength": h.max_length});
-        if let Some(p) = h.pattern {
-            schema["pattern"] = json!(p);
-        }
+        let schema = json!({"type": "string", "minLength": 1, "maxLength": h.max_length});
         parameters.push(
             json!({"name": h.name, "in": "header", "required": h.required,
                                "description": h.description, "schema": schema}),

@@ -71,8 +71,6 @@ pub struct HeaderDoc {
     pub name: &'static str,
     pub required: bool,
     pub description: &'static str,
-    /// The shape its value must have, as a regular expression.
-    pub pattern: Option<&'static str>,
     /// The longest value read.
     pub max_length: usize,
 }

@@ -51,7 +51,6 @@ const IDEMPOTENCY_KEY: HeaderDoc = HeaderDoc {
     name: "Idempotency-Key",
     required: false,
     description: "1 to 100 characters; the same key answers the same order instead of placing a second one.",
-    pattern: None,
     max_length: 100,
 };
 

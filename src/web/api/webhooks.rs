@@ -21,7 +21,6 @@ pub fn routes() -> Routes {
                 name: "Stripe-Signature",
                 required: true,
                 description: "Stripe's signature of the body: `t=<unix time>,v1=<HMAC-SHA256 hex>`.",
-                pattern: None,
                 max_length: 4096,
             })
             .empty(200)
