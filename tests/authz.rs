@@ -117,6 +117,7 @@ fn rules() -> BTreeMap<&'static str, Rule> {
         ("GET /readyz", rule(EVERYONE)),
         ("GET /assets/alveole.css", rule(EVERYONE)),
         ("GET /assets/pay.js", rule(EVERYONE)),
+        ("GET /assets/shop.js", rule(EVERYONE)),
         ("GET /favicon.ico", rule(EVERYONE)),
         ("GET /assets/favicon.svg", rule(EVERYONE)),
         ("GET /apple-touch-icon.png", rule(EVERYONE)),

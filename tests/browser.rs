@@ -346,22 +346,47 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
             .await?
             .click()
             .await?;
-        c.wait().for_element(Locator::Css(".shelf-form")).await?;
+        c.wait().for_element(Locator::Css("#shop-form")).await?;
         member.shot(&c, "shop").await;
         let banner = c.find(Locator::Css(".test-mode")).await?.text().await?;
         assert!(banner.contains("Mode test"), "{banner}");
-        // Two products of the nearest producer without a cap (the demo's open orders may have
-        // taken most of a capped one, depending on the day), added in one go from its shelf.
-        let shelf = c.find(Locator::Css(".shelf-form")).await?;
+        // More than is left of a capped product is refused at once, the product named.
+        let refused = c
+            .execute(
+                "const input = [...document.querySelectorAll('#shop-form input[data-too-many]')]                    .find(i => i.closest('.offer').querySelector('.stock'));                  if (!input) return null;                  input.id = 'too-many';                  return [input.getAttribute('max'), input.closest('.offer').querySelector('.name').textContent];",
+                vec![],
+            )
+            .await?;
+        if let Some([max, name]) = refused.as_array().map(Vec::as_slice) {
+            let over = (max.as_str().unwrap_or("0").parse::<i64>().unwrap_or(0) + 1).to_string();
+            c.find(Locator::Id("too-many"))
+                .await?
+                .send_keys(&over)
+                .await?;
+            let note = c
+                .wait()
+                .for_element(Locator::Id("too-many-live"))
+                .await?
+                .text()
+                .await?;
+            let name = name.as_str().unwrap_or_default();
+            assert!(
+                note.starts_with("Il ne reste que") && note.contains(name),
+                "{note}"
+            );
+            member.shot(&c, "shop too many").await;
+            c.find(Locator::Id("too-many")).await?.clear().await?;
+        }
+        // One product without a cap from each of the two nearest producers (the demo's open
+        // orders may have taken most of a capped one, depending on the day), added in one go.
         c.execute(
-            "const items = [...document.querySelector('.shelf-form').querySelectorAll('li')]                .filter(li => li.querySelector('input[name^=qty_]') && !li.querySelector('.stock'));              items.slice(0, 2).forEach((li, i) => li.querySelector('input').id = 'pick-' + i);",
+            "const shelves = [...document.querySelectorAll('#shop-form .shelf')];              let n = 0;              for (const shelf of shelves) {                const li = [...shelf.querySelectorAll('li')]                  .find(li => li.querySelector('input[name^=qty_]') && !li.querySelector('.stock'));                if (li && n < 2) li.querySelector('input').id = 'pick-' + n++;              }",
             vec![],
         )
         .await?;
         c.find(Locator::Id("pick-0")).await?.send_keys("2").await?;
         c.find(Locator::Id("pick-1")).await?.send_keys("1").await?;
-        shelf
-            .find(Locator::Css("button.add"))
+        c.find(Locator::Css("#shop-form button.add"))
             .await?
             .click()
             .await?;
@@ -372,6 +397,19 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
             .text()
             .await?;
         assert!(flash.contains("panier"), "{flash}");
+        let back = c
+            .execute(
+                "return [window.scrollY, location.hash, document.querySelectorAll('.offer .in-basket').length];",
+                vec![],
+            )
+            .await?;
+        assert!(
+            back[0].as_f64().unwrap_or(0.0) > 0.0
+                && back[1].as_str().is_some_and(|h| h.starts_with("#o-"))
+                && back[2].as_i64() == Some(2),
+            "the page comes back where the member was, both lines in the basket: {back}"
+        );
+        member.shot(&c, "shop added").await;
         c.find(Locator::Css(".basket-link a"))
             .await?
             .click()

@@ -21,5 +21,6 @@ mod recovery;
 mod refunds;
 mod sale;
 mod security;
+mod shop;
 mod smtp;
 mod stripe;

@@ -61,6 +61,31 @@ pub fn parse_quantity(input: &str) -> Result<i64, &'static str> {
     }
 }
 
+/// Why a quantity typed in the shop cannot go into the basket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddRefusal {
+    /// Not a whole number in range: the message key says which.
+    Quantity(&'static str),
+    /// More than is left: `left` units remain, `in_basket` of them already in the basket.
+    TooMany { left: i64, in_basket: i64 },
+}
+
+/// A quantity typed in the shop, added to `in_basket`, checked against what is `left` (none: no cap).
+pub fn check_addition(typed: &str, in_basket: i64, left: Option<i64>) -> Result<i64, AddRefusal> {
+    let quantity = parse_quantity(typed).map_err(AddRefusal::Quantity)?;
+    let after = in_basket + quantity;
+    if after > MAX_QUANTITY {
+        return Err(AddRefusal::Quantity("error.quantity_range"));
+    }
+    match left {
+        Some(left) if after > left => Err(AddRefusal::TooMany {
+            left: left.max(0),
+            in_basket,
+        }),
+        _ => Ok(quantity),
+    }
+}
+
 /// Basket lines with the same offer merged, in offer order; refuses empty or oversized baskets.
 pub fn merge_lines(lines: &[(i64, i64)]) -> Result<Vec<(i64, i64)>, &'static str> {
     if lines.is_empty() {
@@ -186,6 +211,28 @@ pub fn allocate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shop_addition_stays_within_what_is_left() {
+        assert_eq!(check_addition("3", 0, Some(4)), Ok(3));
+        assert_eq!(check_addition("2", 2, Some(4)), Ok(2));
+        assert_eq!(
+            check_addition("3", 2, Some(4)),
+            Err(AddRefusal::TooMany {
+                left: 4,
+                in_basket: 2
+            })
+        );
+        assert_eq!(check_addition("500", 0, None), Ok(500));
+        assert_eq!(
+            check_addition("500", 600, None),
+            Err(AddRefusal::Quantity("error.quantity_range"))
+        );
+        assert_eq!(
+            check_addition("deux", 0, Some(4)),
+            Err(AddRefusal::Quantity("error.quantity"))
+        );
+    }
 
     #[test]
     fn quantities_are_whole_and_bounded() {

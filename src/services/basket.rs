@@ -6,7 +6,10 @@ use crate::domain::order::MAX_QUANTITY;
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use entity::{basket_items, distributions, offers};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
+    TransactionTrait,
+};
 use serde::Serialize;
 
 #[derive(Clone, Debug, Serialize)]
@@ -99,6 +102,54 @@ pub async fn add(
         now,
     )
     .await
+}
+
+/// Adds several offers at once, all or none: `lines` are `(offer id, quantity to add)`, already
+/// checked against the shop by the caller; `current` is what the basket held when it looked.
+pub async fn add_many(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    d: &distributions::Model,
+    lines: &[(i64, i64)],
+    current: &[(i64, i64)],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let known: Vec<i64> = offers::Entity::find()
+        .select_only()
+        .column(offers::Column::Id)
+        .filter(offers::Column::DistributionId.eq(d.id))
+        .filter(offers::Column::Id.is_in(lines.iter().map(|l| l.0)))
+        .into_tuple::<i64>()
+        .all(db)
+        .await?;
+    if let Some((unknown, _)) = lines.iter().find(|(o, _)| !known.contains(o)) {
+        return Err(AppError::field(
+            &format!("qty_{unknown}"),
+            "error.unknown_offer",
+        ));
+    }
+    let txn = db.begin().await?;
+    // Written before anything is read, so SQLite never finds its snapshot stale.
+    basket_items::Entity::delete_many()
+        .filter(basket_items::Column::UserId.eq(user.id.0))
+        .filter(basket_items::Column::OfferId.is_in(lines.iter().map(|l| l.0)))
+        .exec(&txn)
+        .await?;
+    basket_items::Entity::insert_many(lines.iter().map(|&(offer, quantity)| {
+        let before = current.iter().find(|(o, _)| *o == offer).map_or(0, |l| l.1);
+        basket_items::ActiveModel {
+            user_id: Set(user.id.0),
+            distribution_id: Set(d.id),
+            offer_id: Set(offer),
+            quantity: Set((before + quantity).min(MAX_QUANTITY)),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+    }))
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 async fn quantity_of(db: &DatabaseConnection, user: &CurrentUser, offer_id: i64) -> AppResult<i64> {

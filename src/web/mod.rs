@@ -68,6 +68,7 @@ fn routes() -> Routes {
         .route("/readyz", get(readyz))
         .route("/assets/alveole.css", get(stylesheet))
         .route("/assets/pay.js", get(pay_script))
+        .route("/assets/shop.js", get(shop_script))
         .route("/favicon.ico", get(favicon_ico))
         .route("/assets/favicon.svg", get(favicon_svg))
         .route("/apple-touch-icon.png", get(touch_icon))
@@ -191,6 +192,16 @@ async fn pay_script() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         render::PAY_SCRIPT,
+    )
+}
+
+async fn shop_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        render::SHOP_SCRIPT,
     )
 }
 

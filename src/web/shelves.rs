@@ -1,6 +1,7 @@
 //! The shop's offer list, written by a small typed writer rather than by tera: with ten thousand
 //! offers, template variable lookups were most of the page's cost. Every text is HTML-escaped.
 
+use crate::domain::order::MAX_QUANTITY;
 use crate::domain::{Cents, Locale};
 use crate::i18n;
 use crate::services::offers::OfferView;
@@ -35,13 +36,35 @@ fn km(v: f64, lang: Locale) -> String {
     }
 }
 
+/// "Il ne reste que 4 Carottes des sables": what a member reads when asking for more than is left.
+pub fn too_many(lang: Locale, name: &str, left: i64, in_basket: i64) -> String {
+    let name = ("name", name.to_owned());
+    match (left, in_basket) {
+        (0, _) => i18n::t_args(lang, "shop.gone", &[name]),
+        (_, 0) => i18n::t_args(lang, "shop.too_many", &[("n", left.to_string()), name]),
+        _ => i18n::t_args(
+            lang,
+            "shop.too_many_held",
+            &[
+                ("n", left.to_string()),
+                name,
+                ("held", in_basket.to_string()),
+            ],
+        ),
+    }
+}
+
 pub struct ShelfPage<'a> {
-    pub distribution: i64,
-    pub csrf: &'a str,
-    pub q: &'a str,
-    pub category: &'a str,
     pub can_order: bool,
     pub lang: Locale,
+    /// What the member typed, kept when the basket form comes back with an error.
+    pub typed: &'a HashMap<i64, String>,
+    /// Messages beside the offers they concern.
+    pub errors: &'a HashMap<i64, String>,
+    /// Units of each offer already in the member's basket.
+    pub in_basket: &'a HashMap<i64, i64>,
+    /// The offer whose field takes the focus, so the page opens where the error is.
+    pub focus: Option<i64>,
 }
 
 struct Shelf<'a> {
@@ -79,7 +102,6 @@ pub fn render(offers: &[&OfferView], page: &ShelfPage) -> String {
 
     let lang = page.lang;
     let sold_out = i18n::t(lang, "shop.sold_out");
-    let add = i18n::t(lang, "shop.add");
     let mut out = String::with_capacity(offers.len() * 220 + 1024);
     for s in &shelves {
         let _ = write!(
@@ -97,18 +119,7 @@ pub fn render(offers: &[&OfferView], page: &ShelfPage) -> String {
                 &[("km", km(s.distance_km, lang))],
             ),
         );
-        let _ = write!(
-            out,
-            "</small></h2><form method=\"post\" action=\"/distributions/{}/basket\" class=\"shelf-form\">",
-            page.distribution
-        );
-        out.push_str("<input type=\"hidden\" name=\"_csrf\" value=\"");
-        esc(&mut out, page.csrf);
-        out.push_str("\"><input type=\"hidden\" name=\"q\" value=\"");
-        esc(&mut out, page.q);
-        out.push_str("\"><input type=\"hidden\" name=\"category\" value=\"");
-        esc(&mut out, page.category);
-        out.push_str("\">");
+        out.push_str("</small></h2>");
         for (category, list) in &s.categories {
             out.push_str("<h3>");
             esc(&mut out, i18n::t(lang, &format!("category.{category}")));
@@ -116,11 +127,11 @@ pub fn render(offers: &[&OfferView], page: &ShelfPage) -> String {
             for o in list {
                 let _ = write!(
                     out,
-                    "<li class=\"offer\" data-offer-id=\"{}\"><label><span class=\"name\">",
-                    o.id.0
+                    "<li class=\"offer\" id=\"o-{id}\" data-offer-id=\"{id}\"><label><span class=\"name\">",
+                    id = o.id.0
                 );
                 esc(&mut out, &o.name);
-                out.push_str("</span> <small class=\"muted\">");
+                out.push_str("</span> <span class=\"meta\"><small class=\"muted\">");
                 esc(&mut out, &o.unit);
                 out.push_str("</small> <span class=\"price\">");
                 let price = Cents(o.price_cents);
@@ -145,23 +156,60 @@ pub fn render(offers: &[&OfferView], page: &ShelfPage) -> String {
                     );
                     out.push_str("</span>");
                 }
+                let held = page.in_basket.get(&o.id.0).copied().unwrap_or(0);
+                if held > 0 {
+                    out.push_str(" <span class=\"in-basket\">");
+                    esc(
+                        &mut out,
+                        &i18n::t_args(lang, "shop.in_basket", &[("n", held.to_string())]),
+                    );
+                    out.push_str("</span>");
+                }
+                out.push_str("</span>");
                 if page.can_order && !o.sold_out {
+                    let most = o
+                        .quantity_remaining
+                        .map_or(MAX_QUANTITY, |n| n.min(MAX_QUANTITY))
+                        .saturating_sub(held)
+                        .max(0);
                     let _ = write!(
                         out,
-                        " <input name=\"qty_{}\" inputmode=\"numeric\" size=\"2\" placeholder=\"0\">",
-                        o.id.0
+                        " <input id=\"qty-{id}\" name=\"qty_{id}\" type=\"number\" min=\"0\" max=\"{most}\" inputmode=\"numeric\" placeholder=\"0\"",
+                        id = o.id.0
                     );
+                    if let Some(v) = page.typed.get(&o.id.0) {
+                        out.push_str(" value=\"");
+                        esc(&mut out, v);
+                        out.push('"');
+                    }
+                    if let Some(left) = o.quantity_remaining {
+                        out.push_str(" data-too-many=\"");
+                        esc(&mut out, &too_many(lang, &o.name, left, held));
+                        out.push('"');
+                    }
+                    if page.errors.contains_key(&o.id.0) {
+                        let _ = write!(
+                            out,
+                            " aria-invalid=\"true\" aria-describedby=\"qty-{}-error\"",
+                            o.id.0
+                        );
+                    }
+                    if page.focus == Some(o.id.0) {
+                        out.push_str(" autofocus");
+                    }
+                    out.push('>');
                 }
-                out.push_str("</label></li>");
+                out.push_str("</label>");
+                if let Some(message) = page.errors.get(&o.id.0) {
+                    let _ = write!(out, "<p class=\"field-error\" id=\"qty-{}-error\">", o.id.0);
+                    esc(&mut out, message);
+                    out.push_str("</p>");
+                }
+                out.push_str("</li>");
             }
             out.push_str("</ul>");
         }
-        if page.can_order {
-            out.push_str("<button type=\"submit\" class=\"add\">");
-            esc(&mut out, add);
-            out.push_str("</button>");
-        }
-        out.push_str("</form></section>\n");
+        out.push_str("</section>\n");
     }
     out
 }
@@ -191,6 +239,22 @@ mod tests {
     }
 
     #[test]
+    fn asking_for_more_than_is_left_names_the_product() {
+        assert_eq!(
+            too_many(Locale::Fr, "Carottes des sables", 4, 0),
+            "Il ne reste que 4 Carottes des sables."
+        );
+        assert_eq!(
+            too_many(Locale::Fr, "Carottes des sables", 4, 1),
+            "Il ne reste que 4 Carottes des sables, dont 1 déjà dans votre panier."
+        );
+        assert_eq!(
+            too_many(Locale::En, "Leeks", 0, 0),
+            "Leeks: sold out, none left."
+        );
+    }
+
+    #[test]
     fn escapes_every_text_and_orders_shelves_by_distance() {
         let list = [
             offer(1, 1, "Carottes \"<b>\"", Some(3), 1),
@@ -198,18 +262,33 @@ mod tests {
             offer(3, 1, "Navets", None, 0),
         ];
         let refs: Vec<&OfferView> = list.iter().collect();
+        let typed = HashMap::from([(1, "5".to_owned())]);
+        let errors = HashMap::from([(1, "Il ne reste que 2 <Carottes>".to_owned())]);
+        let in_basket = HashMap::from([(3, 2)]);
         let page = ShelfPage {
-            distribution: 9,
-            csrf: "tok",
-            q: "a\"b",
-            category: "",
             can_order: true,
             lang: Locale::Fr,
+            typed: &typed,
+            errors: &errors,
+            in_basket: &in_basket,
+            focus: Some(1),
         };
         let html = render(&refs, &page);
         assert!(html.contains("Carottes &quot;&lt;b&gt;&quot;") && !html.contains("<b>"));
         assert!(html.contains("Ferme &lt;2&gt;"));
-        assert!(html.contains("value=\"a&quot;b\""));
+        assert!(
+            html.contains("name=\"qty_1\" type=\"number\" min=\"0\" max=\"2\"")
+                && html.contains("value=\"5\" data-too-many=\"Il ne reste que 2 Carottes &quot;&lt;b&gt;&quot;.\" aria-invalid=\"true\" aria-describedby=\"qty-1-error\" autofocus>"),
+            "the typed quantity is kept, at most what is left, the field in error focused"
+        );
+        assert!(html.contains(
+            "<p class=\"field-error\" id=\"qty-1-error\">Il ne reste que 2 &lt;Carottes&gt;</p>"
+        ));
+        assert!(
+            html.contains("2 dans votre panier")
+                && html.contains("name=\"qty_3\" type=\"number\" min=\"0\" max=\"997\""),
+            "what is in the basket is shown and counted"
+        );
         assert!(
             html.find("data-producer-id=\"2\"") < html.find("data-producer-id=\"1\""),
             "nearest first"
@@ -228,6 +307,6 @@ mod tests {
                 ..page
             },
         );
-        assert!(!closed.contains("qty_") && !closed.contains("button"));
+        assert!(!closed.contains("qty_") && !closed.contains("<form"));
     }
 }

@@ -4,7 +4,7 @@ use super::ctx::{AuthUser, Ctx, redirect_with_flash};
 use super::forms::{Form, PageQuery, Path, Query};
 use super::render::render;
 use crate::AppState;
-use crate::domain::order::parse_quantity;
+use crate::domain::order::{AddRefusal, check_addition, parse_quantity};
 use crate::domain::{Category, DistributionId, HiveId, OrderId};
 use crate::error::{AppError, AppResult};
 use crate::payments::test_mode::ACCEPTED_CARD;
@@ -60,11 +60,31 @@ async fn shop(
     ctx: Ctx,
     Path(id): Path<i64>,
     Query(q): Query<ShopQuery>,
-) -> AppResult<Html<String>> {
+) -> AppResult<Response> {
+    shop_view(&state, &ctx, id, &q, &Kept::default(), StatusCode::OK).await
+}
+
+/// A basket form that came back: what was typed, and the message beside each offer refused.
+#[derive(Default)]
+struct Kept {
+    typed: HashMap<i64, String>,
+    errors: HashMap<i64, String>,
+    /// The first offer in error, in the page's order.
+    focus: Option<i64>,
+}
+
+async fn shop_view(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    q: &ShopQuery,
+    kept: &Kept,
+    status: StatusCode,
+) -> AppResult<Response> {
     let d = distributions::visible(&state.db, ctx.user.as_ref(), DistributionId(id)).await?;
     let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
     let (member, can_view) = match &ctx.user {
-        Some(u) => may_view(&state, u, &hive).await?,
+        Some(u) => may_view(state, u, &hive).await?,
         None => (false, false),
     };
     let mut c = tera::Context::new();
@@ -78,7 +98,8 @@ async fn shop(
         );
     c.insert("can_order", &can_order);
     c.insert("can_view", &can_view);
-    c.insert("query", &q);
+    c.insert("query", q);
+    c.insert("refused", &!kept.errors.is_empty());
     c.insert(
         "categories",
         &Category::ALL.iter().map(|c| c.key()).collect::<Vec<_>>(),
@@ -86,8 +107,11 @@ async fn shop(
     let mut basket_summary = basket::Basket::default();
     if can_view {
         let all = offers::list(&state.db, &state.offer_cache, &d, &hive).await?;
+        let mut in_basket = HashMap::new();
         if let Some(u) = &ctx.user {
-            basket_summary = basket::build(&basket::lines(&state.db, u, &d).await?, &all);
+            let lines = basket::lines(&state.db, u, &d).await?;
+            basket_summary = basket::build(&lines, &all);
+            in_basket.extend(lines);
         }
         let needle = q.q.trim().to_lowercase();
         let filtered: Vec<&OfferView> = all
@@ -101,12 +125,12 @@ async fn shop(
             .collect();
         c.insert("count", &filtered.len());
         let page = super::shelves::ShelfPage {
-            distribution: d.id,
-            csrf: &ctx.csrf,
-            q: &q.q,
-            category: &q.category,
             can_order,
             lang: ctx.lang,
+            typed: &kept.typed,
+            errors: &kept.errors,
+            in_basket: &in_basket,
+            focus: kept.focus,
         };
         c.insert("shelves_html", &super::shelves::render(&filtered, &page));
     } else {
@@ -115,7 +139,7 @@ async fn shop(
     }
     c.insert("basket", &basket_summary);
     c.insert("hive", &HiveView::from_model(hive, None));
-    render(&state, &ctx, "consumer/shop.html", c)
+    Ok((status, render(state, ctx, "consumer/shop.html", c)?).into_response())
 }
 
 async fn member_distribution(
@@ -131,60 +155,122 @@ async fn member_distribution(
     Ok((d, hive))
 }
 
-/// Adds to the basket: `qty_<offer id>` fields from a producer's shelf, or one `offer_id` and `quantity`.
+/// Adds to the basket: `qty_<offer id>` fields from the shop's one form, or one `offer_id` and
+/// `quantity`. All or nothing: a quantity refused comes back beside its offer, the rest kept.
 async fn add_to_basket(
     State(state): State<AppState>,
+    ctx: Ctx,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
-    Form(form): Form<HashMap<String, String>>,
+    Form(form): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let (d, _) = member_distribution(&state, &user, id).await?;
-    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    let mut back = format!("/distributions/{id}");
-    let filters: Vec<String> = ["q", "category"]
+    let (d, hive) = member_distribution(&state, &user, id).await?;
+    let field = |k: &str| {
+        form.iter()
+            .find(|(name, _)| name == k)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    let q = ShopQuery {
+        q: field("q").to_owned(),
+        category: field("category").to_owned(),
+    };
+    let back = shop_address(id, &q);
+    // In the page's order, so the first refusal is the one nearest the top.
+    let mut wanted: Vec<(String, String)> = form
         .iter()
-        .filter(|k| !field(k).is_empty())
-        .map(|k| {
+        .filter_map(|(k, v)| {
+            k.strip_prefix("qty_")
+                .map(|o| (o.to_owned(), v.trim().to_owned()))
+        })
+        .filter(|(_, v)| !v.is_empty() && v != "0")
+        .collect();
+    if !field("offer_id").is_empty() {
+        wanted.push((
+            field("offer_id").to_owned(),
+            field("quantity").trim().to_owned(),
+        ));
+    }
+    if wanted.is_empty() {
+        return Ok(redirect_with_flash(&state, &back, "error.nothing_typed"));
+    }
+    let all = offers::list(&state.db, &state.offer_cache, &d, &hive).await?;
+    let current = basket::lines(&state.db, &user, &d).await?;
+    let mut kept = Kept::default();
+    let mut adding: Vec<(i64, i64)> = Vec::with_capacity(wanted.len());
+    for (offer, typed) in &wanted {
+        let Some(o) = offer
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .and_then(|offer| all.iter().find(|o| o.id.0 == offer))
+        else {
+            return Ok(redirect_with_flash(&state, &back, "error.unknown_offer"));
+        };
+        let offer = o.id.0;
+        let held = current.iter().find(|l| l.0 == offer).map_or(0, |l| l.1)
+            + adding.iter().find(|l| l.0 == offer).map_or(0, |l| l.1);
+        kept.typed.insert(offer, typed.clone());
+        match check_addition(typed, held, o.quantity_remaining) {
+            Ok(quantity) => match adding.iter_mut().find(|l| l.0 == offer) {
+                Some(line) => line.1 += quantity,
+                None => adding.push((offer, quantity)),
+            },
+            Err(refusal) => {
+                kept.errors.insert(offer, refusal_message(&ctx, o, refusal));
+                kept.focus.get_or_insert(offer);
+            }
+        }
+    }
+    if !kept.errors.is_empty() {
+        return shop_view(
+            &state,
+            &ctx,
+            id,
+            &q,
+            &kept,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    basket::add_many(&state.db, &user, &d, &adding, &current, state.now()).await?;
+    // Back where the member was: at the last offer they filled in.
+    let at = adding
+        .last()
+        .map_or(String::new(), |l| format!("#o-{}", l.0));
+    Ok(redirect_with_flash(
+        &state,
+        &format!("{back}{at}"),
+        "flash.added_to_basket",
+    ))
+}
+
+/// The shop's address with the member's search kept.
+fn shop_address(id: i64, q: &ShopQuery) -> String {
+    let filters: Vec<String> = [("q", &q.q), ("category", &q.category)]
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| {
             format!(
                 "{k}={}",
-                url::form_urlencoded::byte_serialize(field(k).as_bytes()).collect::<String>()
+                url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
             )
         })
         .collect();
-    if !filters.is_empty() {
-        back = format!("{back}?{}", filters.join("&"));
+    if filters.is_empty() {
+        format!("/distributions/{id}")
+    } else {
+        format!("/distributions/{id}?{}", filters.join("&"))
     }
-    let mut wanted: Vec<(String, &str)> = form
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix("qty_").map(|o| (o.to_owned(), v.trim())))
-        .filter(|(_, v)| !v.is_empty() && *v != "0")
-        .collect();
-    if form.contains_key("offer_id") {
-        wanted.push((field("offer_id").to_owned(), field("quantity")));
-    }
-    if wanted.is_empty() {
-        return Ok(redirect_with_flash(&state, &back, "error.quantity_range"));
-    }
-    let mut parsed = Vec::with_capacity(wanted.len());
-    for (offer, qty) in wanted {
-        let Ok(quantity) = parse_quantity(qty) else {
-            return Ok(redirect_with_flash(&state, &back, "error.quantity_range"));
-        };
-        let Ok(offer) = offer.trim().parse::<i64>() else {
-            return Ok(redirect_with_flash(&state, &back, "error.unknown_offer"));
-        };
-        parsed.push((offer, quantity));
-    }
-    for (offer, quantity) in parsed {
-        match basket::add(&state.db, &user, &d, offer, quantity, state.now()).await {
-            Ok(()) => {}
-            Err(AppError::Invalid(_)) => {
-                return Ok(redirect_with_flash(&state, &back, "error.unknown_offer"));
-            }
-            Err(e) => return Err(e),
+}
+
+/// What the member reads beside a quantity the basket refused, naming the product.
+fn refusal_message(ctx: &Ctx, o: &OfferView, refusal: AddRefusal) -> String {
+    match refusal {
+        AddRefusal::Quantity(key) => ctx.t(key),
+        AddRefusal::TooMany { left, in_basket } => {
+            super::shelves::too_many(ctx.lang, &o.name, left, in_basket)
         }
     }
-    Ok(redirect_with_flash(&state, &back, "flash.added_to_basket"))
 }
 
 fn checkout_token() -> String {
