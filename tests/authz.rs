@@ -178,6 +178,7 @@ fn rules() -> BTreeMap<&'static str, Rule> {
         ("GET /distributions/{id}/basket", rule(MEMBER)),
         ("POST /distributions/{id}/basket", rule(MEMBER)),
         ("POST /distributions/{id}/basket/update", rule(MEMBER)),
+        ("POST /distributions/{id}/basket/keep", rule(MEMBER)),
         ("POST /distributions/{id}/checkout", rule(MEMBER)),
         ("GET /orders/{id}", rule(ORDER).hidden()),
         ("POST /orders/{id}/cancel", rule(MEMBER).hidden()),

@@ -696,6 +696,13 @@ async fn a_manager_and_a_producer_run_a_pickup_from_creation_to_completion() {
         // The manager closes ordering: the pickup sheet appears.
         c.goto(&app.url(&format!("/distributions/{}/manage", d.id))).await?;
         click(&c, "#close-now").await?;
+        let what = text_of(&c, "#confirm-what").await?;
+        ensure(
+            what.contains("Commandes payées arrêtées"),
+            format!("closing says what it will do: {what}"),
+        )?;
+        manager.shot(&c, "close confirmation").await;
+        click(&c, "#confirm").await?;
         click(&c, "#pickup-sheet").await?;
         c.wait().for_element(Locator::Id("collected-summary")).await?;
         manager.shot(&c, "pickup sheet").await;
@@ -713,6 +720,13 @@ async fn a_manager_and_a_producer_run_a_pickup_from_creation_to_completion() {
         delivered.clear().await?;
         delivered.send_keys(&(ordered - 1).to_string()).await?;
         click(&c, "#shortages button[type=submit]").await?;
+        let what = text_of(&c, "#confirm-what").await?;
+        ensure(
+            what.contains("Membres remboursés : 1"),
+            format!("a shortage says who is refunded: {what}"),
+        )?;
+        producer.shot(&c, "shortage confirmation").await;
+        click(&c, "#confirm").await?;
         flash_says(&c, "Manques enregistrés").await?;
         producer.shot(&c, "shortage recorded").await;
 
@@ -740,6 +754,13 @@ async fn a_manager_and_a_producer_run_a_pickup_from_creation_to_completion() {
         manager.shot(&c, "baskets collected").await;
         c.goto(&app.url(&format!("/distributions/{}/manage", d.id))).await?;
         click(&c, "#complete-now").await?;
+        let what = text_of(&c, "#confirm-what").await?;
+        ensure(
+            what.contains("Versements aux producteurs"),
+            format!("completing says who is paid: {what}"),
+        )?;
+        manager.shot(&c, "complete confirmation").await;
+        click(&c, "#confirm").await?;
         status_becomes(&c, "terminée").await?;
         manager.shot(&c, "completed").await;
         Ok(())

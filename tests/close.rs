@@ -942,8 +942,27 @@ async fn the_pages_after_the_close_serve_manager_producers_and_members() {
             page.attr("#close-now", "type").is_some(),
             "a close button while open"
         );
-        let closed = manager
+        // Asked first: the page says what closing does, and nothing changes until confirmed.
+        let asked = manager
             .post(&format!("/distributions/{d}/close"), &[])
+            .await;
+        assert_eq!(asked.status, StatusCode::OK);
+        assert!(
+            asked.texts("#confirm-what li")[0].starts_with("Paid orders closed: "),
+            "{:?}",
+            asked.texts("#confirm-what li")
+        );
+        assert_eq!(asked.value_of("confirm").as_deref(), Some("yes"));
+        assert!(
+            manager
+                .get(&format!("/distributions/{d}/manage"))
+                .await
+                .attr("#close-now", "type")
+                .is_some(),
+            "still open"
+        );
+        let closed = manager
+            .post(&format!("/distributions/{d}/close"), &[("confirm", "yes")])
             .await;
         let page = manager.follow(&closed).await;
         assert!(
@@ -1021,10 +1040,27 @@ async fn the_pages_after_the_close_serve_manager_producers_and_members() {
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(bad.value_of(&field).as_deref(), Some("9"));
         assert!(bad.contains("Members ordered 5"), "{}", bad.body);
-        let ok = farmer
+        let asked = farmer
             .post(
                 &format!("/distributions/{d}/producers/{garden}/shortages"),
                 &[(field.as_str(), "4")],
+            )
+            .await;
+        assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+        assert_eq!(
+            asked.texts("#confirm-what li")[0],
+            "Members refunded: 1, €2.90 in all; each is told by e-mail."
+        );
+        assert_eq!(
+            asked.value_of(&field).as_deref(),
+            Some("4"),
+            "the report is carried"
+        );
+        assert_eq!(mail_count(&app, "shortage_refund").await, 0, "nothing yet");
+        let ok = farmer
+            .post(
+                &format!("/distributions/{d}/producers/{garden}/shortages"),
+                &[(field.as_str(), "4"), ("confirm", "yes")],
             )
             .await;
         let page = farmer.follow(&ok).await;

@@ -170,7 +170,7 @@ async fn members(app: &TestApp, hive: &str, n: usize) -> Vec<Api> {
     out
 }
 
-async fn reserved(app: &TestApp, offer: &str) -> i64 {
+pub async fn reserved(app: &TestApp, offer: &str) -> i64 {
     offers::Entity::find_by_id(offer.parse::<i64>().expect("id"))
         .one(&app.state.db)
         .await
@@ -1466,8 +1466,20 @@ async fn the_pages_run_a_whole_week() {
             .sum();
         assert_eq!(refunded, 1220, "the first payment came back whole");
         // Then cancels it and is refunded.
+        let asked = b.post(&format!("{order_url}/cancel"), &[]).await;
+        assert_eq!(
+            asked.texts("#confirm-what li"),
+            [
+                "Your order of €9.30 is cancelled; €9.30 is refunded to your card.",
+                "Its products go back on sale; you get a confirmation e-mail."
+            ]
+        );
+        assert_eq!(b.get(&order_url).await.texts("#order-status"), ["paid"]);
         let cancelled = b
-            .follow(&b.post(&format!("{order_url}/cancel"), &[]).await)
+            .follow(
+                &b.post(&format!("{order_url}/cancel"), &[("confirm", "yes")])
+                    .await,
+            )
             .await;
         assert_eq!(cancelled.texts("#order-status"), ["cancelled"]);
         assert_eq!(
@@ -1486,8 +1498,25 @@ async fn the_pages_run_a_whole_week() {
                 .contains(&format!("/distributions/{distribution}"))
         );
         // Cancelling the distribution from the manager's page.
-        let p = m
+        let asked = m
             .post(&format!("/distributions/{distribution}/cancel"), &[])
+            .await;
+        assert_eq!(
+            asked.texts("#confirm-what li")[..2],
+            [
+                "Orders cancelled: 0 · members concerned: 0.",
+                "Refunded to cards: €0.00."
+            ]
+        );
+        assert_eq!(
+            m.get(&manage_url).await.texts("#status"),
+            ["open for orders"]
+        );
+        let p = m
+            .post(
+                &format!("/distributions/{distribution}/cancel"),
+                &[("confirm", "yes")],
+            )
             .await;
         assert_eq!(m.follow(&p).await.texts("#status"), ["cancelled"]);
     })

@@ -430,7 +430,7 @@ async fn script_typed_into_any_text_field_is_shown_as_text() {
             read.push((path.clone(), b.get(path).await));
         }
         claire
-            .post(&format!("/distributions/{d}/close"), &[])
+            .post(&format!("/distributions/{d}/close"), &[("confirm", "yes")])
             .await;
         pages = vec![
             (&claire, format!("/distributions/{d}/pickup")),

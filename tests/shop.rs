@@ -1,6 +1,6 @@
-//! The shop's one basket form: quantities for every producer added at once, refusals named beside their offer.
+//! The member's basket: one form for the whole shop, refusals named beside their offer, and a placed order changed without ever being lost.
 
-use crate::sale::prepare;
+use crate::sale::{open_sale, prepare, reserved, second_member};
 use crate::support::*;
 use alveole::clock::Clock;
 use reqwest::StatusCode;
@@ -149,4 +149,215 @@ async fn one_form_adds_every_producer_s_quantities_or_names_what_is_refused() {
         assert_eq!(total().await, ["€18.40"]);
     })
     .await;
+}
+
+/// The member's orders of the sale with their status, oldest first.
+async fn statuses(app: &TestApp) -> Vec<(i64, String)> {
+    use sea_orm::{EntityTrait, QueryOrder};
+    entity::orders::Entity::find()
+        .order_by_asc(entity::orders::Column::Id)
+        .all(&app.state.db)
+        .await
+        .expect("orders")
+        .into_iter()
+        .map(|o| (o.id, o.status))
+        .collect()
+}
+
+async fn mails(app: &TestApp, template: &str) -> Vec<serde_json::Value> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    entity::outbox::Entity::find()
+        .filter(entity::outbox::Column::Template.eq(template))
+        .all(&app.state.db)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .map(|m| serde_json::from_str(&m.payload).expect("payload"))
+        .collect()
+}
+
+#[tokio::test]
+async fn changing_an_order_keeps_it_until_the_new_one_is_paid() {
+    each_backend(|app| async move {
+        let sale = open_sale(&app).await;
+        let b = app.browser().await;
+        b.signup("nina@example.fr", "Nina").await;
+        b.post(&format!("/hives/{}/join", sale.hive), &[]).await;
+        let basket_url = format!("/distributions/{}/basket", sale.distribution);
+        let checkout_url = format!("/distributions/{}/checkout", sale.distribution);
+        let pay = |card: &'static str| {
+            let b = &b;
+            let (basket_url, checkout_url) = (basket_url.clone(), checkout_url.clone());
+            async move {
+                let token = b.get(&basket_url).await.value_of("token").expect("token");
+                b.post(&checkout_url, &[("token", &token), ("test_card", card)])
+                    .await
+            }
+        };
+        // Every carrot bought.
+        b.post(
+            &basket_url,
+            &[("offer_id", &sale.carrots), ("quantity", "10")],
+        )
+        .await;
+        let first = pay("4242424242424242").await;
+        assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+        let first_url = first.location.clone().expect("order");
+        assert_eq!(reserved(&app, &sale.carrots).await, 10);
+
+        // Changing it: the order stands, nothing is refunded, nobody is told it is cancelled.
+        let editing = b.post(&format!("{first_url}/edit"), &[]).await;
+        assert_eq!(editing.location.as_deref(), Some(&*basket_url));
+        let basket = b.follow(&editing).await;
+        assert!(
+            basket.texts(".flash")[0].starts_with("Your order stands as it is"),
+            "{:?}",
+            basket.texts(".flash")
+        );
+        assert!(basket.texts("#editing p")[0].contains("€29.00"));
+        assert_eq!(basket.texts("#total"), ["€29.00"]);
+        let page = b.get(&first_url).await;
+        assert_eq!(page.texts("#order-status"), ["paid"]);
+        assert_eq!(page.texts("#editing a"), ["See the basket"]);
+        assert!(mails(&app, "order_cancelled").await.is_empty());
+        assert_eq!(reserved(&app, &sale.carrots).await, 10);
+        // The order's own carrots are still the member's to order; nobody else's.
+        let shop = b
+            .get(&format!("/distributions/{}", sale.distribution))
+            .await;
+        assert_eq!(shop.texts(".offer .stock")[0], "10 left");
+        let marc = second_member(&app, &sale).await;
+        let (_, offers) = marc
+            .get(&format!(
+                "/api/v1/distributions/{}/offers",
+                sale.distribution
+            ))
+            .await;
+        let carrots = offers
+            .as_array()
+            .and_then(|a| a.iter().find(|o| o["id"] == sale.carrots.as_str()))
+            .cloned()
+            .expect("carrots");
+        assert_eq!(carrots["quantity_remaining"], 0, "{carrots}");
+
+        // Fewer carrots and a leek; a declined card changes nothing.
+        b.post(
+            &format!("{basket_url}/update"),
+            &[(&*format!("qty_{}", sale.carrots), "7")],
+        )
+        .await;
+        b.post(&basket_url, &[("offer_id", &sale.leeks), ("quantity", "1")])
+            .await;
+        let declined = pay("4000000000000002").await;
+        assert_eq!(declined.status, StatusCode::PAYMENT_REQUIRED);
+        assert_eq!(reserved(&app, &sale.carrots).await, 10);
+        assert_eq!(reserved(&app, &sale.leeks).await, 0);
+        let live: Vec<String> = statuses(&app).await.into_iter().map(|s| s.1).collect();
+        assert_eq!(live, ["paid", "payment_failed"]);
+
+        // Paid: the new order takes the old one's place, which is refunded whole.
+        let second = pay("4242424242424242").await;
+        assert_eq!(second.status, StatusCode::SEE_OTHER, "{}", second.body);
+        let second_url = second.location.clone().expect("order");
+        let live: Vec<String> = statuses(&app).await.into_iter().map(|s| s.1).collect();
+        assert_eq!(live, ["cancelled", "payment_failed", "paid"]);
+        assert_eq!(reserved(&app, &sale.carrots).await, 7);
+        assert_eq!(reserved(&app, &sale.leeks).await, 1);
+        let old = b.get(&first_url).await;
+        assert_eq!(old.texts("#order-status"), ["cancelled"]);
+        assert_eq!(
+            old.texts("#refunds li"),
+            ["Replaced by a changed order : €29.00"]
+        );
+        assert!(old.texts("#editing").is_empty());
+        assert_eq!(b.follow(&second).await.texts("#total"), ["€23.80"]);
+        assert!(mails(&app, "order_cancelled").await.is_empty());
+        let confirmations = mails(&app, "order_confirmed").await;
+        assert_eq!(confirmations.len(), 2);
+        assert_eq!(confirmations[1]["replaced"]["refund_cents"], 2900);
+        assert!(b.get(&basket_url).await.contains("Your basket is empty."));
+
+        // Changing it again and thinking better of it: nothing changes, the basket is emptied.
+        b.post(&format!("{second_url}/edit"), &[]).await;
+        let kept = b.post(&format!("{basket_url}/keep"), &[]).await;
+        assert_eq!(kept.location.as_deref(), Some(&*second_url));
+        assert_eq!(
+            b.follow(&kept).await.texts(".flash"),
+            ["Your order has not changed."]
+        );
+        assert!(b.get(&basket_url).await.contains("Your basket is empty."));
+        assert_eq!(reserved(&app, &sale.carrots).await, 7);
+        assert_eq!(b.get(&second_url).await.texts("#order-status"), ["paid"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_change_left_unpaid_at_close_gives_back_only_what_it_added() {
+    let (_stand_in, app) =
+        crate::stripe::app(crate::stripe::Mode::Status("requires_payment_method")).await;
+    let sale = open_sale(&app).await;
+    let (s, o) = sale
+        .member
+        .post(
+            &format!("/api/v1/distributions/{}/orders", sale.distribution),
+            json!({"lines": [{"offer_id": sale.carrots, "quantity": 4}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    let first: i64 = o["id"].as_str().and_then(|i| i.parse().ok()).expect("id");
+    alveole::services::orders::mark_paid(&app.state, alveole::domain::OrderId(first))
+        .await
+        .expect("paid");
+
+    // The member changes it to six carrots and leaves Stripe's payment form unpaid.
+    let b = app.browser().await;
+    b.login("lea@example.fr", "correct horse battery").await;
+    b.post(&format!("/orders/{first}/edit"), &[]).await;
+    let basket_url = format!("/distributions/{}/basket", sale.distribution);
+    b.post(
+        &format!("{basket_url}/update"),
+        &[(&*format!("qty_{}", sale.carrots), "6")],
+    )
+    .await;
+    let token = b.get(&basket_url).await.value_of("token").expect("token");
+    let pending = b
+        .post(
+            &format!("/distributions/{}/checkout", sale.distribution),
+            &[("token", &token), ("test_card", "")],
+        )
+        .await;
+    assert_eq!(pending.status, StatusCode::SEE_OTHER, "{}", pending.body);
+    assert_eq!(
+        b.follow(&pending).await.texts("#order-status"),
+        ["awaiting payment"]
+    );
+    assert_eq!(
+        reserved(&app, &sale.carrots).await,
+        6,
+        "the two orders hold the larger of their quantities"
+    );
+    // Nobody else can take the units either order may need.
+    let marc = second_member(&app, &sale).await;
+    let (s, v) = marc
+        .post(
+            &format!("/api/v1/distributions/{}/orders", sale.distribution),
+            json!({"lines": [{"offer_id": sale.carrots, "quantity": 5}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+
+    // Ordering closes: the unpaid change expires, the first order stands with its four carrots.
+    let (s, d) = sale
+        .manager
+        .post(
+            &format!("/api/v1/distributions/{}/close", sale.distribution),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    let orders: Vec<String> = statuses(&app).await.into_iter().map(|s| s.1).collect();
+    assert_eq!(orders, ["paid", "expired"]);
+    assert_eq!(reserved(&app, &sale.carrots).await, 4);
+    app.finish().await;
 }

@@ -1,6 +1,7 @@
 //! sea-orm entities, one module per table; the schema itself lives in the migration crate.
 
 pub mod account_tokens;
+pub mod basket_edits;
 pub mod basket_items;
 pub mod basket_numbers;
 pub mod distribution_producers;

@@ -18,6 +18,8 @@ pub struct Model {
     /// An unpaid order releases its stock at this time.
     pub expires_at: Option<DateTimeUtc>,
     pub test_mode: bool,
+    /// The order this one takes the place of once paid; cleared when either is settled.
+    pub replaces_order_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -14,6 +14,7 @@ mod m20261126_000003_producer_photos;
 mod m20261126_000004_news_and_mail_preferences;
 mod m20261201_000001_refunded_per_line;
 mod m20261201_000002_account_tokens_and_limits;
+mod m20261202_000001_order_edits;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_news_and_mail_preferences::Migration),
             Box::new(m20261201_000001_refunded_per_line::Migration),
             Box::new(m20261201_000002_account_tokens_and_limits::Migration),
+            Box::new(m20261202_000001_order_edits::Migration),
         ]
     }
 }

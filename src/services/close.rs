@@ -163,6 +163,26 @@ async fn advance(txn: &DatabaseTransaction, d: i64, from: i32) -> AppResult<bool
     Ok(res.rows_affected == 1)
 }
 
+/// The distribution's orders waiting for their payment: those paired with a replacement, or the others.
+async fn unpaid(txn: &DatabaseTransaction, d: i64, paired: bool) -> AppResult<Vec<i64>> {
+    let not = if paired { "" } else { "NOT" };
+    let rows = txn
+        .query_all_raw(raw(
+            txn.get_database_backend(),
+            &format!(
+                "SELECT id FROM orders WHERE distribution_id = $1 AND status = 'pending_payment' \
+                 AND {not} (replaces_order_id IS NOT NULL OR EXISTS (SELECT 1 FROM orders r \
+                   WHERE r.replaces_order_id = orders.id AND r.status IN ('pending_payment', 'paid')))"
+            ),
+            vec![d.into()],
+        ))
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get_by_index(0))
+        .collect::<Result<_, _>>()?)
+}
+
 /// Step 1: orders still waiting for their payment are expired and their stock released.
 async fn expire_unpaid(state: &AppState, d: &distribution_rows::Model) -> AppResult<()> {
     let now = state.now();
@@ -171,16 +191,11 @@ async fn expire_unpaid(state: &AppState, d: &distribution_rows::Model) -> AppRes
         return Ok(());
     }
     let backend = txn.get_database_backend();
-    let pending: Vec<i64> = txn
-        .query_all_raw(raw(
-            backend,
-            "SELECT id FROM orders WHERE distribution_id = $1 AND status = 'pending_payment'",
-            vec![d.id.into()],
-        ))
-        .await?
-        .iter()
-        .map(|r| r.try_get_by_index(0))
-        .collect::<Result<_, _>>()?;
+    // An order and its replacement share their stock: they are expired one by one.
+    for order in unpaid(&txn, d.id, true).await? {
+        crate::services::orders::expire_one(&txn, order, now).await?;
+    }
+    let pending = unpaid(&txn, d.id, false).await?;
     for chunk in pending.chunks(1000) {
         let ids = chunk
             .iter()

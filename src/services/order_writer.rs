@@ -66,6 +66,8 @@ pub struct OrderRow {
     pub expires_at: DateTime<Utc>,
     /// Set when the payment is already decided: the order is written paid, in the same transaction.
     pub settled: Option<Settled>,
+    /// The member's standing order this one will replace once paid: its units count as available.
+    pub replaces: Option<i64>,
 }
 
 /// What became of an order handed to the writer.
@@ -226,13 +228,20 @@ async fn write_batch(db: &DatabaseConnection, batch: &[&OrderRow]) -> Result<Vec
         .into_iter()
         .map(|(id, cap, reserved)| (id, cap.map(|c| c - reserved)))
         .collect();
+    let standing = replaced_units(&txn, batch, &candidates).await?;
+    // A replacement reserves only what it takes beyond the order it replaces.
     let lines: Vec<Vec<(i64, i64)>> = candidates
         .iter()
         .map(|&i| {
+            let before = standing.get(&i);
             batch[i]
                 .lines
                 .iter()
-                .map(|l| (l.offer_id, l.quantity))
+                .map(|l| {
+                    let held = before.and_then(|b| b.get(&l.offer_id)).copied();
+                    (l.offer_id, std::cmp::max(l.quantity - held.unwrap_or(0), 0))
+                })
+                .filter(|&(_, q)| q > 0)
                 .collect()
         })
         .collect();
@@ -242,9 +251,14 @@ async fn write_batch(db: &DatabaseConnection, batch: &[&OrderRow]) -> Result<Vec
         if let Err(offer) = outcome {
             let left = left.get(offer).copied().flatten().unwrap_or(0);
             let taken = allocation.taken.get(offer).copied().unwrap_or(0);
+            let held = standing
+                .get(&i)
+                .and_then(|b| b.get(offer))
+                .copied()
+                .unwrap_or(0);
             out[i] = Some(Written::SoldOut {
                 offer: *offer,
-                remaining: std::cmp::max(left - taken, 0),
+                remaining: std::cmp::max(left - taken, 0) + held,
             });
         }
     }
@@ -260,6 +274,11 @@ async fn write_batch(db: &DatabaseConnection, batch: &[&OrderRow]) -> Result<Vec
         txn.commit().await?;
         return Ok(out.into_iter().flatten().collect());
     }
+    let replacing: HashSet<(i64, &str)> = candidates
+        .iter()
+        .filter(|i| standing.contains_key(i))
+        .map(|&i| (batch[i].user_id, batch[i].key.as_str()))
+        .collect();
     let rows = orders::Entity::insert_many(accepted.iter().map(|o| {
         let status = if o.settled.is_some() {
             OrderStatus::Paid
@@ -276,6 +295,9 @@ async fn write_batch(db: &DatabaseConnection, batch: &[&OrderRow]) -> Result<Vec
             collected_at: Set(None),
             expires_at: Set(Some(o.expires_at)),
             test_mode: Set(o.test_mode),
+            replaces_order_id: Set(o
+                .replaces
+                .filter(|_| replacing.contains(&(o.user_id, o.key.as_str())))),
             created_at: Set(o.now),
             updated_at: Set(o.now),
             ..Default::default()
@@ -384,6 +406,81 @@ async fn write_batch(db: &DatabaseConnection, batch: &[&OrderRow]) -> Result<Vec
             })
         })
         .collect())
+}
+
+/// For each candidate that replaces a standing order of the same member and distribution, with no
+/// other replacement standing, that order's units by offer.
+async fn replaced_units<C: ConnectionTrait>(
+    db: &C,
+    batch: &[&OrderRow],
+    candidates: &[usize],
+) -> Result<HashMap<usize, HashMap<i64, i64>>, DbErr> {
+    let wanted: BTreeSet<i64> = candidates
+        .iter()
+        .filter_map(|&i| batch[i].replaces)
+        .collect();
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let live = [
+        OrderStatus::PendingPayment.as_str(),
+        OrderStatus::Paid.as_str(),
+    ];
+    let standing: HashMap<i64, (i64, i64)> = orders::Entity::find()
+        .select_only()
+        .columns([
+            orders::Column::Id,
+            orders::Column::UserId,
+            orders::Column::DistributionId,
+        ])
+        .filter(orders::Column::Id.is_in(wanted.iter().copied()))
+        .filter(orders::Column::Status.is_in(live))
+        .into_tuple::<(i64, i64, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(id, user, d)| (id, (user, d)))
+        .collect();
+    // An order already being replaced by a standing order is not replaced twice.
+    let taken: HashSet<i64> = orders::Entity::find()
+        .select_only()
+        .column(orders::Column::ReplacesOrderId)
+        .filter(orders::Column::ReplacesOrderId.is_in(wanted.iter().copied()))
+        .filter(orders::Column::Status.is_in(live))
+        .into_tuple::<Option<i64>>()
+        .all(db)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut units: HashMap<i64, HashMap<i64, i64>> = HashMap::new();
+    for (order, offer, quantity) in order_lines::Entity::find()
+        .select_only()
+        .columns([
+            order_lines::Column::OrderId,
+            order_lines::Column::OfferId,
+            order_lines::Column::Quantity,
+        ])
+        .filter(order_lines::Column::OrderId.is_in(standing.keys().copied()))
+        .into_tuple::<(i64, i64, i64)>()
+        .all(db)
+        .await?
+    {
+        *units.entry(order).or_default().entry(offer).or_insert(0) += quantity;
+    }
+    let mut out = HashMap::new();
+    let mut claimed = HashSet::new();
+    for &i in candidates {
+        let o = batch[i];
+        let Some(x) = o.replaces else { continue };
+        if standing.get(&x) == Some(&(o.user_id, o.distribution_id))
+            && !taken.contains(&x)
+            && claimed.insert(x)
+        {
+            out.insert(i, units.remove(&x).unwrap_or_default());
+        }
+    }
+    Ok(out)
 }
 
 /// Adds what the batch took to each offer in one statement, guarded so no cap is ever passed:

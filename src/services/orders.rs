@@ -23,8 +23,8 @@ use entity::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -39,6 +39,8 @@ pub struct NewOrder {
     /// The client's key; the same key and body give back the first order.
     pub idempotency_key: Option<String>,
     pub test_card: Option<String>,
+    /// The member's own order this one takes the place of once paid; it stands until then.
+    pub replaces: Option<OrderId>,
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -200,16 +202,16 @@ pub async fn place(
         pickup_ends,
     });
     // Test mode's accepted card needs no call: the order is written paid, with its confirmation.
-    let settled = state
-        .payments
-        .settles_at_once(new.test_card.as_deref())
-        .then(|| {
-            let f = facts.clone();
-            Settled {
-                reference: |id| crate::payments::test_mode::reference(&charge_key(id)),
-                confirmation: Box::new(move |order, farms| f.confirmation(order, farms)),
-            }
-        });
+    // A replacement is paid through the charge below, whose success swaps the two orders.
+    let settled = (new.replaces.is_none()
+        && state.payments.settles_at_once(new.test_card.as_deref()))
+    .then(|| {
+        let f = facts.clone();
+        Settled {
+            reference: |id| crate::payments::test_mode::reference(&charge_key(id)),
+            confirmation: Box::new(move |order, farms| f.confirmation(order, farms)),
+        }
+    });
     let paid_at_once = settled.is_some();
     let written = state
         .order_writer
@@ -225,6 +227,7 @@ pub async fn place(
             now,
             expires_at: now + PAYMENT_WINDOW,
             settled,
+            replaces: new.replaces.map(|o| o.0),
         })
         .await;
     let (order, farms) = match written {
@@ -675,16 +678,38 @@ async fn set_payment_ref(db: &DatabaseConnection, order: i64, provider_ref: &str
 }
 
 /// Releases what an order reserved; call only in the transaction that moved it out of a stock-holding state.
-async fn release<C: ConnectionTrait>(db: &C, order: i64) -> AppResult<()> {
+///
+/// An order and its replacement, while both stand, hold the larger of their two quantities of
+/// each offer between them: the one leaving gives back only what it held beyond the other, and
+/// the other stands alone from then on.
+pub(crate) async fn release<C: ConnectionTrait>(db: &C, order: i64) -> AppResult<()> {
     let lines = order_lines::Entity::find()
         .filter(order_lines::Column::OrderId.eq(order))
         .all(db)
         .await?;
+    let partner = super::order_edit::standing_partner(db, order).await?;
+    let kept: std::collections::HashMap<i64, i64> = match partner {
+        Some(p) => {
+            super::order_edit::unlink(db, order, p).await?;
+            order_lines::Entity::find()
+                .filter(order_lines::Column::OrderId.eq(p))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|l| (l.offer_id, l.quantity))
+                .collect()
+        }
+        None => Default::default(),
+    };
     for l in lines {
+        let given_back = std::cmp::max(l.quantity - kept.get(&l.offer_id).copied().unwrap_or(0), 0);
+        if given_back == 0 {
+            continue;
+        }
         offers::Entity::update_many()
             .col_expr(
                 offers::Column::QuantityReserved,
-                Expr::col(offers::Column::QuantityReserved).sub(l.quantity),
+                Expr::col(offers::Column::QuantityReserved).sub(given_back),
             )
             .filter(offers::Column::Id.eq(l.offer_id))
             .exec(db)
@@ -694,7 +719,7 @@ async fn release<C: ConnectionTrait>(db: &C, order: i64) -> AppResult<()> {
 }
 
 /// Moves an order from one status to another only if it is still in one of `from`.
-async fn move_status<C: ConnectionTrait>(
+pub(crate) async fn move_status<C: ConnectionTrait>(
     db: &C,
     order: i64,
     from: &[OrderStatus],
@@ -711,7 +736,7 @@ async fn move_status<C: ConnectionTrait>(
     Ok(res.rows_affected == 1)
 }
 
-async fn set_payment_status<C: ConnectionTrait>(
+pub(crate) async fn set_payment_status<C: ConnectionTrait>(
     db: &C,
     order: i64,
     status: &str,
@@ -760,6 +785,7 @@ async fn mark_paid_with(
             Some(m) => m,
             None => order_mail(&state.db, &order, Some(OrderStatus::Paid), now).await?,
         };
+        let mut confirmation = confirmation;
         let txn = state.writer.begin().await?;
         if move_status(
             &txn,
@@ -770,6 +796,17 @@ async fn mark_paid_with(
         )
         .await?
         {
+            // A replacement, paid: the order it replaces goes, refunded, in the same transaction.
+            let mut swapped = None;
+            if let Some(replaced) = order.replaces_order_id {
+                swapped = super::order_edit::take_place_of(&txn, &order, replaced, now).await?;
+                if let Some((old, refund)) = &swapped {
+                    confirmation.payload["replaced"] = serde_json::json!({
+                        "id": old.id.to_string(),
+                        "refund_cents": refund.as_ref().map_or(0, |r| r.amount_cents),
+                    });
+                }
+            }
             let mut update = payments::Entity::update_many()
                 .col_expr(payments::Column::Status, Expr::value("succeeded"))
                 .col_expr(payments::Column::UpdatedAt, Expr::value(now));
@@ -788,6 +825,11 @@ async fn mark_paid_with(
                 .filter(basket_items::Column::DistributionId.eq(order.distribution_id))
                 .exec(&txn)
                 .await?;
+            entity::basket_edits::Entity::delete_many()
+                .filter(entity::basket_edits::Column::UserId.eq(order.user_id))
+                .filter(entity::basket_edits::Column::DistributionId.eq(order.distribution_id))
+                .exec(&txn)
+                .await?;
             mail::enqueue(
                 &txn,
                 now,
@@ -799,6 +841,9 @@ async fn mark_paid_with(
             .await?;
             txn.commit().await?;
             state.mail_wakeup.notify_one();
+            if let Some((_, Some(refund))) = swapped {
+                refunds::send(state, refund).await?;
+            }
             return Ok(true);
         }
         txn.rollback().await?;
@@ -864,22 +909,34 @@ pub async fn expire_due(state: &AppState) -> AppResult<usize> {
     let mut n = 0;
     for o in due {
         let txn = state.writer.begin().await?;
-        if move_status(
-            &txn,
-            o.id,
-            &[OrderStatus::PendingPayment],
-            OrderStatus::Expired,
-            now,
-        )
-        .await?
-        {
-            release(&txn, o.id).await?;
-            set_payment_status(&txn, o.id, "expired", now).await?;
+        if expire_one(&txn, o.id, now).await? {
             n += 1;
         }
         txn.commit().await?;
     }
     Ok(n)
+}
+
+/// Inside the caller's transaction: an unpaid order expired and its stock released, if it was still waiting.
+pub(crate) async fn expire_one<C: ConnectionTrait>(
+    db: &C,
+    order: i64,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    if !move_status(
+        db,
+        order,
+        &[OrderStatus::PendingPayment],
+        OrderStatus::Expired,
+        now,
+    )
+    .await?
+    {
+        return Ok(false);
+    }
+    release(db, order).await?;
+    set_payment_status(db, order, "expired", now).await?;
+    Ok(true)
 }
 
 /// The member cancels before ordering closes: stock released, money refunded, mail sent.
@@ -1305,46 +1362,4 @@ pub async fn of_user(
         .all(db)
         .await?;
     Ok((views(db, rows, now).await?, total))
-}
-
-/// Changes an order before close: it is cancelled and refunded, and its lines go back into the basket.
-pub async fn reopen_in_basket(
-    state: &AppState,
-    user: &CurrentUser,
-    id: OrderId,
-) -> AppResult<DistributionId> {
-    let order = owned(&state.db, user, id).await?;
-    let now = state.now();
-    // One transaction: the order is never gone without its lines back in the basket.
-    let txn = state.db.begin().await?;
-    // Written first, then read: on SQLite a transaction that reads before its first write fails
-    // when another writer commits in between.
-    let refund = cancel_in(&txn, &order, now).await?;
-    let lines = order_lines::Entity::find()
-        .filter(order_lines::Column::OrderId.eq(order.id))
-        .all(&txn)
-        .await?;
-    for l in lines {
-        basket_items::Entity::delete_many()
-            .filter(basket_items::Column::UserId.eq(user.id.0))
-            .filter(basket_items::Column::OfferId.eq(l.offer_id))
-            .exec(&txn)
-            .await?;
-        basket_items::ActiveModel {
-            user_id: Set(user.id.0),
-            distribution_id: Set(order.distribution_id),
-            offer_id: Set(l.offer_id),
-            quantity: Set(l.quantity),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-    }
-    txn.commit().await?;
-    state.mail_wakeup.notify_one();
-    if let Some(r) = refund {
-        refunds::send(state, r).await?;
-    }
-    Ok(DistributionId(order.distribution_id))
 }

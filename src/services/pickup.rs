@@ -313,6 +313,60 @@ pub async fn record_shortages(
     producer: ProducerId,
     report: &[(i64, i64)],
 ) -> AppResult<ShortageOutcome> {
+    let applied = apply_shortages(state, actor, id, producer, report, true).await?;
+    let (_, views) = payouts(&state.db, actor, id).await?;
+    let payout = views
+        .into_iter()
+        .find(|v| v.producer_id == producer)
+        .ok_or(AppError::NotFound)?;
+    Ok(ShortageOutcome {
+        refunds: applied
+            .per_order
+            .into_iter()
+            .map(|(o, a)| OrderRefundView {
+                order_id: OrderId(o),
+                amount_cents: Cents(a),
+            })
+            .collect(),
+        payout,
+    })
+}
+
+/// What a shortage report would do, worked out by the same code and rolled back.
+pub async fn preview_shortages(
+    state: &AppState,
+    actor: &CurrentUser,
+    id: DistributionId,
+    producer: ProducerId,
+    report: &[(i64, i64)],
+) -> AppResult<ShortagePreview> {
+    let applied = apply_shortages(state, actor, id, producer, report, false).await?;
+    Ok(ShortagePreview {
+        members: applied.members,
+        refund_cents: applied.per_order.values().sum(),
+    })
+}
+
+/// Who a shortage report refunds, before it is recorded.
+#[derive(Clone, Debug, Serialize)]
+pub struct ShortagePreview {
+    pub members: usize,
+    pub refund_cents: i64,
+}
+
+struct Applied {
+    per_order: BTreeMap<i64, i64>,
+    members: usize,
+}
+
+async fn apply_shortages(
+    state: &AppState,
+    actor: &CurrentUser,
+    id: DistributionId,
+    producer: ProducerId,
+    report: &[(i64, i64)],
+    commit: bool,
+) -> AppResult<Applied> {
     let p = super::producers::get(&state.db, producer).await?;
     if !super::producers::can_edit(actor, &p) {
         return Err(AppError::Forbidden);
@@ -452,6 +506,13 @@ pub async fn record_shortages(
     close::check_balance(&txn, d.id).await?;
     refunds::check(&txn, d.id).await?;
     let members: Vec<i64> = told.keys().copied().collect();
+    if !commit {
+        txn.rollback().await?;
+        return Ok(Applied {
+            per_order,
+            members: members.len(),
+        });
+    }
     let people = close::members_of(&txn, d.id, Some(&members)).await?;
     let mut mails = Vec::new();
     for (member, changes) in told {
@@ -481,20 +542,9 @@ pub async fn record_shortages(
     txn.commit().await?;
     state.mail_wakeup.notify_one();
     refunds::send_pending(state, &order_ids).await;
-    let (_, views) = payouts(&state.db, actor, id).await?;
-    let payout = views
-        .into_iter()
-        .find(|v| v.producer_id == producer)
-        .ok_or(AppError::NotFound)?;
-    Ok(ShortageOutcome {
-        refunds: per_order
-            .into_iter()
-            .map(|(o, a)| OrderRefundView {
-                order_id: OrderId(o),
-                amount_cents: Cents(a),
-            })
-            .collect(),
-        payout,
+    Ok(Applied {
+        per_order,
+        members: members.len(),
     })
 }
 

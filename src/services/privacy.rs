@@ -227,6 +227,10 @@ pub async fn erase(state: &AppState, user: &CurrentUser, password: &str) -> AppR
         .filter(basket_items::Column::UserId.eq(row.id))
         .exec(&txn)
         .await?;
+    entity::basket_edits::Entity::delete_many()
+        .filter(entity::basket_edits::Column::UserId.eq(row.id))
+        .exec(&txn)
+        .await?;
     hive_members::Entity::delete_many()
         .filter(hive_members::Column::UserId.eq(row.id))
         .exec(&txn)

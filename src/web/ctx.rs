@@ -42,6 +42,21 @@ impl Ctx {
     pub fn t(&self, key: &str) -> String {
         i18n::t(self.lang, key).to_owned()
     }
+
+    /// A translated sentence with its `{name}` arguments filled in.
+    pub fn t_with(&self, key: &str, args: &[(&str, String)]) -> String {
+        i18n::t_args(self.lang, key, args)
+    }
+
+    /// An amount as this reader writes it: "12,50 €" or "€12.50".
+    pub fn money(&self, cents: i64) -> String {
+        let c = crate::domain::Cents(cents);
+        if self.lang == crate::domain::Locale::Fr {
+            c.format_fr()
+        } else {
+            c.format_en()
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {

@@ -1,5 +1,6 @@
 //! Pages for hive managers running the weekly sale: creating distributions (one or weekly), opening, cancelling.
 
+use super::confirm::{self, Ask, Confirm};
 use super::ctx::{AuthUser, Ctx, redirect_with_flash};
 use super::forms::{DistributionForm, Form, Path, WEEKDAYS, WeeklyForm};
 use super::render::{render, render_invalid};
@@ -8,7 +9,7 @@ use crate::domain::{DistributionId, HiveId};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::distributions::{self, DistributionView};
 use crate::services::hives::{self, HiveView};
-use crate::services::offers;
+use crate::services::{offers, previews};
 use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::response::{Html, Response};
@@ -177,9 +178,13 @@ async fn manage(
         .filter(orders::Column::Status.eq("paid"))
         .all(&state.db)
         .await?;
+    let collected = previews::cancel_counts(&state.db, DistributionId(d.id))
+        .await?
+        .collected;
     let mut c = tera::Context::new();
     c.insert("d", &DistributionView::from_model(&d, state.now()));
     c.insert("hive", &HiveView::from_model(hive, None));
+    c.insert("can_cancel", &(collected == 0));
     c.insert("participants", &participants);
     c.insert("orders_count", &paid.len());
     c.insert(
@@ -208,15 +213,55 @@ async fn open(
 
 async fn cancel(
     State(state): State<AppState>,
+    ctx: Ctx,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
+    Form(confirm): Form<Confirm>,
 ) -> AppResult<Response> {
     let back = format!("/distributions/{id}/manage");
+    if !confirm.given() {
+        let p = previews::cancel(&state.db, &user, DistributionId(id)).await?;
+        if p.collected > 0 {
+            return Ok(redirect_with_flash(
+                &state,
+                &back,
+                AppError::Conflict("baskets_collected").message_key(),
+            ));
+        }
+        let consequences = vec![
+            ctx.t_with(
+                "ask.cancel_orders",
+                &[
+                    ("n", p.orders.to_string()),
+                    ("members", p.members.to_string()),
+                ],
+            ),
+            ctx.t_with("ask.cancel_refund", &[("total", ctx.money(p.refund_cents))]),
+            ctx.t("ask.cancel_told"),
+        ];
+        return confirm::page(
+            &state,
+            &ctx,
+            Ask {
+                title: "ask.cancel_title",
+                consequences,
+                action: format!("/distributions/{id}/cancel"),
+                fields: Vec::new(),
+                button: "ask.cancel_button",
+                back,
+            },
+        );
+    }
     match distributions::cancel(&state, &user, DistributionId(id)).await {
         Ok(_) => Ok(redirect_with_flash(
             &state,
             &back,
             "flash.distribution_cancelled",
+        )),
+        Err(AppError::Conflict("baskets_collected")) => Ok(redirect_with_flash(
+            &state,
+            &back,
+            AppError::Conflict("baskets_collected").message_key(),
         )),
         Err(AppError::Conflict(_)) => Ok(redirect_with_flash(&state, &back, "error.transition")),
         Err(e) => Err(e),

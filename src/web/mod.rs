@@ -4,6 +4,7 @@ pub mod account;
 pub mod api;
 pub mod calendar;
 pub mod chart;
+pub mod confirm;
 pub mod connect;
 pub mod consumer;
 pub mod ctx;

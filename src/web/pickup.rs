@@ -1,5 +1,6 @@
 //! Pages after the close: printable pick lists with shortages, the pickup sheet with collected ticks, payout statements.
 
+use super::confirm::{self, Ask, Confirm};
 use super::ctx::{AuthUser, Ctx, redirect_with_flash};
 use super::forms::{Path, ShortageForm, ShortageLineForm};
 use super::render::{render, render_invalid};
@@ -9,6 +10,7 @@ use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::distributions::{self, DistributionView};
 use crate::services::hives::HiveView;
 use crate::services::pickup::{self, Reader};
+use crate::services::previews;
 use crate::web::routes::{Routes, get, post};
 use axum::extract::{Form, State};
 use axum::response::{Html, IntoResponse, Response};
@@ -65,10 +67,47 @@ async fn invoice(
 /// The manager completes the distribution after the pickup: payouts become final and are paid.
 async fn complete(
     State(state): State<AppState>,
+    ctx: Ctx,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
+    Form(confirm): Form<Confirm>,
 ) -> AppResult<Response> {
     let back = format!("/distributions/{id}/manage");
+    if !confirm.given() {
+        let p = previews::complete(&state.db, &user, DistributionId(id)).await?;
+        let mut consequences = vec![
+            ctx.t_with(
+                "ask.complete_payouts",
+                &[
+                    ("n", p.payees.to_string()),
+                    ("total", ctx.money(p.payout_cents)),
+                ],
+            ),
+            ctx.t_with(
+                "ask.complete_fee",
+                &[("total", ctx.money(p.host_fee_cents))],
+            ),
+        ];
+        if p.uncollected > 0 {
+            consequences.push(ctx.t_with(
+                "ask.complete_uncollected",
+                &[("n", p.uncollected.to_string())],
+            ));
+        }
+        consequences.push(ctx.t("ask.complete_final"));
+        return confirm::page(
+            &state,
+            &ctx,
+            Ask {
+                title: "ask.complete_title",
+                consequences,
+                action: format!("/distributions/{id}/complete"),
+                fields: Vec::new(),
+                button: "ask.complete_button",
+                back,
+            },
+        );
+    }
     match crate::services::complete::complete_now(&state, &user, DistributionId(id)).await {
         Ok(_) => Ok(redirect_with_flash(
             &state,
@@ -102,10 +141,39 @@ async fn bank_transfers_csv(
 /// The manager closes ordering now from the distribution page.
 async fn close_now(
     State(state): State<AppState>,
+    ctx: Ctx,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
+    Form(confirm): Form<Confirm>,
 ) -> AppResult<Response> {
     let back = format!("/distributions/{id}/manage");
+    if !confirm.given() {
+        let p = previews::close(&state.db, &user, DistributionId(id)).await?;
+        let mut consequences = vec![ctx.t_with(
+            "ask.close_paid",
+            &[
+                ("n", p.paid_orders.to_string()),
+                ("total", ctx.money(p.paid_cents)),
+            ],
+        )];
+        if p.unpaid_orders > 0 {
+            consequences
+                .push(ctx.t_with("ask.close_unpaid", &[("n", p.unpaid_orders.to_string())]));
+        }
+        consequences.push(ctx.t_with("ask.close_producers", &[("n", p.producers.to_string())]));
+        return confirm::page(
+            &state,
+            &ctx,
+            Ask {
+                title: "ask.close_title",
+                consequences,
+                action: format!("/distributions/{id}/close"),
+                fields: Vec::new(),
+                button: "ask.close_button",
+                back,
+            },
+        );
+    }
     match distributions::close_now(&state, &user, DistributionId(id)).await {
         Ok(_) => Ok(redirect_with_flash(
             &state,
@@ -260,16 +328,16 @@ async fn shortages(
             })
             .collect(),
     };
+    let confirmed = form.get("confirm").is_some_and(|v| v == "yes");
+    let (d, p) = (DistributionId(id), ProducerId(producer));
     let outcome = match report.parse() {
-        Ok(lines) => pickup::record_shortages(
-            &state,
-            &user,
-            DistributionId(id),
-            ProducerId(producer),
-            &lines,
-        )
-        .await
-        .map(|_| ()),
+        Ok(lines) if confirmed => pickup::record_shortages(&state, &user, d, p, &lines)
+            .await
+            .map(|_| ()),
+        Ok(lines) => match pickup::preview_shortages(&state, &user, d, p, &lines).await {
+            Ok(preview) => return ask_shortages(&state, &ctx, d, p, &preview, form),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(AppError::Invalid(e)),
     };
     let mut errors = FieldErrors::default();
@@ -290,6 +358,45 @@ async fn shortages(
     }
     let c = pick_list_context(&state, &user, id, producer, Some(&form), &errors, &ctx).await?;
     render_invalid(&state, &ctx, "producer/pick_list.html", c)
+}
+
+/// The page asking the producer to confirm a shortage report, carrying what it typed.
+fn ask_shortages(
+    state: &AppState,
+    ctx: &Ctx,
+    d: DistributionId,
+    producer: ProducerId,
+    p: &pickup::ShortagePreview,
+    form: HashMap<String, String>,
+) -> AppResult<Response> {
+    let consequences = if p.refund_cents == 0 {
+        vec![ctx.t("ask.shortage_none")]
+    } else {
+        vec![
+            ctx.t_with(
+                "ask.shortage_refund",
+                &[
+                    ("n", p.members.to_string()),
+                    ("total", ctx.money(p.refund_cents)),
+                ],
+            ),
+            ctx.t("ask.shortage_payout"),
+        ]
+    };
+    let mut fields: Vec<(String, String)> = form.into_iter().collect();
+    fields.sort();
+    confirm::page(
+        state,
+        ctx,
+        Ask {
+            title: "ask.shortage_title",
+            consequences,
+            action: format!("/distributions/{d}/producers/{producer}/shortages"),
+            fields,
+            button: "ask.shortage_button",
+            back: format!("/distributions/{d}/producers/{producer}/pick-list"),
+        },
+    )
 }
 
 /// Field messages of the API's `lines[i].…` moved to the page's `delivered_<product>` fields.

@@ -24,6 +24,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "base.html",
     "macros.html",
     "error.html",
+    "ask.html",
     "home.html",
     "account/signup.html",
     "account/login.html",

@@ -63,6 +63,8 @@ pub struct ShelfPage<'a> {
     pub errors: &'a HashMap<i64, String>,
     /// Units of each offer already in the member's basket.
     pub in_basket: &'a HashMap<i64, i64>,
+    /// Units the member's order being edited holds, which are theirs to order again.
+    pub extra: &'a HashMap<i64, i64>,
     /// The offer whose field takes the focus, so the page opens where the error is.
     pub focus: Option<i64>,
 }
@@ -101,7 +103,7 @@ pub fn render(offers: &[&OfferView], page: &ShelfPage) -> String {
     });
 
     let lang = page.lang;
-    let sold_out = i18n::t(lang, "shop.sold_out");
+    let sold_out_text = i18n::t(lang, "shop.sold_out");
     let mut out = String::with_capacity(offers.len() * 220 + 1024);
     for s in &shelves {
         let _ = write!(
@@ -134,6 +136,9 @@ pub fn render(offers: &[&OfferView], page: &ShelfPage) -> String {
                 out.push_str("</span> <span class=\"meta\"><small class=\"muted\">");
                 esc(&mut out, &o.unit);
                 out.push_str("</small> <span class=\"price\">");
+                let extra = page.extra.get(&o.id.0).copied().unwrap_or(0);
+                let remaining = o.quantity_remaining.map(|n| n + extra);
+                let sold_out = remaining == Some(0);
                 let price = Cents(o.price_cents);
                 esc(
                     &mut out,
@@ -144,11 +149,11 @@ pub fn render(offers: &[&OfferView], page: &ShelfPage) -> String {
                     },
                 );
                 out.push_str("</span>");
-                if o.sold_out {
+                if sold_out {
                     out.push_str(" <span class=\"stock sold-out\">");
-                    esc(&mut out, sold_out);
+                    esc(&mut out, sold_out_text);
                     out.push_str("</span>");
-                } else if let Some(n) = o.quantity_remaining {
+                } else if let Some(n) = remaining {
                     out.push_str(" <span class=\"stock\">");
                     esc(
                         &mut out,
@@ -166,9 +171,8 @@ pub fn render(offers: &[&OfferView], page: &ShelfPage) -> String {
                     out.push_str("</span>");
                 }
                 out.push_str("</span>");
-                if page.can_order && !o.sold_out {
-                    let most = o
-                        .quantity_remaining
+                if page.can_order && !sold_out {
+                    let most = remaining
                         .map_or(MAX_QUANTITY, |n| n.min(MAX_QUANTITY))
                         .saturating_sub(held)
                         .max(0);
@@ -182,7 +186,7 @@ pub fn render(offers: &[&OfferView], page: &ShelfPage) -> String {
                         esc(&mut out, v);
                         out.push('"');
                     }
-                    if let Some(left) = o.quantity_remaining {
+                    if let Some(left) = remaining {
                         out.push_str(" data-too-many=\"");
                         esc(&mut out, &too_many(lang, &o.name, left, held));
                         out.push('"');
@@ -265,12 +269,14 @@ mod tests {
         let typed = HashMap::from([(1, "5".to_owned())]);
         let errors = HashMap::from([(1, "Il ne reste que 2 <Carottes>".to_owned())]);
         let in_basket = HashMap::from([(3, 2)]);
+        let extra = HashMap::new();
         let page = ShelfPage {
             can_order: true,
             lang: Locale::Fr,
             typed: &typed,
             errors: &errors,
             in_basket: &in_basket,
+            extra: &extra,
             focus: Some(1),
         };
         let html = render(&refs, &page);

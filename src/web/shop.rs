@@ -1,5 +1,6 @@
 //! Pages for members: the shop of an open distribution, the basket, checkout, and their orders.
 
+use super::confirm::{self, Ask, Confirm};
 use super::ctx::{AuthUser, Ctx, redirect_with_flash};
 use super::forms::{Form, PageQuery, Path, Query};
 use super::render::render;
@@ -12,7 +13,7 @@ use crate::services::accounts::CurrentUser;
 use crate::services::distributions::{self, DistributionView};
 use crate::services::hives::{self, HiveView};
 use crate::services::offers::{self, OfferView};
-use crate::services::{basket, orders, producers};
+use crate::services::{basket, order_edit, orders, producers};
 use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -28,6 +29,7 @@ pub fn routes() -> Routes {
             get(basket_page).post(add_to_basket),
         )
         .route("/distributions/{id}/basket/update", post(update_basket))
+        .route("/distributions/{id}/basket/keep", post(keep_order))
         .route("/distributions/{id}/checkout", post(checkout))
         .route("/orders", get(my_orders))
         .route("/orders/{id}", get(order_page))
@@ -108,10 +110,14 @@ async fn shop_view(
     if can_view {
         let all = offers::list(&state.db, &state.offer_cache, &d, &hive).await?;
         let mut in_basket = HashMap::new();
+        let mut extra = HashMap::new();
         if let Some(u) = &ctx.user {
             let lines = basket::lines(&state.db, u, &d).await?;
             basket_summary = basket::build(&lines, &all);
             in_basket.extend(lines);
+            if let Some(e) = order_edit::current(&state.db, u, DistributionId(d.id)).await? {
+                extra = e.units;
+            }
         }
         let needle = q.q.trim().to_lowercase();
         let filtered: Vec<&OfferView> = all
@@ -130,6 +136,7 @@ async fn shop_view(
             typed: &kept.typed,
             errors: &kept.errors,
             in_basket: &in_basket,
+            extra: &extra,
             focus: kept.focus,
         };
         c.insert("shelves_html", &super::shelves::render(&filtered, &page));
@@ -195,6 +202,11 @@ async fn add_to_basket(
     }
     let all = offers::list(&state.db, &state.offer_cache, &d, &hive).await?;
     let current = basket::lines(&state.db, &user, &d).await?;
+    // The units of an order being edited are this member's to order again.
+    let extra = order_edit::current(&state.db, &user, DistributionId(d.id))
+        .await?
+        .map(|e| e.units)
+        .unwrap_or_default();
     let mut kept = Kept::default();
     let mut adding: Vec<(i64, i64)> = Vec::with_capacity(wanted.len());
     for (offer, typed) in &wanted {
@@ -210,7 +222,10 @@ async fn add_to_basket(
         let held = current.iter().find(|l| l.0 == offer).map_or(0, |l| l.1)
             + adding.iter().find(|l| l.0 == offer).map_or(0, |l| l.1);
         kept.typed.insert(offer, typed.clone());
-        match check_addition(typed, held, o.quantity_remaining) {
+        let left = o
+            .quantity_remaining
+            .map(|n| n + extra.get(&offer).copied().unwrap_or(0));
+        match check_addition(typed, held, left) {
             Ok(quantity) => match adding.iter_mut().find(|l| l.0 == offer) {
                 Some(line) => line.1 += quantity,
                 None => adding.push((offer, quantity)),
@@ -292,7 +307,9 @@ async fn basket_view(
     let (d, hive) = member_distribution(state, user, id).await?;
     let all = offers::list(&state.db, &state.offer_cache, &d, &hive).await?;
     let b = basket::build(&basket::lines(&state.db, user, &d).await?, &all);
+    let editing = order_edit::current(&state.db, user, DistributionId(d.id)).await?;
     let mut c = tera::Context::new();
+    c.insert("editing", &editing);
     c.insert("d", &DistributionView::from_model(&d, state.now()));
     c.insert("hive", &HiveView::from_model(hive, None));
     c.insert("basket", &b);
@@ -391,10 +408,14 @@ async fn checkout(
         return again("error.empty_basket", StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let test_card = Some(form.test_card.trim().to_owned()).filter(|c| !c.is_empty());
+    let replaces = order_edit::current(&state.db, &user, DistributionId(id))
+        .await?
+        .map(|e| e.order_id);
     let new = orders::NewOrder {
         lines,
         idempotency_key: Some(key),
         test_card,
+        replaces,
     };
     match orders::place(&state, &user, DistributionId(id), new).await {
         Ok(order) => Ok(redirect_with_flash(
@@ -499,6 +520,10 @@ async fn order_page(
         }));
     }
     c.insert("stripe", &stripe);
+    let editing = order_edit::current(&state.db, &user, view.distribution_id)
+        .await?
+        .is_some_and(|e| e.order_id.0 == o.id);
+    c.insert("editing", &editing);
     c.insert("order", &view);
     c.insert("timezone", &hive.timezone);
     c.insert(
@@ -510,10 +535,43 @@ async fn order_page(
 
 async fn cancel_order(
     State(state): State<AppState>,
+    ctx: Ctx,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
+    Form(confirm): Form<Confirm>,
 ) -> AppResult<Response> {
     let back = format!("/orders/{id}");
+    if !confirm.given() {
+        let o = orders::owned(&state.db, &user, OrderId(id)).await?;
+        let view = orders::view(&state.db, OrderId(o.id), state.now()).await?;
+        if !view.cancellable {
+            return Ok(redirect_with_flash(&state, &back, "error.order_final"));
+        }
+        let total = ctx.money(view.total_cents);
+        let first = if view.status == crate::domain::OrderStatus::Paid {
+            ctx.t_with(
+                "ask.order_refund",
+                &[
+                    ("total", total),
+                    ("refund", ctx.money(view.total_cents - view.refunded_cents)),
+                ],
+            )
+        } else {
+            ctx.t_with("ask.order_unpaid", &[("total", total)])
+        };
+        return confirm::page(
+            &state,
+            &ctx,
+            Ask {
+                title: "ask.order_title",
+                consequences: vec![first, ctx.t("ask.order_told")],
+                action: format!("/orders/{id}/cancel"),
+                fields: Vec::new(),
+                button: "ask.order_button",
+                back,
+            },
+        );
+    }
     match orders::cancel(&state, &user, OrderId(id)).await {
         Ok(_) => Ok(redirect_with_flash(&state, &back, "flash.order_cancelled")),
         Err(AppError::Conflict(code)) => Ok(redirect_with_flash(
@@ -529,16 +587,17 @@ async fn cancel_order(
     }
 }
 
+/// The order's lines go back into the basket; the order stands until the new one is paid.
 async fn edit_order(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    match orders::reopen_in_basket(&state, &user, OrderId(id)).await {
+    match order_edit::start(&state, &user, OrderId(id)).await {
         Ok(d) => Ok(redirect_with_flash(
             &state,
             &format!("/distributions/{d}/basket"),
-            "flash.order_reopened",
+            "flash.order_editing",
         )),
         Err(AppError::Conflict(code)) => Ok(redirect_with_flash(
             &state,
@@ -551,6 +610,27 @@ async fn edit_order(
         )),
         Err(e) => Err(e),
     }
+}
+
+/// The member keeps the order being edited as it was: the basket is emptied.
+async fn keep_order(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    member_distribution(&state, &user, id).await?;
+    Ok(
+        match order_edit::abandon(&state, &user, DistributionId(id)).await? {
+            Some(order) => {
+                redirect_with_flash(&state, &format!("/orders/{order}"), "flash.order_kept")
+            }
+            None => redirect_with_flash(
+                &state,
+                &format!("/distributions/{id}/basket"),
+                "flash.basket_updated",
+            ),
+        },
+    )
 }
 
 /// Where the payment page sends the member back: the provider is asked, whichever of this and the webhook comes first wins.

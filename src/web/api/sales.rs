@@ -417,6 +417,7 @@ async fn place(
         lines,
         idempotency_key: key,
         test_card: form.test_card.clone(),
+        replaces: None,
     };
     let order = orders::place(&state, &user, DistributionId(id), new).await?;
     Ok((StatusCode::CREATED, axum::Json(order)))
