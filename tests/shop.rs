@@ -361,3 +361,128 @@ async fn a_change_left_unpaid_at_close_gives_back_only_what_it_added() {
     assert_eq!(reserved(&app, &sale.carrots).await, 4);
     app.finish().await;
 }
+
+#[tokio::test]
+async fn the_shop_search_forgives_accents_ligatures_and_hyphens() {
+    each_backend(|app| async move {
+        let sale = prepare(&app).await;
+        for (name, price) in [
+            ("Œufs de plein air", 390),
+            ("Sainte-Maure de Touraine", 650),
+            ("Crottin de chèvre", 280),
+        ] {
+            let product = sale.producer.product(&sale.farm, name, price).await;
+            let (s, v) = sale
+                .producer
+                .post(
+                    &format!("/api/v1/distributions/{}/offers", sale.distribution),
+                    json!({"product_id": product}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+        }
+        app.clock.set(sale.opens);
+        alveole::scheduler::tick(&app.state).await.expect("tick");
+        let b = app.browser().await;
+        b.signup("nina@example.fr", "Nina").await;
+        b.post(&format!("/hives/{}/join", sale.hive), &[]).await;
+        let found = |q: &'static str| {
+            let b = &b;
+            let url = format!("/distributions/{}?q={q}", sale.distribution);
+            async move { b.get(&url).await.texts(".offer .name") }
+        };
+        assert_eq!(found("oeufs").await, ["Œufs de plein air"]);
+        assert_eq!(found("chevre").await, ["Crottin de chèvre"]);
+        assert_eq!(found("saint%20maure").await, ["Sainte-Maure de Touraine"]);
+        assert_eq!(
+            found("TOURAINE%20sainte").await,
+            ["Sainte-Maure de Touraine"]
+        );
+        assert_eq!(
+            found("jardins").await.len(),
+            5,
+            "the producer's name counts"
+        );
+        assert!(found("saint%20nectaire").await.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_visitor_who_signs_up_to_order_comes_back_to_the_shop() {
+    each_backend(|app| async move {
+        let sale = open_sale(&app).await;
+        let shop_url = format!("/distributions/{}", sale.distribution);
+        let b = app.browser().await;
+        let visitor = b.get(&shop_url).await;
+        let to_signup = visitor
+            .attr("#shop-signup", "href")
+            .expect("a sign-up link");
+        assert_eq!(to_signup, format!("/signup?next={shop_url}"));
+        let form = b.get(&to_signup).await;
+        let action = form
+            .attr("form[action^=\"/signup\"]", "action")
+            .expect("form");
+        let kept = format!("/signup?next=%2Fdistributions%2F{}", sale.distribution);
+        assert_eq!(action, kept, "the form keeps where the visitor was");
+        // A mistake keeps it too.
+        let bad = b
+            .post(
+                &action,
+                &[
+                    ("name", "Nina"),
+                    ("email", "nina"),
+                    ("password", "x"),
+                    ("locale", "en"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            bad.attr("form[action^=\"/signup\"]", "action").as_deref(),
+            Some(&*kept)
+        );
+        let signed_up = b
+            .post(
+                &action,
+                &[
+                    ("name", "Nina"),
+                    ("email", "nina@example.fr"),
+                    ("password", "correct horse battery"),
+                    ("locale", "en"),
+                ],
+            )
+            .await;
+        assert_eq!(signed_up.location.as_deref(), Some(&*shop_url));
+        b.refresh_csrf().await;
+        let shop = b.follow(&signed_up).await;
+        assert_eq!(
+            shop.attr("form[action$=\"/join\"] input[name=next]", "value")
+                .as_deref(),
+            Some(&*shop_url)
+        );
+        let joined = b
+            .post(
+                &format!("/hives/{}/join", sale.hive),
+                &[("next", &shop_url)],
+            )
+            .await;
+        assert_eq!(joined.location.as_deref(), Some(&*shop_url));
+        assert!(
+            b.follow(&joined).await.contains("name=\"qty_"),
+            "ready to order"
+        );
+        // A link elsewhere is never followed.
+        let elsewhere = b
+            .post(
+                &format!("/hives/{}/join", sale.hive),
+                &[("next", "https://evil.example/")],
+            )
+            .await;
+        assert_eq!(
+            elsewhere.location.as_deref(),
+            Some(&*format!("/hives/{}", sale.hive))
+        );
+    })
+    .await;
+}

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod money;
 pub mod order;
 pub mod refund;
+pub mod search;
 pub mod settlement;
 pub mod spreadsheet;
 

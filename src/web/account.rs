@@ -61,7 +61,23 @@ struct NextQuery {
     next: String,
 }
 
-async fn signup_page(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
+/// The sign-up form, with where the visitor was when asked to sign up (`?next=`).
+fn signup_context(
+    ctx: &Ctx,
+    form: &SignupForm,
+    errors: &FieldErrors,
+    next: &Option<String>,
+) -> tera::Context {
+    let mut c = form_context(ctx, form, errors);
+    c.insert("next", next);
+    c
+}
+
+async fn signup_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<NextQuery>,
+) -> AppResult<Html<String>> {
     let form = SignupForm {
         locale: ctx.lang.code().to_owned(),
         ..Default::default()
@@ -70,46 +86,45 @@ async fn signup_page(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<
         &state,
         &ctx,
         "account/signup.html",
-        form_context(&ctx, &form, &FieldErrors::default()),
+        signup_context(&ctx, &form, &FieldErrors::default(), &safe_next(&q.next)),
     )
 }
 
 async fn signup(
     State(state): State<AppState>,
     ctx: Ctx,
+    Query(q): Query<NextQuery>,
     Form(form): Form<SignupForm>,
 ) -> AppResult<Response> {
+    let next = safe_next(&q.next);
     if let Err(e) = limits::client_attempt(&state, &ctx.client).await {
         return refused(&state, &ctx, "account/signup.html", &form, e);
     }
+    let again = |e: &FieldErrors| {
+        render_invalid(
+            &state,
+            &ctx,
+            "account/signup.html",
+            signup_context(&ctx, &form, e, &next),
+        )
+    };
     let account = match form.parse(ctx.lang) {
         Ok(a) => a,
-        Err(e) => {
-            return render_invalid(
-                &state,
-                &ctx,
-                "account/signup.html",
-                form_context(&ctx, &form, &e),
-            );
-        }
+        Err(e) => return again(&e),
     };
     let user = match accounts::sign_up(&state, account).await {
         Ok(u) => u,
         Err(AppError::Conflict("email_taken")) => {
             let mut e = FieldErrors::default();
             e.add("email", "error.email_taken");
-            return render_invalid(
-                &state,
-                &ctx,
-                "account/signup.html",
-                form_context(&ctx, &form, &e),
-            );
+            return again(&e);
         }
         Err(e) => return Err(e),
     };
     let token =
         accounts::open_session(&state.db, crate::domain::UserId(user.id), SessionKind::Web).await?;
-    Ok(signed_in(&state, &token, "/me", "flash.welcome"))
+    let to = next.unwrap_or_else(|| "/me".to_owned());
+    Ok(signed_in(&state, &token, &to, "flash.welcome"))
 }
 
 async fn login_page(

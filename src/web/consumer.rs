@@ -1,7 +1,7 @@
 //! Pages for members and visitors: finding hives near them, a hive's page, joining it, a producer's page.
 
 use super::ctx::{AuthUser, Ctx, redirect_with_flash};
-use super::forms::{DEFAULT_SEARCH_KM, HiveSearch};
+use super::forms::{DEFAULT_SEARCH_KM, Form, HiveSearch};
 use super::render::{render, render_invalid};
 use crate::AppState;
 use crate::domain::{ApprovalStatus, Coordinates, HiveId, ProducerId};
@@ -122,12 +122,20 @@ async fn hive_page(
     render(&state, &ctx, "consumer/hive.html", c)
 }
 
+/// Where a form sends the member back, when it was sent from elsewhere than the hive page.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct BackTo {
+    next: String,
+}
+
 async fn join(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
+    Form(back): Form<BackTo>,
 ) -> AppResult<Response> {
-    let to = format!("/hives/{id}");
+    let to = super::ctx::safe_next(&back.next).unwrap_or_else(|| format!("/hives/{id}"));
     match hives::join(&state.db, &user, HiveId(id)).await {
         Ok(()) => Ok(redirect_with_flash(&state, &to, "flash.joined")),
         Err(AppError::Conflict("already_member")) => {

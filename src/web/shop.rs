@@ -6,6 +6,7 @@ use super::forms::{Form, PageQuery, Path, Query};
 use super::render::render;
 use crate::AppState;
 use crate::domain::order::{AddRefusal, check_addition, parse_quantity};
+use crate::domain::search::{Needle, fold};
 use crate::domain::{Category, DistributionId, HiveId, OrderId};
 use crate::error::{AppError, AppResult};
 use crate::payments::test_mode::ACCEPTED_CARD;
@@ -119,14 +120,12 @@ async fn shop_view(
                 extra = e.units;
             }
         }
-        let needle = q.q.trim().to_lowercase();
+        let needle = Needle::new(&q.q);
         let filtered: Vec<&OfferView> = all
             .iter()
             .filter(|o| q.category.is_empty() || o.category == q.category)
             .filter(|o| {
-                needle.is_empty()
-                    || o.name.to_lowercase().contains(&needle)
-                    || o.producer_name.to_lowercase().contains(&needle)
+                needle.is_empty() || needle.matches(&[&fold(&o.name), &fold(&o.producer_name)])
             })
             .collect();
         c.insert("count", &filtered.len());
