@@ -297,3 +297,90 @@ async fn hive_api_validates_every_field() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn managers_hear_of_requests_and_producers_of_their_acceptance_each_with_their_own_choices() {
+    each_backend(|app| async move {
+        let smtp = crate::smtp::SmtpServer::start().await;
+        let m = app.user("manager@example.fr", "Manon").await;
+        let hive = m.hive("Ruche de Tours", TOURS.0, TOURS.1).await;
+        let p = app.user("julien@example.fr", "Julien").await;
+        let farm = p.producer("Les Jardins", 47.3512, 0.5561).await;
+        let (s, v) = p
+            .post(
+                &format!("/api/v1/hives/{hive}/producers"),
+                json!({"producer_id": farm}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let (s, v) = m
+            .post(
+                &format!("/api/v1/hives/{hive}/producers/{farm}/approve"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let transport =
+            alveole::mail::sender::Transport::from_url(Some(&smtp.url())).expect("transport");
+        alveole::mail::sender::send_due(&app.state, &transport)
+            .await
+            .expect("send");
+        let got = smtp.received();
+        let queued: Vec<(String, String, String)> = entity::outbox::Entity::find()
+            .all(&app.state.db)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .map(|o| (o.template, o.to_email, o.status))
+            .collect();
+        let to = |who: &str| {
+            got.iter()
+                .filter(|r| r.to == [who] && !r.subject().starts_with("Confirm"))
+                .map(|r| (r.subject(), r.body()))
+                .collect::<Vec<_>>()
+        };
+        let manager = to("manager@example.fr");
+        assert_eq!(manager.len(), 1, "{manager:?} {queued:?}");
+        assert_eq!(manager[0].0, "Les Jardins asks to sell at Ruche de Tours");
+        assert!(manager[0].1.contains(&format!("/hives/{hive}#requests")));
+        let producer = to("julien@example.fr");
+        assert_eq!(producer.len(), 1, "{producer:?}");
+        assert_eq!(producer[0].0, "Ruche de Tours welcomes you");
+        assert!(
+            producer[0]
+                .1
+                .contains(&format!("/producers/{farm}/distributions"))
+        );
+
+        // Each is offered the choice of its own mail only; a member sees neither.
+        let choices = |email: &'static str| {
+            let app = &app;
+            async move {
+                let b = app.browser().await;
+                b.login(email, "correct horse battery").await;
+                b.get("/account/mail")
+                    .await
+                    .html()
+                    .select(&scraper::Selector::parse("input[type=checkbox]").expect("sel"))
+                    .filter_map(|i| i.value().attr("name").map(str::to_owned))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let of_manager = choices("manager@example.fr").await;
+        assert!(of_manager.contains(&"producer_request".to_owned()));
+        assert!(!of_manager.contains(&"pick_list".to_owned()));
+        let of_producer = choices("julien@example.fr").await;
+        assert!(of_producer.contains(&"producer_approved".to_owned()));
+        assert!(of_producer.contains(&"pick_list".to_owned()));
+        assert!(!of_producer.contains(&"producer_request".to_owned()));
+        app.user("lea@example.fr", "Léa").await;
+        let of_member = choices("lea@example.fr").await;
+        assert!(of_member.contains(&"order_confirmed".to_owned()));
+        assert!(
+            !of_member
+                .iter()
+                .any(|k| k.starts_with("producer_") || k == "pick_list")
+        );
+    })
+    .await;
+}

@@ -21,6 +21,10 @@ pub enum Template {
     BasketConfirmed,
     ShortageRefund,
     News,
+    /// To a hive's manager: a producer asks to sell in the hive.
+    ProducerRequest,
+    /// To a producer: a hive accepted it.
+    ProducerApproved,
     /// A link to choose a new password; also how a first admin sets theirs.
     PasswordReset,
     /// A link proving the address belongs to the account.
@@ -40,6 +44,8 @@ impl Template {
             Template::BasketConfirmed => "basket_confirmed",
             Template::ShortageRefund => "shortage_refund",
             Template::News => "news",
+            Template::ProducerRequest => "producer_request",
+            Template::ProducerApproved => "producer_approved",
             Template::PasswordReset => "password_reset",
             Template::ConfirmEmail => "confirm_email",
         }
@@ -64,8 +70,19 @@ impl Template {
     /// The account's own mails, which no choice turns off.
     pub const ACCOUNT: [Template; 2] = [Template::PasswordReset, Template::ConfirmEmail];
 
+    /// Who the kind is written to, so each person is offered only the choices that concern them.
+    pub fn audience(self) -> Audience {
+        match self {
+            Template::MinimumMissedProducer | Template::PickList | Template::ProducerApproved => {
+                Audience::Producer
+            }
+            Template::ProducerRequest => Audience::Manager,
+            _ => Audience::Member,
+        }
+    }
+
     /// The kinds a member chooses to receive or not.
-    pub const ALL: [Template; 10] = [
+    pub const ALL: [Template; 12] = [
         Template::OrderConfirmed,
         Template::OrderCancelled,
         Template::DistributionCancelled,
@@ -76,6 +93,8 @@ impl Template {
         Template::BasketConfirmed,
         Template::ShortageRefund,
         Template::News,
+        Template::ProducerRequest,
+        Template::ProducerApproved,
     ];
 
     pub fn parse(s: &str) -> Option<Template> {
@@ -84,6 +103,14 @@ impl Template {
             .chain(Template::ACCOUNT)
             .find(|t| t.name() == s)
     }
+}
+
+/// Who a kind of mail is written to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    Member,
+    Producer,
+    Manager,
 }
 
 /// One message to write to the outbox.

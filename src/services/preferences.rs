@@ -148,6 +148,35 @@ pub async fn of_user<C: ConnectionTrait>(db: &C, user: UserId) -> AppResult<Vec<
         .collect())
 }
 
+/// The kinds that concern this person, with their choice: producers' mail only to producers,
+/// managers' only to managers.
+pub async fn offered_to<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+) -> AppResult<Vec<(Template, bool)>> {
+    use crate::mail::Audience;
+    use sea_orm::PaginatorTrait;
+    let producer = entity::producers::Entity::find()
+        .filter(entity::producers::Column::OwnerId.eq(user.0))
+        .count(db)
+        .await?
+        > 0;
+    let manager = entity::hives::Entity::find()
+        .filter(entity::hives::Column::ManagerId.eq(user.0))
+        .count(db)
+        .await?
+        > 0;
+    Ok(of_user(db, user)
+        .await?
+        .into_iter()
+        .filter(|(k, _)| match k.audience() {
+            Audience::Member => true,
+            Audience::Producer => producer,
+            Audience::Manager => manager,
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,14 +6,16 @@ use crate::domain::DistributionId;
 use crate::domain::approval::{self, ApprovalError};
 use crate::domain::geo::round_km;
 use crate::domain::{
-    ApprovalStatus, Category, Cents, Coordinates, HiveId, ProducerId, ProductId, UserId, VatRate,
+    ApprovalStatus, Category, Cents, Coordinates, HiveId, Locale, ProducerId, ProductId, UserId,
+    VatRate,
 };
 use crate::error::{AppError, AppResult};
+use crate::mail::Template;
 use chrono::{DateTime, Utc};
 use entity::{hive_producers, offers, producers, products};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use serde::Serialize;
 
@@ -313,6 +315,7 @@ pub async fn request_hive(
     actor: &CurrentUser,
     hive_id: HiveId,
     producer_id: ProducerId,
+    now: DateTime<Utc>,
 ) -> AppResult<HiveRequest> {
     let producer = owned(db, actor, producer_id).await?;
     let hive = hives::get(db, hive_id).await.map_err(|e| match e {
@@ -341,12 +344,12 @@ pub async fn request_hive(
             ],
         ));
     }
-    let now = Utc::now();
     let existing = hive_producers::Entity::find()
         .filter(hive_producers::Column::HiveId.eq(hive.id))
         .filter(hive_producers::Column::ProducerId.eq(producer.id))
         .one(db)
         .await?;
+    let txn = db.begin().await?;
     let row = match existing {
         Some(link) => {
             let status = ApprovalStatus::parse(&link.status).unwrap_or(ApprovalStatus::Pending);
@@ -359,7 +362,7 @@ pub async fn request_hive(
                 requested_at: Some(now),
                 decided: None,
             };
-            change.apply(db, &link, "already_requested").await?
+            change.apply(&txn, &link, "already_requested").await?
         }
         None => hive_producers::ActiveModel {
             hive_id: Set(hive.id),
@@ -370,10 +373,31 @@ pub async fn request_hive(
             decided_by: Set(None),
             ..Default::default()
         }
-        .insert(db)
+        .insert(&txn)
         .await
         .map_err(super::conflict_on_unique("already_requested"))?,
     };
+    // The manager hears of it with the request, in the same transaction.
+    if let Some(manager) = entity::users::Entity::find_by_id(hive.manager_id)
+        .one(&txn)
+        .await?
+    {
+        let lang = Locale::parse(&manager.locale).unwrap_or_default();
+        let payload = serde_json::json!({
+            "name": manager.name, "producer": producer.name, "hive": hive.name,
+            "hive_id": hive.id.to_string(), "km": km_text(round_km(distance), lang),
+        });
+        crate::mail::enqueue(
+            &txn,
+            now,
+            &manager.email,
+            lang,
+            Template::ProducerRequest,
+            &payload,
+        )
+        .await?;
+    }
+    txn.commit().await?;
     Ok(HiveRequest {
         hive_id: HiveId(hive.id),
         producer_id,
@@ -392,6 +416,7 @@ pub async fn decide(
     hive_id: HiveId,
     producer_id: ProducerId,
     to: ApprovalStatus,
+    now: DateTime<Utc>,
 ) -> AppResult<HiveRequest> {
     let hive = hives::managed(db, actor, hive_id).await?;
     let producer = get(db, producer_id).await?;
@@ -433,9 +458,32 @@ pub async fn decide(
         from,
         to: next,
         requested_at: None,
-        decided: Some((Utc::now(), actor.id.0)),
+        decided: Some((now, actor.id.0)),
     };
-    let row = change.apply(db, &link, "already_decided").await?;
+    let txn = db.begin().await?;
+    let row = change.apply(&txn, &link, "already_decided").await?;
+    // The producer hears it is accepted with the decision, in the same transaction.
+    if next == ApprovalStatus::Approved
+        && let Some(owner) = entity::users::Entity::find_by_id(producer.owner_id)
+            .one(&txn)
+            .await?
+    {
+        let lang = Locale::parse(&owner.locale).unwrap_or_default();
+        let payload = serde_json::json!({
+            "name": owner.name, "producer": producer.name, "hive": hive.name,
+            "producer_id": producer.id.to_string(),
+        });
+        crate::mail::enqueue(
+            &txn,
+            now,
+            &owner.email,
+            lang,
+            Template::ProducerApproved,
+            &payload,
+        )
+        .await?;
+    }
+    txn.commit().await?;
     Ok(HiveRequest {
         hive_id,
         producer_id,
@@ -445,6 +493,16 @@ pub async fn decide(
         requested_at: row.requested_at,
         decided_at: row.decided_at,
     })
+}
+
+/// Kilometres as a reader of `lang` writes them.
+fn km_text(km: f64, lang: Locale) -> String {
+    let text = km.to_string();
+    if lang == Locale::Fr {
+        text.replace('.', ",")
+    } else {
+        text
+    }
 }
 
 /// A change of a request's status, written only if nobody changed it in between.
@@ -457,9 +515,9 @@ struct Transition {
 }
 
 impl Transition {
-    async fn apply(
+    async fn apply<C: ConnectionTrait>(
         self,
-        db: &DatabaseConnection,
+        db: &C,
         link: &hive_producers::Model,
         conflict: &'static str,
     ) -> AppResult<hive_producers::Model> {

@@ -148,7 +148,16 @@ async fn decide(
     to: ApprovalStatus,
 ) -> AppResult<Response> {
     let back = format!("/hives/{hive}");
-    match producers::decide(&state.db, user, HiveId(hive), ProducerId(producer), to).await {
+    match producers::decide(
+        &state.db,
+        user,
+        HiveId(hive),
+        ProducerId(producer),
+        to,
+        state.now(),
+    )
+    .await
+    {
         Ok(_) if to == ApprovalStatus::Approved => {
             Ok(redirect_with_flash(state, &back, "flash.approved"))
         }

@@ -97,10 +97,17 @@ async fn choices(
     ctx: Ctx,
     AuthUser(user): AuthUser,
 ) -> AppResult<Html<String>> {
-    let kinds: Vec<(String, bool)> = preferences::of_user(&state.db, user.id)
+    let kinds: Vec<(String, bool, &str)> = preferences::offered_to(&state.db, user.id)
         .await?
         .into_iter()
-        .map(|(k, on)| (k.name().to_owned(), on))
+        .map(|(k, on)| {
+            let group = match k.audience() {
+                crate::mail::Audience::Member => "member",
+                crate::mail::Audience::Producer => "producer",
+                crate::mail::Audience::Manager => "manager",
+            };
+            (k.name().to_owned(), on, group)
+        })
         .collect();
     let mut c = tera::Context::new();
     c.insert("kinds", &kinds);
@@ -114,7 +121,8 @@ async fn save_choices(
     Form(form): Form<HashMap<String, String>>,
 ) -> AppResult<Response> {
     let now = state.now();
-    for kind in Template::ALL {
+    // Only the kinds the page offered: a choice never shown is never turned off.
+    for (kind, _) in preferences::offered_to(&state.db, user.id).await? {
         let on = form.get(kind.name()).is_some_and(|v| v == "on");
         preferences::set(&state.db, user.id, kind, on, now).await?;
     }

@@ -335,7 +335,10 @@ async fn request_hive(
 ) -> AppResult<Response> {
     let mut errors = FieldErrors::default();
     let result = match parse_id(&mut errors, "hive_id", &form.hive_id) {
-        Some(hive) => producers::request_hive(&state.db, &user, HiveId(hive), ProducerId(id)).await,
+        Some(hive) => {
+            producers::request_hive(&state.db, &user, HiveId(hive), ProducerId(id), state.now())
+                .await
+        }
         None => Err(AppError::Invalid(errors)),
     };
     match result {

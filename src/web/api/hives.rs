@@ -229,28 +229,34 @@ async fn request(
     let mut e = FieldErrors::default();
     let producer =
         parse_id(&mut e, "producer_id", &form.producer_id).ok_or(AppError::Invalid(e))?;
-    let r = producers::request_hive(&state.db, &user, HiveId(id), ProducerId(producer))
-        .await
-        .map_err(|e| match e {
-            // The hive is in the path here: a missing one is a 404, not a field message.
+    let r = producers::request_hive(
+        &state.db,
+        &user,
+        HiveId(id),
+        ProducerId(producer),
+        state.now(),
+    )
+    .await
+    .map_err(|e| match e {
+        // The hive is in the path here: a missing one is a 404, not a field message.
+        AppError::Invalid(f)
+            if f.0
+                .get("hive_id")
+                .is_some_and(|m| m.iter().any(|m| m.key == "error.no_such_hive")) =>
+        {
+            AppError::NotFound
+        }
+        // The body names the producer, so that is the field a refusal is about.
+        AppError::Invalid(mut f) => {
+            if let Some(msgs) = f.0.remove("hive_id") {
+                f.0.entry("producer_id".to_owned())
+                    .or_default()
+                    .extend(msgs);
+            }
             AppError::Invalid(f)
-                if f.0
-                    .get("hive_id")
-                    .is_some_and(|m| m.iter().any(|m| m.key == "error.no_such_hive")) =>
-            {
-                AppError::NotFound
-            }
-            // The body names the producer, so that is the field a refusal is about.
-            AppError::Invalid(mut f) => {
-                if let Some(msgs) = f.0.remove("hive_id") {
-                    f.0.entry("producer_id".to_owned())
-                        .or_default()
-                        .extend(msgs);
-                }
-                AppError::Invalid(f)
-            }
-            e => e,
-        })?;
+        }
+        e => e,
+    })?;
     Ok((StatusCode::CREATED, axum::Json(r)))
 }
 
@@ -266,6 +272,7 @@ async fn approve(
             HiveId(hive),
             ProducerId(producer),
             ApprovalStatus::Approved,
+            state.now(),
         )
         .await?,
     ))
@@ -283,6 +290,7 @@ async fn reject(
             HiveId(hive),
             ProducerId(producer),
             ApprovalStatus::Rejected,
+            state.now(),
         )
         .await?,
     ))
