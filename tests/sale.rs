@@ -1217,11 +1217,57 @@ async fn the_pages_run_a_whole_week() {
             .await;
         assert_eq!(weekly.status, StatusCode::SEE_OTHER);
         let list = m.follow(&weekly).await;
+        let planned = list.texts(".distributions tbody tr").len();
+        assert!(planned >= 3, "{:?}", list.texts(".distributions tbody tr"));
         assert!(
-            list.texts(".distributions tbody tr").len() >= 3,
-            "{:?}",
-            list.texts(".distributions tbody tr")
+            list.html()
+                .select(&scraper::Selector::parse("#weekly").expect("sel"))
+                .next()
+                .is_some()
+                && list.body.find("id=\"weekly\"") < list.body.find("id=\"history\""),
+            "the planning form comes first, the history below"
         );
+        // The same plan sent again adds no second pickup to any day.
+        let again = m
+            .post(
+                &format!("/hives/{hive}/distributions/weekly"),
+                &[
+                    ("weekday", "thu"),
+                    ("pickup_start", "18:00"),
+                    ("pickup_end", "19:30"),
+                    ("open_days_before", "6"),
+                    ("close_days_before", "2"),
+                    ("weeks", "4"),
+                ],
+            )
+            .await;
+        let list = m.follow(&again).await;
+        assert_eq!(
+            list.texts(".flash"),
+            ["The distributions are created; days that already had one were left as they were."]
+        );
+        assert_eq!(
+            list.texts(".distributions tbody tr").len(),
+            planned + 1,
+            "one new week"
+        );
+        let bad = m
+            .post(
+                &format!("/hives/{hive}/distributions/weekly"),
+                &[
+                    ("weekday", "thu"),
+                    ("pickup_start", "25:00"),
+                    ("weeks", "3"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            bad.texts("#weekly-error").len(),
+            1,
+            "the message is beside the form sent"
+        );
+        assert!(bad.texts("#one-error").is_empty());
 
         // The producer lists both products, one with a cap of 3, and sets a minimum.
         let p2 = app.browser().await;

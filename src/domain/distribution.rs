@@ -197,9 +197,57 @@ pub fn local(tz: Tz, t: chrono::NaiveDateTime) -> DateTime<Utc> {
     }
 }
 
+/// The windows whose pickup falls on a day with none yet, in the hive's time zone: a weekly
+/// plan made twice, or over weeks already planned, never puts two pickups on one day.
+pub fn on_free_days(
+    windows: Vec<OrderWindow>,
+    taken: &[DateTime<Utc>],
+    tz: Tz,
+) -> (Vec<OrderWindow>, usize) {
+    let mut days: std::collections::HashSet<NaiveDate> = taken
+        .iter()
+        .map(|t| t.with_timezone(&tz).date_naive())
+        .collect();
+    let before = windows.len();
+    let kept: Vec<OrderWindow> = windows
+        .into_iter()
+        .filter(|w| days.insert(w.pickup_starts_at.with_timezone(&tz).date_naive()))
+        .collect();
+    let skipped = before - kept.len();
+    (kept, skipped)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_weekly_plan_leaves_out_days_that_have_a_pickup() {
+        let tz = chrono_tz::Europe::Paris;
+        let at = |d: u32, h: u32| {
+            tz.with_ymd_and_hms(2026, 12, d, h, 0, 0)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        let window = |d: u32| OrderWindow {
+            orders_open_at: at(d - 3, 9),
+            orders_close_at: at(d - 1, 18),
+            pickup_starts_at: at(d, 17),
+            pickup_ends_at: at(d, 19),
+        };
+        // The 10th already has a pickup in the morning; the plan names the 17th twice.
+        let (kept, skipped) = on_free_days(
+            vec![window(10), window(17), window(17), window(24)],
+            &[at(10, 8)],
+            tz,
+        );
+        assert_eq!(skipped, 2);
+        let days: Vec<u32> = kept
+            .iter()
+            .map(|w| w.pickup_starts_at.with_timezone(&tz).day())
+            .collect();
+        assert_eq!(days, [17, 24]);
+    }
     use DistributionStatus::*;
 
     fn t(s: &str) -> DateTime<Utc> {

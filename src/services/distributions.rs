@@ -15,7 +15,7 @@ use entity::{distributions, hive_members, hives as hive_rows, users};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde::Serialize;
 
@@ -125,29 +125,96 @@ pub async fn create(
     let txn = db.begin().await?;
     let mut out = Vec::with_capacity(windows.len());
     for w in windows {
-        let row = distributions::ActiveModel {
-            hive_id: Set(hive.id),
-            status: Set(DistributionStatus::Draft.as_str().to_owned()),
-            orders_open_at: Set(w.orders_open_at),
-            orders_close_at: Set(w.orders_close_at),
-            pickup_starts_at: Set(w.pickup_starts_at),
-            pickup_ends_at: Set(w.pickup_ends_at),
-            capacity: Set(None),
-            closed_at: Set(None),
-            completed_at: Set(None),
-            cancelled_at: Set(None),
-            close_step: Set(0),
-            host_fee_status: Set(None),
-            host_fee_transfer_ref: Set(None),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        out.push(row);
+        out.push(insert_draft(&txn, hive, w, now).await?);
     }
     txn.commit().await?;
     Ok(out)
+}
+
+/// Creates a weekly plan's distributions on the days that have none yet; returns them and how
+/// many days were left as they were.
+pub async fn create_on_free_days(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    hive: &hive_rows::Model,
+    windows: Vec<OrderWindow>,
+    now: DateTime<Utc>,
+) -> AppResult<(Vec<distributions::Model>, usize)> {
+    if !hives::can_manage(actor, hive) {
+        return Err(AppError::Forbidden);
+    }
+    let txn = db.begin().await?;
+    // Holding the hive's row first: two plans sent at once wait for each other, so neither
+    // reads the days before the other has written them.
+    hive_rows::Entity::update_many()
+        .col_expr(hive_rows::Column::Name, Expr::col(hive_rows::Column::Name))
+        .filter(hive_rows::Column::Id.eq(hive.id))
+        .exec(&txn)
+        .await?;
+    let taken: Vec<DateTime<Utc>> = distributions::Entity::find()
+        .select_only()
+        .column(distributions::Column::PickupStartsAt)
+        .filter(distributions::Column::HiveId.eq(hive.id))
+        .filter(distributions::Column::Status.ne(DistributionStatus::Cancelled.as_str()))
+        .filter(distributions::Column::PickupStartsAt.gte(now - chrono::Duration::days(1)))
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    let tz: chrono_tz::Tz = hive.timezone.parse().unwrap_or(chrono_tz::Europe::Paris);
+    let (free, skipped) = crate::domain::distribution::on_free_days(windows, &taken, tz);
+    let mut out = Vec::with_capacity(free.len());
+    for w in &free {
+        out.push(insert_draft(&txn, hive, w, now).await?);
+    }
+    txn.commit().await?;
+    Ok((out, skipped))
+}
+
+async fn insert_draft<C: ConnectionTrait>(
+    db: &C,
+    hive: &hive_rows::Model,
+    w: &OrderWindow,
+    now: DateTime<Utc>,
+) -> AppResult<distributions::Model> {
+    Ok(distributions::ActiveModel {
+        hive_id: Set(hive.id),
+        status: Set(DistributionStatus::Draft.as_str().to_owned()),
+        orders_open_at: Set(w.orders_open_at),
+        orders_close_at: Set(w.orders_close_at),
+        pickup_starts_at: Set(w.pickup_starts_at),
+        pickup_ends_at: Set(w.pickup_ends_at),
+        capacity: Set(None),
+        closed_at: Set(None),
+        completed_at: Set(None),
+        cancelled_at: Set(None),
+        close_step: Set(0),
+        host_fee_status: Set(None),
+        host_fee_transfer_ref: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+/// One page of a hive's distributions, latest pickup first, and how many there are in all.
+pub async fn page_of_hive(
+    db: &DatabaseConnection,
+    hive: HiveId,
+    page: u64,
+    per_page: u64,
+) -> AppResult<(Vec<distributions::Model>, u64)> {
+    let query = distributions::Entity::find()
+        .filter(distributions::Column::HiveId.eq(hive.0))
+        .order_by_desc(distributions::Column::PickupStartsAt)
+        .order_by_desc(distributions::Column::Id);
+    let total = query.clone().count(db).await?;
+    let rows = query
+        .offset(page.saturating_sub(1).saturating_mul(per_page))
+        .limit(per_page)
+        .all(db)
+        .await?;
+    Ok((rows, total))
 }
 
 /// The windows of a weekly schedule, starting today in the hive's time zone.

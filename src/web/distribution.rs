@@ -2,7 +2,7 @@
 
 use super::confirm::{self, Ask, Confirm};
 use super::ctx::{AuthUser, Ctx, redirect_with_flash};
-use super::forms::{DistributionForm, Form, Path, WEEKDAYS, WeeklyForm};
+use super::forms::{DistributionForm, Form, PageQuery, Path, Query, WEEKDAYS, WeeklyForm};
 use super::render::{render, render_invalid};
 use crate::AppState;
 use crate::domain::{DistributionId, HiveId};
@@ -26,6 +26,18 @@ pub fn routes() -> Routes {
         .route("/distributions/{id}/cancel", post(cancel))
 }
 
+/// How many past and coming distributions the manager's list shows at once.
+const PER_PAGE: u64 = 20;
+
+/// Which of the page's two forms was sent, so its errors show beside it.
+#[derive(Clone, Copy, PartialEq)]
+enum Sent {
+    Nothing,
+    One,
+    Weekly,
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn list_context(
     state: &AppState,
     ctx: &Ctx,
@@ -33,10 +45,23 @@ async fn list_context(
     one: &DistributionForm,
     weekly: &WeeklyForm,
     errors: &FieldErrors,
+    sent: Sent,
+    page: u64,
 ) -> AppResult<tera::Context> {
     let now = state.now();
-    let rows = distributions::of_hive(&state.db, HiveId(hive.id)).await?;
+    let (rows, total) =
+        distributions::page_of_hive(&state.db, HiveId(hive.id), page, PER_PAGE).await?;
     let mut c = tera::Context::new();
+    c.insert("page", &page);
+    c.insert("pages", &total.div_ceil(PER_PAGE).max(1));
+    c.insert(
+        "sent",
+        match sent {
+            Sent::Nothing => "",
+            Sent::One => "one",
+            Sent::Weekly => "weekly",
+        },
+    );
     c.insert("hive", &HiveView::from_model(hive.clone(), None));
     c.insert(
         "distributions",
@@ -57,8 +82,11 @@ async fn list(
     ctx: Ctx,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
+    Query(q): Query<PageQuery>,
 ) -> AppResult<Html<String>> {
     let hive = hives::managed(&state.db, &user, HiveId(id)).await?;
+    // A page number typed badly in the address bar shows the first page.
+    let (page, _) = q.parse(PER_PAGE).unwrap_or((1, PER_PAGE));
     let c = list_context(
         &state,
         &ctx,
@@ -66,6 +94,8 @@ async fn list(
         &DistributionForm::default(),
         &WeeklyForm::default(),
         &FieldErrors::default(),
+        Sent::Nothing,
+        page,
     )
     .await?;
     render(&state, &ctx, "hive/distributions.html", c)
@@ -94,7 +124,17 @@ async fn create(
             ))
         }
         Err(e) => {
-            let c = list_context(&state, &ctx, &hive, &form, &WeeklyForm::default(), &e).await?;
+            let c = list_context(
+                &state,
+                &ctx,
+                &hive,
+                &form,
+                &WeeklyForm::default(),
+                &e,
+                Sent::One,
+                1,
+            )
+            .await?;
             render_invalid(&state, &ctx, "hive/distributions.html", c)
         }
     }
@@ -118,16 +158,30 @@ async fn create_weekly(
     });
     match parsed {
         Ok(windows) => {
-            distributions::create(&state.db, &user, &hive, &windows, now).await?;
+            let (_, skipped) =
+                distributions::create_on_free_days(&state.db, &user, &hive, windows, now).await?;
             Ok(redirect_with_flash(
                 &state,
                 &format!("/hives/{id}/distributions"),
-                "flash.distributions_created",
+                if skipped == 0 {
+                    "flash.distributions_created"
+                } else {
+                    "flash.distributions_created_around"
+                },
             ))
         }
         Err(e) => {
-            let c =
-                list_context(&state, &ctx, &hive, &DistributionForm::default(), &form, &e).await?;
+            let c = list_context(
+                &state,
+                &ctx,
+                &hive,
+                &DistributionForm::default(),
+                &form,
+                &e,
+                Sent::Weekly,
+                1,
+            )
+            .await?;
             render_invalid(&state, &ctx, "hive/distributions.html", c)
         }
     }

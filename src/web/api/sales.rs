@@ -250,7 +250,8 @@ async fn create_weekly(
     let now = state.now();
     let windows = distributions::weekly_windows(&h, &schedule, weeks, now)
         .map_err(|_| AppError::field("weekday", "error.invalid"))?;
-    let rows = distributions::create(&state.db, &user, &h, &windows, now).await?;
+    // Days that already have a pickup keep theirs: the list holds only the new ones.
+    let (rows, _) = distributions::create_on_free_days(&state.db, &user, &h, windows, now).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(
