@@ -486,3 +486,65 @@ async fn a_visitor_who_signs_up_to_order_comes_back_to_the_shop() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn each_person_s_own_page_shows_the_next_step() {
+    each_backend(|app| async move {
+        let sale = open_sale(&app).await;
+        let lea = app.browser().await;
+        lea.login("lea@example.fr", "correct horse battery").await;
+        let me = lea.get("/me").await;
+        assert_eq!(me.texts(".member-hive strong"), ["Ruche de Tours"]);
+        assert!(
+            me.texts(".member-hive .open-sale")[0]
+                .starts_with("Ordering is open for the pickup of ")
+        );
+        assert_eq!(
+            me.attr(".member-hive a.button", "href").as_deref(),
+            Some(&*format!("/distributions/{}", sale.distribution))
+        );
+        lea.post(
+            &format!("/distributions/{}/basket", sale.distribution),
+            &[("offer_id", &sale.leeks), ("quantity", "2")],
+        )
+        .await;
+        let token = lea
+            .get(&format!("/distributions/{}/basket", sale.distribution))
+            .await
+            .value_of("token")
+            .expect("token");
+        let paid = lea
+            .post(
+                &format!("/distributions/{}/checkout", sale.distribution),
+                &[("token", &token), ("test_card", "4242424242424242")],
+            )
+            .await;
+        let order = paid.location.clone().expect("order");
+        let me = lea.get("/me").await;
+        assert_eq!(
+            me.attr(".current-order a", "href").as_deref(),
+            Some(&*order),
+            "the current order, not a second one"
+        );
+        assert!(me.texts(".current-order a")[0].ends_with("€7.00"));
+
+        // The manager and the producer: no "you joined no hive", no offer to join their own hive.
+        for (email, badge) in [
+            ("gerant@example.fr", "#your-hive"),
+            ("julien@example.fr", "#you-sell"),
+        ] {
+            let b = app.browser().await;
+            b.login(email, "correct horse battery").await;
+            let me = b.get("/me").await;
+            assert!(
+                me.texts("#my-hives").is_empty(),
+                "{email}: {:?}",
+                me.texts("#my-hives")
+            );
+            let hive = b.get(&format!("/hives/{}", sale.hive)).await;
+            assert!(hive.texts("#join").is_empty(), "{email}");
+            assert_eq!(hive.texts(badge).len(), 1, "{email}");
+        }
+    })
+    .await;
+}

@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod distributions;
 pub mod forecast;
 pub mod hives;
+pub mod home;
 pub mod invoices;
 pub mod limits;
 pub mod news;

@@ -202,7 +202,10 @@ async fn dashboard(
     AuthUser(user): AuthUser,
 ) -> AppResult<Html<String>> {
     let mut c = tera::Context::new();
-    c.insert("member_of", &hives::joined_by(&state.db, user.id).await?);
+    c.insert(
+        "member_of",
+        &crate::services::home::member_hives(&state.db, user.id, state.now()).await?,
+    );
     c.insert("manages", &hives::managed_by(&state.db, &user).await?);
     c.insert("producers", &producers::owned_by(&state.db, user.id).await?);
     c.insert(

@@ -109,6 +109,11 @@ async fn hive_page(
             .collect::<Vec<_>>(),
     );
     c.insert("is_member", &is_member);
+    let sells_here = match &ctx.user {
+        Some(u) => producers::sells_in(&state.db, u, HiveId(id)).await?,
+        None => false,
+    };
+    c.insert("sells_here", &sells_here);
     let reads = crate::services::news::may_read(&state.db, ctx.user.as_ref(), HiveId(id)).await?;
     c.insert("reads_news", &reads);
     c.insert(
