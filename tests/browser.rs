@@ -791,3 +791,129 @@ async fn a_manager_and_a_producer_run_a_pickup_from_creation_to_completion() {
     assert_eq!(row.status, "completed");
     app.finish().await;
 }
+
+#[tokio::test]
+async fn no_page_of_the_demo_is_wider_than_a_phone_for_any_role() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let Some(driver) = driver_unless_skipped().await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let open = app.seeded_open_distribution().await.id;
+    let db = &app.state.db;
+    let closed = entity::distributions::Entity::find()
+        .filter(entity::distributions::Column::Status.eq("closed"))
+        .order_by_desc(entity::distributions::Column::PickupStartsAt)
+        .one(db)
+        .await
+        .expect("query")
+        .expect("the demo's last closed distribution")
+        .id;
+    let hive = app.seeded_hive().await.id;
+    let gardener = entity::users::Entity::find()
+        .filter(entity::users::Column::Email.eq("maraicher@alveole.test"))
+        .one(db)
+        .await
+        .expect("query")
+        .expect("the demo's market gardener");
+    let farm = entity::producers::Entity::find()
+        .filter(entity::producers::Column::OwnerId.eq(gardener.id))
+        .one(db)
+        .await
+        .expect("query")
+        .expect("its farm")
+        .id;
+    let invoice = entity::invoices::Entity::find()
+        .order_by_asc(entity::invoices::Column::Id)
+        .one(db)
+        .await
+        .expect("query")
+        .map(|i| i.id);
+    let mut by_role: Vec<(&str, Vec<String>)> = vec![
+        (
+            "camille.durand@alveole.test",
+            vec![
+                "/me".into(),
+                format!("/distributions/{open}"),
+                format!("/distributions/{open}/basket"),
+                "/orders".into(),
+                format!("/hives/{hive}"),
+                "/account/mail".into(),
+            ],
+        ),
+        (
+            "maraicher@alveole.test",
+            vec![
+                "/me".into(),
+                format!("/producers/{farm}/distributions"),
+                format!("/distributions/{open}/producers/{farm}"),
+                format!("/distributions/{closed}/producers/{farm}/pick-list"),
+                format!("/distributions/{closed}/payouts"),
+                format!("/producers/{farm}/products"),
+                format!("/producers/{farm}/plan"),
+                "/account/mail".into(),
+            ],
+        ),
+        (
+            "gerant@alveole.test",
+            vec![
+                format!("/distributions/{open}/manage"),
+                format!("/distributions/{closed}/manage"),
+                format!("/distributions/{closed}/pickup"),
+                format!("/distributions/{closed}/pick-lists"),
+                format!("/hives/{hive}/distributions"),
+                format!("/hives/{hive}/dashboard"),
+            ],
+        ),
+    ];
+    if let Some(i) = invoice {
+        by_role[1].1.push(format!("/invoices/{i}"));
+    }
+    let c = chromium(&driver, "fr-FR").await;
+    let mut phone = Journey::new("phone");
+    let result = std::panic::AssertUnwindSafe(async {
+        c.set_window_size(390, 844).await?;
+        let width =
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];";
+        let mut wide = Vec::new();
+        for (email, pages) in &by_role {
+            log_in_with(&c, &app, email, "alveole-demo").await?;
+            for path in pages {
+                c.goto(&app.url(path)).await?;
+                let w = c.execute(width, vec![]).await?;
+                if w[0].as_i64() > w[1].as_i64() {
+                    phone.shot(&c, path).await;
+                    wide.push(format!("{email} {path}: {w}"));
+                }
+            }
+        }
+        // A shortage report refused beside its field stays within the phone too.
+        log_in_with(&c, &app, "maraicher@alveole.test", "alveole-demo").await?;
+        c.goto(&app.url(&format!(
+            "/distributions/{closed}/producers/{farm}/pick-list"
+        )))
+        .await?;
+        let field = c.find(Locator::Css("#shortages input.qty-input")).await?;
+        field.clear().await?;
+        field.send_keys("999").await?;
+        click(&c, "#shortages button[type=submit]").await?;
+        c.wait()
+            .for_element(Locator::Css("#shortages .field-error"))
+            .await?;
+        let w = c.execute(width, vec![]).await?;
+        if w[0].as_i64() > w[1].as_i64() {
+            wide.push(format!("pick list with an error: {w}"));
+        }
+        assert!(wide.is_empty(), "wider than a 390 px phone: {wide:#?}");
+        Ok::<(), fantoccini::error::CmdError>(())
+    });
+    let result = futures_util::FutureExt::catch_unwind(result).await;
+    if !matches!(result, Ok(Ok(()))) {
+        phone.keep(&c).await;
+    }
+    let _ = c.close().await;
+    match result {
+        Ok(r) => r.expect("phone journey"),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
