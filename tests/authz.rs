@@ -118,6 +118,7 @@ fn rules() -> BTreeMap<&'static str, Rule> {
         ("GET /assets/alveole.css", rule(EVERYONE)),
         ("GET /assets/pay.js", rule(EVERYONE)),
         ("GET /assets/shop.js", rule(EVERYONE)),
+        ("GET /assets/plan.js", rule(EVERYONE)),
         ("GET /favicon.ico", rule(EVERYONE)),
         ("GET /assets/favicon.svg", rule(EVERYONE)),
         ("GET /apple-touch-icon.png", rule(EVERYONE)),

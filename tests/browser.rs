@@ -206,21 +206,27 @@ async fn after_the_close_a_producer_prints_and_downloads_its_list_and_the_manage
         assert_eq!(bags.len(), 3);
         let pdf = c.print(fantoccini::wd::PrintConfiguration::default()).await?;
         assert!(pdf.starts_with(b"%PDF") && pdf.len() > 1000, "a printable page");
-        let href = c
-            .find(Locator::Id("csv-link"))
-            .await?
-            .attr("href")
-            .await?
-            .expect("csv link");
-        let csv = c
-            .execute_async(
-                "const done = arguments[arguments.length - 1]; fetch(arguments[0]).then(r => r.text()).then(done);",
-                vec![serde_json::json!(href)],
-            )
-            .await?;
-        let csv = csv.as_str().unwrap_or_default().to_owned();
+        let mut files = Vec::new();
+        for link in ["csv-link", "csv-link-intl"] {
+            let href = c
+                .find(Locator::Id(link))
+                .await?
+                .attr("href")
+                .await?
+                .expect("csv link");
+            let csv = c
+                .execute_async(
+                    "const done = arguments[arguments.length - 1]; fetch(arguments[0]).then(r => r.text()).then(done);",
+                    vec![serde_json::json!(href)],
+                )
+                .await?;
+            files.push(csv.as_str().unwrap_or_default().to_owned());
+        }
+        let (french, csv) = (&files[0], &files[1]);
         assert!(csv.contains(r#""basket","member","product_id","product","unit","quantity""#), "{csv}");
         assert!(csv.contains(r#","Zoé","#) && csv.contains(r#","Poireaux","pièce",2"#), "{csv}");
+        assert!(french.contains(r#""basket";"member";"product_id""#), "the French layout: {french}");
+        assert!(french.contains(r#";"Poireaux";"pièce";2"#), "{french}");
 
         // The manager at the pickup table, on a phone: ticks Zoé's basket.
         log_in(&c, &app, "gerant@example.fr").await?;
@@ -613,7 +619,7 @@ async fn a_manager_and_a_producer_run_a_pickup_from_creation_to_completion() {
         set_local_time(&c, "f-orders_close_at", now + chrono::Duration::days(2)).await?;
         set_local_time(&c, "f-pickup_starts_at", now + chrono::Duration::days(3)).await?;
         set_local_time(&c, "f-pickup_ends_at", now + chrono::Duration::days(3) + chrono::Duration::hours(2)).await?;
-        click(&c, &format!("form[action='/hives/{}/distributions'] button[type=submit]", hive.id)).await?;
+        click(&c, &format!("form[action='/hives/{}/distributions#one'] button[type=submit]", hive.id)).await?;
         flash_says(&c, "Distribution créée").await?;
         manager.shot(&c, "created").await;
         let d = entity::distributions::Entity::find()
@@ -914,6 +920,193 @@ async fn no_page_of_the_demo_is_wider_than_a_phone_for_any_role() {
     let _ = c.close().await;
     match result {
         Ok(r) => r.expect("phone journey"),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// The Nu HTML checker's jar and axe-core's script, from npm (`.ci/run` installs them in
+/// `target/a11y`); `None` when `ALVEOLE_SKIP_A11Y=1`, a failure when they are missing.
+fn a11y_tools() -> Option<(std::path::PathBuf, String)> {
+    if std::env::var("ALVEOLE_SKIP_A11Y").is_ok_and(|v| v == "1") {
+        eprintln!("page checks skipped: ALVEOLE_SKIP_A11Y=1");
+        return None;
+    }
+    let dir = std::env::var("ALVEOLE_A11Y_DIR").map_or_else(
+        |_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/a11y"),
+        std::path::PathBuf::from,
+    );
+    let jar = dir.join("node_modules/vnu-jar/build/dist/vnu.jar");
+    let axe = std::fs::read_to_string(dir.join("node_modules/axe-core/axe.min.js"));
+    match (jar.is_file(), axe) {
+        (true, Ok(axe)) => Some((jar, axe)),
+        _ => panic!(
+            "vnu-jar and axe-core not found in {}: npm install --prefix target/a11y vnu-jar axe-core (as .ci/run does), or set ALVEOLE_SKIP_A11Y=1",
+            dir.display()
+        ),
+    }
+}
+
+#[tokio::test]
+async fn the_main_pages_validate_and_pass_axe_at_phone_size_for_each_role() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let Some((jar, axe)) = a11y_tools() else {
+        return;
+    };
+    let Some(driver) = driver_unless_skipped().await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let open = app.seeded_open_distribution().await.id;
+    let db = &app.state.db;
+    let closed = entity::distributions::Entity::find()
+        .filter(entity::distributions::Column::Status.eq("closed"))
+        .order_by_desc(entity::distributions::Column::PickupStartsAt)
+        .one(db)
+        .await
+        .expect("query")
+        .expect("the demo's last closed distribution")
+        .id;
+    let hive = app.seeded_hive().await.id;
+    let user = |email: &'static str| async move {
+        entity::users::Entity::find()
+            .filter(entity::users::Column::Email.eq(email))
+            .one(db)
+            .await
+            .expect("query")
+            .expect("a demo account")
+    };
+    let gardener = user("maraicher@alveole.test").await;
+    let camille = user("camille.durand@alveole.test").await;
+    let farm = entity::producers::Entity::find()
+        .filter(entity::producers::Column::OwnerId.eq(gardener.id))
+        .one(db)
+        .await
+        .expect("query")
+        .expect("its farm")
+        .id;
+    let order = entity::orders::Entity::find()
+        .filter(entity::orders::Column::UserId.eq(camille.id))
+        .filter(entity::orders::Column::Status.eq("paid"))
+        .one(db)
+        .await
+        .expect("query")
+        .expect("an order of Camille")
+        .id;
+    let roles: Vec<(Option<&str>, Vec<String>)> = vec![
+        (
+            None,
+            vec![
+                "/".into(),
+                "/hives".into(),
+                format!("/hives/{hive}"),
+                "/login".into(),
+                "/signup".into(),
+            ],
+        ),
+        (
+            Some("camille.durand@alveole.test"),
+            vec![
+                "/me".into(),
+                format!("/distributions/{open}"),
+                format!("/distributions/{open}/basket"),
+                "/orders".into(),
+                format!("/orders/{order}"),
+                "/account/mail".into(),
+            ],
+        ),
+        (
+            Some("maraicher@alveole.test"),
+            vec![
+                format!("/producers/{farm}/distributions"),
+                format!("/distributions/{open}/producers/{farm}"),
+                format!("/distributions/{closed}/producers/{farm}/pick-list"),
+                format!("/producers/{farm}/products"),
+                format!("/producers/{farm}/plan"),
+            ],
+        ),
+        (
+            Some("gerant@alveole.test"),
+            vec![
+                format!("/distributions/{open}/manage"),
+                format!("/hives/{hive}/distributions"),
+                format!("/distributions/{closed}/pickup"),
+                format!("/hives/{hive}/dashboard"),
+            ],
+        ),
+    ];
+
+    // The Nu HTML checker reads each page as it is served.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pages");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("pages folder");
+    let mut files = Vec::new();
+    for (who, pages) in &roles {
+        let b = app.browser_with_lang("fr").await;
+        if let Some(email) = who {
+            b.login(email, "alveole-demo").await;
+        }
+        for path in pages {
+            let page = b.get(path).await;
+            assert_eq!(page.status, reqwest::StatusCode::OK, "{who:?} {path}");
+            let name: String = format!("{}{path}", who.unwrap_or("visitor"))
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            let file = dir.join(format!("{name}.html"));
+            std::fs::write(&file, &page.body).expect("write page");
+            files.push(file);
+        }
+    }
+    let out = std::process::Command::new("java")
+        .arg("-jar")
+        .arg(&jar)
+        .args(["--errors-only", "--format", "json"])
+        .args(&files)
+        .output()
+        .expect("java runs the Nu HTML checker");
+    let report: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap_or_else(
+        |_| serde_json::json!({"messages": [String::from_utf8_lossy(&out.stderr)]}),
+    );
+    let messages = report["messages"].as_array().cloned().unwrap_or_default();
+    assert!(
+        messages.is_empty(),
+        "the Nu HTML checker: {}",
+        serde_json::to_string_pretty(&messages).unwrap_or_default()
+    );
+
+    // axe-core, in Chromium at a phone's width, on each role's pages.
+    let c = chromium(&driver, "fr-FR").await;
+    let result = std::panic::AssertUnwindSafe(async {
+        c.set_window_size(390, 844).await?;
+        let mut found = Vec::new();
+        for (who, pages) in &roles {
+            match who {
+                Some(email) => log_in_with(&c, &app, email, "alveole-demo").await?,
+                None => c.delete_all_cookies().await?,
+            }
+            for path in pages {
+                c.goto(&app.url(path)).await?;
+                c.execute(&axe, vec![]).await?;
+                let v = c
+                    .execute_async(
+                        "const done = arguments[arguments.length - 1]; \
+                         axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}) \
+                           .then(r => done(r.violations.map(v => v.id + ' ' + v.nodes.map(n => n.target.join(' ')).join(', '))));",
+                        vec![],
+                    )
+                    .await?;
+                for item in v.as_array().into_iter().flatten() {
+                    found.push(format!("{who:?} {path}: {item}"));
+                }
+            }
+        }
+        assert!(found.is_empty(), "axe-core: {found:#?}");
+        Ok::<(), fantoccini::error::CmdError>(())
+    });
+    let result = futures_util::FutureExt::catch_unwind(result).await;
+    let _ = c.close().await;
+    match result {
+        Ok(r) => r.expect("axe journey"),
         Err(panic) => std::panic::resume_unwind(panic),
     }
 }

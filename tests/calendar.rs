@@ -162,6 +162,32 @@ async fn a_member_has_a_private_feed_of_the_pickups_they_ordered_for() {
             named += usize::from(basket);
         }
         assert!(named > 0, "the member's past pickups name their basket");
+        // Each event is stamped with when the feed was made.
+        let made = alveole::clock::Clock::now(&app.clock)
+            .format("%Y%m%dT%H%M%SZ")
+            .to_string();
+        assert!(
+            feed.body
+                .lines()
+                .filter(|l| l.starts_with("DTSTAMP:"))
+                .all(|l| l == format!("DTSTAMP:{made}")),
+            "{}",
+            feed.body
+        );
+
+        // The feed speaks the member's language, whatever the calendar app asks for.
+        entity::users::Entity::update_many()
+            .col_expr(
+                entity::users::Column::Locale,
+                sea_orm::sea_query::Expr::value("en"),
+            )
+            .filter(entity::users::Column::Id.eq(member.id))
+            .exec(db)
+            .await
+            .expect("locale");
+        let english = anyone.get(&format!("/calendar/{key}.ics")).await;
+        assert!(english.body.contains("Your basket: № "), "{}", english.body);
+        assert!(!english.body.contains("Votre panier"));
 
         // A key the server did not make opens nothing.
         let (id, sig) = key.split_once('-').expect("key");

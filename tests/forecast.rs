@@ -217,9 +217,15 @@ async fn the_harvest_plan_shows_a_chart_per_product_and_downloads_as_csv() {
         assert!(page.contains("Plan de récolte"));
         // The demo's open distribution takes orders: the page keeps itself current.
         assert!(page.attr("#live", "id").is_some());
+        // Its figures update in place: no page that reloads itself under the reader (WCAG 2.2.1).
+        assert!(page.attr("meta[http-equiv=refresh]", "content").is_none());
         assert_eq!(
-            page.attr("meta[http-equiv=refresh]", "content").as_deref(),
+            page.attr("#plans", "data-refresh-seconds").as_deref(),
             Some("300")
+        );
+        assert_eq!(
+            page.attr("#refresh", "href"),
+            Some(format!("/producers/{farm}/plan"))
         );
         // A section per coming pickup; the next one's figures are the API's.
         let cards = page.texts(".plan-product").len();
@@ -248,7 +254,35 @@ async fn the_harvest_plan_shows_a_chart_per_product_and_downloads_as_csv() {
         assert_eq!(shown, expected);
         assert_eq!(
             page.attr("#plan-csv", "href"),
+            Some(format!("/producers/{farm}/plan.csv?layout=fr"))
+        );
+        assert_eq!(
+            page.attr("#plan-csv-intl", "href"),
             Some(format!("/producers/{farm}/plan.csv"))
+        );
+        // French spreadsheets split on semicolons and read decimal commas.
+        let french = b
+            .get(&format!("/producers/{farm}/plan.csv?layout=fr"))
+            .await;
+        let first: Vec<&str> = french.body.trim_end().split("\r\n").collect();
+        assert!(
+            first[0].contains("\"hive_id\";\"pickup_date\""),
+            "{}",
+            first[0]
+        );
+        assert!(
+            first[1..].iter().any(|r| r
+                .split(';')
+                .map(|cell| cell.trim_matches('"'))
+                .any(|cell| cell.contains(',')
+                    && cell.chars().all(|c| c.is_ascii_digit() || c == ','))),
+            "a forecast written with a decimal comma: {first:?}"
+        );
+        assert_eq!(
+            b.get(&format!("/producers/{farm}/plan.csv?layout=xx"))
+                .await
+                .status,
+            reqwest::StatusCode::UNPROCESSABLE_ENTITY
         );
 
         let csv = b.get(&format!("/producers/{farm}/plan.csv")).await;

@@ -42,19 +42,46 @@ pub fn defuse(cell: &str) -> String {
     out
 }
 
+/// How a spreadsheet expects its CSV: commas and decimal points, or as French spreadsheets
+/// open it, semicolons and decimal commas.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Layout {
+    #[default]
+    International,
+    French,
+}
+
+impl Layout {
+    /// `fr` for the French layout; nothing or `intl` for the international one.
+    pub fn parse(s: &str) -> Option<Layout> {
+        match s.trim() {
+            "" | "intl" => Some(Layout::International),
+            "fr" => Some(Layout::French),
+            _ => None,
+        }
+    }
+}
+
 /// A CSV file being written: a byte-order mark for spreadsheets, a header, then rows.
 pub struct Csv {
     writer: csv::Writer<Vec<u8>>,
+    layout: Layout,
 }
 
 impl Csv {
     pub fn new(header: &[&str]) -> Csv {
+        Csv::with_layout(header, Layout::International)
+    }
+
+    pub fn with_layout(header: &[&str], layout: Layout) -> Csv {
         let mut csv = Csv {
             writer: WriterBuilder::new()
+                .delimiter(if layout == Layout::French { b';' } else { b',' })
                 .terminator(Terminator::CRLF)
                 // Text is always quoted, so a separator inside a name never splits the cell.
                 .quote_style(QuoteStyle::NonNumeric)
                 .from_writer("\u{feff}".as_bytes().to_vec()),
+            layout,
         };
         csv.row(header.iter().copied());
         csv
@@ -66,7 +93,18 @@ impl Csv {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let cells: Vec<String> = cells.into_iter().map(|c| defuse(c.as_ref())).collect();
+        let french = self.layout == Layout::French;
+        let cells: Vec<String> = cells
+            .into_iter()
+            .map(|c| {
+                let c = c.as_ref();
+                if french && is_number(c) {
+                    c.replace('.', ",")
+                } else {
+                    defuse(c)
+                }
+            })
+            .collect();
         // Writing to memory cannot fail but for a bug in the writer itself.
         if let Err(e) = self.writer.write_record(&cells) {
             debug_assert!(false, "csv row: {e}");
@@ -103,6 +141,28 @@ mod tests {
             );
         }
         out
+    }
+
+    #[test]
+    fn the_french_layout_splits_on_semicolons_with_decimal_commas() {
+        let mut csv = Csv::with_layout(&["produit", "prix", "quantité"], Layout::French);
+        csv.row(["Carottes, botte", "2.90", "12"]);
+        csv.row(["=SOMME(A1)", "-0.5", "2026-12-03"]);
+        let text = csv.finish();
+        let mut r = csv::ReaderBuilder::new()
+            .delimiter(b';')
+            .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let rows: Vec<Vec<String>> = r
+            .records()
+            .map(|rec| rec.expect("row").iter().map(str::to_owned).collect())
+            .collect();
+        assert_eq!(rows[0], ["Carottes, botte", "2,90", "12"]);
+        assert_eq!(rows[1], ["'=SOMME(A1)", "-0,5", "2026-12-03"]);
+        let intl = Csv::new(&["price"]);
+        assert!(!intl.finish().contains(';'));
+        assert_eq!(Layout::parse("fr"), Some(Layout::French));
+        assert_eq!(Layout::parse(""), Some(Layout::International));
+        assert_eq!(Layout::parse("xx"), None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! What the calendar feeds list: a hive's announced pickups, a member's confirmed ones, and the member's private feed key.
 
-use crate::domain::{HiveId, UserId};
+use crate::domain::{HiveId, Locale, UserId};
 use crate::error::AppResult;
 use crate::signing::{mac_hex, same};
 use chrono::{DateTime, Duration, Utc};
@@ -52,6 +52,15 @@ pub async fn hive_pickups(
         .all(db)
         .await?;
     Ok((h, list))
+}
+
+/// The language a member chose, in which their private feed is written: calendar apps send none.
+pub async fn member_locale(db: &DatabaseConnection, user: UserId) -> AppResult<Locale> {
+    Ok(entity::users::Entity::find_by_id(user.0)
+        .one(db)
+        .await?
+        .and_then(|u| Locale::parse(&u.locale))
+        .unwrap_or_default())
 }
 
 /// The pickups a member has a paid order for, recent and coming.

@@ -270,16 +270,22 @@ pub async fn bank_transfers(db: &DatabaseConnection) -> AppResult<Vec<BankTransf
 }
 
 /// The bank transfers as CSV for the admin's bank: amounts in euros with a dot.
-pub fn bank_transfers_csv(rows: &[BankTransfer]) -> String {
-    let mut out = crate::domain::spreadsheet::Csv::new(&[
-        "distribution_id",
-        "pickup",
-        "hive",
-        "payee",
-        "kind",
-        "amount_eur",
-        "reference",
-    ]);
+pub fn bank_transfers_csv(
+    rows: &[BankTransfer],
+    layout: crate::domain::spreadsheet::Layout,
+) -> String {
+    let mut out = crate::domain::spreadsheet::Csv::with_layout(
+        &[
+            "distribution_id",
+            "pickup",
+            "hive",
+            "payee",
+            "kind",
+            "amount_eur",
+            "reference",
+        ],
+        layout,
+    );
     for r in rows {
         out.row([
             r.distribution_id.to_string(),

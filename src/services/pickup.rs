@@ -6,7 +6,7 @@ use crate::AppState;
 use crate::domain::distribution::DistributionStatus;
 use crate::domain::refund::Ask;
 use crate::domain::settlement::{self, FeeRates, PickList, PickupSheet, VatShare};
-use crate::domain::spreadsheet::Csv;
+use crate::domain::spreadsheet::{Csv, Layout};
 use crate::domain::{Cents, DistributionId, HiveId, OrderId, ProducerId};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::mail::{self, Outgoing, Template};
@@ -154,15 +154,18 @@ async fn producer_names(
 }
 
 /// A pick list as CSV: one row per product in each bag, after a header.
-pub fn pick_list_csv(pl: &PickList) -> String {
-    let mut out = Csv::new(&[
-        "basket",
-        "member",
-        "product_id",
-        "product",
-        "unit",
-        "quantity",
-    ]);
+pub fn pick_list_csv(pl: &PickList, layout: Layout) -> String {
+    let mut out = Csv::with_layout(
+        &[
+            "basket",
+            "member",
+            "product_id",
+            "product",
+            "unit",
+            "quantity",
+        ],
+        layout,
+    );
     for bag in &pl.members {
         for l in &bag.lines {
             out.row([

@@ -12,7 +12,7 @@ use crate::services::distributions::local_time;
 use crate::web::routes::{Routes, get};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use entity::{distributions, hives};
 
 pub fn routes() -> Routes {
@@ -45,6 +45,7 @@ fn ics(body: String) -> Response {
 fn pickup_events(
     state: &AppState,
     lang: Locale,
+    stamp: DateTime<Utc>,
     hive: &hives::Model,
     d: &distributions::Model,
     basket: Option<i32>,
@@ -70,7 +71,7 @@ fn pickup_events(
     let cancelled = d.status == "cancelled";
     let mut out = vec![Event {
         uid: format!("pickup-{}@{host}", d.id),
-        stamp: d.created_at,
+        stamp,
         start: d.pickup_starts_at,
         end: d.pickup_ends_at,
         summary: t_args(lang, "cal.pickup", &name),
@@ -82,7 +83,7 @@ fn pickup_events(
     if deadline {
         out.push(Event {
             uid: format!("deadline-{}@{host}", d.id),
-            stamp: d.created_at,
+            stamp,
             start: d.orders_close_at - Duration::minutes(30),
             end: d.orders_close_at,
             summary: t_args(lang, "cal.deadline", &name),
@@ -103,14 +104,13 @@ async fn hive_feed(
     let (hive, list) = feeds::hive_pickups(&state.db, HiveId(id), state.now()).await?;
     let events: Vec<Event> = list
         .iter()
-        .flat_map(|d| pickup_events(&state, ctx.lang, &hive, d, None, true))
+        .flat_map(|d| pickup_events(&state, ctx.lang, state.now(), &hive, d, None, true))
         .collect();
     Ok(ics(calendar(&hive.name, &events)))
 }
 
 async fn member_feed(
     State(state): State<AppState>,
-    ctx: Ctx,
     Path(file): Path<String>,
 ) -> AppResult<Response> {
     let user = file
@@ -118,9 +118,11 @@ async fn member_feed(
         .and_then(|key| feeds::member_of_key(&state.secret, key))
         .ok_or(AppError::NotFound)?;
     let pickups = feeds::member_pickups(&state.db, user, state.now()).await?;
+    let lang = feeds::member_locale(&state.db, user).await?;
+    let now = state.now();
     let events: Vec<Event> = pickups
         .iter()
-        .flat_map(|p| pickup_events(&state, ctx.lang, &p.hive, &p.distribution, p.basket, false))
+        .flat_map(|p| pickup_events(&state, lang, now, &p.hive, &p.distribution, p.basket, false))
         .collect();
-    Ok(ics(calendar(crate::i18n::t(ctx.lang, "cal.mine"), &events)))
+    Ok(ics(calendar(crate::i18n::t(lang, "cal.mine"), &events)))
 }

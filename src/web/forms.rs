@@ -401,6 +401,23 @@ impl HiveForm {
     }
 }
 
+/// Which layout a CSV download takes: `fr` for French spreadsheets (`;`, decimal commas).
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::IntoParams)]
+#[serde(default)]
+#[into_params(parameter_in = Query)]
+pub struct LayoutQuery {
+    /// `fr`: semicolons and decimal commas, as French spreadsheets open it; `intl` or nothing: commas and points.
+    #[param(required = false, pattern = "^(fr|intl)?$")]
+    pub layout: String,
+}
+
+impl LayoutQuery {
+    pub fn parse(&self) -> Result<crate::domain::spreadsheet::Layout, AppError> {
+        crate::domain::spreadsheet::Layout::parse(&self.layout)
+            .ok_or_else(|| AppError::field("layout", "error.invalid"))
+    }
+}
+
 /// Where a visitor is: a postcode, or coordinates and a radius.
 #[derive(Debug, Default, Deserialize, Serialize, utoipa::IntoParams)]
 #[serde(default)]

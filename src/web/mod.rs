@@ -70,6 +70,7 @@ fn routes() -> Routes {
         .route("/assets/alveole.css", get(stylesheet))
         .route("/assets/pay.js", get(pay_script))
         .route("/assets/shop.js", get(shop_script))
+        .route("/assets/plan.js", get(plan_script))
         .route("/favicon.ico", get(favicon_ico))
         .route("/assets/favicon.svg", get(favicon_svg))
         .route("/apple-touch-icon.png", get(touch_icon))
@@ -203,6 +204,16 @@ async fn shop_script() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         render::SHOP_SCRIPT,
+    )
+}
+
+async fn plan_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        render::PLAN_SCRIPT,
     )
 }
 

@@ -127,14 +127,16 @@ async fn complete(
 async fn bank_transfers_csv(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
+    super::forms::Query(layout): super::forms::Query<super::forms::LayoutQuery>,
 ) -> AppResult<Response> {
     if !user.is_admin {
         return Err(AppError::Forbidden);
     }
+    let layout = layout.parse()?;
     let rows = crate::services::complete::bank_transfers(&state.db).await?;
     Ok(super::render::csv_download(
         "bank-transfers.csv",
-        crate::services::complete::bank_transfers_csv(&rows),
+        crate::services::complete::bank_transfers_csv(&rows, layout),
     ))
 }
 

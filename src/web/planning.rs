@@ -2,7 +2,7 @@
 
 use super::chart::{DemandChart, demand_svg};
 use super::ctx::{AuthUser, Ctx};
-use super::forms::Path;
+use super::forms::{Path, Query};
 use super::render::render;
 use crate::AppState;
 use crate::domain::spreadsheet::Csv;
@@ -163,22 +163,27 @@ async fn csv(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
+    Query(layout): Query<super::forms::LayoutQuery>,
 ) -> AppResult<Response> {
+    let layout = layout.parse()?;
     let (_, all) = plan(&state, &user, ProducerId(id)).await?;
-    let mut out = Csv::new(&[
-        "hive_id",
-        "pickup_date",
-        "product_id",
-        "product",
-        "unit",
-        "forecast",
-        "low",
-        "high",
-        "ordered_so_far",
-        "pick_list_quantity",
-        "weeks_of_history",
-        "unsold_pct_recent",
-    ]);
+    let mut out = Csv::with_layout(
+        &[
+            "hive_id",
+            "pickup_date",
+            "product_id",
+            "product",
+            "unit",
+            "forecast",
+            "low",
+            "high",
+            "ordered_so_far",
+            "pick_list_quantity",
+            "weeks_of_history",
+            "unsold_pct_recent",
+        ],
+        layout,
+    );
     let num = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x:.1}"));
     for f in &all {
         out.row([

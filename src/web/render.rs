@@ -110,6 +110,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
 pub const STYLESHEET: &str = include_str!("../../templates/assets/alveole.css");
 pub const PAY_SCRIPT: &str = include_str!("../../templates/assets/pay.js");
 pub const SHOP_SCRIPT: &str = include_str!("../../templates/assets/shop.js");
+pub const PLAN_SCRIPT: &str = include_str!("../../templates/assets/plan.js");
 
 pub struct Views {
     en: Tera,

@@ -9,7 +9,7 @@ use crate::services::distributions::DistributionView;
 use crate::services::invoices::InvoiceView;
 use crate::services::pickup;
 use crate::web::ctx::AuthUser;
-use crate::web::forms::{Json, Path, ShortageForm};
+use crate::web::forms::{Json, Path, Query, ShortageForm};
 use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -29,6 +29,7 @@ pub fn routes() -> Routes {
             "/distributions/{id}/producers/{producer_id}/pick-list.csv",
             get(pick_list_csv)
                 .summary("One producer's pick list as CSV")
+                .query::<crate::web::forms::LayoutQuery>()
                 .csv()
                 .refuses(&[403, 409]),
         )
@@ -253,12 +254,14 @@ pub async fn pick_list_csv(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path((id, producer)): Path<(i64, i64)>,
+    Query(layout): Query<crate::web::forms::LayoutQuery>,
 ) -> AppResult<impl IntoResponse> {
+    let layout = layout.parse()?;
     let (_, _, pl) =
         pickup::pick_list(&state.db, &user, DistributionId(id), ProducerId(producer)).await?;
     Ok(crate::web::render::csv_download(
         &format!("pick-list-{id}-{producer}.csv"),
-        pickup::pick_list_csv(&pl),
+        pickup::pick_list_csv(&pl, layout),
     ))
 }
 
