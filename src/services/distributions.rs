@@ -208,13 +208,7 @@ pub async fn page_of_hive(
         .filter(distributions::Column::HiveId.eq(hive.0))
         .order_by_desc(distributions::Column::PickupStartsAt)
         .order_by_desc(distributions::Column::Id);
-    let total = query.clone().count(db).await?;
-    let rows = query
-        .offset(page.saturating_sub(1).saturating_mul(per_page))
-        .limit(per_page)
-        .all(db)
-        .await?;
-    Ok((rows, total))
+    Ok(super::paged(db, query, page, per_page).await?)
 }
 
 /// The windows of a weekly schedule, starting today in the hive's time zone.

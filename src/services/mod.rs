@@ -48,6 +48,27 @@ pub fn conflict_on_unique(code: &'static str) -> impl Fn(DbErr) -> AppError {
     }
 }
 
+/// One page of `query`'s rows, from page 1, and how many rows it has in all.
+pub async fn paged<E>(
+    db: &sea_orm::DatabaseConnection,
+    query: sea_orm::Select<E>,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<E::Model>, u64), DbErr>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: sea_orm::FromQueryResult + Send + Sync,
+{
+    use sea_orm::{PaginatorTrait, QuerySelect};
+    let total = query.clone().count(db).await?;
+    let rows = query
+        .offset(page.saturating_sub(1).saturating_mul(per_page))
+        .limit(per_page)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
 /// A raw statement written with PostgreSQL's `$1` placeholders, numbered `?1` for SQLite.
 pub fn raw(backend: DatabaseBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = match backend {

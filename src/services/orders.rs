@@ -1348,18 +1348,12 @@ pub async fn of_user(
     per_page: u64,
     now: DateTime<Utc>,
 ) -> AppResult<(Vec<OrderView>, u64)> {
-    use sea_orm::PaginatorTrait;
     // A declined payment made no order: it stays reachable by its address, not in the list.
     let query = orders::Entity::find()
         .filter(orders::Column::UserId.eq(user.id.0))
         .filter(orders::Column::Status.ne(OrderStatus::PaymentFailed.as_str()))
         .order_by_desc(orders::Column::CreatedAt)
         .order_by_desc(orders::Column::Id);
-    let total = query.clone().count(db).await?;
-    let rows = query
-        .offset(page.saturating_sub(1).saturating_mul(per_page))
-        .limit(per_page)
-        .all(db)
-        .await?;
+    let (rows, total) = super::paged(db, query, page, per_page).await?;
     Ok((views(db, rows, now).await?, total))
 }

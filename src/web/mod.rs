@@ -68,9 +68,18 @@ fn routes() -> Routes {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/assets/alveole.css", get(stylesheet))
-        .route("/assets/pay.js", get(pay_script))
-        .route("/assets/shop.js", get(shop_script))
-        .route("/assets/plan.js", get(plan_script))
+        .route(
+            "/assets/pay.js",
+            get(|| async { script(render::PAY_SCRIPT) }),
+        )
+        .route(
+            "/assets/shop.js",
+            get(|| async { script(render::SHOP_SCRIPT) }),
+        )
+        .route(
+            "/assets/plan.js",
+            get(|| async { script(render::PLAN_SCRIPT) }),
+        )
         .route("/favicon.ico", get(favicon_ico))
         .route("/assets/favicon.svg", get(favicon_svg))
         .route("/apple-touch-icon.png", get(touch_icon))
@@ -187,33 +196,14 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-async fn pay_script() -> impl IntoResponse {
+/// One of the pages' scripts, cached for an hour like the stylesheet.
+fn script(body: &'static str) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        render::PAY_SCRIPT,
-    )
-}
-
-async fn shop_script() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        render::SHOP_SCRIPT,
-    )
-}
-
-async fn plan_script() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        render::PLAN_SCRIPT,
+        body,
     )
 }
 
