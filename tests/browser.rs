@@ -798,13 +798,17 @@ async fn a_manager_and_a_producer_run_a_pickup_from_creation_to_completion() {
     app.finish().await;
 }
 
-#[tokio::test]
-async fn no_page_of_the_demo_is_wider_than_a_phone_for_any_role() {
+/// The demo's places the page checks visit: its open and last closed distributions, its hive,
+/// and the market gardener's farm.
+struct Demo {
+    open: i64,
+    closed: i64,
+    hive: i64,
+    farm: i64,
+}
+
+async fn demo(app: &TestApp) -> Demo {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-    let Some(driver) = driver_unless_skipped().await else {
-        return;
-    };
-    let app = TestApp::spawn(Backend::Sqlite).await;
     let open = app.seeded_open_distribution().await.id;
     let db = &app.state.db;
     let closed = entity::distributions::Entity::find()
@@ -829,6 +833,28 @@ async fn no_page_of_the_demo_is_wider_than_a_phone_for_any_role() {
         .expect("query")
         .expect("its farm")
         .id;
+    Demo {
+        open,
+        closed,
+        hive,
+        farm,
+    }
+}
+
+#[tokio::test]
+async fn no_page_of_the_demo_is_wider_than_a_phone_for_any_role() {
+    use sea_orm::{EntityTrait, QueryOrder};
+    let Some(driver) = driver_unless_skipped().await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let Demo {
+        open,
+        closed,
+        hive,
+        farm,
+    } = demo(&app).await;
+    let db = &app.state.db;
     let invoice = entity::invoices::Entity::find()
         .order_by_asc(entity::invoices::Column::Id)
         .one(db)
@@ -948,7 +974,7 @@ fn a11y_tools() -> Option<(std::path::PathBuf, String)> {
 
 #[tokio::test]
 async fn the_main_pages_validate_and_pass_axe_at_phone_size_for_each_role() {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let Some((jar, axe)) = a11y_tools() else {
         return;
     };
@@ -956,34 +982,19 @@ async fn the_main_pages_validate_and_pass_axe_at_phone_size_for_each_role() {
         return;
     };
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let open = app.seeded_open_distribution().await.id;
+    let Demo {
+        open,
+        closed,
+        hive,
+        farm,
+    } = demo(&app).await;
     let db = &app.state.db;
-    let closed = entity::distributions::Entity::find()
-        .filter(entity::distributions::Column::Status.eq("closed"))
-        .order_by_desc(entity::distributions::Column::PickupStartsAt)
+    let camille = entity::users::Entity::find()
+        .filter(entity::users::Column::Email.eq("camille.durand@alveole.test"))
         .one(db)
         .await
         .expect("query")
-        .expect("the demo's last closed distribution")
-        .id;
-    let hive = app.seeded_hive().await.id;
-    let user = |email: &'static str| async move {
-        entity::users::Entity::find()
-            .filter(entity::users::Column::Email.eq(email))
-            .one(db)
-            .await
-            .expect("query")
-            .expect("a demo account")
-    };
-    let gardener = user("maraicher@alveole.test").await;
-    let camille = user("camille.durand@alveole.test").await;
-    let farm = entity::producers::Entity::find()
-        .filter(entity::producers::Column::OwnerId.eq(gardener.id))
-        .one(db)
-        .await
-        .expect("query")
-        .expect("its farm")
-        .id;
+        .expect("the demo's member");
     let order = entity::orders::Entity::find()
         .filter(entity::orders::Column::UserId.eq(camille.id))
         .filter(entity::orders::Column::Status.eq("paid"))
