@@ -40,6 +40,13 @@ struct Person {
     locale: Option<String>,
 }
 
+/// A seeded commune, which must be one the place search knows.
+fn place_of(text: &str) -> AppResult<crate::domain::places::Place> {
+    crate::domain::places::find(text)
+        .map(|f| f.place)
+        .ok_or_else(|| AppError::Internal(format!("seed: unknown place {text}")))
+}
+
 #[derive(Deserialize)]
 struct HiveFile {
     hive: HiveSeed,
@@ -50,6 +57,7 @@ struct HiveSeed {
     name: String,
     description: String,
     address: String,
+    place: String,
     lat: f64,
     lng: f64,
     timezone: String,
@@ -70,6 +78,7 @@ struct ProducerSeed {
     trade: String,
     description: String,
     address: String,
+    place: String,
     lat: f64,
     lng: f64,
     photo_url: Option<String>,
@@ -187,7 +196,8 @@ pub async fn run(state: &AppState) -> AppResult<SeedReport> {
                 name: Set(h.name.clone()),
                 description: Set(h.description.clone()),
                 address: Set(h.address.clone()),
-                postcode: Set(Some("37000".into())),
+                postcode: Set(Some(place_of(&h.place)?.postcode.to_owned())),
+                place: Set(Some(place_of(&h.place)?.label())),
                 lat: Set(h.lat),
                 lng: Set(h.lng),
                 timezone: Set(h.timezone.clone()),
@@ -226,6 +236,7 @@ pub async fn run(state: &AppState) -> AppResult<SeedReport> {
                     trade: Set(Some(p.trade.clone())),
                     description: Set(p.description.clone()),
                     address: Set(p.address.clone()),
+                    place: Set(Some(place_of(&p.place)?.label())),
                     lat: Set(p.lat),
                     lng: Set(p.lng),
                     photo_url: Set(p.photo_url.clone()),

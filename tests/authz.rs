@@ -119,6 +119,7 @@ fn rules() -> BTreeMap<&'static str, Rule> {
         ("GET /assets/pay.js", rule(EVERYONE)),
         ("GET /assets/shop.js", rule(EVERYONE)),
         ("GET /assets/plan.js", rule(EVERYONE)),
+        ("GET /assets/places.js", rule(EVERYONE)),
         ("GET /favicon.ico", rule(EVERYONE)),
         ("GET /assets/favicon.svg", rule(EVERYONE)),
         ("GET /apple-touch-icon.png", rule(EVERYONE)),
@@ -234,6 +235,7 @@ fn rules() -> BTreeMap<&'static str, Rule> {
         ("GET /producers/{producer_id}/hives", rule(PRODUCER)),
         ("POST /producers/{producer_id}/hives", rule(PRODUCER)),
         ("GET /producers/{producer_id}/distributions", rule(PRODUCER)),
+        ("GET /producers/{producer_id}/statements", rule(PRODUCER)),
         ("GET /producers/{producer_id}/plan", rule(PRODUCER)),
         ("GET /producers/{producer_id}/plan.csv", rule(PRODUCER)),
         ("GET /producers/{id}/stripe", rule(PRODUCER).ok(303)),
@@ -274,6 +276,7 @@ fn rules() -> BTreeMap<&'static str, Rule> {
         ("DELETE /api/v1/session", rule(SIGNED_IN)),
         ("GET /api/v1/me", rule(SIGNED_IN)),
         ("GET /api/v1/hives", rule(EVERYONE)),
+        ("GET /api/v1/places", rule(EVERYONE)),
         ("POST /api/v1/hives", rule(SIGNED_IN)),
         ("GET /api/v1/hives/{hive_id}", rule(EVERYONE)),
         ("PUT /api/v1/hives/{hive_id}", rule(MANAGER)),
@@ -979,13 +982,15 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 /// Field names the forms and the API use, each given the same bad value at once.
-const FIELDS: [&str; 30] = [
+const FIELDS: [&str; 32] = [
     "name",
     "email",
     "password",
     "locale",
     "description",
     "address",
+    "place",
+    "located_at",
     "postcode",
     "lat",
     "lng",

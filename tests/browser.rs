@@ -302,7 +302,7 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
 
         member.shot(&c, "account").await;
         c.goto(&app.url("/hives")).await?;
-        c.find(Locator::Id("f-postcode"))
+        c.find(Locator::Id("f-place"))
             .await?
             .send_keys("37000")
             .await?;
@@ -315,7 +315,7 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
             if c.current_url()
                 .await?
                 .query()
-                .is_some_and(|q| q.contains("postcode=37000"))
+                .is_some_and(|q| q.contains("place=37000"))
             {
                 break;
             }

@@ -51,7 +51,11 @@ async fn the_hive_feed_lists_pickups_and_deadlines_with_stable_uids() {
             })
             .expect("the open pickup");
         assert!(pickup.get_summary().is_some_and(|s| s.contains(&hive.name)));
-        assert_eq!(pickup.get_location(), Some(hive.address.as_str()));
+        assert_eq!(
+            pickup.get_location(),
+            Some(format!("{}, 37000 Tours", hive.address).as_str()),
+            "the address with its commune"
+        );
         assert_eq!(pickup.get_status(), Some(EventStatus::Confirmed));
         assert!(
             pickup

@@ -186,12 +186,8 @@ async fn the_api_refuses_what_its_document_rules_out() {
         // A radius alone names no place for the API; the page then lists every hive.
         let (status, v) = api.get("/api/v1/hives?radius_km=30").await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-        assert!(v["error"]["fields"]["postcode"].is_array(), "{v}");
-        let page = app
-            .browser()
-            .await
-            .get("/hives?postcode=&radius_km=30")
-            .await;
+        assert!(v["error"]["fields"]["place"].is_array(), "{v}");
+        let page = app.browser().await.get("/hives?place=&radius_km=30").await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     })
     .await;

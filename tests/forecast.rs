@@ -237,8 +237,11 @@ async fn the_harvest_plan_shows_a_chart_per_product_and_downloads_as_csv() {
             page.texts(&format!("{section} .plan-product")).len(),
             items.len()
         );
-        // Each figure on the page is the API's.
-        let number = |t: &String| t.parse::<f64>().expect("a number");
+        // Each figure on the page is the API's, written with a French decimal comma.
+        let number = |t: &String| {
+            assert!(!t.contains('.'), "{t}");
+            t.replace(',', ".").parse::<f64>().expect("a number")
+        };
         let mut expected: Vec<f64> = items
             .iter()
             .filter(|i| i["enough_history"] == true)

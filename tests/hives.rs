@@ -55,21 +55,73 @@ async fn hives_are_found_nearest_first_with_their_distance() {
         assert_eq!(v.as_array().map(Vec::len), Some(3));
         assert_eq!(v[2]["id"], json!(paris));
 
-        // By postcode, on the page: 37000 is Tours.
+        // By commune or postcode, on the page and in the API: 37000 is Tours.
         let b = app.browser().await;
-        let p = b.get("/hives?postcode=37000&radius_km=300").await;
+        let p = b.get("/hives?place=37000&radius_km=300").await;
         assert_eq!(p.status, StatusCode::OK);
         let names = p.texts(".hive-list li a strong");
         assert_eq!(
             names,
             ["Ruche d'Amboise", "Ruche de Blois", "Ruche de Paris"]
         );
-        assert_eq!(p.texts(".hive-list .distance")[0], "22 km");
+        assert_eq!(p.texts(".hive-list .distance")[0], "23 km");
+        for typed in ["Tours", "TOURS", "37000 tours"] {
+            let p = b.get(&format!("/hives?place={typed}&radius_km=300")).await;
+            assert_eq!(p.texts(".hive-list li a strong").len(), 3, "{typed}");
+            assert_eq!(p.value_of("place").as_deref(), Some(typed));
+        }
+        let (s, v) = app
+            .api()
+            .get("/api/v1/hives?place=tours&radius_km=300")
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let names: Vec<_> = v
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|h| h["name"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(
+            names,
+            ["Ruche d'Amboise", "Ruche de Blois", "Ruche de Paris"]
+        );
+        assert_eq!(v[0]["distance_km"].as_f64(), Some(23.0));
+        // Accents and hyphens are optional; the nearest hive to Azay-le-Rideau is still Amboise.
+        let (_, v) = app
+            .api()
+            .get("/api/v1/hives?place=azay%20le%20rideau&radius_km=300")
+            .await;
+        assert_eq!(v[0]["name"], "Ruche d'Amboise");
+        let (_, by_code) = app
+            .api()
+            .get("/api/v1/hives?place=37190&radius_km=300")
+            .await;
+        assert_eq!(by_code, v);
+        // The older postcode parameter still works.
+        let (_, v) = app
+            .api()
+            .get("/api/v1/hives?postcode=37000&radius_km=300")
+            .await;
+        assert_eq!(v[0]["distance_km"].as_f64(), Some(23.0));
 
-        let p = b.get("/hives?postcode=99999").await;
+        let p = b.get("/hives?place=99999").await;
         assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(p.field_error("postcode").is_some());
-        assert_eq!(p.value_of("postcode").as_deref(), Some("99999"));
+        assert!(p.field_error("place").is_some());
+        assert_eq!(p.value_of("place").as_deref(), Some("99999"));
+        let (s, v) = app.api().get("/api/v1/hives?place=Atlantis").await;
+        assert_eq!(
+            (s, fields(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, vec!["place".to_owned()])
+        );
+        // A name several communes share: the most populous, and the others offered.
+        let p = b.get("/hives?place=saint-denis").await;
+        assert_eq!(p.status, StatusCode::OK);
+        let others = p.texts(".others a");
+        assert!(others.len() >= 3, "{others:?}");
+        assert!(
+            others.iter().all(|o| o.contains("Saint-Denis")),
+            "{others:?}"
+        );
         let (s, v) = app.api().get("/api/v1/hives?lat=95&lng=0").await;
         assert_eq!(
             (s, fields(&v)),
@@ -95,37 +147,56 @@ async fn a_manager_creates_and_edits_a_hive_from_the_pages() {
     each_backend(|app| async move {
         let b = app.browser().await;
         b.signup("claire@example.fr", "Claire").await;
+        let form = b.get("/hives/new").await;
+        for hidden in ["lat", "lng", "timezone", "located_at"] {
+            assert_eq!(
+                form.attr(&format!("input[name={hidden}]"), "type").as_deref(),
+                Some("hidden"),
+                "{hidden} is not typed by hand"
+            );
+        }
+        assert_eq!(form.attr("input[name=place]", "list").as_deref(), Some("communes"));
         let bad = b
             .post(
                 "/hives/new",
                 &[
                     ("name", "Ruche du Vieux-Tours"),
                     ("address", ""),
-                    ("lat", "47,39"),
-                    ("lng", "200"),
+                    ("place", "Atlantis"),
+                    ("lat", ""),
+                    ("lng", ""),
+                    ("timezone", ""),
+                    ("located_at", ""),
                     ("radius_km", "5000"),
-                    ("timezone", "Mars/Olympus"),
                 ],
             )
             .await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-        for field in ["address", "lng", "radius_km", "timezone"] {
+        for field in ["address", "place", "radius_km"] {
             assert!(bad.field_error(field).is_some(), "{field} has a message");
         }
-        assert!(
-            bad.field_error("lat").is_none(),
-            "a French decimal comma is fine"
+        assert_eq!(
+            bad.field_error("place").as_deref(),
+            Some("We find no French town of that name or postcode. Check the spelling, or enter the postcode.")
         );
         assert_eq!(
             bad.value_of("name").as_deref(),
             Some("Ruche du Vieux-Tours"),
             "typed values are kept"
         );
+        assert_eq!(bad.value_of("place").as_deref(), Some("Atlantis"));
         let rows = entity::hives::Entity::find()
             .count(&app.state.db)
             .await
             .expect("count");
         assert_eq!(rows, 0);
+        let bad = b
+            .post(
+                "/hives/new",
+                &[("name", "Ruche du Vieux-Tours"), ("address", "Place Plumereau"), ("place", "")],
+            )
+            .await;
+        assert!(bad.field_error("place").is_some(), "a place is needed");
 
         let p = b
             .post(
@@ -133,8 +204,12 @@ async fn a_manager_creates_and_edits_a_hive_from_the_pages() {
                 &[
                     ("name", "Ruche du Vieux-Tours"),
                     ("description", "Le jeudi soir."),
-                    ("address", "Place Plumereau, Tours"),
-                    ("postcode", "37000"),
+                    ("address", "Place Plumereau"),
+                    ("place", "tours"),
+                    ("lat", ""),
+                    ("lng", ""),
+                    ("timezone", ""),
+                    ("located_at", ""),
                 ],
             )
             .await;
@@ -142,8 +217,11 @@ async fn a_manager_creates_and_edits_a_hive_from_the_pages() {
         let hive_url = p.location.clone().expect("location");
         let page = b.follow(&p).await;
         assert_eq!(page.texts("h1"), ["Ruche du Vieux-Tours"]);
-        assert!(page.contains("Place Plumereau, Tours"));
+        assert!(page.contains("Place Plumereau, 37000 Tours"), "{}", page.body);
         assert!(page.contains("Your hive is created."));
+        let id = hive_url.trim_start_matches("/hives/");
+        let (_, v) = app.api().get(&format!("/api/v1/hives/{id}")).await;
+        assert_eq!((v["place"].as_str(), v["postcode"].as_str()), (Some("37000 Tours"), Some("37000")));
 
         let edit = b.get(&format!("{hive_url}/edit")).await;
         assert_eq!(
@@ -151,22 +229,39 @@ async fn a_manager_creates_and_edits_a_hive_from_the_pages() {
             Some("250"),
             "default radius"
         );
+        assert_eq!(edit.value_of("place").as_deref(), Some("37000 Tours"));
         assert_eq!(edit.value_of("timezone").as_deref(), Some("Europe/Paris"));
-        let p = b
-            .post(
-                &format!("{hive_url}/edit"),
-                &[
-                    ("name", "Ruche Plumereau"),
-                    ("address", "Place Plumereau"),
-                    ("lat", "47.395"),
-                    ("lng", "0.682"),
-                    ("radius_km", "80"),
-                    ("timezone", "Europe/Paris"),
-                ],
+        // An exact position set through the API stays when the page is sent back unchanged.
+        let mut owner = app.api();
+        owner.login("claire@example.fr", "correct horse battery").await;
+        let (s, _) = owner
+            .put(
+                &format!("/api/v1/hives/{id}"),
+                json!({"name": "Ruche du Vieux-Tours", "address": "Place Plumereau", "place": "37000 Tours", "lat": 47.395, "lng": 0.682}),
             )
             .await;
-        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        assert_eq!(s, StatusCode::OK);
+        let edit = b.get(&format!("{hive_url}/edit")).await;
+        let sent: Vec<(String, String)> = ["lat", "lng", "timezone", "located_at", "place"]
+            .iter()
+            .map(|f| (f.to_string(), edit.value_of(f).unwrap_or_default()))
+            .collect();
+        let mut fields: Vec<(&str, &str)> = sent.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        fields.extend([("name", "Ruche Plumereau"), ("address", "Place Plumereau"), ("radius_km", "80")]);
+        let p = b.post(&format!("{hive_url}/edit"), &fields).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
         assert_eq!(b.follow(&p).await.texts("h1"), ["Ruche Plumereau"]);
+        let (_, v) = app.api().get(&format!("/api/v1/hives/{id}")).await;
+        assert_eq!((v["lat"].as_f64(), v["lng"].as_f64()), (Some(47.395), Some(0.682)));
+        // Moving it to another commune takes that commune's position.
+        let place = fields.iter_mut().find(|(k, _)| *k == "place").expect("place");
+        place.1 = "Azay le Rideau";
+        let p = b.post(&format!("{hive_url}/edit"), &fields).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        let (_, v) = app.api().get(&format!("/api/v1/hives/{id}")).await;
+        assert_eq!(v["place"], "37190 Azay-le-Rideau");
+        let lat = v["lat"].as_f64().expect("lat");
+        assert!((lat - 47.26).abs() < 0.05, "{lat}");
 
         // Someone else can neither open the edit page nor post to it.
         let other = app.browser().await;
@@ -182,7 +277,6 @@ async fn a_manager_creates_and_edits_a_hive_from_the_pages() {
             )
             .await;
         assert_eq!(p.status, StatusCode::FORBIDDEN);
-        let id = hive_url.trim_start_matches("/hives/");
         let mut api = app.api();
         api.login("intrus@example.fr", "correct horse battery")
             .await;
@@ -286,7 +380,12 @@ async fn hive_api_validates_every_field() {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(fields(&v), ["address", "lat", "lng", "name", "radius_km", "timezone"]);
         let (s, v) = m.post("/api/v1/hives", json!({"name": "R", "address": "A"})).await;
-        assert_eq!((s, fields(&v)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["lat".to_owned()]));
+        assert_eq!((s, fields(&v)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["place".to_owned()]));
+        let (s, v) = m.post("/api/v1/hives", json!({"name": "R", "address": "A", "place": "Nowhere-sur-Mer"})).await;
+        assert_eq!((s, fields(&v)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["place".to_owned()]));
+        let (s, v) = m.post("/api/v1/hives", json!({"name": "R", "address": "A", "place": "saint pierre 974"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!((v["timezone"].as_str(), v["postcode"].as_str()), (Some("Indian/Reunion"), Some("97410")));
         let (s, v) = m.post("/api/v1/hives", json!({"name": "R", "address": "A", "postcode": "37000", "radius_km": 30})).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         assert_eq!((v["timezone"].as_str(), v["radius_km"].as_i64()), (Some("Europe/Paris"), Some(30)));
@@ -380,6 +479,62 @@ async fn managers_hear_of_requests_and_producers_of_their_acceptance_each_with_t
             !of_member
                 .iter()
                 .any(|k| k.starts_with("producer_") || k == "pick_list")
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn places_are_suggested_as_people_type() {
+    each_backend(|app| async move {
+        let api = app.api();
+        let (s, v) = api.get("/api/v1/places?q=azay%20le%20r").await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v[0]["label"], "37190 Azay-le-Rideau");
+        assert_eq!(
+            (v[0]["postcode"].as_str(), v[0]["departement"].as_str()),
+            (Some("37190"), Some("37"))
+        );
+        let (_, v) = api.get("/api/v1/places?q=37190").await;
+        let names: Vec<_> = v
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|p| p["name"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert!(names.contains(&"Azay-le-Rideau".to_owned()), "{names:?}");
+        assert!(
+            names.len() > 1 && names.len() <= 8,
+            "every commune of the postcode, at most eight: {names:?}"
+        );
+        // Accents are optional; the most populous namesake comes first.
+        let (_, v) = api.get("/api/v1/places?q=chateauroux").await;
+        assert_eq!(v[0]["label"], "36000 Châteauroux");
+        let (s, v) = api.get("/api/v1/places?q=zzzzqx").await;
+        assert_eq!((s, v), (StatusCode::OK, json!([])));
+        let (s, v) = api.get("/api/v1/places").await;
+        assert_eq!(
+            (s, v),
+            (StatusCode::OK, json!([])),
+            "nothing typed, nothing suggested"
+        );
+        let (s, v) = api
+            .get(&format!("/api/v1/places?q={}", "a".repeat(101)))
+            .await;
+        assert_eq!(
+            (s, fields(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, vec!["q".to_owned()])
+        );
+        // The script that offers them to the forms is served.
+        let r = reqwest::get(app.url("/assets/places.js"))
+            .await
+            .expect("script");
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(
+            r.text()
+                .await
+                .unwrap_or_default()
+                .contains("/api/v1/places")
         );
     })
     .await;

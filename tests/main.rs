@@ -13,6 +13,7 @@ mod crawl;
 mod dashboard;
 mod faults;
 mod forecast;
+mod formatting;
 mod hives;
 mod news;
 mod operations;

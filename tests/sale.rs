@@ -794,12 +794,76 @@ async fn offers_keep_their_price_and_caps_never_drop_below_orders() {
             StatusCode::CONFLICT,
             "no withdrawal once open"
         );
+        // The offers of an open sale are kept in memory: a product added now shows at once.
+        let (_, before) = sale
+            .member
+            .get(&format!(
+                "/api/v1/distributions/{}/offers",
+                sale.distribution
+            ))
+            .await;
         let new_product = sale.producer.product(&sale.farm, "Navets", 200).await;
+        let (s, turnips) = sale
+            .producer
+            .post(
+                &offers_path,
+                json!({"product_id": new_product, "quantity_available": 5}),
+            )
+            .await;
+        assert_eq!(
+            s,
+            StatusCode::CREATED,
+            "a new product while ordering is open: {turnips}"
+        );
+        let (_, after) = sale
+            .member
+            .get(&format!(
+                "/api/v1/distributions/{}/offers",
+                sale.distribution
+            ))
+            .await;
+        assert_eq!(
+            after.as_array().map(Vec::len),
+            before.as_array().map(|b| b.len() + 1)
+        );
+        let turnips_id = turnips["id"].as_str().expect("offer").to_owned();
+        let (s, o) = sale
+            .member
+            .post(
+                &format!("/api/v1/distributions/{}/orders", sale.distribution),
+                order(&turnips_id, 2),
+            )
+            .await;
+        assert_eq!(
+            (s, o["total_cents"].as_i64()),
+            (StatusCode::CREATED, Some(400)),
+            "{o}"
+        );
         let (s, _) = sale
             .producer
             .post(&offers_path, json!({"product_id": new_product}))
             .await;
-        assert_eq!(s, StatusCode::CONFLICT, "no new offer once open");
+        assert_eq!(s, StatusCode::CONFLICT, "offered once");
+        assert_eq!(
+            sale.producer
+                .delete(&format!("/api/v1/offers/{turnips_id}"))
+                .await
+                .0,
+            StatusCode::CONFLICT,
+            "no withdrawal once open"
+        );
+        // Once ordering is closed, nothing more is added.
+        let later = sale.producer.product(&sale.farm, "Radis", 150).await;
+        app.clock.set(sale.closes);
+        let (s, _) = sale
+            .producer
+            .post(&offers_path, json!({"product_id": later}))
+            .await;
+        assert_eq!(
+            s,
+            StatusCode::CONFLICT,
+            "no new offer once ordering is closed"
+        );
     })
     .await;
 }
@@ -1474,7 +1538,7 @@ async fn the_pages_run_a_whole_week() {
         assert!(b.get("/orders").await.contains("Ruche de Tours"));
 
         // The manager sees it.
-        assert!(m.get(&manage_url).await.texts("#orders-summary")[0].starts_with("1 paid orders"));
+        assert!(m.get(&manage_url).await.texts("#orders-summary")[0].starts_with("1 paid order,"));
         // The member changes the order: refunded, back in the basket, paid again with one carrot less.
         let order_url = paid.location.clone().expect("order url");
         let reopened = b

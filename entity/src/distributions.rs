@@ -20,6 +20,8 @@ pub struct Model {
     pub cancelled_at: Option<DateTimeUtc>,
     /// How far the close has gone (see `services::close`); 0 before it starts.
     pub close_step: i32,
+    /// Offers added after ordering opened; a process's copy of the offers is keyed by it.
+    pub offers_version: i32,
     /// How the host fee was paid once completed: `paid` or `bank_transfer`.
     pub host_fee_status: Option<String>,
     pub host_fee_transfer_ref: Option<String>,

@@ -13,6 +13,8 @@ pub struct Model {
     pub description: String,
     pub address: String,
     pub postcode: Option<String>,
+    /// The commune as shown back to people: "37190 Azay-le-Rideau".
+    pub place: Option<String>,
     pub lat: f64,
     pub lng: f64,
     pub timezone: String,

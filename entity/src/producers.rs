@@ -16,6 +16,8 @@ pub struct Model {
     pub address: String,
     pub lat: f64,
     pub lng: f64,
+    /// The commune as shown back to people: "37190 Azay-le-Rideau".
+    pub place: Option<String>,
     pub photo_url: Option<String>,
     /// More photos, one https address per line.
     #[sea_orm(column_type = "Text")]

@@ -15,6 +15,8 @@ mod m20261126_000004_news_and_mail_preferences;
 mod m20261201_000001_refunded_per_line;
 mod m20261201_000002_account_tokens_and_limits;
 mod m20261202_000001_order_edits;
+mod m20261203_000001_places;
+mod m20261203_000002_offers_version;
 
 pub struct Migrator;
 
@@ -35,6 +37,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_refunded_per_line::Migration),
             Box::new(m20261201_000002_account_tokens_and_limits::Migration),
             Box::new(m20261202_000001_order_edits::Migration),
+            Box::new(m20261203_000001_places::Migration),
+            Box::new(m20261203_000002_offers_version::Migration),
         ]
     }
 }

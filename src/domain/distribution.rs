@@ -86,6 +86,11 @@ impl DistributionStatus {
     pub fn offers_editable(self) -> bool {
         self == DistributionStatus::Draft
     }
+
+    /// New products may still be offered while members order: nothing already ordered changes.
+    pub fn offers_addable(self) -> bool {
+        matches!(self, DistributionStatus::Draft | DistributionStatus::Open)
+    }
 }
 
 /// When members may order and when they collect; only a consistent window can be built.

@@ -9,6 +9,7 @@ pub mod geo;
 pub mod ids;
 pub mod money;
 pub mod order;
+pub mod places;
 pub mod refund;
 pub mod search;
 pub mod settlement;

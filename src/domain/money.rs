@@ -8,7 +8,6 @@
 //! fees, so the money of a distribution always balances to the cent.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// An amount in euro cents; VAT-inclusive unless a name says otherwise.
 #[derive(
@@ -96,36 +95,12 @@ impl Cents {
         format!("{}.{:02}", self.0 / 100, (self.0 % 100).abs())
     }
 
-    /// The amount as a French reader expects it: `1 234,50 €`.
-    pub fn format_fr(self) -> String {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let abs = self.0.unsigned_abs();
-        format!(
-            "{sign}{},{:02}\u{a0}€",
-            group(abs / 100, '\u{202f}'),
-            abs % 100
-        )
-    }
-
-    /// The amount as an English reader expects it: `€1,234.50`.
-    pub fn format_en(self) -> String {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let abs = self.0.unsigned_abs();
-        format!("{sign}€{}.{:02}", group(abs / 100, ','), abs % 100)
-    }
-
     /// VAT-exclusive amount of this VAT-inclusive amount, rounded half-up to the cent.
     pub fn excl_vat(self, vat_rate_bps: i32) -> Cents {
         Cents(div_half_up(
             self.0 * 10_000,
             10_000 + i64::from(vat_rate_bps),
         ))
-    }
-}
-
-impl fmt::Display for Cents {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.format_en())
     }
 }
 
@@ -141,18 +116,13 @@ pub fn div_half_up(numerator: i64, denominator: i64) -> i64 {
     }
 }
 
-fn group(mut n: u64, sep: char) -> String {
-    let mut parts = Vec::new();
-    loop {
-        if n < 1000 {
-            parts.push(n.to_string());
-            break;
-        }
-        parts.push(format!("{:03}", n % 1000));
-        n /= 1000;
+/// Logs and the command line: "€-2.50"; pages and mail write amounts through `i18n::format`.
+impl std::fmt::Display for Cents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        write!(f, "€{sign}{}.{:02}", abs / 100, abs % 100)
     }
-    parts.reverse();
-    parts.join(&sep.to_string())
 }
 
 #[cfg(test)]
@@ -188,11 +158,7 @@ mod tests {
     }
 
     #[test]
-    fn formats_in_both_languages() {
-        assert_eq!(Cents(123_456).format_fr(), "1\u{202f}234,56\u{a0}€");
-        assert_eq!(Cents(123_456).format_en(), "€1,234.56");
-        assert_eq!(Cents(5).format_en(), "€0.05");
-        assert_eq!(Cents(-250).format_fr(), "-2,50\u{a0}€");
+    fn form_fields_get_a_dot() {
         assert_eq!(Cents(320).to_input(), "3.20");
     }
 

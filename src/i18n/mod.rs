@@ -1,5 +1,7 @@
 //! The translation catalogues (French and English) and the language of the request being served.
 
+pub mod format;
+
 use crate::domain::Locale;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -82,13 +84,41 @@ pub fn t(lang: Locale, key: &str) -> &str {
         .unwrap_or(key)
 }
 
-/// The message for `key` with each `{name}` replaced by its value.
+/// The message for `key` with each `{name}` replaced by its value; a message written in plural
+/// forms (`{ one = "…", other = "…" }`) takes the one its `n` calls for in that language.
 pub fn t_args(lang: Locale, key: &str, args: &[(&str, String)]) -> String {
-    let mut s = t(lang, key).to_owned();
+    let n = args
+        .iter()
+        .find(|(name, _)| *name == "n")
+        .and_then(|(_, v)| v.parse::<i64>().ok());
+    let mut s = message(lang, key, n).unwrap_or(key).to_owned();
     for (name, value) in args {
         s = s.replace(&format!("{{{name}}}"), value);
     }
     s
+}
+
+/// The message for `key`, in the plural form of `n` when it has plural forms, falling back to
+/// English; `None` when neither catalogue has it.
+pub fn message(lang: Locale, key: &str, n: Option<i64>) -> Option<&'static str> {
+    let c = catalogues();
+    let own = match lang {
+        Locale::En => &c.en,
+        Locale::Fr => &c.fr,
+    };
+    if let Some(n) = n {
+        let forms = [
+            format!("{key}.{}", format::plural(lang, n)),
+            format!("{key}.other"),
+        ];
+        if let Some(m) = forms.iter().find_map(|k| own.flat.get(k)) {
+            return Some(m);
+        }
+    }
+    own.flat
+        .get(key)
+        .or_else(|| c.en.flat.get(key))
+        .map(String::as_str)
 }
 
 /// Every key of a catalogue, for the test that keeps French and English complete.
@@ -104,17 +134,7 @@ pub fn format_datetime(
     tz: chrono_tz::Tz,
     lang: Locale,
 ) -> String {
-    let l = t.with_timezone(&tz);
-    match lang {
-        Locale::Fr => {
-            const DAYS: [&str; 7] = [
-                "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
-            ];
-            let day = DAYS[chrono::Datelike::weekday(&l).num_days_from_monday() as usize];
-            format!("{day} {} à {}", l.format("%d/%m/%Y"), l.format("%H:%M"))
-        }
-        Locale::En => l.format("%A %-d %B %Y at %H:%M").to_string(),
-    }
+    format::datetime(t, tz, lang)
 }
 
 tokio::task_local! {
@@ -142,6 +162,48 @@ mod tests {
         let missing_en: Vec<_> = fr.iter().filter(|k| !en.contains(k)).collect();
         assert!(missing_fr.is_empty(), "missing in fr.toml: {missing_fr:?}");
         assert!(missing_en.is_empty(), "missing in en.toml: {missing_en:?}");
+    }
+
+    #[test]
+    fn plural_messages_take_the_form_of_their_count() {
+        let n = |lang, n: i64| {
+            t_args(
+                lang,
+                "shop.basket",
+                &[("n", n.to_string()), ("total", "x".into())],
+            )
+        };
+        assert_eq!(n(Locale::Fr, 1), "Panier : 1 article, x");
+        assert_eq!(n(Locale::Fr, 0), "Panier : 0 article, x");
+        assert_eq!(n(Locale::Fr, 3), "Panier : 3 articles, x");
+        assert_eq!(n(Locale::En, 1), "Basket: 1 item, x");
+        assert_eq!(n(Locale::En, 0), "Basket: 0 items, x");
+        // A message without plural forms is used as it is.
+        assert_eq!(
+            t_args(Locale::En, "shop.left", &[("n", "4".into())]),
+            "4 left"
+        );
+    }
+
+    #[test]
+    fn every_plural_message_has_its_singular_in_both_languages() {
+        for lang in [Locale::En, Locale::Fr] {
+            let own = keys(lang);
+            // A message in plural forms is one whose key holds both a singular and an `other`.
+            for base in own.iter().filter_map(|k| k.strip_suffix(".one")) {
+                if !own.contains(&format!("{base}.other").as_str()) {
+                    continue;
+                }
+                for l in [Locale::En, Locale::Fr] {
+                    for form in ["one", "other"] {
+                        assert!(
+                            keys(l).contains(&format!("{base}.{form}").as_str()),
+                            "{base}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

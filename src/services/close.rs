@@ -929,8 +929,8 @@ struct BasketMail {
     hive: String,
     address: String,
     basket: Option<i32>,
+    /// The pickup, from its start to its end.
     pickup: String,
-    pickup_ends: String,
     from: Vec<BasketFrom>,
     order_url: String,
 }
@@ -1022,10 +1022,9 @@ pub async fn basket_mail(
     serde_json::to_value(BasketMail {
         name,
         hive: hive.name.clone(),
-        address: hive.address.clone(),
+        address: super::hives::postal_address(&hive),
         basket,
-        pickup: distributions::local_time(&hive, d.pickup_starts_at, lang),
-        pickup_ends: distributions::local_time(&hive, d.pickup_ends_at, lang),
+        pickup: distributions::local_span(&hive, d.pickup_starts_at, d.pickup_ends_at, lang),
         from,
         order_url: format!("{}/orders/{first}", state.config.base_url),
     })

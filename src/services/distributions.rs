@@ -308,7 +308,7 @@ pub async fn open(state: &AppState, d: &distributions::Model) -> AppResult<()> {
         let mail = OpenMail {
             name: &m.name,
             hive: &hive.name,
-            address: &hive.address,
+            address: &super::hives::postal_address(&hive),
             distribution_id: d.id,
             pickup: local_time(&hive, d.pickup_starts_at, lang),
             closes: local_time(&hive, d.orders_close_at, lang),
@@ -434,6 +434,22 @@ async fn members_of<C: ConnectionTrait>(db: &C, hive: i64) -> AppResult<Vec<user
 pub fn local_time(hive: &hive_rows::Model, t: DateTime<Utc>, lang: Locale) -> String {
     crate::i18n::format_datetime(
         t,
+        hive.timezone.parse().unwrap_or(chrono_tz::Europe::Paris),
+        lang,
+    )
+}
+
+/// A pickup from its start to its end in the hive's time zone, its day written once when both
+/// fall on it.
+pub fn local_span(
+    hive: &hive_rows::Model,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    lang: Locale,
+) -> String {
+    crate::i18n::format::span(
+        from,
+        to,
         hive.timezone.parse().unwrap_or(chrono_tz::Europe::Paris),
         lang,
     )

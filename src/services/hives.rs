@@ -2,6 +2,7 @@
 
 use super::accounts::CurrentUser;
 use crate::domain::geo::round_km;
+use crate::domain::places;
 use crate::domain::{ApprovalStatus, Coordinates, HiveId, UserId};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
@@ -22,6 +23,8 @@ pub struct HiveInput {
     pub description: String,
     pub address: String,
     pub postcode: Option<String>,
+    /// The commune, as shown back: "37000 Tours".
+    pub place: Option<String>,
     pub coords: Coordinates,
     pub timezone: String,
     pub radius_km: i32,
@@ -34,6 +37,7 @@ impl HiveInput {
         row.description = Set(self.description);
         row.address = Set(self.address);
         row.postcode = Set(self.postcode);
+        row.place = Set(self.place);
         row.lat = Set(self.coords.lat);
         row.lng = Set(self.coords.lng);
         row.timezone = Set(self.timezone);
@@ -49,6 +53,10 @@ pub struct HiveView {
     pub description: String,
     pub address: String,
     pub postcode: Option<String>,
+    /// The commune: "37000 Tours".
+    pub place: Option<String>,
+    /// The address with its commune, for pages and mail.
+    pub postal_address: String,
     pub lat: f64,
     pub lng: f64,
     pub timezone: String,
@@ -65,8 +73,10 @@ impl HiveView {
             id: HiveId(h.id),
             name: h.name,
             description: h.description,
+            postal_address: places::postal_address(&h.address, h.place.as_deref()),
             address: h.address,
             postcode: h.postcode,
+            place: h.place,
             lat: h.lat,
             lng: h.lng,
             timezone: h.timezone,
@@ -83,6 +93,11 @@ impl HiveView {
             lng: self.lng,
         }
     }
+}
+
+/// A hive's address with its commune, as pages, mail and invoices print it.
+pub fn postal_address(h: &hives::Model) -> String {
+    places::postal_address(&h.address, h.place.as_deref())
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: HiveId) -> AppResult<hives::Model> {

@@ -61,7 +61,7 @@ pub struct InvoiceView {
     pub body: Body,
 }
 
-fn printed_number(issuer: &str, number: i64) -> String {
+pub(crate) fn printed_number(issuer: &str, number: i64) -> String {
     let prefix = match issuer.split_once(':') {
         Some(("producer", id)) => format!("V{id}"),
         Some(("hive", id)) => format!("R{id}"),
@@ -147,7 +147,7 @@ pub async fn issue(state: &AppState, id: DistributionId) -> AppResult<usize> {
                 p.id,
                 Party {
                     name: p.name,
-                    address: p.address,
+                    address: crate::domain::places::postal_address(&p.address, p.place.as_deref()),
                 },
             )
         })
@@ -243,7 +243,7 @@ pub async fn issue(state: &AppState, id: DistributionId) -> AppResult<usize> {
     }
     let host = Party {
         name: hive.name.clone(),
-        address: hive.address.clone(),
+        address: super::hives::postal_address(&hive),
     };
     let platform = Party {
         name: "Alvéole".to_owned(),

@@ -20,7 +20,6 @@ pub mod order_edit;
 pub mod order_writer;
 pub mod orders;
 pub mod pickup;
-pub mod postcodes;
 pub mod preferences;
 pub mod previews;
 pub mod privacy;
@@ -28,6 +27,7 @@ pub mod producers;
 pub mod recovery;
 pub mod refunds;
 pub mod settings;
+pub mod statements;
 
 use crate::error::AppError;
 use sea_orm::{DatabaseBackend, DbErr, SqlErr, Statement, Value};

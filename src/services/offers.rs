@@ -157,7 +157,8 @@ pub fn snapshot(
     }
 }
 
-/// Lists a product in a distribution at its catalogue price; only while the distribution is being prepared.
+/// Lists a product in a distribution at its catalogue price, while it is prepared or still taking
+/// orders (members then see it at once).
 pub async fn add(
     db: &DatabaseConnection,
     actor: &CurrentUser,
@@ -176,16 +177,44 @@ pub async fn add(
         return Err(AppError::field("product_id", "error.product_archived"));
     }
     let (d, p) = participant(db, actor, distribution, ProducerId(product.producer_id)).await?;
-    if !distributions::status_of(&d).offers_editable() {
+    let status = distributions::status_of(&d);
+    if !status.offers_addable() {
         return Err(AppError::Conflict("not_editable"));
     }
     if participation(db, d.id, p.id).await?.is_none() {
         join(db, actor, distribution, ProducerId(p.id), Cents(0), now).await?;
     }
-    snapshot(&product, d.id, cap, now)
-        .insert(db)
+    let txn = db.begin().await?;
+    // Holding the distribution's row: a close or an opening waits for the new offer, and an open
+    // sale's version moves with it in the same transaction.
+    let held = if status == DistributionStatus::Draft {
+        distributions::hold(&txn, d.id, DistributionStatus::Draft, None).await?
+    } else {
+        distribution_rows::Entity::update_many()
+            .col_expr(
+                distribution_rows::Column::OffersVersion,
+                sea_orm::sea_query::ExprTrait::add(
+                    Expr::col(distribution_rows::Column::OffersVersion),
+                    1,
+                ),
+            )
+            .filter(distribution_rows::Column::Id.eq(d.id))
+            .filter(distribution_rows::Column::Status.eq(DistributionStatus::Open.as_str()))
+            .filter(distribution_rows::Column::OrdersCloseAt.gt(now))
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1
+    };
+    if !held {
+        return Err(AppError::Conflict("not_editable"));
+    }
+    let offer = snapshot(&product, d.id, cap, now)
+        .insert(&txn)
         .await
-        .map_err(super::conflict_on_unique("already_offered"))
+        .map_err(super::conflict_on_unique("already_offered"))?;
+    txn.commit().await?;
+    Ok(offer)
 }
 
 async fn owned_offer(
@@ -271,10 +300,14 @@ pub struct FixedOffer {
     pub vat_rate_bps: i32,
 }
 
-/// Fixed parts of the offers of open (or later) distributions, kept per process: they cannot change,
-/// so several processes may each keep their own copy. Each is loaded once, however many ask at once.
+/// Fixed parts of the offers of open (or later) distributions, kept per process: an offer never
+/// changes once ordering is open, and one added then bumps its distribution's `offers_version`,
+/// so each process keys its copy by that and never serves a stale list. Each is loaded once,
+/// however many ask at once.
 #[derive(Clone, Default)]
-pub struct OfferCache(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, Slot>>>);
+pub struct OfferCache(
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<(i64, i32), Slot>>>,
+);
 
 type Slot = std::sync::Arc<tokio::sync::OnceCell<std::sync::Arc<Vec<FixedOffer>>>>;
 
@@ -282,14 +315,19 @@ type Slot = std::sync::Arc<tokio::sync::OnceCell<std::sync::Arc<Vec<FixedOffer>>
 const CACHED_DISTRIBUTIONS: usize = 64;
 
 impl OfferCache {
-    fn slot(&self, distribution: i64) -> Slot {
+    fn slot(&self, distribution: i64, version: i32) -> Slot {
         let Ok(mut map) = self.0.lock() else {
             return Slot::default();
         };
-        if map.len() >= CACHED_DISTRIBUTIONS && !map.contains_key(&distribution) {
-            map.clear();
+        let key = (distribution, version);
+        if !map.contains_key(&key) {
+            // An older copy of the same distribution is out of date for good.
+            map.retain(|(d, v), _| *d != distribution || *v > version);
+            if map.len() >= CACHED_DISTRIBUTIONS {
+                map.clear();
+            }
         }
-        map.entry(distribution).or_default().clone()
+        map.entry(key).or_default().clone()
     }
 }
 
@@ -383,7 +421,7 @@ pub async fn fixed(
             fixed_offers(db, distribution.id).await?,
         ));
     }
-    let slot = cache.slot(distribution.id);
+    let slot = cache.slot(distribution.id, distribution.offers_version);
     let f = slot
         .get_or_try_init(|| async {
             fixed_offers(db, distribution.id)

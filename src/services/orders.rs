@@ -185,8 +185,8 @@ pub async fn place(
         .collect();
     let total = totals(&priced).total;
     let key = new.idempotency_key.clone().unwrap_or_else(random_key);
-    let pickup = distributions::local_time(&hive, d.pickup_starts_at, user.locale);
-    let pickup_ends = distributions::local_time(&hive, d.pickup_ends_at, user.locale);
+    let pickup =
+        distributions::local_span(&hive, d.pickup_starts_at, d.pickup_ends_at, user.locale);
     let facts = Arc::new(Facts {
         lines,
         offers: found,
@@ -199,7 +199,6 @@ pub async fn place(
         name: user.name.clone(),
         lang: user.locale,
         pickup,
-        pickup_ends,
     });
     // Test mode's accepted card needs no call: the order is written paid, with its confirmation.
     // A replacement is paid through the charge below, whose success swaps the two orders.
@@ -383,8 +382,8 @@ struct Facts {
     to: String,
     name: String,
     lang: Locale,
+    /// The pickup, from its start to its end.
     pickup: String,
-    pickup_ends: String,
 }
 
 impl Facts {
@@ -413,7 +412,6 @@ impl Facts {
                 "name": self.name,
                 "order": paid,
                 "pickup": self.pickup,
-                "pickup_ends": self.pickup_ends,
             }),
         }
     }
@@ -1080,7 +1078,6 @@ async fn order_mail<C: ConnectionTrait>(
         "name": user.name,
         "order": v,
         "pickup": distributions::local_time(&hive, d.pickup_starts_at, lang),
-        "pickup_ends": distributions::local_time(&hive, d.pickup_ends_at, lang),
     });
     Ok(OrderMail {
         to: user.email,
@@ -1327,7 +1324,7 @@ fn assemble(
         pickup_ends_at: d.pickup_ends_at,
         orders_close_at: d.orders_close_at,
         hive_name: hive.name.clone(),
-        hive_address: hive.address.clone(),
+        hive_address: super::hives::postal_address(hive),
         cancellable: status.holds_stock()
             && accepts_orders(distributions::status_of(d), &distributions::window(d), now),
         basket_number: None,

@@ -25,6 +25,8 @@ pub struct ProducerInput {
     pub trade: Option<String>,
     pub description: String,
     pub address: String,
+    /// The commune, as shown back: "37190 Azay-le-Rideau".
+    pub place: Option<String>,
     pub coords: Coordinates,
     pub photo_url: Option<String>,
     /// More photos, checked https addresses.
@@ -38,6 +40,7 @@ impl ProducerInput {
         row.trade = Set(self.trade);
         row.description = Set(self.description);
         row.address = Set(self.address);
+        row.place = Set(self.place);
         row.lat = Set(self.coords.lat);
         row.lng = Set(self.coords.lng);
         row.photo_url = Set(self.photo_url);
@@ -53,10 +56,23 @@ pub struct ProducerView {
     pub trade: Option<String>,
     pub description: String,
     pub address: String,
+    /// The commune: "37190 Azay-le-Rideau".
+    pub place: Option<String>,
+    /// The address with its commune, for pages.
+    pub postal_address: String,
     pub lat: f64,
     pub lng: f64,
     pub photo_url: Option<String>,
     pub photos: Vec<String>,
+}
+
+impl ProducerView {
+    pub fn coords(&self) -> Coordinates {
+        Coordinates {
+            lat: self.lat,
+            lng: self.lng,
+        }
+    }
 }
 
 impl From<producers::Model> for ProducerView {
@@ -67,7 +83,9 @@ impl From<producers::Model> for ProducerView {
             name: p.name,
             trade: p.trade,
             description: p.description,
+            postal_address: crate::domain::places::postal_address(&p.address, p.place.as_deref()),
             address: p.address,
+            place: p.place,
             lat: p.lat,
             lng: p.lng,
             photo_url: p.photo_url,

@@ -75,7 +75,7 @@ fn pickup_events(
         start: d.pickup_starts_at,
         end: d.pickup_ends_at,
         summary: t_args(lang, "cal.pickup", &name),
-        location: Some(hive.address.clone()),
+        location: Some(crate::services::hives::postal_address(hive)),
         description: Some(description),
         url: Some(format!("{base}/hives/{}", hive.id)),
         cancelled,

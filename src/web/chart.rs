@@ -24,7 +24,22 @@ const H: f64 = 150.0;
 const LEFT: f64 = 28.0;
 const RIGHT: f64 = 8.0;
 const TOP: f64 = 8.0;
-const BOTTOM: f64 = 34.0;
+const BOTTOM: f64 = 20.0;
+
+/// A legend under a chart, in the page's own type so it reads at the page's size and wraps on a
+/// phone: one swatch drawn by `class` and one label per mark.
+fn legend_html(s: &mut String, chart: &str, keys: &[(&str, &str)]) {
+    let _ = write!(s, r#"<figcaption class="chart-legend {chart}">"#);
+    for (class, label) in keys {
+        let _ = write!(
+            s,
+            r#"<span class="key"><span class="swatch {}" aria-hidden="true"></span>{}</span> "#,
+            escape(class),
+            escape(label)
+        );
+    }
+    s.push_str("</figcaption>");
+}
 
 /// Text safe inside SVG.
 fn escape(s: &str) -> String {
@@ -34,7 +49,7 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The SVG of a demand chart, scaled to its container's width.
+/// The SVG of a demand chart, scaled to its container's width, and its legend.
 pub fn demand_svg(c: &DemandChart) -> String {
     let weeks = c.history.len() + usize::from(c.next.is_some());
     let top = c
@@ -89,8 +104,8 @@ pub fn demand_svg(c: &DemandChart) -> String {
             s,
             r#"<text class="tick" x="{:.1}" y="{:.1}">{}</text>"#,
             LEFT,
-            H - BOTTOM + 12.0,
-            first.format("%d/%m/%y")
+            H - BOTTOM + 14.0,
+            first.format("%d/%m")
         );
     }
     if let Some(day) = c.next {
@@ -121,22 +136,19 @@ pub fn demand_svg(c: &DemandChart) -> String {
             (y(0.0) - y(c.ordered as f64)).max(0.0),
             c.ordered,
             W - RIGHT,
-            H - BOTTOM + 12.0,
-            day.format("%d/%m/%y")
+            H - BOTTOM + 14.0,
+            day.format("%d/%m")
         );
     }
-    // The legend, one swatch per mark, under the plot.
-    let ly = H - 8.0;
-    let _ = write!(
-        s,
-        r#"<line class="history" x1="{LEFT}" y1="{a:.1}" x2="{b}" y2="{a:.1}"/><text class="legend" x="{c}" y="{ly}">{h}</text><rect class="band" x="120" y="{r:.1}" width="12" height="8"/><text class="legend" x="136" y="{ly}">{f}</text><rect class="ordered" x="222" y="{r:.1}" width="12" height="8"/><text class="legend" x="238" y="{ly}">{o}</text></svg>"#,
-        a = ly - 3.0,
-        b = LEFT + 14.0,
-        c = LEFT + 18.0,
-        r = ly - 8.0,
-        h = escape(c.legend[0]),
-        f = escape(c.legend[1]),
-        o = escape(c.legend[2]),
+    s.push_str("</svg>");
+    legend_html(
+        &mut s,
+        "demand",
+        &[
+            ("history", c.legend[0]),
+            ("band", c.legend[1]),
+            ("ordered", c.legend[2]),
+        ],
     );
     s
 }
@@ -196,24 +208,13 @@ pub fn weekly_svg(
             r#"<text class="tick" x="{LEFT}" y="{a:.1}">{}</text><text class="tick" x="{b}" y="{a:.1}" text-anchor="end">{}</text>"#,
             first.format("%d/%m/%y"),
             last.format("%d/%m/%y"),
-            a = H - BOTTOM + 12.0,
+            a = H - BOTTOM + 14.0,
             b = W - RIGHT,
         );
     }
-    let ly = H - 8.0;
-    for (k, line) in series.iter().enumerate() {
-        let lx = LEFT + 110.0 * k as f64;
-        let _ = write!(
-            s,
-            r#"<line class="{c}" x1="{lx}" y1="{a:.1}" x2="{b}" y2="{a:.1}"/><text class="legend" x="{t}" y="{ly}">{l}</text>"#,
-            c = escape(line.class),
-            a = ly - 3.0,
-            b = lx + 14.0,
-            t = lx + 18.0,
-            l = escape(line.label),
-        );
-    }
     s.push_str("</svg>");
+    let keys: Vec<(&str, &str)> = series.iter().map(|l| (l.class, l.label)).collect();
+    legend_html(&mut s, "weekly", &keys);
     s
 }
 
@@ -236,14 +237,18 @@ mod tests {
             title: "Poireaux <botte>",
             legend: ["history", "forecast", "ordered"],
         });
-        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert!(svg.starts_with("<svg") && svg.ends_with("</figcaption>"));
         assert_eq!(svg.matches("<circle").count(), 3);
-        // Each mark once in the plot and once in the legend.
-        assert_eq!(svg.matches(r#"class="band""#).count(), 2);
-        assert_eq!(svg.matches(r#"<rect class="ordered""#).count(), 2);
+        assert_eq!(svg.matches(r#"<rect class="band""#).count(), 1);
+        assert_eq!(svg.matches(r#"<rect class="ordered""#).count(), 1);
+        // The legend is text of the page, under the drawing, one swatch per mark.
+        let legend = &svg[svg.find("</svg>").expect("drawing")..];
+        for key in ["swatch history\"", "swatch band\"", "swatch ordered\""] {
+            assert!(legend.contains(key), "{key}: {legend}");
+        }
         assert!(svg.contains("Poireaux &lt;botte&gt;"), "titles are escaped");
         assert!(!svg.contains("<botte>"));
-        assert!(svg.contains("26/11/26"));
+        assert!(svg.contains("26/11"));
         // The scale reaches the highest mark: the band's top, rounded up.
         assert!(svg.contains(">8</text>"), "{svg}");
     }
@@ -270,6 +275,9 @@ mod tests {
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert!(svg.contains(">150 €</text>"), "{svg}");
         assert!(svg.contains("05/11/26") && svg.contains("19/11/26"));
+        assert!(
+            svg.contains(r#"<span class="swatch fee" aria-hidden="true"></span>host fee</span>"#)
+        );
         assert!(svg.contains("Chiffre d&#39;affaires") || svg.contains("Chiffre d'affaires"));
     }
 
@@ -283,12 +291,8 @@ mod tests {
             title: "Miel",
             legend: ["a", "b", "c"],
         });
-        assert_eq!(
-            svg.matches(r#"class="band""#).count(),
-            1,
-            "the legend's only"
-        );
-        assert_eq!(svg.matches(r#"<rect class="ordered""#).count(), 2);
+        assert_eq!(svg.matches(r#"<rect class="band""#).count(), 0);
+        assert_eq!(svg.matches(r#"<rect class="ordered""#).count(), 1);
         assert!(!svg.contains("<circle"));
         assert!(!svg.contains("NaN") && !svg.contains("inf"));
     }

@@ -46,10 +46,14 @@ async fn search(
     // A radius alone asks for no place: the page then lists every hive, as when nothing is typed.
     let asked = if q.is_empty() { Ok(None) } else { q.parse() };
     match asked {
-        Ok(Some((from, radius, place))) => {
-            c.insert("hives", &hives::near(&state.db, from, radius, 100).await?);
-            c.insert("place", &place);
-            c.insert("radius", &radius);
+        Ok(Some(s)) => {
+            c.insert(
+                "hives",
+                &hives::near(&state.db, s.from, s.radius_km, 100).await?,
+            );
+            c.insert("place", &s.place);
+            c.insert("others", &s.others);
+            c.insert("radius", &s.radius_km);
             c.insert("searched", &true);
         }
         Ok(None) => {

@@ -50,12 +50,7 @@ impl Ctx {
 
     /// An amount as this reader writes it: "12,50 €" or "€12.50".
     pub fn money(&self, cents: i64) -> String {
-        let c = crate::domain::Cents(cents);
-        if self.lang == crate::domain::Locale::Fr {
-            c.format_fr()
-        } else {
-            c.format_en()
-        }
+        i18n::format::money(self.lang, crate::domain::Cents(cents))
     }
 }
 

@@ -7,6 +7,7 @@ pub use account::{
     EmailChangeForm, EraseForm, MeForm, NewPasswordForm, PasswordChangeForm, ResetRequestForm,
 };
 
+use super::locate::{self, Typed, locate};
 use crate::domain::account::parse_name;
 use crate::domain::approval::{DEFAULT_RADIUS_KM, MAX_RADIUS_KM};
 use crate::domain::catalogue::parse_unit;
@@ -15,7 +16,6 @@ use crate::domain::{Category, Cents, Coordinates, Email, Locale, Password, VatRa
 use crate::error::{AppError, FieldErrors};
 use crate::services::accounts::NewAccount;
 use crate::services::hives::HiveInput;
-use crate::services::postcodes;
 use crate::services::producers::{ProducerInput, ProductInput};
 use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
@@ -126,51 +126,6 @@ fn free_text(errors: &mut FieldErrors, field: &str, value: &str, max: usize) -> 
         errors.add(field, "error.invalid_chars");
     }
     s.to_owned()
-}
-
-fn coordinates(
-    errors: &mut FieldErrors,
-    lat: &str,
-    lng: &str,
-    postcode: &str,
-) -> Option<Coordinates> {
-    let (lat, lng) = (lat.trim(), lng.trim());
-    if lat.is_empty() && lng.is_empty() {
-        if let Some(place) = postcodes::lookup(postcode) {
-            return Some(place.coords);
-        }
-        let field = if postcode.trim().is_empty() {
-            "lat"
-        } else {
-            "postcode"
-        };
-        errors.add(
-            field,
-            if postcode.trim().is_empty() {
-                "error.coordinates_required"
-            } else {
-                "error.postcode_unknown"
-            },
-        );
-        return None;
-    }
-    let la = lat
-        .replace(',', ".")
-        .parse::<f64>()
-        .ok()
-        .filter(|v| (-90.0..=90.0).contains(v));
-    let lo = lng
-        .replace(',', ".")
-        .parse::<f64>()
-        .ok()
-        .filter(|v| (-180.0..=180.0).contains(v));
-    if la.is_none() {
-        errors.add("lat", "error.latitude");
-    }
-    if lo.is_none() {
-        errors.add("lng", "error.longitude");
-    }
-    Coordinates::new(la?, lo?).ok()
 }
 
 fn optional_postcode(errors: &mut FieldErrors, value: &str) -> Option<String> {
@@ -307,10 +262,16 @@ pub struct HiveForm {
     #[validate(length(max = 255))]
     #[schema(max_length = 255)]
     pub address: String,
+    /// The commune: its name, its postcode or both ("37190", "Azay-le-Rideau").
+    #[validate(length(max = 160))]
+    #[schema(max_length = 160)]
+    pub place: String,
+    /// The older way to give the commune: a postcode, read when `place` is empty.
     #[serde(deserialize_with = "loose")]
     #[validate(length(max = 10))]
     #[schema(schema_with = doc::integer)]
     pub postcode: String,
+    /// An exact position; without it the hive sits at its commune's centre.
     #[serde(deserialize_with = "loose")]
     #[validate(length(max = 32))]
     #[schema(schema_with = doc::number)]
@@ -319,9 +280,15 @@ pub struct HiveForm {
     #[validate(length(max = 32))]
     #[schema(schema_with = doc::number)]
     pub lng: String,
+    /// The pickups' time zone; without it, the commune's.
     #[validate(length(max = 64))]
     #[schema(max_length = 64)]
     pub timezone: String,
+    /// The place `lat`, `lng` and `timezone` were given for: when `place` names another, they
+    /// are taken from the new place instead. Pages send it; API clients leave it out.
+    #[validate(length(max = 160))]
+    #[schema(max_length = 160)]
+    pub located_at: String,
     #[serde(deserialize_with = "loose")]
     #[validate(length(max = 8))]
     #[schema(schema_with = doc::integer)]
@@ -334,10 +301,12 @@ impl HiveForm {
             name: h.name.clone(),
             description: h.description.clone(),
             address: h.address.clone(),
-            postcode: h.postcode.clone().unwrap_or_default(),
+            place: shown_place(h.place.as_deref(), h.coords(), h.postcode.as_deref()),
+            postcode: String::new(),
             lat: h.lat.to_string(),
             lng: h.lng.to_string(),
             timezone: h.timezone.clone(),
+            located_at: shown_place(h.place.as_deref(), h.coords(), h.postcode.as_deref()),
             radius_km: h.radius_km.to_string(),
         }
     }
@@ -355,11 +324,27 @@ impl HiveForm {
         } else {
             text(&mut e, "address", &self.address, 255)
         };
-        let postcode = optional_postcode(&mut e, &self.postcode);
-        let coords = coordinates(&mut e, &self.lat, &self.lng, &self.postcode);
+        let typed = typed_place(
+            &self.place,
+            &self.postcode,
+            &self.lat,
+            &self.lng,
+            &self.located_at,
+        );
+        let located = locate(&mut e, &typed);
+        let postcode = match located.as_ref().and_then(locate::Located::postcode) {
+            Some(p) => Some(p),
+            None => optional_postcode(&mut e, &self.postcode),
+        };
+        let place = located.as_ref().and_then(locate::Located::label);
         let tz = self.timezone.trim();
-        let timezone = if tz.is_empty() {
-            Some("Europe/Paris".to_owned())
+        let timezone = if tz.is_empty() || !typed.still_at() {
+            Some(
+                located
+                    .as_ref()
+                    .map_or("Europe/Paris", locate::Located::timezone)
+                    .to_owned(),
+            )
         } else if tz.parse::<chrono_tz::Tz>().is_ok() {
             Some(tz.to_owned())
         } else {
@@ -382,8 +367,8 @@ impl HiveForm {
                 }
             }
         };
-        match (name, address, coords, timezone, radius_km) {
-            (Some(name), Some(address), Some(coords), Some(timezone), Some(radius_km))
+        match (name, address, located, timezone, radius_km) {
+            (Some(name), Some(address), Some(located), Some(timezone), Some(radius_km))
                 if e.is_empty() =>
             {
                 Ok(HiveInput {
@@ -391,13 +376,43 @@ impl HiveForm {
                     description,
                     address,
                     postcode,
-                    coords,
+                    place,
+                    coords: located.coords,
                     timezone,
                     radius_km,
                 })
             }
             _ => Err(e),
         }
+    }
+}
+
+/// The commune a form shows back: the one stored, else the one nearest the stored position.
+fn shown_place(place: Option<&str>, coords: Coordinates, postcode: Option<&str>) -> String {
+    match place {
+        Some(p) => p.to_owned(),
+        None => crate::domain::places::nearest(coords, postcode)
+            .or_else(|| crate::domain::places::nearest(coords, None))
+            .map(|p| p.label())
+            .unwrap_or_default(),
+    }
+}
+
+/// The place fields of a form, with the older `postcode` standing in for an empty `place`.
+fn typed_place<'a>(
+    place: &'a str,
+    postcode: &'a str,
+    lat: &'a str,
+    lng: &'a str,
+    located_at: &'a str,
+) -> Typed<'a> {
+    let older = place.trim().is_empty() && !postcode.trim().is_empty();
+    Typed {
+        place: if older { postcode } else { place },
+        field: if older { "postcode" } else { "place" },
+        lat,
+        lng,
+        located_at,
     }
 }
 
@@ -423,9 +438,14 @@ impl LayoutQuery {
 #[serde(default)]
 #[into_params(parameter_in = Query)]
 pub struct HiveSearch {
-    /// A French postcode the project knows; or give `lat` and `lng`, which it then yields to.
+    /// A French commune's name or postcode, accents and case optional: `Tours`, `azay le rideau`,
+    /// `37190`; add a département or postcode to tell namesakes apart (`Saint-Denis 974`).
+    #[param(required = false)]
+    pub place: String,
+    /// The older name of `place`, read when `place` is empty.
     #[param(required = false)]
     pub postcode: String,
+    /// With `lng`, an exact position instead of a place.
     #[param(required = false, schema_with = doc::number)]
     pub lat: String,
     #[param(required = false, schema_with = doc::number)]
@@ -437,13 +457,27 @@ pub struct HiveSearch {
 
 pub const DEFAULT_SEARCH_KM: f64 = 50.0;
 
+/// A search decoded: from where, how far, and the commune found with its namesakes.
+#[derive(Debug)]
+pub struct Searched {
+    pub from: Coordinates,
+    pub radius_km: f64,
+    /// "37000 Tours", when a commune was found.
+    pub place: Option<String>,
+    /// Other communes the words could mean, as links to search them instead.
+    pub others: Vec<String>,
+}
+
 impl HiveSearch {
     pub fn is_empty(&self) -> bool {
-        self.postcode.trim().is_empty() && self.lat.trim().is_empty() && self.lng.trim().is_empty()
+        self.place.trim().is_empty()
+            && self.postcode.trim().is_empty()
+            && self.lat.trim().is_empty()
+            && self.lng.trim().is_empty()
     }
 
     /// The place and radius to search; `Ok(None)` when nothing was asked.
-    pub fn parse(&self) -> Result<Option<(Coordinates, f64, Option<String>)>, FieldErrors> {
+    pub fn parse(&self) -> Result<Option<Searched>, FieldErrors> {
         if self.is_empty() && self.radius_km.trim().is_empty() {
             return Ok(None);
         }
@@ -451,7 +485,7 @@ impl HiveSearch {
         let radius = if self.radius_km.trim().is_empty() {
             Some(DEFAULT_SEARCH_KM)
         } else {
-            match self.radius_km.trim().parse::<f64>() {
+            match self.radius_km.trim().replace(',', ".").parse::<f64>() {
                 Ok(r) if r > 0.0 && r <= f64::from(MAX_RADIUS_KM) => Some(r),
                 _ => {
                     e.add_with(
@@ -463,27 +497,18 @@ impl HiveSearch {
                 }
             }
         };
-        let place = if self.lat.trim().is_empty() && self.lng.trim().is_empty() {
-            postcodes::lookup(&self.postcode)
-                .map(|p| (p.coords, Some(format!("{} {}", p.postcode, p.city))))
-        } else {
-            None
-        };
-        let coords = match place.clone() {
-            Some((c, _)) => Some(c),
-            None if self.lat.trim().is_empty() && self.lng.trim().is_empty() => {
-                let key = if self.postcode.trim().is_empty() {
-                    "error.required"
-                } else {
-                    "error.postcode_unknown"
-                };
-                e.add("postcode", key);
-                None
-            }
-            None => coordinates(&mut e, &self.lat, &self.lng, ""),
-        };
-        match (coords, radius) {
-            (Some(c), Some(r)) if e.is_empty() => Ok(Some((c, r, place.and_then(|p| p.1)))),
+        let typed = typed_place(&self.place, &self.postcode, &self.lat, &self.lng, "");
+        let located = locate(&mut e, &typed);
+        match (located, radius) {
+            (Some(l), Some(radius_km)) if e.is_empty() => Ok(Some(Searched {
+                from: l.coords,
+                radius_km,
+                place: l.label(),
+                others: l
+                    .found
+                    .map(|f| f.others.iter().map(|p| p.label()).collect())
+                    .unwrap_or_default(),
+            })),
             _ => Err(e),
         }
     }
@@ -504,10 +529,16 @@ pub struct ProducerForm {
     #[validate(length(max = 255))]
     #[schema(max_length = 255)]
     pub address: String,
+    /// The farm's commune: its name, its postcode or both ("37190", "Azay-le-Rideau").
+    #[validate(length(max = 160))]
+    #[schema(max_length = 160)]
+    pub place: String,
+    /// The older way to give the commune: a postcode, read when `place` is empty.
     #[serde(deserialize_with = "loose")]
     #[validate(length(max = 10))]
     #[schema(schema_with = doc::integer)]
     pub postcode: String,
+    /// An exact position; without it the farm sits at its commune's centre.
     #[serde(deserialize_with = "loose")]
     #[validate(length(max = 32))]
     #[schema(schema_with = doc::number)]
@@ -516,6 +547,10 @@ pub struct ProducerForm {
     #[validate(length(max = 32))]
     #[schema(schema_with = doc::number)]
     pub lng: String,
+    /// The place `lat` and `lng` were given for (pages send it back; API clients leave it out).
+    #[validate(length(max = 160))]
+    #[schema(max_length = 160)]
+    pub located_at: String,
     #[validate(length(max = 500))]
     #[schema(max_length = 500)]
     pub photo_url: String,
@@ -556,9 +591,11 @@ impl ProducerForm {
             trade: p.trade.clone().unwrap_or_default(),
             description: p.description.clone(),
             address: p.address.clone(),
+            place: shown_place(p.place.as_deref(), p.coords(), None),
             postcode: String::new(),
             lat: p.lat.to_string(),
             lng: p.lng.to_string(),
+            located_at: shown_place(p.place.as_deref(), p.coords(), None),
             photo_url: p.photo_url.clone().unwrap_or_default(),
             photos: p.photos.join("\n"),
         }
@@ -585,7 +622,14 @@ impl ProducerForm {
         } else {
             text(&mut e, "address", &self.address, 255)
         };
-        let coords = coordinates(&mut e, &self.lat, &self.lng, &self.postcode);
+        let typed = typed_place(
+            &self.place,
+            &self.postcode,
+            &self.lat,
+            &self.lng,
+            &self.located_at,
+        );
+        let located = locate(&mut e, &typed);
         let photo = self.photo_url.trim();
         let photo_url = if photo.is_empty() {
             None
@@ -610,13 +654,14 @@ impl ProducerForm {
         if photos.len() > MAX_PHOTOS {
             e.add("photos", "error.too_many_photos");
         }
-        match (name, address, coords) {
-            (Some(name), Some(address), Some(coords)) if e.is_empty() => Ok(ProducerInput {
+        match (name, address, located) {
+            (Some(name), Some(address), Some(located)) if e.is_empty() => Ok(ProducerInput {
                 name,
                 trade,
                 description,
                 address,
-                coords,
+                place: located.label(),
+                coords: located.coords,
                 photo_url,
                 photos,
             }),
@@ -974,14 +1019,14 @@ mod tests {
             ..Default::default()
         };
         let e = f.parse().expect_err("invalid");
-        for field in ["name", "address", "lat", "lng", "radius_km", "timezone"] {
+        for field in ["name", "address", "lat", "lng", "radius_km"] {
             assert!(e.has(field), "{field}: {e:?}");
         }
     }
 
     #[test]
-    fn coordinates_come_from_a_known_postcode() {
-        let f = HiveForm {
+    fn coordinates_come_from_a_known_place_or_postcode() {
+        let mut f = HiveForm {
             name: "R".into(),
             address: "1 rue".into(),
             postcode: "37000".into(),
@@ -990,6 +1035,20 @@ mod tests {
         let h = f.parse().expect("valid");
         assert!((h.coords.lat - 47.39).abs() < 0.1);
         assert_eq!((h.radius_km, h.timezone.as_str()), (250, "Europe/Paris"));
+        assert_eq!(h.place.as_deref(), Some("37000 Tours"));
+        f.place = "saint denis 974".into();
+        let h = f.parse().expect("réunion");
+        assert_eq!(
+            (h.timezone.as_str(), h.postcode.as_deref()),
+            ("Indian/Reunion", Some("97400"))
+        );
+        f.timezone = "Mars/Base".into();
+        assert!(f.parse().expect_err("bad zone").has("timezone"));
+        // A page sends back the zone it was shown; a new commune brings its own.
+        f.located_at = "37000 Tours".into();
+        assert_eq!(f.parse().expect("moved").timezone, "Indian/Reunion");
+        f.place = "Atlantis".into();
+        assert!(f.parse().expect_err("unknown").has("place"));
     }
 
     #[test]

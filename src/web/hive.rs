@@ -205,10 +205,7 @@ async fn dashboard(
         .map(|w| w.pickup_starts_at.with_timezone(&tz).date_naive())
         .collect();
     let lang = ctx.lang;
-    let money = move |c: i64| match lang {
-        crate::domain::Locale::Fr => Cents(c).format_fr(),
-        crate::domain::Locale::En => Cents(c).format_en(),
-    };
+    let money = move |c: i64| crate::i18n::format::money(lang, Cents(c));
     let money_chart = weekly_svg(
         t(lang, "board.money_chart"),
         &dates,

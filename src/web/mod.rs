@@ -12,6 +12,7 @@ pub mod distribution;
 pub mod forms;
 pub mod hive;
 pub mod ical;
+pub mod locate;
 pub mod news;
 pub mod offers;
 pub mod openapi;
@@ -24,6 +25,7 @@ pub mod routes;
 pub mod settings;
 pub mod shelves;
 pub mod shop;
+pub mod statements;
 
 use crate::AppState;
 use crate::error::AppError;
@@ -61,6 +63,7 @@ fn routes() -> Routes {
         .merge(pickup::routes())
         .merge(calendar::routes())
         .merge(planning::routes())
+        .merge(statements::routes())
         .merge(news::routes())
         .merge(connect::routes())
         .merge(shop::routes())
@@ -79,6 +82,10 @@ fn routes() -> Routes {
         .route(
             "/assets/plan.js",
             get(|| async { script(render::PLAN_SCRIPT) }),
+        )
+        .route(
+            "/assets/places.js",
+            get(|| async { script(render::PLACES_SCRIPT) }),
         )
         .route("/favicon.ico", get(favicon_ico))
         .route("/assets/favicon.svg", get(favicon_svg))

@@ -100,7 +100,12 @@ async fn page_context(
     };
     let mut c = tera::Context::new();
     c.insert("d", &DistributionView::from_model(&d, state.now()));
-    c.insert("editable", &distributions::status_of(&d).offers_editable());
+    let status = distributions::status_of(&d);
+    c.insert("editable", &status.offers_editable());
+    c.insert(
+        "addable",
+        &(status.offers_addable() && d.orders_close_at > state.now()),
+    );
     c.insert("hive", &hives::HiveView::from_model(hive, None));
     c.insert("producer", &ProducerView::from(p));
     c.insert("offers", &mine);

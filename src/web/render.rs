@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::domain::catalogue::VatRate;
 use crate::domain::{Cents, Locale};
 use crate::error::AppResult;
-use crate::i18n;
+use crate::i18n::{self, format};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::Value;
@@ -59,6 +59,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "producer/offers.html",
     "producer/pick_list.html",
     "producer/plan.html",
+    "producer/statements.html",
     "hive/pickup.html",
     "hive/payouts.html",
     "invoice.html",
@@ -111,6 +112,7 @@ pub const STYLESHEET: &str = include_str!("../../templates/assets/alveole.css");
 pub const PAY_SCRIPT: &str = include_str!("../../templates/assets/pay.js");
 pub const SHOP_SCRIPT: &str = include_str!("../../templates/assets/shop.js");
 pub const PLAN_SCRIPT: &str = include_str!("../../templates/assets/plan.js");
+pub const PLACES_SCRIPT: &str = include_str!("../../templates/assets/places.js");
 
 pub struct Views {
     en: Tera,
@@ -144,21 +146,17 @@ impl Views {
 fn with_language(mut tera: Tera, lang: Locale) -> Tera {
     tera.register_function("t", move |args: &HashMap<String, Value>| {
         let key = args.get("k").and_then(Value::as_str).unwrap_or("");
-        let mut s = i18n::t(lang, key).to_owned();
+        let n = args.get("n").and_then(Value::as_i64);
+        let mut s = i18n::message(lang, key, n).unwrap_or(key).to_owned();
         for (name, v) in args.iter().filter(|(n, _)| n.as_str() != "k") {
             let text = match v {
                 Value::String(s) => s.clone(),
-                Value::Number(n) => {
-                    let text = match n.as_f64() {
-                        Some(f) if n.is_f64() && f.fract() == 0.0 => format!("{f:.0}"),
-                        _ => n.to_string(),
-                    };
-                    if lang == Locale::Fr {
-                        text.replace('.', ",")
-                    } else {
-                        text
-                    }
-                }
+                // Whole numbers are counts or numbers of things (orders, baskets): no grouping.
+                Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+                    (Some(i), _) => i.to_string(),
+                    (None, Some(f)) => format::decimal(lang, f, 2),
+                    _ => n.to_string(),
+                },
                 other => other.to_string(),
             };
             s = s.replace(&format!("{{{name}}}"), &text);
@@ -166,11 +164,30 @@ fn with_language(mut tera: Tera, lang: Locale) -> Tera {
         Ok(Value::String(s))
     });
     tera.register_filter("money", move |v: &Value, _: &HashMap<String, Value>| {
-        let cents = Cents(v.as_i64().unwrap_or(0));
-        Ok(Value::String(match lang {
-            Locale::Fr => cents.format_fr(),
-            Locale::En => cents.format_en(),
+        Ok(Value::String(format::money(
+            lang,
+            Cents(v.as_i64().unwrap_or(0)),
+        )))
+    });
+    // A measured figure (a forecast, a share): `digits` decimals at most, the language's separator.
+    tera.register_filter("num", move |v: &Value, args: &HashMap<String, Value>| {
+        let digits = args
+            .get("digits")
+            .and_then(Value::as_u64)
+            .and_then(|d| u8::try_from(d).ok())
+            .unwrap_or(1);
+        Ok(Value::String(match v {
+            Value::Number(n) => format::decimal(lang, n.as_f64().unwrap_or(0.0), digits),
+            other => other.as_str().unwrap_or_default().to_owned(),
         }))
+    });
+    // Tenths kept as integers (a share of 26.7 % travels as 267), written with one decimal.
+    tera.register_filter("tenths", move |v: &Value, _: &HashMap<String, Value>| {
+        Ok(Value::String(format::fixed(
+            lang,
+            v.as_i64().unwrap_or(0),
+            1,
+        )))
     });
     tera.register_filter("vat", move |v: &Value, _: &HashMap<String, Value>| {
         let bps = i32::try_from(v.as_i64().unwrap_or(0)).unwrap_or(0);
@@ -210,17 +227,29 @@ fn with_language(mut tera: Tera, lang: Locale) -> Tera {
     );
     tera.register_filter("km", move |v: &Value, _: &HashMap<String, Value>| {
         let km = v.as_f64().unwrap_or(0.0);
-        let text = if km < 10.0 {
-            format!("{km:.1}")
-        } else {
-            format!("{km:.0}")
+        let digits = if km < 10.0 { 1 } else { 0 };
+        Ok(Value::String(format!(
+            "{}\u{a0}km",
+            format::decimal(lang, km, digits)
+        )))
+    });
+    // A pickup from its start to `end`, its day written once when both fall on it.
+    tera.register_filter("span", move |v: &Value, args: &HashMap<String, Value>| {
+        let tz: chrono_tz::Tz = args
+            .get("tz")
+            .and_then(Value::as_str)
+            .and_then(|z| z.parse().ok())
+            .unwrap_or(chrono_tz::Europe::Paris);
+        let at = |v: Option<&Value>| {
+            v.and_then(Value::as_str)
+                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.with_timezone(&chrono::Utc))
         };
-        let text = if lang == Locale::Fr {
-            text.replace('.', ",")
-        } else {
-            text
-        };
-        Ok(Value::String(format!("{text}\u{a0}km")))
+        Ok(Value::String(match (at(Some(v)), at(args.get("end"))) {
+            (Some(a), Some(b)) => format::span(a, b, tz, lang),
+            (Some(a), None) => format::datetime(a, tz, lang),
+            _ => String::new(),
+        }))
     });
     tera
 }

@@ -140,14 +140,7 @@ pub fn render(offers: &[&OfferView], page: &ShelfPage) -> String {
                 let remaining = o.quantity_remaining.map(|n| n + extra);
                 let sold_out = remaining == Some(0);
                 let price = Cents(o.price_cents);
-                esc(
-                    &mut out,
-                    &if lang == Locale::Fr {
-                        price.format_fr()
-                    } else {
-                        price.format_en()
-                    },
-                );
+                esc(&mut out, &crate::i18n::format::money(lang, price));
                 out.push_str("</span>");
                 if sold_out {
                     out.push_str(" <span class=\"stock sold-out\">");

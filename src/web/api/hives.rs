@@ -32,12 +32,64 @@ struct Membership {
     user_id: UserId,
 }
 
+/// A French commune a search could mean, for suggestions as people type.
+#[derive(Serialize, ToSchema)]
+struct PlaceView {
+    /// How to write it back into `place`: "37190 Azay-le-Rideau".
+    label: String,
+    name: &'static str,
+    postcode: &'static str,
+    departement: &'static str,
+    lat: f64,
+    lng: f64,
+}
+
+/// What was typed so far.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(default)]
+#[into_params(parameter_in = Query)]
+struct PlaceQuery {
+    /// A commune's name or its beginning, or a postcode: `azay`, `37190`; without it, nothing is suggested.
+    #[param(required = false, max_length = 100)]
+    q: String,
+}
+
+/// How many suggestions a search returns.
+const MAX_SUGGESTIONS: usize = 8;
+
+async fn places(Query(q): Query<PlaceQuery>) -> AppResult<impl IntoResponse> {
+    let q = q.q;
+    if q.chars().count() > 100 {
+        return Err(AppError::field("q", "error.too_long"));
+    }
+    let found: Vec<PlaceView> = crate::domain::places::suggest(&q, MAX_SUGGESTIONS)
+        .into_iter()
+        .map(|p| PlaceView {
+            label: p.label(),
+            name: p.commune.name,
+            postcode: p.postcode,
+            departement: p.commune.departement,
+            lat: p.commune.coords.lat,
+            lng: p.commune.coords.lng,
+        })
+        .collect();
+    Ok(axum::Json(found))
+}
+
 pub fn routes() -> Routes {
     Routes::new()
         .route(
+            "/places",
+            get(places)
+                .summary("French communes matching ?q= (a name, its beginning or a postcode), likeliest first")
+                .query::<PlaceQuery>()
+                .ok_list::<PlaceView>()
+                .public(),
+        )
+        .route(
             "/hives",
             get(search)
-                .summary("Hives near ?lat=&lng=&radius_km= or ?postcode=, nearest first")
+                .summary("Hives near ?place= (a commune or postcode) or ?lat=&lng=, within ?radius_km=, nearest first")
                 .query::<HiveSearch>()
                 .ok_list::<HiveView>()
                 .public()
@@ -135,7 +187,7 @@ async fn search(
     Query(q): Query<HiveSearch>,
 ) -> AppResult<impl IntoResponse> {
     let found = match q.parse().map_err(AppError::Invalid)? {
-        Some((from, radius, _)) => hives::near(&state.db, from, radius, 200).await?,
+        Some(s) => hives::near(&state.db, s.from, s.radius_km, 200).await?,
         None => hives::all(&state.db, 200).await?,
     };
     Ok(axum::Json(found))
