@@ -4,6 +4,9 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 use std::time::Duration;
 
+/// The database handle and its error, as the layers above the services name them.
+pub use sea_orm::{DatabaseConnection as Connection, DbErr as DbError};
+
 pub fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
 }
@@ -118,6 +121,24 @@ fn sqlite_file(url: &str) -> Option<String> {
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
+}
+
+/// Connects and applies pending migrations. A SQLite connection that read the schema before a
+/// migration added a column answers `RETURNING` with NULL for it, so the pool is opened anew.
+pub async fn connect_migrated(
+    url: &str,
+    schema: Option<&str>,
+) -> Result<DatabaseConnection, DbErr> {
+    let db = connect(url, schema).await?;
+    if Migrator::get_pending_migrations(&db).await?.is_empty() {
+        return Ok(db);
+    }
+    migrate(&db).await?;
+    if !is_sqlite(url) || sqlite_file(url).is_none() {
+        return Ok(db);
+    }
+    db.close().await?;
+    connect(url, schema).await
 }
 
 /// Ready when the database answers and no migration is pending.

@@ -162,6 +162,7 @@ pub async fn is_empty(db: &DatabaseConnection) -> AppResult<bool> {
 /// Loads the demo; records already present are left as they are.
 pub async fn run(state: &AppState) -> AppResult<SeedReport> {
     let db = &state.db;
+    let now = state.now();
     let accounts: AccountsFile = parse(ACCOUNTS, "accounts.toml")?;
     let hive_file: HiveFile = parse(HIVE, "hive.toml")?;
     let producer_file: ProducersFile = parse(PRODUCERS, "producers.toml")?;
@@ -174,13 +175,13 @@ pub async fn run(state: &AppState) -> AppResult<SeedReport> {
     let mut report = SeedReport::default();
     let txn = db.begin().await?;
 
-    user(&txn, &accounts.admin, &hash, true, &mut report).await?;
+    user(&txn, &accounts.admin, &hash, true, &mut report, now).await?;
     let manager = Person {
         email: hive_file.hive.manager_email.clone(),
         name: hive_file.hive.manager_name.clone(),
         locale: Some("fr".into()),
     };
-    let manager_id = user(&txn, &manager, &hash, false, &mut report).await?;
+    let manager_id = user(&txn, &manager, &hash, false, &mut report, now).await?;
 
     let h = &hive_file.hive;
     let hive_id = match hives::Entity::find()
@@ -205,7 +206,7 @@ pub async fn run(state: &AppState) -> AppResult<SeedReport> {
                 host_fee_bps: Set(DEFAULT_HOST_FEE_BPS),
                 manager_id: Set(manager_id),
                 stripe_account_id: Set(None),
-                created_at: Set(Utc::now()),
+                created_at: Set(now),
                 ..Default::default()
             }
             .insert(&txn)
@@ -220,7 +221,7 @@ pub async fn run(state: &AppState) -> AppResult<SeedReport> {
             name: p.owner_name.clone(),
             locale: Some("fr".into()),
         };
-        let owner_id = user(&txn, &owner, &hash, false, &mut report).await?;
+        let owner_id = user(&txn, &owner, &hash, false, &mut report, now).await?;
         let producer_id = match producers::Entity::find()
             .filter(producers::Column::OwnerId.eq(owner_id))
             .filter(producers::Column::Name.eq(&p.name))
@@ -242,7 +243,7 @@ pub async fn run(state: &AppState) -> AppResult<SeedReport> {
                     photo_url: Set(p.photo_url.clone()),
                     photos: Set(String::new()),
                     stripe_account_id: Set(None),
-                    created_at: Set(Utc::now()),
+                    created_at: Set(now),
                     ..Default::default()
                 }
                 .insert(&txn)
@@ -260,8 +261,8 @@ pub async fn run(state: &AppState) -> AppResult<SeedReport> {
                 hive_id: Set(hive_id),
                 producer_id: Set(producer_id),
                 status: Set(ApprovalStatus::Approved.as_str().to_owned()),
-                requested_at: Set(Utc::now()),
-                decided_at: Set(Some(Utc::now())),
+                requested_at: Set(now),
+                decided_at: Set(Some(now)),
                 decided_by: Set(Some(manager_id)),
                 ..Default::default()
             }
@@ -276,7 +277,6 @@ pub async fn run(state: &AppState) -> AppResult<SeedReport> {
                 .await?;
             if exists == 0 {
                 report.products += 1;
-                let now = Utc::now();
                 products::ActiveModel {
                     producer_id: Set(producer_id),
                     name: Set(item.name.clone()),
@@ -297,7 +297,7 @@ pub async fn run(state: &AppState) -> AppResult<SeedReport> {
     }
 
     for m in &member_file.member {
-        let id = user(&txn, m, &hash, false, &mut report).await?;
+        let id = user(&txn, m, &hash, false, &mut report, now).await?;
         let joined = hive_members::Entity::find()
             .filter(hive_members::Column::HiveId.eq(hive_id))
             .filter(hive_members::Column::UserId.eq(id))
@@ -308,7 +308,7 @@ pub async fn run(state: &AppState) -> AppResult<SeedReport> {
             hive_members::ActiveModel {
                 hive_id: Set(hive_id),
                 user_id: Set(id),
-                joined_at: Set(Utc::now()),
+                joined_at: Set(now),
                 ..Default::default()
             }
             .insert(&txn)
@@ -741,6 +741,7 @@ async fn user(
     hash: &str,
     admin: bool,
     report: &mut SeedReport,
+    now: chrono::DateTime<Utc>,
 ) -> AppResult<i64> {
     if let Some(u) = users::Entity::find()
         .filter(users::Column::Email.eq(&p.email))
@@ -761,9 +762,9 @@ async fn user(
         name: Set(p.name.clone()),
         locale: Set(locale.code().to_owned()),
         is_admin: Set(admin),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         // The demo's addresses are ours: confirmed, so every kind of mail reaches their log.
-        email_confirmed_at: Set(Some(Utc::now())),
+        email_confirmed_at: Set(Some(now)),
         ..Default::default()
     }
     .insert(db)

@@ -481,7 +481,7 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
     // The confirmation mail reaches the SMTP server, in the language the member chose.
     let transport =
         alveole::mail::sender::Transport::from_url(Some(&smtp.url())).expect("transport");
-    alveole::mail::sender::send_due(&app.state, &transport)
+    alveole::jobs::send_mail::send_due(&app.state, &transport)
         .await
         .expect("send");
     let mail = smtp
@@ -808,7 +808,23 @@ struct Demo {
 }
 
 async fn demo(app: &TestApp) -> Demo {
+    use chrono::Datelike;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    // The demo is loaded as of the last Wednesday noon, whatever the day the tests run: the
+    // Thursday pickup is then closed with its pick lists, and next Thursday's sale is open.
+    let now = chrono::Utc::now();
+    let back = (now.weekday().num_days_from_monday() + 7
+        - chrono::Weekday::Wed.num_days_from_monday())
+        % 7;
+    let mut wednesday = (now - chrono::Duration::days(i64::from(back)))
+        .date_naive()
+        .and_hms_opt(12, 0, 0)
+        .expect("noon")
+        .and_utc();
+    if wednesday > now {
+        wednesday -= chrono::Duration::days(7);
+    }
+    app.clock.set(wednesday);
     let open = app.seeded_open_distribution().await.id;
     let db = &app.state.db;
     let closed = entity::distributions::Entity::find()

@@ -135,12 +135,13 @@ async fn a_producer_s_statement_is_titled_as_its_own() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     app.seed().await;
     let d = entity::distributions::Entity::find()
-        .filter(entity::distributions::Column::Status.eq("closed"))
+        // The latest settled one: closed, or completed when the run falls days after its pickup.
+        .filter(entity::distributions::Column::Status.is_in(["closed", "completed"]))
         .order_by_desc(entity::distributions::Column::PickupStartsAt)
         .one(&app.state.db)
         .await
         .expect("q")
-        .expect("the demo's closed distribution");
+        .expect("the demo's last settled distribution");
     for (email, title) in [
         ("maraicher@alveole.test", "Mon relevé de versement"),
         ("gerant@alveole.test", "Paiements aux producteurs"),
