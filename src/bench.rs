@@ -362,8 +362,8 @@ async fn members(
         }
         .insert(db)
         .await?;
-        let api = accounts::open_session(db, UserId(u.id), SessionKind::Api).await?;
-        let web = accounts::open_session(db, UserId(u.id), SessionKind::Web).await?;
+        let api = accounts::open_session(db, UserId(u.id), SessionKind::Api, now).await?;
+        let web = accounts::open_session(db, UserId(u.id), SessionKind::Web, now).await?;
         out.push((api, web));
     }
     Ok(out)
@@ -973,7 +973,7 @@ pub async fn close(opts: Options) -> AppResult<Value> {
     let t = Instant::now();
     crate::services::close::stop_ordering(&s.state, &row).await?;
     // The job as the runner runs it, one step at a time so each step's share can be shown.
-    let job = crate::jobs::claim(&s.state.db, "bench", s.state.now(), None)
+    let job = crate::services::jobs::claim(&s.state.db, "bench", s.state.now(), None)
         .await?
         .ok_or_else(|| AppError::Internal("the close job was not queued".into()))?;
     let mut steps = vec![("stop ordering", t.elapsed().as_secs_f64())];
@@ -982,7 +982,7 @@ pub async fn close(opts: Options) -> AppResult<Value> {
         crate::services::close::step(&s.state, crate::domain::DistributionId(d)).await?;
         steps.push((name, t.elapsed().as_secs_f64()));
     }
-    crate::jobs::finish(&s.state.db, &job, "bench").await?;
+    crate::services::jobs::finish(&s.state.db, &job, "bench").await?;
     let seconds = t.elapsed().as_secs_f64();
     let peak = peak_rss_mb();
     let (b2, _) = close_baseline(&s.state.db, d).await?;

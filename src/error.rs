@@ -1,11 +1,11 @@
 //! The one error type: each variant maps to a status, a stable code and a translated message.
 
+use crate::db::DbError as DbErr;
 use crate::domain::Locale;
 use crate::i18n;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use sea_orm::DbErr;
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -121,8 +121,8 @@ pub enum AppError {
     BadRequest(&'static str),
     #[error("invalid input")]
     Invalid(FieldErrors),
-    #[error("conflict: {0}")]
-    Conflict(&'static str),
+    #[error("conflict: {}", .0.code())]
+    Conflict(Conflict),
     #[error("request too large")]
     TooLarge,
     /// A link from a mail (reset, confirmation) that was used, has run out or never existed.
@@ -190,7 +190,7 @@ impl AppError {
             AppError::Csrf => "csrf",
             AppError::BadRequest(_) => "bad_request",
             AppError::Invalid(_) => "invalid",
-            AppError::Conflict(code) => code,
+            AppError::Conflict(c) => c.code(),
             AppError::RateLimited { .. } => "rate_limited",
             AppError::TooLarge => "too_large",
             AppError::LinkInvalid => "link_invalid",
@@ -210,7 +210,7 @@ impl AppError {
             AppError::Csrf => "error.csrf",
             AppError::BadRequest(key) => key,
             AppError::Invalid(_) => "error.invalid_form",
-            AppError::Conflict(code) => conflict_key(code),
+            AppError::Conflict(c) => c.message_key(),
             AppError::RateLimited { .. } => "error.rate_limited",
             AppError::TooLarge => "error.too_large",
             AppError::LinkInvalid => "error.link_invalid",
@@ -237,31 +237,94 @@ impl AppError {
     }
 }
 
-fn conflict_key(code: &str) -> &'static str {
-    match code {
-        "email_taken" => "error.email_taken",
-        "already_member" => "error.already_member",
-        "already_requested" => "error.already_requested",
-        "already_decided" => "error.already_decided",
-        "not_member" => "error.not_member",
-        "product_in_use" => "error.product_in_use",
-        "ordering_closed" => "error.ordering_closed",
-        "already_joined" => "error.already_joined",
-        "not_editable" => "error.not_editable",
-        "below_ordered" => "error.below_ordered",
-        "already_offered" => "error.already_offered",
-        "transition" => "error.transition",
-        "order_final" => "error.order_final",
-        "not_settled" => "error.not_settled",
-        "not_closed" => "error.not_closed",
-        "completed" => "error.completed",
-        "stripe_off" => "error.stripe_off",
-        "already_refunded" => "error.already_refunded",
-        "baskets_collected" => "error.baskets_collected",
-        "basket_to_collect" => "error.basket_to_collect",
-        "hive_money_pending" => "error.hive_money_pending",
-        "farm_money_pending" => "error.farm_money_pending",
-        _ => "error.conflict",
+/// Why a change was refused because of the state things are in; each has its code and its message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conflict {
+    EmailTaken,
+    AlreadyMember,
+    AlreadyRequested,
+    AlreadyDecided,
+    NotMember,
+    ProductInUse,
+    OrderingClosed,
+    AlreadyJoined,
+    NotEditable,
+    BelowOrdered,
+    AlreadyOffered,
+    Transition,
+    OrderFinal,
+    NotSettled,
+    NotClosed,
+    NotOpen,
+    Completed,
+    StripeOff,
+    AlreadyRefunded,
+    BasketsCollected,
+    BasketToCollect,
+    HiveMoneyPending,
+    FarmMoneyPending,
+    /// A unique value taken meanwhile, or any other clash without a message of its own.
+    Other,
+}
+
+impl Conflict {
+    /// The code API callers match on.
+    pub fn code(self) -> &'static str {
+        match self {
+            Conflict::EmailTaken => "email_taken",
+            Conflict::AlreadyMember => "already_member",
+            Conflict::AlreadyRequested => "already_requested",
+            Conflict::AlreadyDecided => "already_decided",
+            Conflict::NotMember => "not_member",
+            Conflict::ProductInUse => "product_in_use",
+            Conflict::OrderingClosed => "ordering_closed",
+            Conflict::AlreadyJoined => "already_joined",
+            Conflict::NotEditable => "not_editable",
+            Conflict::BelowOrdered => "below_ordered",
+            Conflict::AlreadyOffered => "already_offered",
+            Conflict::Transition => "transition",
+            Conflict::OrderFinal => "order_final",
+            Conflict::NotSettled => "not_settled",
+            Conflict::NotClosed => "not_closed",
+            Conflict::NotOpen => "not_open",
+            Conflict::Completed => "completed",
+            Conflict::StripeOff => "stripe_off",
+            Conflict::AlreadyRefunded => "already_refunded",
+            Conflict::BasketsCollected => "baskets_collected",
+            Conflict::BasketToCollect => "basket_to_collect",
+            Conflict::HiveMoneyPending => "hive_money_pending",
+            Conflict::FarmMoneyPending => "farm_money_pending",
+            Conflict::Other => "conflict",
+        }
+    }
+
+    /// Translation key of the message shown to people.
+    pub fn message_key(self) -> &'static str {
+        match self {
+            Conflict::EmailTaken => "error.email_taken",
+            Conflict::AlreadyMember => "error.already_member",
+            Conflict::AlreadyRequested => "error.already_requested",
+            Conflict::AlreadyDecided => "error.already_decided",
+            Conflict::NotMember => "error.not_member",
+            Conflict::ProductInUse => "error.product_in_use",
+            Conflict::OrderingClosed => "error.ordering_closed",
+            Conflict::AlreadyJoined => "error.already_joined",
+            Conflict::NotEditable => "error.not_editable",
+            Conflict::BelowOrdered => "error.below_ordered",
+            Conflict::AlreadyOffered => "error.already_offered",
+            Conflict::Transition => "error.transition",
+            Conflict::OrderFinal => "error.order_final",
+            Conflict::NotSettled => "error.not_settled",
+            Conflict::NotClosed => "error.not_closed",
+            Conflict::Completed => "error.completed",
+            Conflict::StripeOff => "error.stripe_off",
+            Conflict::AlreadyRefunded => "error.already_refunded",
+            Conflict::BasketsCollected => "error.baskets_collected",
+            Conflict::BasketToCollect => "error.basket_to_collect",
+            Conflict::HiveMoneyPending => "error.hive_money_pending",
+            Conflict::FarmMoneyPending => "error.farm_money_pending",
+            Conflict::NotOpen | Conflict::Other => "error.conflict",
+        }
     }
 }
 

@@ -1,5 +1,13 @@
 //! Alvéole: a pre-order marketplace for local food; `build_app` wires configuration, database and routes.
 
+/// Each template by its path under `templates/`, read at compile time, for a module two folders
+/// below the crate's root.
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/", $name)))),*]
+    };
+}
+
 pub mod bench;
 pub mod clock;
 pub mod config;
@@ -17,8 +25,8 @@ pub mod signing;
 pub mod web;
 
 use config::Config;
+use db::Connection as DatabaseConnection;
 use error::{AppError, AppResult};
-use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
 /// Everything a request handler may need, cheap to clone.
@@ -28,7 +36,8 @@ pub struct AppState {
     /// Where orders and payments write: one queued connection on SQLite, the main pool on PostgreSQL.
     pub writer: DatabaseConnection,
     pub config: Arc<Config>,
-    pub views: Arc<web::render::Views>,
+    /// The mail templates, rendered by the mail job.
+    pub mail_views: Arc<mail::MailViews>,
     /// Key for CSRF tokens and other signatures; from `ALVEOLE_SECRET` or generated once and stored.
     pub secret: Arc<Vec<u8>>,
     pub clock: Arc<dyn clock::Clock>,
@@ -45,8 +54,8 @@ pub struct AppState {
 impl AppState {
     /// Connects to the database, applies pending migrations and loads the secret and templates.
     pub async fn connect(config: Config) -> AppResult<AppState> {
-        let db = db::connect(&config.database_url, config.database_schema.as_deref()).await?;
-        db::migrate(&db).await?;
+        let db =
+            db::connect_migrated(&config.database_url, config.database_schema.as_deref()).await?;
         AppState::with_db(config, db).await
     }
 
@@ -56,7 +65,7 @@ impl AppState {
             Some(s) => s.clone(),
             None => services::settings::secret(&db).await?,
         };
-        let views = web::render::Views::load().map_err(AppError::from)?;
+        let mail_views = mail::MailViews::load().map_err(AppError::from)?;
         let payments = match &config.stripe_secret_key {
             Some(key) => payments::Payments::Stripe(Box::new(
                 payments::stripe::StripeProvider::with_timeout(
@@ -80,7 +89,7 @@ impl AppState {
             db,
             writer,
             config: Arc::new(config),
-            views: Arc::new(views),
+            mail_views: Arc::new(mail_views),
             secret: Arc::new(secret.into_bytes()),
             clock: Arc::new(clock::SystemClock),
             payments: Arc::new(payments),

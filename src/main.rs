@@ -223,7 +223,7 @@ async fn run(command: Command, config: Config) -> Result<(), alveole::error::App
         Command::Close { distribution } => {
             let state = AppState::connect(config).await?;
             let id = alveole::domain::DistributionId(distribution);
-            let report = alveole::services::close::close_now(&state, id).await?;
+            let report = alveole::jobs::close_distribution::now(&state, id).await?;
             println!("{report}");
         }
         Command::Admin {
@@ -237,7 +237,7 @@ async fn run(command: Command, config: Config) -> Result<(), alveole::error::App
             // The mail is in the outbox; send it now rather than at the next serve.
             let transport =
                 alveole::mail::sender::Transport::from_url(state.config.smtp_url.as_deref())?;
-            if let Err(e) = alveole::mail::sender::send_due(&state, &transport).await {
+            if let Err(e) = alveole::jobs::send_mail::send_due(&state, &transport).await {
                 eprintln!("The link was not mailed yet ({e}); it will be sent by the next serve.");
             }
         }
@@ -299,7 +299,7 @@ fn spawn_workers(state: &AppState) -> Result<String, alveole::error::AppError> {
     if state.config.smtp_url.is_none() {
         println!("No SMTP_URL: mail is written to the log.");
     }
-    tokio::spawn(alveole::mail::sender::run(state.clone(), transport));
+    tokio::spawn(alveole::jobs::send_mail::run(state.clone(), transport));
     tokio::spawn(alveole::scheduler::run(
         state.clone(),
         std::time::Duration::from_secs(30),
@@ -311,7 +311,7 @@ fn spawn_workers(state: &AppState) -> Result<String, alveole::error::AppError> {
 
 /// After a stop signal: the jobs this process was running go back to the queue for another worker.
 async fn hand_back(state: &AppState, worker: &str) -> Result<(), alveole::error::AppError> {
-    let n = alveole::jobs::hand_back(&state.db, worker).await?;
+    let n = alveole::services::jobs::hand_back(&state.db, worker).await?;
     println!("Stopped: {n} running job(s) handed back.");
     Ok(())
 }

@@ -2,11 +2,8 @@
 
 use crate::AppState;
 use crate::domain::DistributionId;
-use crate::domain::distribution::DistributionStatus;
 use crate::error::AppResult;
 use crate::services::{close, complete, distributions, orders, refunds};
-use entity::distributions as rows;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Tick {
@@ -27,23 +24,14 @@ pub struct Tick {
 pub async fn tick(state: &AppState) -> AppResult<Tick> {
     let now = state.now();
     let mut t = Tick::default();
-    let to_open = rows::Entity::find()
-        .filter(rows::Column::Status.eq(DistributionStatus::Draft.as_str()))
-        .filter(rows::Column::OrdersOpenAt.lte(now))
-        .filter(rows::Column::OrdersCloseAt.gt(now))
-        .all(&state.db)
-        .await?;
+    let to_open = distributions::due_to_open(&state.db, now).await?;
     for d in to_open {
         // Another process may have opened it first: that is fine.
         if distributions::open(state, &d).await.is_ok() {
             t.opened += 1;
         }
     }
-    let to_close = rows::Entity::find()
-        .filter(rows::Column::Status.eq(DistributionStatus::Open.as_str()))
-        .filter(rows::Column::OrdersCloseAt.lte(now))
-        .all(&state.db)
-        .await?;
+    let to_close = distributions::due_to_close(&state.db, now).await?;
     for d in to_close {
         // One failure must not hold back the rest of the pass; it is tried again next time.
         match distributions::close(state, &d).await {
@@ -53,11 +41,7 @@ pub async fn tick(state: &AppState) -> AppResult<Tick> {
         }
     }
     // A closed distribution whose close never finished gets its job back (the key keeps it single).
-    let unsettled = rows::Entity::find()
-        .filter(rows::Column::Status.eq(DistributionStatus::Closed.as_str()))
-        .filter(rows::Column::CloseStep.lt(close::SETTLED))
-        .all(&state.db)
-        .await?;
+    let unsettled = close::unsettled(&state.db).await?;
     for d in unsettled {
         close::enqueue(&state.db, DistributionId(d.id), now).await?;
     }

@@ -5,6 +5,7 @@ use alveole::clock::Clock;
 use alveole::domain::DistributionId;
 use alveole::jobs;
 use alveole::services::close;
+use alveole::services::jobs as queue;
 use chrono::{DateTime, Duration, Utc};
 use entity::{
     basket_numbers, distributions, jobs as job_rows, orders, outbox, payouts, pick_lists, refunds,
@@ -213,11 +214,14 @@ async fn reach_deadline(app: &TestApp, m: &Market) {
     app.clock.set(m.closes + Duration::seconds(1));
     let tick = alveole::scheduler::tick(&app.state).await.expect("tick");
     assert_eq!(tick.closed, 1);
-    let job = jobs::by_key(&app.state.db, &format!("close:{}", m.distribution))
-        .await
-        .expect("job")
-        .expect("close job queued");
-    assert_eq!(job.status, "queued");
+    let job = queue::find(
+        &app.state.db,
+        alveole::domain::job::Job::CloseDistribution(did(m)),
+    )
+    .await
+    .expect("job")
+    .expect("close job queued");
+    assert_eq!(job.status, alveole::domain::job::JobStatus::Queued);
 }
 
 async fn mail_count(app: &TestApp, template: &str) -> u64 {
@@ -453,7 +457,7 @@ async fn assert_known_results(app: &TestApp, m: &Market) {
         .await
         .expect("outbox")
     {
-        let mail = alveole::mail::sender::prepare(&app.state, &row)
+        let mail = alveole::jobs::send_mail::prepare(&app.state, &row.clone().into())
             .await
             .expect("renders");
         let expect = match row.template.as_str() {
@@ -477,7 +481,7 @@ async fn assert_known_results(app: &TestApp, m: &Market) {
         .await
         .expect("outbox")
         .expect("Léa's mail");
-    let text = alveole::mail::sender::prepare(&app.state, &lea)
+    let text = alveole::jobs::send_mail::prepare(&app.state, &lea.into())
         .await
         .expect("renders")
         .text;
@@ -518,7 +522,7 @@ async fn the_close_settles_a_known_market_to_the_cent() {
 
         // Closing again changes nothing: the job is done and every step is behind us.
         let before = snapshot(&app, &m).await;
-        let report = close::close_now(&app.state, did(&m))
+        let report = alveole::jobs::close_distribution::now(&app.state, did(&m))
             .await
             .expect("close again");
         assert!(report.settled && report.balance.holds(), "{report}");
@@ -543,7 +547,7 @@ async fn a_close_cut_off_half_way_resumes_after_its_lease_with_nothing_done_twic
         reach_deadline(&app, &m).await;
         // A first worker claims the job, gets through the first of the two steps, and dies.
         let now = app.state.now();
-        let job = jobs::claim(&app.state.db, "worker-a", now, None)
+        let job = queue::claim(&app.state.db, "worker-a", now, None)
             .await
             .expect("claim")
             .expect("a job is due");
@@ -583,7 +587,7 @@ async fn a_close_cut_off_half_way_resumes_after_its_lease_with_nothing_done_twic
         // The first worker wakes up late: its steps are all done, its claim is gone.
         let before = snapshot(&app, &m).await;
         assert!(!close::step(&app.state, did(&m)).await.expect("late step"));
-        jobs::finish(&app.state.db, &job, "worker-a")
+        queue::finish(&app.state.db, &job, "worker-a")
             .await
             .expect("finish");
         assert_eq!(snapshot(&app, &m).await, before);
@@ -1104,6 +1108,19 @@ async fn the_pages_after_the_close_serve_manager_producers_and_members() {
             "{:?}",
             order.texts("#refunds")
         );
+
+        // Once completed, the sheet says who collected and offers no more ticks.
+        let done = manager
+            .post(
+                &format!("/distributions/{d}/complete"),
+                &[("confirm", "yes")],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        let sheet = manager.get(&format!("/distributions/{d}/pickup")).await;
+        assert!(sheet.texts("form.tick button").is_empty(), "{}", sheet.body);
+        assert_eq!(sheet.texts("li.basket.collected .member"), vec!["Marc"]);
+        assert_eq!(sheet.texts("li.basket.collected span.tick").len(), 1);
     })
     .await;
 }
@@ -1647,10 +1664,15 @@ async fn with_stripe_a_connected_producer_is_paid_by_one_transfer_even_after_a_f
     app.clock.advance(Duration::minutes(2));
     jobs::run_due(&app.state, "worker").await.expect("jobs");
     let (_, list) = sale.producer.get(&payouts_path).await;
-    let job = jobs::by_key(&app.state.db, &format!("payouts:{}", sale.distribution))
-        .await
-        .expect("job")
-        .expect("payouts job");
+    let job = queue::find(
+        &app.state.db,
+        alveole::domain::job::Job::TransferPayouts(alveole::domain::DistributionId(
+            sale.distribution.parse().expect("id"),
+        )),
+    )
+    .await
+    .expect("job")
+    .expect("payouts job");
     assert_eq!(list[0]["status"], "paid", "{list} {job:?}");
     let transfers: Vec<_> = stand_in
         .received()
@@ -1827,26 +1849,26 @@ async fn a_stopping_worker_hands_its_running_jobs_back_for_another_to_take_at_on
         let m = market(&app).await;
         reach_deadline(&app, &m).await;
         let now = app.state.now();
-        let job = jobs::claim(&app.state.db, "worker-a", now, None)
+        let job = queue::claim(&app.state.db, "worker-a", now, None)
             .await
             .expect("claim")
             .expect("the close is due");
         assert_eq!(job.attempts, 1);
         // Another worker finds nothing while worker-a holds it.
         assert!(
-            jobs::claim(&app.state.db, "worker-b", now, None)
+            queue::claim(&app.state.db, "worker-b", now, None)
                 .await
                 .expect("claim")
                 .is_none()
         );
         assert_eq!(
-            jobs::hand_back(&app.state.db, "worker-a")
+            queue::hand_back(&app.state.db, "worker-a")
                 .await
                 .expect("hand back"),
             1
         );
         assert_eq!(
-            jobs::hand_back(&app.state.db, "worker-a")
+            queue::hand_back(&app.state.db, "worker-a")
                 .await
                 .expect("again"),
             0
@@ -1876,12 +1898,12 @@ async fn with_smtp_down_for_a_whole_close_every_mail_goes_out_once_it_returns() 
             alveole::mail::sender::Transport::from_url(Some(&smtp.url())).expect("transport");
         let m = market(&app).await;
         // Whatever the sale itself queued goes out first, so only the close's mail is counted.
-        alveole::mail::sender::send_due(&app.state, &transport)
+        alveole::jobs::send_mail::send_due(&app.state, &transport)
             .await
             .ok();
         smtp.set_down(false);
         app.clock.advance(Duration::hours(2));
-        while alveole::mail::sender::send_due(&app.state, &transport)
+        while alveole::jobs::send_mail::send_due(&app.state, &transport)
             .await
             .expect("send")
             > 0
@@ -1903,7 +1925,7 @@ async fn with_smtp_down_for_a_whole_close_every_mail_goes_out_once_it_returns() 
         );
         // While SMTP is down nothing is lost: every mail stays queued with its error noted.
         assert_eq!(
-            alveole::mail::sender::send_due(&app.state, &transport)
+            alveole::jobs::send_mail::send_due(&app.state, &transport)
                 .await
                 .expect("send"),
             0
@@ -1924,7 +1946,7 @@ async fn with_smtp_down_for_a_whole_close_every_mail_goes_out_once_it_returns() 
         app.clock.advance(Duration::hours(1));
         let mut sent = 0;
         loop {
-            let n = alveole::mail::sender::send_due(&app.state, &transport)
+            let n = alveole::jobs::send_mail::send_due(&app.state, &transport)
                 .await
                 .expect("send");
             if n == 0 {
@@ -1945,7 +1967,7 @@ async fn with_smtp_down_for_a_whole_close_every_mail_goes_out_once_it_returns() 
         assert_eq!(to, expected);
         app.clock.advance(Duration::hours(1));
         assert_eq!(
-            alveole::mail::sender::send_due(&app.state, &transport)
+            alveole::jobs::send_mail::send_due(&app.state, &transport)
                 .await
                 .expect("send"),
             0

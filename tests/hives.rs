@@ -421,7 +421,7 @@ async fn managers_hear_of_requests_and_producers_of_their_acceptance_each_with_t
         assert_eq!(s, StatusCode::OK, "{v}");
         let transport =
             alveole::mail::sender::Transport::from_url(Some(&smtp.url())).expect("transport");
-        alveole::mail::sender::send_due(&app.state, &transport)
+        alveole::jobs::send_mail::send_due(&app.state, &transport)
             .await
             .expect("send");
         let got = smtp.received();

@@ -165,7 +165,7 @@ async fn every_mail_carries_a_link_that_stops_its_kind_in_one_click() {
             .await
             .expect("user")
             .expect("a member");
-        alveole::mail::enqueue(
+        alveole::services::outbox::enqueue(
             db,
             app.state.now(),
             &member.email,
@@ -176,7 +176,9 @@ async fn every_mail_carries_a_link_that_stops_its_kind_in_one_click() {
         .await
         .expect("queued");
         let row = news_mails(&app).await.remove(0);
-        let rendered = alveole::mail::sender::render(&app.state, &row).expect("render");
+        let rendered = alveole::jobs::send_mail::prepare(&app.state, &row.clone().into())
+            .await
+            .expect("render");
         let link = rendered
             .text
             .split_whitespace()
@@ -208,7 +210,7 @@ async fn every_mail_carries_a_link_that_stops_its_kind_in_one_click() {
 
         // The mail already queued is not sent.
         let transport = alveole::mail::sender::Transport::from_url(None).expect("log transport");
-        assert_eq!(alveole::mail::sender::send_due(&app.state, &transport).await.expect("send"), 0);
+        assert_eq!(alveole::jobs::send_mail::send_due(&app.state, &transport).await.expect("send"), 0);
         let row = entity::outbox::Entity::find_by_id(row.id).one(db).await.expect("row").expect("mail");
         assert_eq!(row.status, "unsubscribed");
 

@@ -827,9 +827,12 @@ async fn a_close_killed_at_any_moment_and_run_again_ends_as_an_uninterrupted_one
         let d = alveole::bench::close_fixture(&reference.state.db, 1500, 8, 40)
             .await
             .expect("fixture");
-        close::close_now(&reference.state, alveole::domain::DistributionId(d))
-            .await
-            .expect("close");
+        alveole::jobs::close_distribution::now(
+            &reference.state,
+            alveole::domain::DistributionId(d),
+        )
+        .await
+        .expect("close");
         let want = close_outcome(&reference.state.db, d).await;
         reference.finish().await;
 

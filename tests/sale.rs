@@ -159,6 +159,7 @@ async fn members(app: &TestApp, hive: &str, n: usize) -> Vec<Api> {
             &app.state.db,
             alveole::domain::UserId(u.id),
             SessionKind::Api,
+            app.state.now(),
         )
         .await
         .expect("token");
@@ -410,7 +411,7 @@ async fn ordering_follows_the_window_on_the_clock() {
         assert_eq!(s, StatusCode::NO_CONTENT);
         let transport =
             alveole::mail::sender::Transport::from_url(Some(&smtp.url())).expect("transport");
-        alveole::mail::sender::send_due(&app.state, &transport)
+        alveole::jobs::send_mail::send_due(&app.state, &transport)
             .await
             .expect("send");
         let open_mail = smtp
@@ -880,19 +881,19 @@ async fn mail_waits_out_an_smtp_outage_and_is_delivered_once() {
         let body = json!({"lines": [{"offer_id": sale.carrots, "quantity": 2}, {"offer_id": sale.leeks, "quantity": 1}]});
         let (s, o) = sale.member.post(&format!("/api/v1/distributions/{}/orders", sale.distribution), body).await;
         assert_eq!(s, StatusCode::CREATED);
-        assert_eq!(alveole::mail::sender::send_due(&app.state, &transport).await.expect("send"), 0, "SMTP is down");
+        assert_eq!(alveole::jobs::send_mail::send_due(&app.state, &transport).await.expect("send"), 0, "SMTP is down");
         let waiting = outbox::Entity::find().filter(outbox::Column::Status.eq("pending")).all(&app.state.db).await.expect("outbox");
         assert!(waiting.len() >= 2 && waiting.iter().all(|m| m.attempts == 1 && m.last_error.is_some()), "{waiting:?}");
 
         // Retried before the backoff: nothing is tried. After it, with SMTP back, all go out once.
         smtp.set_down(false);
-        assert_eq!(alveole::mail::sender::send_due(&app.state, &transport).await.expect("send"), 0);
+        assert_eq!(alveole::jobs::send_mail::send_due(&app.state, &transport).await.expect("send"), 0);
         app.clock.advance(Duration::minutes(1));
-        let sent = alveole::mail::sender::send_due(&app.state, &transport).await.expect("send");
+        let sent = alveole::jobs::send_mail::send_due(&app.state, &transport).await.expect("send");
         let rows = outbox::Entity::find().all(&app.state.db).await.expect("outbox");
         assert_eq!(sent, waiting.len(), "{rows:?} now {}", alveole::clock::Clock::now(&app.clock));
         app.clock.advance(Duration::hours(2));
-        assert_eq!(alveole::mail::sender::send_due(&app.state, &transport).await.expect("send"), 0, "sent once");
+        assert_eq!(alveole::jobs::send_mail::send_due(&app.state, &transport).await.expect("send"), 0, "sent once");
         let confirmation = smtp.received().into_iter().find(|m| m.subject().contains("confirm")).expect("confirmation");
         assert_eq!(confirmation.to, ["lea@example.fr"]);
         let text = confirmation.body();

@@ -177,6 +177,38 @@ async fn mails(app: &TestApp, template: &str) -> Vec<serde_json::Value> {
 }
 
 #[tokio::test]
+async fn changing_an_order_keeps_what_the_basket_already_held() {
+    each_backend(|app| async move {
+        let sale = open_sale(&app).await;
+        let b = app.browser().await;
+        b.signup("noe@example.fr", "Noé").await;
+        b.post(&format!("/hives/{}/join", sale.hive), &[]).await;
+        let basket_url = format!("/distributions/{}/basket", sale.distribution);
+        b.post(
+            &basket_url,
+            &[("offer_id", &sale.carrots), ("quantity", "2")],
+        )
+        .await;
+        let token = b.get(&basket_url).await.value_of("token").expect("token");
+        let paid = b
+            .post(
+                &format!("/distributions/{}/checkout", sale.distribution),
+                &[("token", &token), ("test_card", "4242424242424242")],
+            )
+            .await;
+        let order_url = paid.location.clone().expect("order");
+        // Leeks typed afterwards and not yet paid, then the order changed: both are in the basket.
+        b.post(&basket_url, &[("offer_id", &sale.leeks), ("quantity", "3")])
+            .await;
+        let editing = b.post(&format!("{order_url}/edit"), &[]).await;
+        let basket = b.follow(&editing).await;
+        // 2 × 2.90 + 3 × 3.50
+        assert_eq!(basket.texts("#total"), ["€16.30"], "{}", basket.body);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn changing_an_order_keeps_it_until_the_new_one_is_paid() {
     each_backend(|app| async move {
         let sale = open_sale(&app).await;

@@ -7,6 +7,7 @@ pub mod distribution;
 pub mod forecast;
 pub mod geo;
 pub mod ids;
+pub mod job;
 pub mod money;
 pub mod order;
 pub mod places;

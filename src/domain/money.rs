@@ -90,9 +90,19 @@ impl Cents {
         }
     }
 
-    /// The amount for a form field, with a dot as typed back by browsers in every language.
+    /// The amount for a file read by programs, with a dot.
     pub fn to_input(self) -> String {
         format!("{}.{:02}", self.0 / 100, (self.0 % 100).abs())
+    }
+
+    /// The amount for a form field as its reader types it ("2,90" in French); the field reads
+    /// either separator back.
+    pub fn to_field(self, lang: super::Locale) -> String {
+        let s = self.to_input();
+        match lang {
+            super::Locale::Fr => s.replace('.', ","),
+            super::Locale::En => s,
+        }
     }
 
     /// VAT-exclusive amount of this VAT-inclusive amount, rounded half-up to the cent.
@@ -160,6 +170,12 @@ mod tests {
     #[test]
     fn form_fields_get_a_dot() {
         assert_eq!(Cents(320).to_input(), "3.20");
+        assert_eq!(Cents(320).to_field(super::super::Locale::Fr), "3,20");
+        assert_eq!(Cents(320).to_field(super::super::Locale::En), "3.20");
+        assert_eq!(
+            Cents::parse_euros(&Cents(1205).to_field(super::super::Locale::Fr)),
+            Ok(Cents(1205))
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The translation catalogues (French and English) and the language of the request being served.
 
 pub mod format;
+pub mod tera;
 
 use crate::domain::Locale;
 use std::collections::HashMap;

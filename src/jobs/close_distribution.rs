@@ -2,22 +2,18 @@
 
 use crate::AppState;
 use crate::domain::DistributionId;
-use crate::error::{AppError, AppResult};
+use crate::domain::job::Job;
+use crate::error::AppResult;
 use crate::services::close;
-use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Payload {
-    pub distribution_id: i64,
+/// Closes a distribution from the command line: stops ordering if it is still open, runs the
+/// close here (resuming one cut off half-way) and reads what it came to.
+pub async fn now(state: &AppState, distribution: DistributionId) -> AppResult<close::Report> {
+    close::close_now(state, distribution).await?;
+    super::run_now(state, Job::CloseDistribution(distribution)).await?;
+    close::report(state, distribution).await
 }
 
-/// The key that makes one close job per distribution.
-pub fn key(distribution: DistributionId) -> String {
-    format!("close:{}", distribution.0)
-}
-
-pub async fn run(state: &AppState, payload: &str) -> AppResult<()> {
-    let p: Payload = serde_json::from_str(payload)
-        .map_err(|e| AppError::Internal(format!("close job payload: {e}")))?;
-    close::run(state, DistributionId(p.distribution_id)).await
+pub async fn run(state: &AppState, distribution: DistributionId) -> AppResult<()> {
+    close::run(state, distribution).await
 }

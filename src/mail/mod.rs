@@ -1,12 +1,11 @@
-//! Mail: each message is written to the outbox inside the transaction that causes it; a worker sends it.
+//! Mail: the kinds of message, their rendering in the reader's language and their sending; the outbox that holds them is a store in `services`.
 
+pub mod render;
 pub mod sender;
 
+pub use render::{MailViews, Rendered};
+
 use crate::domain::Locale;
-use chrono::{DateTime, Utc};
-use entity::outbox;
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
-use serde::Serialize;
 
 /// The messages Alvéole sends; each has `emails/<name>/{subject.txt,text.txt,html.html}` templates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,107 +128,4 @@ pub struct RawOutgoing {
     pub lang: Locale,
     pub template: Template,
     pub payload: String,
-}
-
-fn row(
-    now: DateTime<Utc>,
-    to: &str,
-    locale: Locale,
-    template: Template,
-    payload: String,
-) -> outbox::ActiveModel {
-    outbox::ActiveModel {
-        to_email: Set(to.to_owned()),
-        locale: Set(locale.code().to_owned()),
-        template: Set(template.name().to_owned()),
-        payload: Set(payload),
-        status: Set("pending".to_owned()),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        last_error: Set(None),
-        created_at: Set(now),
-        sent_at: Set(None),
-        ..Default::default()
-    }
-}
-
-/// Writes one message to the outbox; call it with the transaction that makes the message true.
-pub async fn enqueue<C: ConnectionTrait, P: Serialize>(
-    db: &C,
-    now: DateTime<Utc>,
-    to: &str,
-    locale: Locale,
-    template: Template,
-    payload: &P,
-) -> Result<(), DbErr> {
-    let payload =
-        serde_json::to_string(payload).map_err(|e| DbErr::Custom(format!("mail payload: {e}")))?;
-    outbox::Entity::insert(row(now, to, locale, template, payload))
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
-}
-
-/// Writes several messages to the outbox in one statement.
-pub async fn enqueue_all<C: ConnectionTrait>(
-    db: &C,
-    now: DateTime<Utc>,
-    mails: &[Outgoing],
-) -> Result<(), DbErr> {
-    let raw = mails
-        .iter()
-        .map(|m| {
-            Ok(RawOutgoing {
-                to: m.to.clone(),
-                lang: m.lang,
-                template: m.template,
-                payload: serde_json::to_string(&m.payload)
-                    .map_err(|e| DbErr::Custom(format!("mail payload: {e}")))?,
-            })
-        })
-        .collect::<Result<Vec<_>, DbErr>>()?;
-    enqueue_raw(db, now, &raw).await
-}
-
-/// Writes several messages whose payloads are already JSON, in one statement with one parameter:
-/// the database unpacks a JSON array of rows, which costs far less than binding each value.
-pub async fn enqueue_raw<C: ConnectionTrait>(
-    db: &C,
-    now: DateTime<Utc>,
-    mails: &[RawOutgoing],
-) -> Result<(), DbErr> {
-    if mails.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<(&str, &str, &str, &str)> = mails
-        .iter()
-        .map(|m| {
-            (
-                m.to.as_str(),
-                m.lang.code(),
-                m.template.name(),
-                m.payload.as_str(),
-            )
-        })
-        .collect();
-    let doc = serde_json::to_string(&rows).map_err(|e| DbErr::Custom(format!("mail rows: {e}")))?;
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        sea_orm::DatabaseBackend::Postgres => {
-            "INSERT INTO outbox (to_email, locale, template, payload, status, attempts, next_attempt_at, created_at) \
-             SELECT e->>0, e->>1, e->>2, e->>3, 'pending', 0, $2, $2 FROM jsonb_array_elements($1::jsonb) AS e"
-        }
-        _ => {
-            "INSERT INTO outbox (to_email, locale, template, payload, status, attempts, next_attempt_at, created_at) \
-             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
-                    json_extract(value, '$[3]'), 'pending', 0, ?2, ?2 FROM json_each(?1)"
-        }
-    };
-    db.execute_raw(sea_orm::Statement::from_sql_and_values(
-        backend,
-        sql,
-        [doc.into(), now.into()],
-    ))
-    .await?;
-    Ok(())
 }

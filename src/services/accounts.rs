@@ -137,7 +137,9 @@ pub async fn sign_up(state: &AppState, account: NewAccount) -> AppResult<users::
     }
     .insert(&txn)
     .await
-    .map_err(super::conflict_on_unique("email_taken"))?;
+    .map_err(super::conflict_on_unique(
+        crate::error::Conflict::EmailTaken,
+    ))?;
     super::recovery::send_confirmation(
         state,
         &txn,
@@ -303,11 +305,11 @@ pub async fn open_session(
     db: &DatabaseConnection,
     user: UserId,
     kind: SessionKind,
+    now: DateTime<Utc>,
 ) -> AppResult<String> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
-    let now = Utc::now();
     sessions::ActiveModel {
         id: Set(token_id(&token)),
         user_id: Set(user.0),
@@ -341,6 +343,7 @@ pub async fn user_for_token(
     db: &DatabaseConnection,
     token: &str,
     kind: SessionKind,
+    now: DateTime<Utc>,
 ) -> AppResult<Option<CurrentUser>> {
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
@@ -374,7 +377,7 @@ pub async fn user_for_token(
     .one(db)
     .await?;
     Ok(row
-        .filter(|r| r.kind == kind.as_str() && r.expires_at > Utc::now())
+        .filter(|r| r.kind == kind.as_str() && r.expires_at > now)
         .map(|r| CurrentUser {
             id: UserId(r.id),
             email: r.email,

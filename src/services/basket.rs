@@ -77,7 +77,7 @@ pub async fn set(
             }
             .insert(db)
             .await
-            .map_err(super::conflict_on_unique("conflict"))?;
+            .map_err(super::conflict_on_unique(crate::error::Conflict::Other))?;
         }
     }
     Ok(())

@@ -5,14 +5,15 @@
 //! worker has done already changes nothing, so running the close twice, or two workers at once,
 //! expires, refunds, counts and mails exactly once.
 
+use super::outbox;
 use super::{distributions, hives, raw};
 use crate::AppState;
 use crate::domain::distribution::DistributionStatus;
+use crate::domain::job::Job;
 use crate::domain::settlement::{self, Balance, FeeRates, Line, Member, PickList, Product};
 use crate::domain::{Cents, DistributionId, HiveId, Locale};
-use crate::error::{AppError, AppResult};
-use crate::jobs;
-use crate::mail::{self, Outgoing, RawOutgoing, Template};
+use crate::error::{AppError, AppResult, Conflict};
+use crate::mail::{Outgoing, RawOutgoing, Template};
 use chrono::{DateTime, Utc};
 use entity::{distributions as distribution_rows, hives as hive_rows, payouts};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -79,8 +80,9 @@ impl std::fmt::Display for Report {
     }
 }
 
-/// Closes a distribution from the command line: stops ordering if needed, then runs the close here.
-pub async fn close_now(state: &AppState, id: DistributionId) -> AppResult<Report> {
+/// Closes a distribution from the command line: stops ordering if needed, or queues the close
+/// again; the caller then runs [`Job::CloseDistribution`] here and reads the [`report`].
+pub async fn close_now(state: &AppState, id: DistributionId) -> AppResult<()> {
     let d = distributions::get(&state.db, id).await?;
     if distributions::status_of(&d) == DistributionStatus::Open {
         stop_ordering(state, &d).await?;
@@ -88,10 +90,13 @@ pub async fn close_now(state: &AppState, id: DistributionId) -> AppResult<Report
         // A closed distribution whose job was lost, or never queued, gets one now.
         enqueue(&state.db, id, state.now()).await?;
     } else if distributions::status_of(&d) != DistributionStatus::Completed {
-        return Err(AppError::Conflict("not_open"));
+        return Err(AppError::Conflict(Conflict::NotOpen));
     }
-    let key = jobs::close_distribution::key(id);
-    jobs::run_now(state, &jobs::worker_id(), &key).await?;
+    Ok(())
+}
+
+/// What a distribution's close came to, once its job has run.
+pub async fn report(state: &AppState, id: DistributionId) -> AppResult<Report> {
     let d = distributions::get(&state.db, id).await?;
     let producers = payouts::Entity::find()
         .filter(payouts::Column::DistributionId.eq(id.0))
@@ -106,23 +111,24 @@ pub async fn close_now(state: &AppState, id: DistributionId) -> AppResult<Report
     })
 }
 
+/// Closed distributions whose close has not finished, for the scheduler to queue again.
+pub async fn unsettled(
+    db: &sea_orm::DatabaseConnection,
+) -> AppResult<Vec<distribution_rows::Model>> {
+    Ok(distribution_rows::Entity::find()
+        .filter(distribution_rows::Column::Status.eq(DistributionStatus::Closed.as_str()))
+        .filter(distribution_rows::Column::CloseStep.lt(SETTLED))
+        .all(db)
+        .await?)
+}
+
 /// Queues the close job of a distribution once, however often it is asked.
 pub async fn enqueue<C: ConnectionTrait>(
     db: &C,
     id: DistributionId,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    jobs::enqueue(
-        db,
-        jobs::Kind::CloseDistribution,
-        &jobs::close_distribution::Payload {
-            distribution_id: id.0,
-        },
-        now,
-        Some(jobs::close_distribution::key(id)),
-        now,
-    )
-    .await
+    super::jobs::enqueue(db, Job::CloseDistribution(id), now, now).await
 }
 
 /// Runs whatever steps of the close are left.
@@ -139,7 +145,7 @@ pub async fn step(state: &AppState, id: DistributionId) -> AppResult<bool> {
         // Called off after the job was queued: there is nothing left to settle.
         DistributionStatus::Cancelled => return Ok(false),
         DistributionStatus::Draft | DistributionStatus::Open => {
-            return Err(AppError::Conflict("not_closed"));
+            return Err(AppError::Conflict(Conflict::NotClosed));
         }
     }
     match d.close_step {
@@ -613,19 +619,9 @@ async fn write_minimums(
             }),
         });
     }
-    mail::enqueue_all(txn, now, &mails).await?;
+    outbox::enqueue_all(txn, now, &mails).await?;
     // The provider is called by a job of its own, so a slow provider never holds the close.
-    jobs::enqueue(
-        txn,
-        jobs::Kind::SendRefunds,
-        &jobs::send_refunds::Payload {
-            distribution_id: d.id,
-        },
-        now,
-        Some(format!("refunds:{}:minimum", d.id)),
-        now,
-    )
-    .await?;
+    super::jobs::enqueue(txn, Job::SendRefunds(DistributionId(d.id)), now, now).await?;
     Ok(())
 }
 
@@ -707,10 +703,10 @@ async fn settle(state: &AppState, d: &distribution_rows::Model) -> AppResult<()>
     check_balance(&txn, d.id).await?;
     super::refunds::check(&txn, d.id).await?;
     let mails = pick_list_mails(state, &hive, d, &result.pick_lists, &producers);
-    mail::enqueue_all(&txn, now, &mails).await?;
+    outbox::enqueue_all(&txn, now, &mails).await?;
     let baskets_mail = basket_mails(d, &lines, &members)?;
     for chunk in baskets_mail.chunks(5000) {
-        mail::enqueue_raw(&txn, now, chunk).await?;
+        outbox::enqueue_raw(&txn, now, chunk).await?;
     }
     txn.commit().await?;
     state.mail_wakeup.notify_one();

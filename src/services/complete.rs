@@ -6,8 +6,8 @@ use crate::AppState;
 use crate::domain::Cents;
 use crate::domain::DistributionId;
 use crate::domain::distribution::DistributionStatus;
-use crate::error::{AppError, AppResult};
-use crate::jobs;
+use crate::domain::job::Job;
+use crate::error::{AppError, AppResult, Conflict};
 use crate::payments::{PaymentProvider, TransferRequest};
 use chrono::{DateTime, Duration, Utc};
 use entity::{distributions as distribution_rows, payouts, producers};
@@ -15,54 +15,33 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// A distribution completes by itself this long after its pickup ends.
 pub const COMPLETE_AFTER: Duration = Duration::days(3);
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Payload {
-    pub distribution_id: i64,
-}
-
-fn key(id: DistributionId) -> String {
-    format!("payouts:{}", id.0)
-}
-
-/// The manager (or an admin) completes a distribution after its pickup.
+/// The manager (or an admin) completes a distribution after its pickup; the caller then runs
+/// [`Job::TransferPayouts`] at once, so the page shows the payouts paid.
 pub async fn complete_now(
     state: &AppState,
     actor: &CurrentUser,
     id: DistributionId,
-) -> AppResult<distribution_rows::Model> {
+) -> AppResult<()> {
     let (d, _) = distributions::managed(&state.db, actor, id).await?;
-    complete(state, &d).await?;
-    // The transfers run here when no worker holds them, so the page shows them paid at once.
-    jobs::run_now(state, &jobs::worker_id(), &key(id)).await?;
-    distributions::get(&state.db, id).await
+    complete(state, &d).await
 }
 
 /// Payouts become final: the distribution moves to completed and its transfers are queued, in one transaction.
 pub async fn complete(state: &AppState, d: &distribution_rows::Model) -> AppResult<()> {
     if d.close_step < close::SETTLED {
-        return Err(AppError::Conflict("not_settled"));
+        return Err(AppError::Conflict(Conflict::NotSettled));
     }
     let now = state.now();
     let txn = state.db.begin().await?;
     if !distributions::transition(&txn, d, DistributionStatus::Completed, now).await? {
-        return Err(AppError::Conflict("transition"));
+        return Err(AppError::Conflict(Conflict::Transition));
     }
-    jobs::enqueue(
-        &txn,
-        jobs::Kind::TransferPayouts,
-        &Payload {
-            distribution_id: d.id,
-        },
-        now,
-        Some(key(DistributionId(d.id))),
-        now,
-    )
-    .await?;
+    super::jobs::enqueue(&txn, Job::TransferPayouts(DistributionId(d.id)), now, now).await?;
     txn.commit().await?;
     state.jobs_wakeup.notify_one();
     Ok(())
@@ -91,10 +70,8 @@ pub async fn complete_due(state: &AppState) -> AppResult<usize> {
 /// Producers with a connected account (and everyone in test mode) are paid by a transfer whose
 /// idempotency key is the distribution and the producer; the others are listed for the admin's
 /// bank transfers.
-pub async fn transfer_payouts(state: &AppState, payload: &str) -> AppResult<()> {
-    let p: Payload = serde_json::from_str(payload)
-        .map_err(|e| AppError::Internal(format!("payouts job payload: {e}")))?;
-    let d = distributions::get(&state.db, DistributionId(p.distribution_id)).await?;
+pub async fn transfer_payouts(state: &AppState, id: DistributionId) -> AppResult<()> {
+    let d = distributions::get(&state.db, id).await?;
     // Final figures, final invoices: issued before any money leaves.
     super::invoices::issue(state, DistributionId(d.id)).await?;
     let now = state.now();

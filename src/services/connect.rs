@@ -4,7 +4,7 @@ use super::accounts::CurrentUser;
 use super::{hives, producers};
 use crate::AppState;
 use crate::domain::{HiveId, ProducerId};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Conflict};
 use crate::payments::Payments;
 use entity::{hives as hive_rows, producers as producer_rows};
 use sea_orm::sea_query::Expr;
@@ -48,7 +48,7 @@ pub async fn onboarding_link(
 ) -> AppResult<(String, String)> {
     let existing = account_of(state, actor, payee).await?;
     let Payments::Stripe(stripe) = &*state.payments else {
-        return Err(AppError::Conflict("stripe_off"));
+        return Err(AppError::Conflict(Conflict::StripeOff));
     };
     let account = match existing {
         Some(a) => a,

@@ -2,16 +2,20 @@
 
 use super::accounts::CurrentUser;
 use super::hives;
+use super::outbox;
 use super::{orders, refunds};
 use crate::AppState;
 use crate::domain::distribution::{
     DistributionStatus, OrderWindow, WeeklySchedule, accepts_orders,
 };
-use crate::domain::{DistributionId, HiveId, Locale, UserId};
-use crate::error::{AppError, AppResult};
-use crate::mail::{self, Template};
+use crate::domain::{Cents, DistributionId, HiveId, Locale, ProducerId, UserId};
+use crate::error::{AppError, AppResult, Conflict};
+use crate::mail::Template;
 use chrono::{DateTime, Utc};
 use entity::{distributions, hive_members, hives as hive_rows, users};
+
+/// A distribution as stored.
+pub use entity::distributions::Model as Distribution;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -242,7 +246,7 @@ pub(crate) async fn transition<C: ConnectionTrait>(
         DistributionStatus::Cancelled => from.cancel(),
         DistributionStatus::Draft => Err(crate::domain::distribution::TransitionError { from, to }),
     }
-    .map_err(|_| AppError::Conflict("transition"))?;
+    .map_err(|_| AppError::Conflict(Conflict::Transition))?;
     let mut update = distributions::Entity::update_many()
         .col_expr(distributions::Column::Status, Expr::value(next.as_str()))
         .filter(distributions::Column::Id.eq(d.id))
@@ -300,7 +304,7 @@ pub async fn open(state: &AppState, d: &distributions::Model) -> AppResult<()> {
     let now = state.now();
     let txn = state.db.begin().await?;
     if !transition(&txn, d, DistributionStatus::Open, now).await? {
-        return Err(AppError::Conflict("transition"));
+        return Err(AppError::Conflict(Conflict::Transition));
     }
     let members = members_of(&txn, hive.id).await?;
     for m in &members {
@@ -313,7 +317,7 @@ pub async fn open(state: &AppState, d: &distributions::Model) -> AppResult<()> {
             pickup: local_time(&hive, d.pickup_starts_at, lang),
             closes: local_time(&hive, d.orders_close_at, lang),
         };
-        mail::enqueue(&txn, now, &m.email, lang, Template::OrderingOpen, &mail).await?;
+        outbox::enqueue(&txn, now, &m.email, lang, Template::OrderingOpen, &mail).await?;
     }
     txn.commit().await?;
     state.mail_wakeup.notify_one();
@@ -331,29 +335,88 @@ pub async fn open_early(
     get(&state.db, id).await
 }
 
+/// A producer taking part in a distribution, with its minimum order.
+pub struct Participant {
+    pub producer_id: ProducerId,
+    pub name: String,
+    pub min_order_cents: i64,
+}
+
+/// The producers taking part in a distribution, in the order they joined.
+pub async fn participants(
+    db: &DatabaseConnection,
+    id: DistributionId,
+) -> AppResult<Vec<Participant>> {
+    use entity::{distribution_producers, producers};
+    let joined = distribution_producers::Entity::find()
+        .filter(distribution_producers::Column::DistributionId.eq(id.0))
+        .all(db)
+        .await?;
+    let farms: std::collections::HashMap<i64, String> = producers::Entity::find()
+        .filter(producers::Column::Id.is_in(joined.iter().map(|j| j.producer_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|f| (f.id, f.name))
+        .collect();
+    Ok(joined
+        .into_iter()
+        .map(|j| Participant {
+            producer_id: ProducerId(j.producer_id),
+            name: farms.get(&j.producer_id).cloned().unwrap_or_default(),
+            min_order_cents: j.min_order_cents,
+        })
+        .collect())
+}
+
+/// How many orders of a distribution are paid, and their total.
+pub async fn paid_orders(db: &DatabaseConnection, id: DistributionId) -> AppResult<(usize, Cents)> {
+    use entity::orders;
+    let paid = orders::Entity::find()
+        .filter(orders::Column::DistributionId.eq(id.0))
+        .filter(orders::Column::Status.eq(crate::domain::OrderStatus::Paid.as_str()))
+        .all(db)
+        .await?;
+    Ok((paid.len(), Cents(paid.iter().map(|o| o.total_cents).sum())))
+}
+
+/// Drafts whose ordering window has begun and not yet ended, for the scheduler to open.
+pub async fn due_to_open(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<distributions::Model>> {
+    Ok(distributions::Entity::find()
+        .filter(distributions::Column::Status.eq(DistributionStatus::Draft.as_str()))
+        .filter(distributions::Column::OrdersOpenAt.lte(now))
+        .filter(distributions::Column::OrdersCloseAt.gt(now))
+        .all(db)
+        .await?)
+}
+
+/// Open distributions past their deadline, for the scheduler to close.
+pub async fn due_to_close(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<distributions::Model>> {
+    Ok(distributions::Entity::find()
+        .filter(distributions::Column::Status.eq(DistributionStatus::Open.as_str()))
+        .filter(distributions::Column::OrdersCloseAt.lte(now))
+        .all(db)
+        .await?)
+}
+
 /// Stops taking orders at the deadline and queues the close job.
 pub async fn close(state: &AppState, d: &distributions::Model) -> AppResult<bool> {
     super::close::stop_ordering(state, d).await
 }
 
-/// The manager (or an admin) closes ordering now; the close runs at once in this request.
-pub async fn close_now(
-    state: &AppState,
-    actor: &CurrentUser,
-    id: DistributionId,
-) -> AppResult<distributions::Model> {
+/// The manager (or an admin) closes ordering now; the caller then runs the close job at once,
+/// in the same request.
+pub async fn close_now(state: &AppState, actor: &CurrentUser, id: DistributionId) -> AppResult<()> {
     let (d, _) = managed(&state.db, actor, id).await?;
     if !close(state, &d).await? {
-        return Err(AppError::Conflict("transition"));
+        return Err(AppError::Conflict(Conflict::Transition));
     }
-    settle_now(state, id).await?;
-    get(&state.db, id).await
-}
-
-/// Runs a closed distribution's close job here, unless another worker holds it.
-pub async fn settle_now(state: &AppState, id: DistributionId) -> AppResult<()> {
-    let key = crate::jobs::close_distribution::key(id);
-    crate::jobs::run_now(state, &crate::jobs::worker_id(), &key).await?;
     Ok(())
 }
 
@@ -370,7 +433,7 @@ pub async fn cancel(
     let now = state.now();
     let txn = state.db.begin().await?;
     if !transition(&txn, &d, DistributionStatus::Cancelled, now).await? {
-        return Err(AppError::Conflict("transition"));
+        return Err(AppError::Conflict(Conflict::Transition));
     }
     let collected = entity::orders::Entity::find()
         .filter(entity::orders::Column::DistributionId.eq(d.id))
@@ -379,7 +442,7 @@ pub async fn cancel(
         .await?;
     if collected > 0 {
         txn.rollback().await?;
-        return Err(AppError::Conflict("baskets_collected"));
+        return Err(AppError::Conflict(Conflict::BasketsCollected));
     }
     // Payouts first, as a shortage report takes them first too, so neither waits on the other.
     reverse_payouts(&txn, d.id, now).await?;

@@ -4,9 +4,12 @@ use super::accounts::CurrentUser;
 use crate::domain::geo::round_km;
 use crate::domain::places;
 use crate::domain::{ApprovalStatus, Coordinates, HiveId, UserId};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Conflict};
 use chrono::{DateTime, Utc};
 use entity::{hive_members, hive_producers, hives, producers, users};
+
+/// A hive as stored.
+pub use entity::hives::Model as Hive;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -115,12 +118,13 @@ pub async fn create(
     db: &DatabaseConnection,
     manager: &CurrentUser,
     input: HiveInput,
+    now: DateTime<Utc>,
 ) -> AppResult<HiveView> {
     let mut row = hives::ActiveModel {
         host_fee_bps: Set(DEFAULT_HOST_FEE_BPS),
         manager_id: Set(manager.id.0),
         stripe_account_id: Set(None),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     };
     input.write_to(&mut row);
@@ -218,17 +222,22 @@ pub async fn member_count(db: &DatabaseConnection, hive: HiveId) -> AppResult<u6
         .await?)
 }
 
-pub async fn join(db: &DatabaseConnection, user: &CurrentUser, hive: HiveId) -> AppResult<()> {
+pub async fn join(
+    db: &DatabaseConnection,
+    user: &CurrentUser,
+    hive: HiveId,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     get(db, hive).await?;
     hive_members::ActiveModel {
         hive_id: Set(hive.0),
         user_id: Set(user.id.0),
-        joined_at: Set(Utc::now()),
+        joined_at: Set(now),
         ..Default::default()
     }
     .insert(db)
     .await
-    .map_err(super::conflict_on_unique("already_member"))?;
+    .map_err(super::conflict_on_unique(Conflict::AlreadyMember))?;
     Ok(())
 }
 
@@ -240,7 +249,7 @@ pub async fn leave(db: &DatabaseConnection, user: &CurrentUser, hive: HiveId) ->
         .exec(db)
         .await?;
     if res.rows_affected == 0 {
-        Err(AppError::Conflict("not_member"))
+        Err(AppError::Conflict(Conflict::NotMember))
     } else {
         Ok(())
     }

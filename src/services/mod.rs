@@ -13,12 +13,14 @@ pub mod forecast;
 pub mod hives;
 pub mod home;
 pub mod invoices;
+pub mod jobs;
 pub mod limits;
 pub mod news;
 pub mod offers;
 pub mod order_edit;
 pub mod order_writer;
 pub mod orders;
+pub mod outbox;
 pub mod pickup;
 pub mod preferences;
 pub mod previews;
@@ -28,8 +30,9 @@ pub mod recovery;
 pub mod refunds;
 pub mod settings;
 pub mod statements;
+pub mod webhooks;
 
-use crate::error::AppError;
+use crate::error::{AppError, Conflict};
 use sea_orm::{DatabaseBackend, DbErr, SqlErr, Statement, Value};
 
 /// True when the error is a unique-constraint violation, which callers turn into a field message.
@@ -38,7 +41,7 @@ pub fn is_unique_violation(e: &DbErr) -> bool {
 }
 
 /// Maps a unique violation to a conflict with `code`, anything else to a database error.
-pub fn conflict_on_unique(code: &'static str) -> impl Fn(DbErr) -> AppError {
+pub fn conflict_on_unique(code: Conflict) -> impl Fn(DbErr) -> AppError {
     move |e| {
         if is_unique_violation(&e) {
             AppError::Conflict(code)

@@ -1,9 +1,10 @@
 //! News from a hive's manager and producers to its members: posted, listed newest first, mailed on request.
 
+use super::outbox;
 use crate::AppState;
 use crate::domain::{HiveId, ProducerId};
 use crate::error::{AppError, AppResult};
-use crate::mail::{self, Outgoing, Template};
+use crate::mail::{Outgoing, Template};
 use crate::services::accounts::CurrentUser;
 use chrono::{DateTime, Utc};
 use entity::{hive_members, news, producers, users};
@@ -152,7 +153,7 @@ pub async fn post(
                 }),
             });
         }
-        mail::enqueue_all(&txn, now, &mails).await?;
+        outbox::enqueue_all(&txn, now, &mails).await?;
     }
     txn.commit().await?;
     state.mail_wakeup.notify_one();

@@ -7,7 +7,7 @@ use crate::domain::geo::round_km;
 use crate::domain::{
     ApprovalStatus, Cents, Coordinates, DistributionId, OfferId, ProducerId, ProductId,
 };
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Conflict};
 use chrono::{DateTime, Utc};
 use entity::{
     distribution_producers, distributions as distribution_rows, hive_producers, offers,
@@ -71,7 +71,7 @@ fn still_selling(d: &distribution_rows::Model) -> AppResult<DistributionStatus> 
     if matches!(status, DistributionStatus::Draft | DistributionStatus::Open) {
         Ok(status)
     } else {
-        Err(AppError::Conflict("not_editable"))
+        Err(AppError::Conflict(Conflict::NotEditable))
     }
 }
 
@@ -100,7 +100,7 @@ pub async fn join(
         None => participation_row(d.id, p.id, min_order, now)
             .insert(db)
             .await
-            .map_err(super::conflict_on_unique("already_joined"))?,
+            .map_err(super::conflict_on_unique(Conflict::AlreadyJoined))?,
     })
 }
 
@@ -179,7 +179,7 @@ pub async fn add(
     let (d, p) = participant(db, actor, distribution, ProducerId(product.producer_id)).await?;
     let status = distributions::status_of(&d);
     if !status.offers_addable() {
-        return Err(AppError::Conflict("not_editable"));
+        return Err(AppError::Conflict(Conflict::NotEditable));
     }
     if participation(db, d.id, p.id).await?.is_none() {
         join(db, actor, distribution, ProducerId(p.id), Cents(0), now).await?;
@@ -207,12 +207,12 @@ pub async fn add(
             == 1
     };
     if !held {
-        return Err(AppError::Conflict("not_editable"));
+        return Err(AppError::Conflict(Conflict::NotEditable));
     }
     let offer = snapshot(&product, d.id, cap, now)
         .insert(&txn)
         .await
-        .map_err(super::conflict_on_unique("already_offered"))?;
+        .map_err(super::conflict_on_unique(Conflict::AlreadyOffered))?;
     txn.commit().await?;
     Ok(offer)
 }
@@ -237,6 +237,18 @@ async fn owned_offer(
 }
 
 /// Changes an offer's cap: freely before opening, afterwards never below what members already ordered.
+/// The distribution and producer an offer belongs to.
+pub async fn placement(
+    db: &DatabaseConnection,
+    id: OfferId,
+) -> AppResult<(DistributionId, ProducerId)> {
+    let o = offers::Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((DistributionId(o.distribution_id), ProducerId(o.producer_id)))
+}
+
 pub async fn set_cap(
     db: &DatabaseConnection,
     actor: &CurrentUser,
@@ -253,7 +265,7 @@ pub async fn set_cap(
         update = update.filter(offers::Column::QuantityReserved.lte(c));
     }
     if update.exec(db).await?.rows_affected != 1 {
-        return Err(AppError::Conflict("below_ordered"));
+        return Err(AppError::Conflict(Conflict::BelowOrdered));
     }
     offers::Entity::find_by_id(offer.id)
         .one(db)
@@ -265,13 +277,13 @@ pub async fn set_cap(
 pub async fn remove(db: &DatabaseConnection, actor: &CurrentUser, id: OfferId) -> AppResult<()> {
     let (offer, d) = owned_offer(db, actor, id).await?;
     if !distributions::status_of(&d).offers_editable() {
-        return Err(AppError::Conflict("not_editable"));
+        return Err(AppError::Conflict(Conflict::NotEditable));
     }
     let txn = db.begin().await?;
     // Holding the draft's row: an opening waits for the removal, a removal after it finds it open.
     let draft = distributions::hold(&txn, d.id, DistributionStatus::Draft, None).await?;
     if !draft {
-        return Err(AppError::Conflict("not_editable"));
+        return Err(AppError::Conflict(Conflict::NotEditable));
     }
     offers::Entity::delete_by_id(offer.id)
         .exec(&txn)
@@ -279,7 +291,7 @@ pub async fn remove(db: &DatabaseConnection, actor: &CurrentUser, id: OfferId) -
         .map_err(|e| match e.sql_err() {
             // Something already refers to the offer: it stays, and the producer is told why.
             Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => {
-                AppError::Conflict("not_editable")
+                AppError::Conflict(Conflict::NotEditable)
             }
             _ => AppError::Db(e),
         })?;

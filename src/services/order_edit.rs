@@ -6,7 +6,7 @@ use super::{distributions, orders as order_service, refunds};
 use crate::AppState;
 use crate::domain::distribution::accepts_orders;
 use crate::domain::{DistributionId, OrderId, OrderStatus};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Conflict};
 use chrono::{DateTime, Utc};
 use entity::{basket_edits, basket_items, order_lines, orders};
 use sea_orm::sea_query::Expr;
@@ -34,12 +34,13 @@ fn standing() -> [&'static str; 2] {
     ]
 }
 
-/// Puts a standing order's lines in the basket, in place of what the basket held for that
-/// distribution; the order itself is untouched.
+/// Puts a standing order's lines in the basket, beside what the basket already held for that
+/// distribution (quantities of the same offer added up), so nothing typed is lost; the order
+/// itself is untouched.
 pub async fn start(state: &AppState, user: &CurrentUser, id: OrderId) -> AppResult<DistributionId> {
     let order = order_service::owned(&state.db, user, id).await?;
     if !OrderStatus::parse(&order.status).is_some_and(OrderStatus::holds_stock) {
-        return Err(AppError::Conflict("order_final"));
+        return Err(AppError::Conflict(Conflict::OrderFinal));
     }
     let d = distributions::get(&state.db, DistributionId(order.distribution_id)).await?;
     if !accepts_orders(
@@ -47,7 +48,7 @@ pub async fn start(state: &AppState, user: &CurrentUser, id: OrderId) -> AppResu
         &distributions::window(&d),
         state.now(),
     ) {
-        return Err(AppError::Conflict("ordering_closed"));
+        return Err(AppError::Conflict(Conflict::OrderingClosed));
     }
     let lines = order_lines::Entity::find()
         .filter(order_lines::Column::OrderId.eq(order.id))
@@ -56,14 +57,32 @@ pub async fn start(state: &AppState, user: &CurrentUser, id: OrderId) -> AppResu
     let now = state.now();
     let txn = state.db.begin().await?;
     // Written before anything is read, so SQLite never finds its snapshot stale.
+    basket_edits::Entity::delete_many()
+        .filter(basket_edits::Column::UserId.eq(user.id.0))
+        .filter(basket_edits::Column::DistributionId.eq(order.distribution_id))
+        .exec(&txn)
+        .await?;
+    let mut units: std::collections::BTreeMap<i64, i64> = basket_items::Entity::find()
+        .filter(basket_items::Column::UserId.eq(user.id.0))
+        .filter(basket_items::Column::DistributionId.eq(order.distribution_id))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|i| (i.offer_id, i.quantity))
+        .collect();
+    for l in &lines {
+        *units.entry(l.offer_id).or_default() += l.quantity;
+    }
     clear(&txn, user, order.distribution_id).await?;
-    basket_items::Entity::insert_many(lines.iter().map(|l| basket_items::ActiveModel {
-        user_id: Set(user.id.0),
-        distribution_id: Set(order.distribution_id),
-        offer_id: Set(l.offer_id),
-        quantity: Set(l.quantity),
-        updated_at: Set(now),
-        ..Default::default()
+    basket_items::Entity::insert_many(units.into_iter().map(|(offer, quantity)| {
+        basket_items::ActiveModel {
+            user_id: Set(user.id.0),
+            distribution_id: Set(order.distribution_id),
+            offer_id: Set(offer),
+            quantity: Set(quantity),
+            updated_at: Set(now),
+            ..Default::default()
+        }
     }))
     .exec_without_returning(&txn)
     .await?;

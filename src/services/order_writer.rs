@@ -5,10 +5,11 @@
 //! order that cannot be served is answered alone while the others go through. A batch that fails as
 //! a whole is written again order by order.
 
+use super::outbox;
 use crate::domain::OrderStatus;
 use crate::domain::order::allocate;
 use crate::error::{AppError, AppResult};
-use crate::mail::{self, Outgoing};
+use crate::mail::Outgoing;
 use chrono::{DateTime, Utc};
 use entity::{
     basket_items, distributions as distribution_rows, offers, order_lines, orders, payments,
@@ -392,7 +393,7 @@ async fn write_batch(db: &DatabaseConnection, batch: &[&OrderRow]) -> Result<Vec
             .map(|(o, _, _)| o.now)
             .max()
             .unwrap_or_else(Utc::now);
-        mail::enqueue_all(&txn, now, &mails).await?;
+        outbox::enqueue_all(&txn, now, &mails).await?;
     }
     txn.commit().await?;
 

@@ -6,6 +6,7 @@
 use super::accounts::CurrentUser;
 use super::offers::FixedOffer;
 use super::order_writer::{FarmNames, LineRow, OrderRow, Settled, Written};
+use super::outbox;
 use super::{distributions, hives, refunds};
 use crate::AppState;
 use crate::domain::distribution::accepts_orders;
@@ -13,8 +14,8 @@ use crate::domain::order::{PricedLine, merge_lines, totals};
 use crate::domain::{
     Cents, DistributionId, HiveId, Locale, OfferId, OrderId, OrderStatus, ProducerId, ProductId,
 };
-use crate::error::{AppError, AppResult};
-use crate::mail::{self, Outgoing, Template};
+use crate::error::{AppError, AppResult, Conflict};
+use crate::mail::{Outgoing, Template};
 use crate::payments::{ChargeRequest, ChargeStatus, PaymentError, PaymentProvider};
 use chrono::{DateTime, Duration, Utc};
 use entity::{
@@ -147,7 +148,7 @@ pub async fn place(
             user,
             &new,
             &hash,
-            AppError::Conflict("ordering_closed"),
+            AppError::Conflict(Conflict::OrderingClosed),
         )
         .await;
     }
@@ -237,7 +238,7 @@ pub async fn place(
                 user,
                 &new,
                 &hash,
-                AppError::Conflict("ordering_closed"),
+                AppError::Conflict(Conflict::OrderingClosed),
             )
             .await;
         }
@@ -257,12 +258,12 @@ pub async fn place(
         Ok(Written::KeyTaken) => {
             return earlier(state, user, &key, &hash)
                 .await?
-                .ok_or(AppError::Conflict("conflict"));
+                .ok_or(AppError::Conflict(Conflict::Other));
         }
         Err(AppError::Db(e)) if super::is_unique_violation(&e) => {
             return earlier(state, user, &key, &hash)
                 .await?
-                .ok_or(AppError::Conflict("conflict"));
+                .ok_or(AppError::Conflict(Conflict::Other));
         }
         Err(e) => return Err(e),
     };
@@ -749,6 +750,47 @@ pub(crate) async fn set_payment_status<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The provider's reference of an order's payment, once one was asked for.
+async fn payment_ref(state: &AppState, id: OrderId) -> AppResult<Option<String>> {
+    Ok(payments::Entity::find()
+        .filter(payments::Column::OrderId.eq(id.0))
+        .one(&state.db)
+        .await?
+        .and_then(|p| p.provider_ref))
+}
+
+/// The secret with which the order's page mounts the provider's payment form, while the payment
+/// still waits for the member.
+pub async fn pending_client_secret(state: &AppState, id: OrderId) -> AppResult<Option<String>> {
+    let Some(reference) = payment_ref(state, id).await? else {
+        return Ok(None);
+    };
+    Ok(match state.payments.status(&reference).await {
+        Ok(ChargeStatus::Pending {
+            client_secret: Some(secret),
+        }) => Some(secret),
+        _ => None,
+    })
+}
+
+/// The member came back from the payment page: the provider is asked, and whichever of this and
+/// the webhook comes first records the outcome.
+pub async fn returned_from_payment(
+    state: &AppState,
+    user: &CurrentUser,
+    id: OrderId,
+) -> AppResult<()> {
+    let o = owned(&state.db, user, id).await?;
+    if let Some(reference) = payment_ref(state, OrderId(o.id)).await? {
+        match state.payments.status(&reference).await {
+            Ok(ChargeStatus::Succeeded) => mark_paid(state, OrderId(o.id)).await?,
+            Ok(ChargeStatus::Failed { .. }) => fail(state, OrderId(o.id)).await?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Records a payment reported by the provider with its reference, however many times it is reported.
 pub async fn mark_paid_with_ref(
     state: &AppState,
@@ -828,7 +870,7 @@ async fn mark_paid_with(
                 .filter(entity::basket_edits::Column::DistributionId.eq(order.distribution_id))
                 .exec(&txn)
                 .await?;
-            mail::enqueue(
+            outbox::enqueue(
                 &txn,
                 now,
                 &confirmation.to,
@@ -968,7 +1010,7 @@ async fn cancel_in(
     )
     .await?;
     if !open {
-        return Err(AppError::Conflict("ordering_closed"));
+        return Err(AppError::Conflict(Conflict::OrderingClosed));
     }
     if !move_status(
         txn,
@@ -979,7 +1021,7 @@ async fn cancel_in(
     )
     .await?
     {
-        return Err(AppError::Conflict("order_final"));
+        return Err(AppError::Conflict(Conflict::OrderFinal));
     }
     release(txn, order.id).await?;
     let refund = refunds::record_whole(txn, order, "cancelled", now).await?;
@@ -1037,7 +1079,7 @@ pub async fn cancel_all_in<C: ConnectionTrait>(
             "refund_cents": refund_cents,
             "pickup": distributions::local_time(hive, d.pickup_starts_at, lang),
         });
-        mail::enqueue(
+        outbox::enqueue(
             db,
             now,
             &user.email,
@@ -1093,7 +1135,7 @@ async fn enqueue_order_mail<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let m = order_mail(db, order, None, now).await?;
-    mail::enqueue(db, now, &m.to, m.lang, template, &m.payload).await?;
+    outbox::enqueue(db, now, &m.to, m.lang, template, &m.payload).await?;
     Ok(())
 }
 

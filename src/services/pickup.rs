@@ -1,6 +1,7 @@
 //! After the close: pick lists, the pickup sheet and payouts for those allowed to see them; shortages and collected baskets.
 
 use super::accounts::CurrentUser;
+use super::outbox;
 use super::{close, distributions, hives, refunds};
 use crate::AppState;
 use crate::domain::distribution::DistributionStatus;
@@ -8,8 +9,8 @@ use crate::domain::refund::Ask;
 use crate::domain::settlement::{self, FeeRates, PickList, PickupSheet, VatShare};
 use crate::domain::spreadsheet::{Csv, Layout};
 use crate::domain::{Cents, DistributionId, HiveId, OrderId, ProducerId};
-use crate::error::{AppError, AppResult, FieldErrors};
-use crate::mail::{self, Outgoing, Template};
+use crate::error::{AppError, AppResult, Conflict, FieldErrors};
+use crate::mail::{Outgoing, Template};
 use entity::{
     distribution_producers, distributions as distribution_rows, hives as hive_rows, order_lines,
     orders as orders_rows, payouts, pick_lists, producers,
@@ -80,7 +81,7 @@ pub async fn settled(
         Reader::Producers(owned)
     };
     if d.close_step < close::SETTLED {
-        return Err(AppError::Conflict("not_settled"));
+        return Err(AppError::Conflict(Conflict::NotSettled));
     }
     Ok(Settled {
         distribution: d,
@@ -377,7 +378,7 @@ async fn apply_shortages(
     let d = distributions::get(&state.db, id).await?;
     at_pickup(&d)?;
     if d.close_step < close::SETTLED {
-        return Err(AppError::Conflict("not_settled"));
+        return Err(AppError::Conflict(Conflict::NotSettled));
     }
     let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
     let now = state.now();
@@ -448,7 +449,7 @@ async fn apply_shortages(
             .collect();
         let before: i64 = idx.iter().map(|&i| lines[i].delivered).sum();
         if *delivered > before {
-            return Err(AppError::Conflict("already_refunded"));
+            return Err(AppError::Conflict(Conflict::AlreadyRefunded));
         }
         if *delivered == before {
             continue;
@@ -541,7 +542,7 @@ async fn apply_shortages(
             }),
         });
     }
-    mail::enqueue_all(&txn, now, &mails).await?;
+    outbox::enqueue_all(&txn, now, &mails).await?;
     txn.commit().await?;
     state.mail_wakeup.notify_one();
     refunds::send_pending(state, &order_ids).await;
@@ -555,8 +556,8 @@ async fn apply_shortages(
 fn at_pickup(d: &distribution_rows::Model) -> AppResult<()> {
     match distributions::status_of(d) {
         DistributionStatus::Closed => Ok(()),
-        DistributionStatus::Completed => Err(AppError::Conflict("completed")),
-        _ => Err(AppError::Conflict("not_closed")),
+        DistributionStatus::Completed => Err(AppError::Conflict(Conflict::Completed)),
+        _ => Err(AppError::Conflict(Conflict::NotClosed)),
     }
 }
 
@@ -600,7 +601,7 @@ pub async fn set_collected(
         .ok_or(AppError::NotFound)?;
     let d = run_by(&state.db, actor, DistributionId(o.distribution_id)).await?;
     if o.status != "paid" {
-        return Err(AppError::Conflict("order_final"));
+        return Err(AppError::Conflict(Conflict::OrderFinal));
     }
     at_pickup(&d)?;
     mark_collected(state, &[o.id], collected).await?;

@@ -5,7 +5,7 @@
 use super::accounts::{self, CurrentUser, NO_PASSWORD};
 use crate::AppState;
 use crate::domain::UserId;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Conflict};
 use entity::{
     account_tokens, basket_items, distributions, hive_members, hives, invoices, mail_preferences,
     news, orders, payouts, producers, products, sessions, users,
@@ -122,7 +122,7 @@ pub async fn export(state: &AppState, user: &CurrentUser) -> AppResult<Value> {
 }
 
 /// Why an account cannot be erased yet.
-async fn blocker(state: &AppState, user: UserId) -> AppResult<Option<&'static str>> {
+async fn blocker(state: &AppState, user: UserId) -> AppResult<Option<Conflict>> {
     let db = &state.db;
     let live = [
         crate::domain::DistributionStatus::Open.as_str(),
@@ -143,7 +143,7 @@ async fn blocker(state: &AppState, user: UserId) -> AppResult<Option<&'static st
         .count(db)
         .await?;
     if to_collect > 0 {
-        return Ok(Some("basket_to_collect"));
+        return Ok(Some(Conflict::BasketToCollect));
     }
     let hives_running = hives::Entity::find()
         .filter(hives::Column::ManagerId.eq(user.0))
@@ -156,7 +156,7 @@ async fn blocker(state: &AppState, user: UserId) -> AppResult<Option<&'static st
         .count(db)
         .await?;
     if hive_busy > 0 {
-        return Ok(Some("hive_money_pending"));
+        return Ok(Some(Conflict::HiveMoneyPending));
     }
     let farm_ids: Vec<i64> = producers::Entity::find()
         .filter(producers::Column::OwnerId.eq(user.0))
@@ -171,7 +171,7 @@ async fn blocker(state: &AppState, user: UserId) -> AppResult<Option<&'static st
         .count(db)
         .await?;
     if unpaid > 0 {
-        return Ok(Some("farm_money_pending"));
+        return Ok(Some(Conflict::FarmMoneyPending));
     }
     Ok(None)
 }

@@ -9,10 +9,13 @@ use crate::domain::{
     ApprovalStatus, Category, Cents, Coordinates, HiveId, Locale, ProducerId, ProductId, UserId,
     VatRate,
 };
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Conflict};
 use crate::mail::Template;
 use chrono::{DateTime, Utc};
 use entity::{hive_producers, offers, producers, products};
+
+/// A producer as stored.
+pub use entity::producers::Model as Producer;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
@@ -112,7 +115,7 @@ pub struct ProductInput {
 
 impl ProductInput {
     /// Copies the product onto a row, new or existing, and marks it changed now.
-    fn write_to(self, row: &mut products::ActiveModel) {
+    fn write_to(self, row: &mut products::ActiveModel, now: DateTime<Utc>) {
         row.name = Set(self.name);
         row.description = Set(self.description);
         row.category = Set(self.category.key().to_owned());
@@ -120,7 +123,7 @@ impl ProductInput {
         row.price_cents = Set(self.price.0);
         row.vat_rate_bps = Set(self.vat.bps());
         row.active = Set(self.active);
-        row.updated_at = Set(Utc::now());
+        row.updated_at = Set(now);
     }
 }
 
@@ -186,11 +189,12 @@ pub async fn create(
     db: &DatabaseConnection,
     owner: &CurrentUser,
     input: ProducerInput,
+    now: DateTime<Utc>,
 ) -> AppResult<ProducerView> {
     let mut row = producers::ActiveModel {
         owner_id: Set(owner.id.0),
         stripe_account_id: Set(None),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     };
     input.write_to(&mut row);
@@ -258,14 +262,15 @@ pub async fn create_product(
     actor: &CurrentUser,
     producer: ProducerId,
     input: ProductInput,
+    now: DateTime<Utc>,
 ) -> AppResult<ProductView> {
     owned(db, actor, producer).await?;
     let mut row = products::ActiveModel {
         producer_id: Set(producer.0),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     };
-    input.write_to(&mut row);
+    input.write_to(&mut row, now);
     Ok(row.insert(db).await?.into())
 }
 
@@ -274,9 +279,10 @@ pub async fn update_product(
     actor: &CurrentUser,
     id: ProductId,
     input: ProductInput,
+    now: DateTime<Utc>,
 ) -> AppResult<ProductView> {
     let mut row = owned_product(db, actor, id).await?.into_active_model();
-    input.write_to(&mut row);
+    input.write_to(&mut row, now);
     Ok(row.update(db).await?.into())
 }
 
@@ -293,6 +299,7 @@ pub async fn delete_product(
     db: &DatabaseConnection,
     actor: &CurrentUser,
     id: ProductId,
+    now: DateTime<Utc>,
 ) -> AppResult<Removal> {
     let product = owned_product(db, actor, id).await?;
     let txn = db.begin().await?;
@@ -304,7 +311,7 @@ pub async fn delete_product(
     let removal = if used {
         let mut row = product.into_active_model();
         row.active = Set(false);
-        row.updated_at = Set(Utc::now());
+        row.updated_at = Set(now);
         row.update(&txn).await?;
         Removal::Archived
     } else {
@@ -373,14 +380,16 @@ pub async fn request_hive(
             let status = ApprovalStatus::parse(&link.status).unwrap_or(ApprovalStatus::Pending);
             let next = status
                 .ask_again()
-                .map_err(|_| AppError::Conflict("already_requested"))?;
+                .map_err(|_| AppError::Conflict(Conflict::AlreadyRequested))?;
             let change = Transition {
                 from: status,
                 to: next,
                 requested_at: Some(now),
                 decided: None,
             };
-            change.apply(&txn, &link, "already_requested").await?
+            change
+                .apply(&txn, &link, Conflict::AlreadyRequested)
+                .await?
         }
         None => hive_producers::ActiveModel {
             hive_id: Set(hive.id),
@@ -393,7 +402,7 @@ pub async fn request_hive(
         }
         .insert(&txn)
         .await
-        .map_err(super::conflict_on_unique("already_requested"))?,
+        .map_err(super::conflict_on_unique(Conflict::AlreadyRequested))?,
     };
     // The manager hears of it with the request, in the same transaction.
     if let Some(manager) = entity::users::Entity::find_by_id(hive.manager_id)
@@ -405,7 +414,7 @@ pub async fn request_hive(
             "name": manager.name, "producer": producer.name, "hive": hive.name,
             "hive_id": hive.id.to_string(), "km": km_text(round_km(distance), lang),
         });
-        crate::mail::enqueue(
+        super::outbox::enqueue(
             &txn,
             now,
             &manager.email,
@@ -447,7 +456,7 @@ pub async fn decide(
     let from = ApprovalStatus::parse(&link.status).unwrap_or(ApprovalStatus::Pending);
     let next = from
         .decide(to)
-        .map_err(|_| AppError::Conflict("already_decided"))?;
+        .map_err(|_| AppError::Conflict(Conflict::AlreadyDecided))?;
     let distance = Coordinates {
         lat: producer.lat,
         lng: producer.lng,
@@ -479,7 +488,7 @@ pub async fn decide(
         decided: Some((now, actor.id.0)),
     };
     let txn = db.begin().await?;
-    let row = change.apply(&txn, &link, "already_decided").await?;
+    let row = change.apply(&txn, &link, Conflict::AlreadyDecided).await?;
     // The producer hears it is accepted with the decision, in the same transaction.
     if next == ApprovalStatus::Approved
         && let Some(owner) = entity::users::Entity::find_by_id(producer.owner_id)
@@ -491,7 +500,7 @@ pub async fn decide(
             "name": owner.name, "producer": producer.name, "hive": hive.name,
             "producer_id": producer.id.to_string(),
         });
-        crate::mail::enqueue(
+        super::outbox::enqueue(
             &txn,
             now,
             &owner.email,
@@ -537,7 +546,7 @@ impl Transition {
         self,
         db: &C,
         link: &hive_producers::Model,
-        conflict: &'static str,
+        conflict: Conflict,
     ) -> AppResult<hive_producers::Model> {
         use sea_orm::sea_query::Expr;
         let mut update = hive_producers::Entity::update_many()

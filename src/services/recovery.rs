@@ -2,10 +2,11 @@
 //! single use, short-lived; the same answer whether or not an address has an account.
 
 use super::limits;
+use super::outbox;
 use crate::AppState;
 use crate::domain::{Email, Locale, Password, UserId};
 use crate::error::{AppError, AppResult};
-use crate::mail::{self, Template};
+use crate::mail::Template;
 use chrono::{DateTime, Duration, Utc};
 use entity::{account_tokens, sessions, users};
 use rand::RngCore;
@@ -164,7 +165,7 @@ pub async fn send_reset(
     let txn = state.db.begin().await?;
     let token = issue(&txn, user.id, Purpose::PasswordReset, None, lifetime, now).await?;
     let url = link(state, "password-reset", &token);
-    mail::enqueue(
+    outbox::enqueue(
         &txn,
         now,
         &user.email,
@@ -237,7 +238,7 @@ pub async fn send_confirmation<C: ConnectionTrait>(
         now,
     )
     .await?;
-    mail::enqueue(
+    outbox::enqueue(
         db,
         now,
         email,
@@ -268,7 +269,9 @@ pub async fn confirm_email(state: &AppState, token: &str) -> AppResult<users::Mo
         .filter(users::Column::ErasedAt.is_null())
         .exec(&txn)
         .await
-        .map_err(super::conflict_on_unique("email_taken"))?;
+        .map_err(super::conflict_on_unique(
+            crate::error::Conflict::EmailTaken,
+        ))?;
     if res.rows_affected != 1 {
         return Err(AppError::LinkInvalid);
     }

@@ -5,7 +5,7 @@ use super::forms::{Form, LoginForm, SignupForm};
 use super::render::{render, render_invalid, render_status};
 use crate::AppState;
 use crate::domain::Locale;
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppError, AppResult, Conflict, FieldErrors};
 use crate::services::accounts::{self, SessionKind};
 use crate::services::{hives, limits, producers};
 use crate::web::forms::Query;
@@ -114,15 +114,20 @@ async fn signup(
     };
     let user = match accounts::sign_up(&state, account).await {
         Ok(u) => u,
-        Err(AppError::Conflict("email_taken")) => {
+        Err(AppError::Conflict(Conflict::EmailTaken)) => {
             let mut e = FieldErrors::default();
             e.add("email", "error.email_taken");
             return again(&e);
         }
         Err(e) => return Err(e),
     };
-    let token =
-        accounts::open_session(&state.db, crate::domain::UserId(user.id), SessionKind::Web).await?;
+    let token = accounts::open_session(
+        &state.db,
+        crate::domain::UserId(user.id),
+        SessionKind::Web,
+        state.now(),
+    )
+    .await?;
     let to = next.unwrap_or_else(|| "/me".to_owned());
     Ok(signed_in(&state, &token, &to, "flash.welcome"))
 }
@@ -178,8 +183,13 @@ async fn login(
     if let Some(old) = ctx::our_cookie(&state, &headers, SESSION_COOKIE) {
         accounts::close_session(&state.db, old).await?;
     }
-    let token =
-        accounts::open_session(&state.db, crate::domain::UserId(user.id), SessionKind::Web).await?;
+    let token = accounts::open_session(
+        &state.db,
+        crate::domain::UserId(user.id),
+        SessionKind::Web,
+        state.now(),
+    )
+    .await?;
     let to = safe_next(&form.next).unwrap_or_else(|| "/me".to_owned());
     Ok(signed_in(&state, &token, &to, "flash.signed_in"))
 }

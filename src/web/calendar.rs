@@ -8,12 +8,13 @@ use crate::domain::{HiveId, Locale};
 use crate::error::{AppError, AppResult};
 use crate::i18n::t_args;
 use crate::services::calendar as feeds;
+use crate::services::distributions::Distribution;
 use crate::services::distributions::local_time;
+use crate::services::hives::Hive;
 use crate::web::routes::{Routes, get};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
-use entity::{distributions, hives};
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -46,8 +47,8 @@ fn pickup_events(
     state: &AppState,
     lang: Locale,
     stamp: DateTime<Utc>,
-    hive: &hives::Model,
-    d: &distributions::Model,
+    hive: &Hive,
+    d: &Distribution,
     basket: Option<i32>,
     deadline: bool,
 ) -> Vec<Event> {

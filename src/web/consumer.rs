@@ -5,7 +5,7 @@ use super::forms::{DEFAULT_SEARCH_KM, Form, HiveSearch};
 use super::render::{render, render_invalid};
 use crate::AppState;
 use crate::domain::{ApprovalStatus, Coordinates, HiveId, ProducerId};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Conflict};
 use crate::services::hives::{self, HiveView};
 use crate::services::producers;
 use crate::web::forms::Path;
@@ -145,9 +145,9 @@ async fn join(
     Form(back): Form<BackTo>,
 ) -> AppResult<Response> {
     let to = super::ctx::safe_next(&back.next).unwrap_or_else(|| format!("/hives/{id}"));
-    match hives::join(&state.db, &user, HiveId(id)).await {
+    match hives::join(&state.db, &user, HiveId(id), state.now()).await {
         Ok(()) => Ok(redirect_with_flash(&state, &to, "flash.joined")),
-        Err(AppError::Conflict("already_member")) => {
+        Err(AppError::Conflict(Conflict::AlreadyMember)) => {
             Ok(redirect_with_flash(&state, &to, "error.already_member"))
         }
         Err(e) => Err(e),
@@ -162,7 +162,7 @@ async fn leave(
     let to = format!("/hives/{id}");
     match hives::leave(&state.db, &user, HiveId(id)).await {
         Ok(()) => Ok(redirect_with_flash(&state, &to, "flash.left")),
-        Err(AppError::Conflict("not_member")) => {
+        Err(AppError::Conflict(Conflict::NotMember)) => {
             Ok(redirect_with_flash(&state, &to, "error.not_member"))
         }
         Err(e) => Err(e),

@@ -183,8 +183,10 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
     let bearer_token = if is_api { bearer(&headers) } else { None };
     let session_cookie = our_cookie(&state, &headers, SESSION_COOKIE);
     let user = match (bearer_token, session_cookie) {
-        (Some(t), _) => accounts::user_for_token(&state.db, t, SessionKind::Api).await,
-        (None, Some(t)) => accounts::user_for_token(&state.db, t, SessionKind::Web).await,
+        (Some(t), _) => accounts::user_for_token(&state.db, t, SessionKind::Api, state.now()).await,
+        (None, Some(t)) => {
+            accounts::user_for_token(&state.db, t, SessionKind::Web, state.now()).await
+        }
         (None, None) => Ok(None),
     };
     let user = match user {

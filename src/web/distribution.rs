@@ -6,15 +6,13 @@ use super::forms::{DistributionForm, Form, PageQuery, Path, Query, WEEKDAYS, Wee
 use super::render::{render, render_invalid};
 use crate::AppState;
 use crate::domain::{DistributionId, HiveId};
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppError, AppResult, Conflict, FieldErrors};
 use crate::services::distributions::{self, DistributionView};
 use crate::services::hives::{self, HiveView};
 use crate::services::{offers, previews};
 use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::response::{Html, Response};
-use entity::{distribution_producers, orders, producers};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 
 pub fn routes() -> Routes {
@@ -41,7 +39,7 @@ enum Sent {
 async fn list_context(
     state: &AppState,
     ctx: &Ctx,
-    hive: &entity::hives::Model,
+    hive: &crate::services::hives::Hive,
     one: &DistributionForm,
     weekly: &WeeklyForm,
     errors: &FieldErrors,
@@ -203,35 +201,22 @@ async fn manage(
 ) -> AppResult<Html<String>> {
     let (d, hive) = distributions::managed(&state.db, &user, DistributionId(id)).await?;
     let offer_list = offers::list(&state.db, &state.offer_cache, &d, &hive).await?;
-    let joined = distribution_producers::Entity::find()
-        .filter(distribution_producers::Column::DistributionId.eq(d.id))
-        .all(&state.db)
-        .await?;
-    let farms = producers::Entity::find()
-        .filter(producers::Column::Id.is_in(joined.iter().map(|j| j.producer_id)))
-        .all(&state.db)
-        .await?;
-    let participants: Vec<Participant> = joined
-        .iter()
-        .map(|j| Participant {
-            producer_id: j.producer_id.to_string(),
-            name: farms
-                .iter()
-                .find(|f| f.id == j.producer_id)
-                .map(|f| f.name.clone())
-                .unwrap_or_default(),
-            min_order_cents: j.min_order_cents,
-            offers: offer_list
-                .iter()
-                .filter(|o| o.producer_id.0 == j.producer_id)
-                .count(),
-        })
-        .collect();
-    let paid = orders::Entity::find()
-        .filter(orders::Column::DistributionId.eq(d.id))
-        .filter(orders::Column::Status.eq("paid"))
-        .all(&state.db)
-        .await?;
+    let participants: Vec<Participant> =
+        distributions::participants(&state.db, DistributionId(d.id))
+            .await?
+            .into_iter()
+            .map(|p| Participant {
+                producer_id: p.producer_id.0.to_string(),
+                offers: offer_list
+                    .iter()
+                    .filter(|o| o.producer_id == p.producer_id)
+                    .count(),
+                name: p.name,
+                min_order_cents: p.min_order_cents,
+            })
+            .collect();
+    let (paid_count, paid_total) =
+        distributions::paid_orders(&state.db, DistributionId(d.id)).await?;
     let collected = previews::cancel_counts(&state.db, DistributionId(d.id))
         .await?
         .collected;
@@ -240,11 +225,8 @@ async fn manage(
     c.insert("hive", &HiveView::from_model(hive, None));
     c.insert("can_cancel", &(collected == 0));
     c.insert("participants", &participants);
-    c.insert("orders_count", &paid.len());
-    c.insert(
-        "orders_total",
-        &paid.iter().map(|o| o.total_cents).sum::<i64>(),
-    );
+    c.insert("orders_count", &paid_count);
+    c.insert("orders_total", &paid_total.0);
     render(&state, &ctx, "hive/distribution.html", c)
 }
 
@@ -279,7 +261,7 @@ async fn cancel(
             return Ok(redirect_with_flash(
                 &state,
                 &back,
-                AppError::Conflict("baskets_collected").message_key(),
+                AppError::Conflict(Conflict::BasketsCollected).message_key(),
             ));
         }
         let consequences = vec![
@@ -312,10 +294,10 @@ async fn cancel(
             &back,
             "flash.distribution_cancelled",
         )),
-        Err(AppError::Conflict("baskets_collected")) => Ok(redirect_with_flash(
+        Err(AppError::Conflict(Conflict::BasketsCollected)) => Ok(redirect_with_flash(
             &state,
             &back,
-            AppError::Conflict("baskets_collected").message_key(),
+            AppError::Conflict(Conflict::BasketsCollected).message_key(),
         )),
         Err(AppError::Conflict(_)) => Ok(redirect_with_flash(&state, &back, "error.transition")),
         Err(e) => Err(e),

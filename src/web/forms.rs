@@ -704,13 +704,16 @@ pub struct ProductForm {
 }
 
 impl ProductForm {
-    pub fn from_product(p: &crate::services::producers::ProductView) -> ProductForm {
+    pub fn from_product(
+        p: &crate::services::producers::ProductView,
+        lang: crate::domain::Locale,
+    ) -> ProductForm {
         ProductForm {
             name: p.name.clone(),
             description: p.description.clone(),
             category: p.category.clone(),
             unit: p.unit.clone(),
-            price: Cents(p.price_cents).to_input(),
+            price: Cents(p.price_cents).to_field(lang),
             price_cents: String::new(),
             vat_rate_bps: p.vat_rate_bps.to_string(),
             active: Some(p.active.to_string()),

@@ -67,7 +67,7 @@ async fn create(
 ) -> AppResult<Response> {
     match form.parse() {
         Ok(input) => {
-            let hive = hives::create(&state.db, &user, input).await?;
+            let hive = hives::create(&state.db, &user, input, state.now()).await?;
             Ok(redirect_with_flash(
                 &state,
                 &format!("/hives/{}", hive.id),

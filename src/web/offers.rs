@@ -5,7 +5,7 @@ use super::forms::{Form, MinOrderForm, OfferForm, Path, parse_cap, parse_id};
 use super::render::{render, render_invalid};
 use crate::AppState;
 use crate::domain::{Cents, DistributionId, HiveId, OfferId, ProducerId, ProductId};
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppError, AppResult, Conflict, FieldErrors};
 use crate::services::accounts::CurrentUser;
 use crate::services::distributions::{self, DistributionView};
 use crate::services::producers::{self, ProducerView};
@@ -96,7 +96,7 @@ async fn page_context(
     let joined = offers::participation(&state.db, d.id, p.id).await?;
     let min = match min_form {
         Some(f) => f.min_order.clone(),
-        None => Cents(joined.as_ref().map_or(0, |j| j.min_order_cents)).to_input(),
+        None => Cents(joined.as_ref().map_or(0, |j| j.min_order_cents)).to_field(ctx.lang),
     };
     let mut c = tera::Context::new();
     c.insert("d", &DistributionView::from_model(&d, state.now()));
@@ -222,7 +222,7 @@ async fn add(
             render_invalid(&state, &ctx, "producer/offers.html", c)
         }
         Err(AppError::Conflict(code)) => {
-            let key = if code == "already_offered" {
+            let key = if code == Conflict::AlreadyOffered {
                 "error.already_offered"
             } else {
                 "error.not_editable"
@@ -234,14 +234,9 @@ async fn add(
 }
 
 async fn offer_back(state: &AppState, id: i64) -> AppResult<String> {
-    let o = entity::offers::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(back(o.distribution_id, o.producer_id))
+    let (distribution, producer) = offers::placement(&state.db, OfferId(id)).await?;
+    Ok(back(distribution.0, producer.0))
 }
-
-use sea_orm::EntityTrait;
 
 async fn set_cap(
     State(state): State<AppState>,
@@ -259,7 +254,7 @@ async fn set_cap(
         Err(AppError::Conflict(code)) => Ok(redirect_with_flash(
             &state,
             &to,
-            if code == "below_ordered" {
+            if code == Conflict::BelowOrdered {
                 "error.below_ordered"
             } else {
                 "error.not_editable"

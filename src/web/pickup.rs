@@ -5,8 +5,10 @@ use super::ctx::{AuthUser, Ctx, redirect_with_flash};
 use super::forms::{Path, ShortageForm, ShortageLineForm};
 use super::render::{render, render_invalid};
 use crate::AppState;
+use crate::domain::job::Job;
 use crate::domain::{DistributionId, ProducerId};
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::jobs;
 use crate::services::distributions::{self, DistributionView};
 use crate::services::hives::HiveView;
 use crate::services::pickup::{self, Reader};
@@ -109,11 +111,15 @@ async fn complete(
         );
     }
     match crate::services::complete::complete_now(&state, &user, DistributionId(id)).await {
-        Ok(_) => Ok(redirect_with_flash(
-            &state,
-            &back,
-            "flash.distribution_completed",
-        )),
+        Ok(()) => {
+            // The transfers run here when no worker holds them, so the page shows them paid at once.
+            jobs::run_now(&state, Job::TransferPayouts(DistributionId(id))).await?;
+            Ok(redirect_with_flash(
+                &state,
+                &back,
+                "flash.distribution_completed",
+            ))
+        }
         Err(AppError::Conflict(code)) => Ok(redirect_with_flash(
             &state,
             &back,
@@ -177,11 +183,14 @@ async fn close_now(
         );
     }
     match distributions::close_now(&state, &user, DistributionId(id)).await {
-        Ok(_) => Ok(redirect_with_flash(
-            &state,
-            &back,
-            "flash.distribution_closed",
-        )),
+        Ok(()) => {
+            jobs::run_now(&state, Job::CloseDistribution(DistributionId(id))).await?;
+            Ok(redirect_with_flash(
+                &state,
+                &back,
+                "flash.distribution_closed",
+            ))
+        }
         Err(AppError::Conflict(_)) => Ok(redirect_with_flash(&state, &back, "error.transition")),
         Err(e) => Err(e),
     }

@@ -72,7 +72,7 @@ async fn plan(
     state: &AppState,
     user: &CurrentUser,
     producer: ProducerId,
-) -> AppResult<(entity::producers::Model, Vec<ProductForecast>)> {
+) -> AppResult<(crate::services::producers::Producer, Vec<ProductForecast>)> {
     let o = forecast::outlook(&state.db, user, producer).await?;
     let mut out = Vec::new();
     for &h in &o.hives {

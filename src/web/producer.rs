@@ -74,7 +74,7 @@ async fn create(
 ) -> AppResult<Response> {
     match form.parse() {
         Ok(input) => {
-            let p = producers::create(&state.db, &user, input).await?;
+            let p = producers::create(&state.db, &user, input, state.now()).await?;
             Ok(redirect_with_flash(
                 &state,
                 &format!("/producers/{}/products", p.id),
@@ -202,7 +202,7 @@ async fn create_product(
     let p = ProducerView::from(producers::owned(&state.db, &user, ProducerId(id)).await?);
     match form.parse(Source::Html) {
         Ok(input) => {
-            producers::create_product(&state.db, &user, ProducerId(id), input).await?;
+            producers::create_product(&state.db, &user, ProducerId(id), input, state.now()).await?;
             Ok(redirect_with_flash(
                 &state,
                 &format!("/producers/{id}/products"),
@@ -235,7 +235,7 @@ async fn edit_product_page(
     Path(id): Path<i64>,
 ) -> AppResult<Html<String>> {
     let (product, producer) = product_and_producer(&state, &user, id).await?;
-    let form = ProductForm::from_product(&product);
+    let form = ProductForm::from_product(&product, ctx.lang);
     render(
         &state,
         &ctx,
@@ -254,7 +254,7 @@ async fn edit_product(
     let (_, producer) = product_and_producer(&state, &user, id).await?;
     match form.parse(Source::Html) {
         Ok(input) => {
-            producers::update_product(&state.db, &user, ProductId(id), input).await?;
+            producers::update_product(&state.db, &user, ProductId(id), input, state.now()).await?;
             Ok(redirect_with_flash(
                 &state,
                 &format!("/producers/{}/products", producer.id),
@@ -276,10 +276,11 @@ async fn delete_product(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let (_, producer) = product_and_producer(&state, &user, id).await?;
-    let flash = match producers::delete_product(&state.db, &user, ProductId(id)).await? {
-        Removal::Deleted => "flash.product_deleted",
-        Removal::Archived => "flash.product_archived",
-    };
+    let flash =
+        match producers::delete_product(&state.db, &user, ProductId(id), state.now()).await? {
+            Removal::Deleted => "flash.product_deleted",
+            Removal::Archived => "flash.product_archived",
+        };
     Ok(redirect_with_flash(
         &state,
         &format!("/producers/{}/products", producer.id),

@@ -8,7 +8,7 @@ use crate::AppState;
 use crate::domain::order::{AddRefusal, check_addition, parse_quantity};
 use crate::domain::search::{Needle, fold};
 use crate::domain::{Category, DistributionId, HiveId, OrderId};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Conflict};
 use crate::payments::test_mode::ACCEPTED_CARD;
 use crate::services::accounts::CurrentUser;
 use crate::services::distributions::{self, DistributionView};
@@ -50,7 +50,7 @@ struct ShopQuery {
 async fn may_view(
     state: &AppState,
     user: &CurrentUser,
-    hive: &entity::hives::Model,
+    hive: &crate::services::hives::Hive,
 ) -> AppResult<(bool, bool)> {
     let member = hives::is_member(&state.db, user.id, HiveId(hive.id)).await?;
     let staff = hives::can_manage(user, hive)
@@ -152,7 +152,10 @@ async fn member_distribution(
     state: &AppState,
     user: &CurrentUser,
     id: i64,
-) -> AppResult<(entity::distributions::Model, entity::hives::Model)> {
+) -> AppResult<(
+    crate::services::distributions::Distribution,
+    crate::services::hives::Hive,
+)> {
     let d = distributions::get(&state.db, DistributionId(id)).await?;
     let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
     if !hives::is_member(&state.db, user.id, HiveId(hive.id)).await? {
@@ -441,7 +444,7 @@ async fn checkout(
         Err(AppError::PaymentUnavailable) => {
             again("error.payment_unavailable", StatusCode::SERVICE_UNAVAILABLE).await
         }
-        Err(AppError::Conflict("ordering_closed")) => {
+        Err(AppError::Conflict(Conflict::OrderingClosed)) => {
             again("error.ordering_closed", StatusCode::CONFLICT).await
         }
         Err(AppError::Invalid(f)) => {
@@ -500,17 +503,8 @@ async fn order_page(
     let mut stripe = None;
     if o.user_id == user.id.0
         && view.status == crate::domain::OrderStatus::PendingPayment
-        && let (Some(key), Some(reference)) = (
-            state.config.stripe_publishable_key.clone(),
-            entity::payments::Entity::find()
-                .filter(entity::payments::Column::OrderId.eq(o.id))
-                .one(&state.db)
-                .await?
-                .and_then(|p| p.provider_ref),
-        )
-        && let Ok(crate::payments::ChargeStatus::Pending {
-            client_secret: Some(secret),
-        }) = crate::payments::PaymentProvider::status(&*state.payments, &reference).await
+        && let Some(key) = state.config.stripe_publishable_key.clone()
+        && let Some(secret) = orders::pending_client_secret(&state, OrderId(o.id)).await?
     {
         stripe = Some(serde_json::json!({
             "key": key,
@@ -576,7 +570,7 @@ async fn cancel_order(
         Err(AppError::Conflict(code)) => Ok(redirect_with_flash(
             &state,
             &back,
-            if code == "ordering_closed" {
+            if code == Conflict::OrderingClosed {
                 "error.ordering_closed"
             } else {
                 "error.order_final"
@@ -601,7 +595,7 @@ async fn edit_order(
         Err(AppError::Conflict(code)) => Ok(redirect_with_flash(
             &state,
             &format!("/orders/{id}"),
-            if code == "ordering_closed" {
+            if code == Conflict::OrderingClosed {
                 "error.ordering_closed"
             } else {
                 "error.order_final"
@@ -638,20 +632,6 @@ async fn payment_return(
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    use crate::payments::{ChargeStatus, PaymentProvider};
-    let o = orders::owned(&state.db, &user, OrderId(id)).await?;
-    let payment = entity::payments::Entity::find()
-        .filter(entity::payments::Column::OrderId.eq(o.id))
-        .one(&state.db)
-        .await?;
-    if let Some(reference) = payment.and_then(|p| p.provider_ref) {
-        match state.payments.status(&reference).await {
-            Ok(ChargeStatus::Succeeded) => orders::mark_paid(&state, OrderId(o.id)).await?,
-            Ok(ChargeStatus::Failed { .. }) => orders::fail(&state, OrderId(o.id)).await?,
-            _ => {}
-        }
-    }
+    orders::returned_from_payment(&state, &user, OrderId(id)).await?;
     Ok(axum::response::Redirect::to(&format!("/orders/{id}")).into_response())
 }
-
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};

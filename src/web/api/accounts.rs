@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::domain::{HiveId, Locale, ProducerId, UserId};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Conflict};
 use crate::services::accounts::{self, Role, SessionKind};
 use crate::services::{limits, privacy, recovery};
 use crate::web::ctx::{AuthUser, Ctx};
@@ -284,7 +284,9 @@ async fn sign_up(
     let user = accounts::sign_up(&state, account)
         .await
         .map_err(|e| match e {
-            AppError::Conflict("email_taken") => AppError::field("email", "error.email_taken"),
+            AppError::Conflict(Conflict::EmailTaken) => {
+                AppError::field("email", "error.email_taken")
+            }
             e => e,
         })?;
     Ok((
@@ -310,7 +312,8 @@ async fn log_in(
         limits::failed(&state.db, &form.email, &ctx.client, now).await?;
         return Err(AppError::Unauthorized);
     };
-    let token = accounts::open_session(&state.db, UserId(user.id), SessionKind::Api).await?;
+    let token =
+        accounts::open_session(&state.db, UserId(user.id), SessionKind::Api, state.now()).await?;
     let user = accounts::CurrentUser::from(user);
     let roles = accounts::roles(&state.db, &user).await?;
     Ok(axum::Json(Session {

@@ -96,7 +96,7 @@ async fn create(
     let input = form.parse().map_err(AppError::Invalid)?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(producers::create(&state.db, &user, input).await?),
+        axum::Json(producers::create(&state.db, &user, input, state.now()).await?),
     ))
 }
 
@@ -145,7 +145,9 @@ async fn create_product(
     let input = form.parse(Source::Api).map_err(AppError::Invalid)?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(producers::create_product(&state.db, &user, ProducerId(id), input).await?),
+        axum::Json(
+            producers::create_product(&state.db, &user, ProducerId(id), input, state.now()).await?,
+        ),
     ))
 }
 
@@ -186,7 +188,7 @@ async fn update_product(
     producers::owned_product(&state.db, &user, ProductId(id)).await?;
     let input = form.parse(Source::Api).map_err(AppError::Invalid)?;
     Ok(axum::Json(
-        producers::update_product(&state.db, &user, ProductId(id), input).await?,
+        producers::update_product(&state.db, &user, ProductId(id), input, state.now()).await?,
     ))
 }
 
@@ -195,7 +197,7 @@ async fn delete_product(
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
 ) -> AppResult<impl IntoResponse> {
-    let removal = producers::delete_product(&state.db, &user, ProductId(id)).await?;
+    let removal = producers::delete_product(&state.db, &user, ProductId(id), state.now()).await?;
     Ok(axum::Json(Removed {
         id: ProductId(id),
         result: removal,

@@ -201,7 +201,7 @@ async fn create(
     let input = form.parse().map_err(AppError::Invalid)?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(hives::create(&state.db, &user, input).await?),
+        axum::Json(hives::create(&state.db, &user, input, state.now()).await?),
     ))
 }
 
@@ -232,7 +232,7 @@ async fn join(
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
 ) -> AppResult<impl IntoResponse> {
-    hives::join(&state.db, &user, HiveId(id)).await?;
+    hives::join(&state.db, &user, HiveId(id), state.now()).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(Membership {

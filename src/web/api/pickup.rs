@@ -1,6 +1,7 @@
 //! API after the close: pick lists (JSON and CSV), the pickup sheet and payouts.
 
 use crate::AppState;
+use crate::domain::job::Job;
 use crate::domain::settlement::PickList;
 use crate::domain::{DistributionId, OrderId, ProducerId};
 use crate::error::{AppError, AppResult};
@@ -207,7 +208,9 @@ async fn complete(
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
 ) -> AppResult<impl IntoResponse> {
-    let d = crate::services::complete::complete_now(&state, &user, DistributionId(id)).await?;
+    crate::services::complete::complete_now(&state, &user, DistributionId(id)).await?;
+    crate::jobs::run_now(&state, Job::TransferPayouts(DistributionId(id))).await?;
+    let d = crate::services::distributions::get(&state.db, DistributionId(id)).await?;
     Ok(axum::Json(DistributionView::from_model(&d, state.now())))
 }
 

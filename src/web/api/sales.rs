@@ -1,6 +1,7 @@
 //! API for the weekly sale: distributions, producers' offers, members' orders.
 
 use crate::AppState;
+use crate::domain::job::Job;
 use crate::domain::{DistributionId, HiveId, OfferId, OrderId, ProducerId, ProductId};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::distributions::{self, DistributionView};
@@ -201,7 +202,7 @@ pub fn routes() -> Routes {
         )
 }
 
-fn tz_of(hive: &entity::hives::Model) -> chrono_tz::Tz {
+fn tz_of(hive: &crate::services::hives::Hive) -> chrono_tz::Tz {
     hive.timezone.parse().unwrap_or(chrono_tz::Europe::Paris)
 }
 
@@ -285,7 +286,9 @@ async fn close(
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
 ) -> AppResult<impl IntoResponse> {
-    let d = distributions::close_now(&state, &user, DistributionId(id)).await?;
+    distributions::close_now(&state, &user, DistributionId(id)).await?;
+    crate::jobs::run_now(&state, Job::CloseDistribution(DistributionId(id))).await?;
+    let d = distributions::get(&state.db, DistributionId(id)).await?;
     Ok(axum::Json(DistributionView::from_model(&d, state.now())))
 }
 
