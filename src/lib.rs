@@ -8,6 +8,7 @@ macro_rules! templates {
     };
 }
 
+pub mod backtest;
 pub mod bench;
 pub mod clock;
 pub mod config;

@@ -208,7 +208,7 @@ async fn run(command: Command, config: Config) -> Result<(), alveole::error::App
             );
         }
         Command::ForecastBacktest { database_url, json } => {
-            let result = alveole::bench::forecast_backtest(database_url, json).await?;
+            let result = alveole::backtest::forecast_backtest(database_url, json).await?;
             if json {
                 println!("{result}");
             }

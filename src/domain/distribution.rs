@@ -4,6 +4,47 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, 
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+/// How far a distribution's close has gone; each step commits on its own, so a close cut off
+/// half-way resumes at the step it reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CloseStep {
+    /// Ordering has stopped; nothing else is done yet.
+    Started,
+    /// Unpaid orders are expired.
+    Expired,
+    /// Minimums, baskets, pick lists, payouts and mail are written: the close is done.
+    Settled,
+}
+
+impl CloseStep {
+    /// The step as stored in `distributions.close_step`.
+    pub const fn value(self) -> i32 {
+        match self {
+            CloseStep::Started => 0,
+            CloseStep::Expired => 1,
+            CloseStep::Settled => 2,
+        }
+    }
+
+    /// The step a stored value stands for; a value past the last step is the last.
+    pub fn of(value: i32) -> CloseStep {
+        match value {
+            i32::MIN..=0 => CloseStep::Started,
+            1 => CloseStep::Expired,
+            _ => CloseStep::Settled,
+        }
+    }
+
+    /// The step after this one, `None` once settled.
+    pub fn next(self) -> Option<CloseStep> {
+        match self {
+            CloseStep::Started => Some(CloseStep::Expired),
+            CloseStep::Expired => Some(CloseStep::Settled),
+            CloseStep::Settled => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DistributionStatus {
@@ -225,6 +266,16 @@ pub fn on_free_days(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_close_steps_go_one_way_and_read_back() {
+        for step in [CloseStep::Started, CloseStep::Expired, CloseStep::Settled] {
+            assert_eq!(CloseStep::of(step.value()), step);
+        }
+        assert_eq!(CloseStep::Started.next(), Some(CloseStep::Expired));
+        assert_eq!(CloseStep::Settled.next(), None);
+        assert!(CloseStep::Expired < CloseStep::Settled);
+    }
 
     #[test]
     fn a_weekly_plan_leaves_out_days_that_have_a_pickup() {

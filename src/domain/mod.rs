@@ -10,6 +10,7 @@ pub mod ids;
 pub mod job;
 pub mod money;
 pub mod order;
+pub mod payment;
 pub mod places;
 pub mod refund;
 pub mod search;

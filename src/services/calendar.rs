@@ -46,7 +46,7 @@ pub async fn hive_pickups(
     let h = super::hives::get(db, hive).await?;
     let list = distributions::Entity::find()
         .filter(distributions::Column::HiveId.eq(hive.0))
-        .filter(distributions::Column::Status.ne("draft"))
+        .filter(distributions::Column::Status.ne(crate::domain::DistributionStatus::Draft.as_str()))
         .filter(distributions::Column::PickupEndsAt.gt(now - KEEP))
         .order_by_asc(distributions::Column::PickupStartsAt)
         .all(db)
@@ -71,7 +71,7 @@ pub async fn member_pickups(
 ) -> AppResult<Vec<Pickup>> {
     let orders = entity::orders::Entity::find()
         .filter(entity::orders::Column::UserId.eq(user.0))
-        .filter(entity::orders::Column::Status.eq("paid"))
+        .filter(entity::orders::Column::Status.eq(crate::domain::OrderStatus::Paid.as_str()))
         .all(db)
         .await?;
     let mut ids: Vec<i64> = orders.iter().map(|o| o.distribution_id).collect();
@@ -79,7 +79,9 @@ pub async fn member_pickups(
     ids.dedup();
     let list = distributions::Entity::find()
         .filter(distributions::Column::Id.is_in(ids))
-        .filter(distributions::Column::Status.ne("cancelled"))
+        .filter(
+            distributions::Column::Status.ne(crate::domain::DistributionStatus::Cancelled.as_str()),
+        )
         .filter(distributions::Column::PickupEndsAt.gt(now - KEEP))
         .order_by_asc(distributions::Column::PickupStartsAt)
         .all(db)

@@ -7,6 +7,7 @@ use crate::domain::Cents;
 use crate::domain::DistributionId;
 use crate::domain::distribution::DistributionStatus;
 use crate::domain::job::Job;
+use crate::domain::payment::PayoutStatus;
 use crate::error::{AppError, AppResult, Conflict};
 use crate::payments::{PaymentProvider, TransferRequest};
 use chrono::{DateTime, Duration, Utc};
@@ -80,7 +81,13 @@ pub async fn transfer_payouts(state: &AppState, id: DistributionId) -> AppResult
         .all(&state.db)
         .await?;
     let host_fee: i64 = all.iter().map(|p| p.host_fee_cents).sum();
-    let rows: Vec<payouts::Model> = all.into_iter().filter(|p| p.status == "pending").collect();
+    let rows: Vec<payouts::Model> = all
+        .into_iter()
+        .filter(|p| {
+            crate::domain::payment::PayoutStatus::parse(&p.status)
+                == Some(crate::domain::payment::PayoutStatus::Pending)
+        })
+        .collect();
     let accounts: std::collections::HashMap<i64, Option<String>> = producers::Entity::find()
         .filter(producers::Column::Id.is_in(rows.iter().map(|r| r.producer_id)))
         .all(&state.db)
@@ -110,7 +117,9 @@ pub async fn transfer_payouts(state: &AppState, id: DistributionId) -> AppResult
             .col_expr(payouts::Column::TransferRef, Expr::value(transfer_ref))
             .col_expr(payouts::Column::UpdatedAt, Expr::value(now))
             .filter(payouts::Column::Id.eq(row.id))
-            .filter(payouts::Column::Status.eq("pending"))
+            .filter(
+                payouts::Column::Status.eq(crate::domain::payment::PayoutStatus::Pending.as_str()),
+            )
             .exec(&state.db)
             .await?;
     }
@@ -162,10 +171,13 @@ async fn pay(
     who: &str,
 ) -> Option<(&'static str, Option<String>)> {
     if amount == 0 {
-        return Some(("paid", None));
+        return Some((PayoutStatus::Paid.as_str(), None));
     }
     if !state.test_mode() && account.is_none() {
-        return Some(("bank_transfer", Some(format!("bank_{d}_{who}"))));
+        return Some((
+            PayoutStatus::BankTransfer.as_str(),
+            Some(format!("bank_{d}_{who}")),
+        ));
     }
     let sent = state
         .payments
@@ -178,7 +190,7 @@ async fn pay(
         })
         .await;
     match sent {
-        Ok(t) => Some(("paid", Some(t.provider_ref))),
+        Ok(t) => Some((PayoutStatus::Paid.as_str(), Some(t.provider_ref))),
         Err(e) => {
             tracing::warn!(distribution = d, payee = who, error = %e, "transfer not done yet");
             None

@@ -471,7 +471,10 @@ async fn reverse_payouts<C: ConnectionTrait>(db: &C, d: i64, now: DateTime<Utc>)
         .col_expr(entity::payouts::Column::HostFeeCents, Expr::value(0i64))
         .col_expr(entity::payouts::Column::PlatformFeeCents, Expr::value(0i64))
         .col_expr(entity::payouts::Column::PayoutCents, Expr::value(0i64))
-        .col_expr(entity::payouts::Column::Status, Expr::value("cancelled"))
+        .col_expr(
+            entity::payouts::Column::Status,
+            Expr::value(crate::domain::payment::PayoutStatus::Cancelled.as_str()),
+        )
         .col_expr(entity::payouts::Column::UpdatedAt, Expr::value(now))
         .filter(entity::payouts::Column::DistributionId.eq(d))
         .exec(db)

@@ -1,5 +1,6 @@
 //! Demand history of settled distributions, and the forecast replayed over it.
 
+use super::approvals;
 use super::{distributions, producers, raw};
 use crate::domain::forecast::{self, Backtest};
 use crate::domain::{DistributionId, HiveId, ProducerId, ProductId};
@@ -153,7 +154,7 @@ pub async fn outlook(
     producer: ProducerId,
 ) -> AppResult<Outlook> {
     let p = producers::owned(db, actor, producer).await?;
-    let hives = producers::approved_hives(db, &p)
+    let hives = approvals::approved_hives(db, &p)
         .await?
         .into_iter()
         .map(|r| r.hive_id)
@@ -271,7 +272,10 @@ pub async fn for_pickup(
             distribution_id: next.map(|d| DistributionId(d.id)),
             pickup_date: next.map(|d| d.pickup_starts_at.date_naive()),
             pickup_starts_at: next.map(|d| d.pickup_starts_at),
-            ordering_open: next.is_some_and(|d| d.status == "open"),
+            ordering_open: next.is_some_and(|d| {
+                crate::domain::DistributionStatus::parse(&d.status)
+                    == Some(crate::domain::DistributionStatus::Open)
+            }),
             ordered_so_far: reserved,
             pick_list_quantity: pick_list,
         });

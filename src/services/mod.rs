@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod admins;
+pub mod approvals;
 pub mod basket;
 pub mod calendar;
 pub mod close;

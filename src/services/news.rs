@@ -51,7 +51,7 @@ pub async fn voices(
         .await?;
     let mut out = Vec::new();
     for p in owned {
-        let approved = super::producers::approved_hives(db, &p)
+        let approved = super::approvals::approved_hives(db, &p)
             .await?
             .iter()
             .any(|r| r.hive_id == hive);

@@ -220,7 +220,13 @@ pub(crate) async fn take_place_of<C: ConnectionTrait>(
         .ok_or(AppError::NotFound)?;
     let refund = refunds::record_whole(db, &old, "replaced", now).await?;
     if refund.is_none() {
-        order_service::set_payment_status(db, replaced, "cancelled", now).await?;
+        order_service::set_payment_status(
+            db,
+            replaced,
+            crate::domain::payment::PaymentStatus::OrderCancelled,
+            now,
+        )
+        .await?;
     }
     basket_edits::Entity::delete_many()
         .filter(basket_edits::Column::OrderId.eq(replaced))

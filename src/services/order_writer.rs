@@ -8,6 +8,7 @@
 use super::outbox;
 use crate::domain::OrderStatus;
 use crate::domain::order::allocate;
+use crate::domain::payment::PaymentStatus;
 use crate::error::{AppError, AppResult};
 use crate::mail::Outgoing;
 use chrono::{DateTime, Utc};
@@ -340,10 +341,11 @@ async fn write_batch(db: &DatabaseConnection, batch: &[&OrderRow]) -> Result<Vec
             provider_ref: Set(o.settled.as_ref().map(|s| (s.reference)(row.id))),
             amount_cents: Set(o.total_cents),
             status: Set(if o.settled.is_some() {
-                "succeeded"
+                PaymentStatus::Succeeded
             } else {
-                "pending"
+                PaymentStatus::Pending
             }
+            .as_str()
             .to_owned()),
             created_at: Set(o.now),
             updated_at: Set(o.now),
@@ -540,7 +542,10 @@ async fn still_open<C: ConnectionTrait>(
                 Expr::col(distribution_rows::Column::Status),
             )
             .filter(distribution_rows::Column::Id.eq(distribution))
-            .filter(distribution_rows::Column::Status.eq("open"))
+            .filter(
+                distribution_rows::Column::Status
+                    .eq(crate::domain::DistributionStatus::Open.as_str()),
+            )
             .filter(distribution_rows::Column::OrdersCloseAt.gt(now))
             .exec(db)
             .await?;

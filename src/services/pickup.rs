@@ -217,7 +217,7 @@ pub async fn pickup_sheet(
     let mut baskets: BTreeMap<i32, BasketState> = BTreeMap::new();
     for o in orders_rows::Entity::find()
         .filter(orders_rows::Column::DistributionId.eq(id.0))
-        .filter(orders_rows::Column::Status.eq("paid"))
+        .filter(orders_rows::Column::Status.eq(crate::domain::OrderStatus::Paid.as_str()))
         .order_by_asc(orders_rows::Column::Id)
         .all(db)
         .await?
@@ -600,7 +600,7 @@ pub async fn set_collected(
         .await?
         .ok_or(AppError::NotFound)?;
     let d = run_by(&state.db, actor, DistributionId(o.distribution_id)).await?;
-    if o.status != "paid" {
+    if crate::domain::OrderStatus::parse(&o.status) != Some(crate::domain::OrderStatus::Paid) {
         return Err(AppError::Conflict(Conflict::OrderFinal));
     }
     at_pickup(&d)?;
@@ -648,7 +648,7 @@ pub async fn set_basket_collected(
     let ids: Vec<i64> = orders_rows::Entity::find()
         .filter(orders_rows::Column::DistributionId.eq(id.0))
         .filter(orders_rows::Column::UserId.eq(member.user_id))
-        .filter(orders_rows::Column::Status.eq("paid"))
+        .filter(orders_rows::Column::Status.eq(crate::domain::OrderStatus::Paid.as_str()))
         .all(&state.db)
         .await?
         .into_iter()

@@ -137,7 +137,10 @@ async fn blocker(state: &AppState, user: UserId) -> AppResult<Option<Conflict>> 
         .collect();
     let to_collect = orders::Entity::find()
         .filter(orders::Column::UserId.eq(user.0))
-        .filter(orders::Column::Status.is_in(["paid", "pending_payment"]))
+        .filter(orders::Column::Status.is_in([
+            crate::domain::OrderStatus::Paid.as_str(),
+            crate::domain::OrderStatus::PendingPayment.as_str(),
+        ]))
         .filter(orders::Column::CollectedAt.is_null())
         .filter(orders::Column::DistributionId.is_in(running.clone()))
         .count(db)
@@ -167,7 +170,10 @@ async fn blocker(state: &AppState, user: UserId) -> AppResult<Option<Conflict>> 
         .collect();
     let unpaid = payouts::Entity::find()
         .filter(payouts::Column::ProducerId.is_in(farm_ids))
-        .filter(payouts::Column::Status.is_in(["pending", "failed"]))
+        .filter(payouts::Column::Status.is_in([
+            crate::domain::payment::PayoutStatus::Pending.as_str(),
+            crate::domain::payment::PayoutStatus::Failed.as_str(),
+        ]))
         .count(db)
         .await?;
     if unpaid > 0 {

@@ -33,7 +33,9 @@ pub async fn record<C: ConnectionTrait>(
     .await?;
     let Some(payment) = payments::Entity::find()
         .filter(payments::Column::OrderId.eq(order))
-        .filter(payments::Column::Status.eq("succeeded"))
+        .filter(
+            payments::Column::Status.eq(crate::domain::payment::PaymentStatus::Succeeded.as_str()),
+        )
         .one(db)
         .await?
     else {
@@ -92,7 +94,9 @@ pub async fn record<C: ConnectionTrait>(
         amount_cents: Set(plan.total.0),
         reason: Set(reason.to_owned()),
         provider_ref: Set(None),
-        status: Set("pending".to_owned()),
+        status: Set(crate::domain::payment::RefundStatus::Pending
+            .as_str()
+            .to_owned()),
         idempotency_key: Set(key),
         created_at: Set(now),
         ..Default::default()
@@ -175,7 +179,10 @@ pub async fn send(state: &AppState, refund: refunds::Model) -> AppResult<()> {
     match result {
         Ok(r) => {
             refunds::Entity::update_many()
-                .col_expr(refunds::Column::Status, Expr::value("succeeded"))
+                .col_expr(
+                    refunds::Column::Status,
+                    Expr::value(crate::domain::payment::RefundStatus::Succeeded.as_str()),
+                )
                 .col_expr(
                     refunds::Column::ProviderRef,
                     Expr::value(Some(r.provider_ref)),
@@ -196,7 +203,9 @@ pub async fn send_pending(state: &AppState, order_ids: &[i64]) {
     for chunk in order_ids.chunks(1000) {
         let pending = refunds::Entity::find()
             .filter(refunds::Column::OrderId.is_in(chunk.iter().copied()))
-            .filter(refunds::Column::Status.eq("pending"))
+            .filter(
+                refunds::Column::Status.eq(crate::domain::payment::RefundStatus::Pending.as_str()),
+            )
             .all(&state.db)
             .await;
         match pending {
@@ -226,7 +235,9 @@ pub async fn send_pending_of(state: &AppState, d: DistributionId) -> AppResult<u
     for chunk in order_ids.chunks(1000) {
         left += refunds::Entity::find()
             .filter(refunds::Column::OrderId.is_in(chunk.iter().copied()))
-            .filter(refunds::Column::Status.eq("pending"))
+            .filter(
+                refunds::Column::Status.eq(crate::domain::payment::RefundStatus::Pending.as_str()),
+            )
             .all(&state.db)
             .await?
             .len();
@@ -237,14 +248,14 @@ pub async fn send_pending_of(state: &AppState, d: DistributionId) -> AppResult<u
 /// Retries refunds still pending; returns how many remain.
 pub async fn retry(state: &AppState) -> AppResult<usize> {
     let pending = refunds::Entity::find()
-        .filter(refunds::Column::Status.eq("pending"))
+        .filter(refunds::Column::Status.eq(crate::domain::payment::RefundStatus::Pending.as_str()))
         .all(&state.db)
         .await?;
     for r in pending {
         send(state, r).await?;
     }
     Ok(refunds::Entity::find()
-        .filter(refunds::Column::Status.eq("pending"))
+        .filter(refunds::Column::Status.eq(crate::domain::payment::RefundStatus::Pending.as_str()))
         .all(&state.db)
         .await?
         .len())

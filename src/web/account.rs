@@ -1,14 +1,16 @@
 //! Account pages: sign-up, log-in, log-out, profile, language switch and the personal dashboard.
 
-use super::ctx::{self, AuthUser, Ctx, SESSION_COOKIE, redirect_with_flash, safe_next, set_cookie};
-use super::forms::{Form, LoginForm, SignupForm};
+use super::ctx::{self, Ctx, SESSION_COOKIE, redirect_with_flash, safe_next, set_cookie};
+use super::forms::{LoginForm, SignupForm};
 use super::render::{render, render_invalid, render_status};
 use crate::AppState;
 use crate::domain::Locale;
 use crate::error::{AppError, AppResult, Conflict, FieldErrors};
 use crate::services::accounts::{self, SessionKind};
 use crate::services::{hives, limits, producers};
-use crate::web::forms::Query;
+use crate::web::extract::AuthUser;
+use crate::web::extract::Form;
+use crate::web::extract::Query;
 use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -37,11 +39,17 @@ pub(crate) fn form_context<T: serde::Serialize>(
 
 /// Starts a browser session: a fresh id and a fresh CSRF cookie at every log-in, so a planted
 /// cookie is worth nothing.
-fn signed_in(state: &AppState, token: &str, to: &str, flash: &str) -> Response {
+async fn signed_in(
+    state: &AppState,
+    user: crate::domain::UserId,
+    to: &str,
+    flash: &str,
+) -> AppResult<Response> {
+    let token = accounts::open_session(&state.db, user, SessionKind::Web, state.now()).await?;
     let mut resp = redirect_with_flash(state, to, flash);
     resp.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(state, SESSION_COOKIE, token, 30 * 86_400),
+        set_cookie(state, SESSION_COOKIE, &token, 30 * 86_400),
     );
     resp.headers_mut().append(
         header::SET_COOKIE,
@@ -52,7 +60,7 @@ fn signed_in(state: &AppState, token: &str, to: &str, flash: &str) -> Response {
             365 * 86_400,
         ),
     );
-    resp
+    Ok(resp)
 }
 
 #[derive(Deserialize, Default)]
@@ -121,15 +129,8 @@ async fn signup(
         }
         Err(e) => return Err(e),
     };
-    let token = accounts::open_session(
-        &state.db,
-        crate::domain::UserId(user.id),
-        SessionKind::Web,
-        state.now(),
-    )
-    .await?;
     let to = next.unwrap_or_else(|| "/me".to_owned());
-    Ok(signed_in(&state, &token, &to, "flash.welcome"))
+    signed_in(&state, crate::domain::UserId(user.id), &to, "flash.welcome").await
 }
 
 async fn login_page(
@@ -183,15 +184,14 @@ async fn login(
     if let Some(old) = ctx::our_cookie(&state, &headers, SESSION_COOKIE) {
         accounts::close_session(&state.db, old).await?;
     }
-    let token = accounts::open_session(
-        &state.db,
-        crate::domain::UserId(user.id),
-        SessionKind::Web,
-        state.now(),
-    )
-    .await?;
     let to = safe_next(&form.next).unwrap_or_else(|| "/me".to_owned());
-    Ok(signed_in(&state, &token, &to, "flash.signed_in"))
+    signed_in(
+        &state,
+        crate::domain::UserId(user.id),
+        &to,
+        "flash.signed_in",
+    )
+    .await
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {

@@ -1,7 +1,6 @@
 //! Calendar feeds: a hive's pickups and ordering deadlines (public), and a member's confirmed pickups (private link).
 
 use super::ctx::Ctx;
-use super::forms::Path;
 use super::ical::{Event, calendar};
 use crate::AppState;
 use crate::domain::{HiveId, Locale};
@@ -11,6 +10,7 @@ use crate::services::calendar as feeds;
 use crate::services::distributions::Distribution;
 use crate::services::distributions::local_time;
 use crate::services::hives::Hive;
+use crate::web::extract::Path;
 use crate::web::routes::{Routes, get};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -69,7 +69,8 @@ fn pickup_events(
             t_args(lang, "cal.basket", &[("n", n.to_string())])
         );
     }
-    let cancelled = d.status == "cancelled";
+    let cancelled = crate::domain::DistributionStatus::parse(&d.status)
+        == Some(crate::domain::DistributionStatus::Cancelled);
     let mut out = vec![Event {
         uid: format!("pickup-{}@{host}", d.id),
         stamp,

@@ -1,11 +1,12 @@
 //! Pages that send producers and hive managers to Stripe to link the account their money is transferred to.
 
-use super::ctx::{AuthUser, redirect_with_flash};
-use super::forms::Path;
+use super::ctx::redirect_with_flash;
 use crate::AppState;
 use crate::domain::{HiveId, ProducerId};
 use crate::error::{AppError, AppResult};
 use crate::services::connect::{self, Payee};
+use crate::web::extract::AuthUser;
+use crate::web::extract::Path;
 use crate::web::routes::{Routes, get};
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,12 +14,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 pub fn routes() -> Routes {
     Routes::new()
         .route(
-            "/producers/{id}/stripe",
+            "/producers/{producer_id}/stripe",
             get(producer_link).post(producer_link),
         )
-        .route("/producers/{id}/stripe/return", get(producer_back))
-        .route("/hives/{id}/stripe", get(hive_link).post(hive_link))
-        .route("/hives/{id}/stripe/return", get(hive_back))
+        .route("/producers/{producer_id}/stripe/return", get(producer_back))
+        .route("/hives/{hive_id}/stripe", get(hive_link).post(hive_link))
+        .route("/hives/{hive_id}/stripe/return", get(hive_back))
 }
 
 /// Off to Stripe; Stripe sends an expired link back here, which makes a fresh one.

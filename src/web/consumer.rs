@@ -1,15 +1,18 @@
 //! Pages for members and visitors: finding hives near them, a hive's page, joining it, a producer's page.
 
-use super::ctx::{AuthUser, Ctx, redirect_with_flash};
-use super::forms::{DEFAULT_SEARCH_KM, Form, HiveSearch};
+use super::ctx::{Ctx, redirect_with_flash};
+use super::forms::{DEFAULT_SEARCH_KM, HiveSearch};
 use super::render::{render, render_invalid};
 use crate::AppState;
 use crate::domain::{ApprovalStatus, Coordinates, HiveId, ProducerId};
 use crate::error::{AppError, AppResult, Conflict};
+use crate::services::approvals;
 use crate::services::hives::{self, HiveView};
 use crate::services::producers;
-use crate::web::forms::Path;
-use crate::web::forms::Query;
+use crate::web::extract::AuthUser;
+use crate::web::extract::Form;
+use crate::web::extract::Path;
+use crate::web::extract::Query;
 use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
@@ -114,7 +117,7 @@ async fn hive_page(
     );
     c.insert("is_member", &is_member);
     let sells_here = match &ctx.user {
-        Some(u) => producers::sells_in(&state.db, u, HiveId(id)).await?,
+        Some(u) => approvals::sells_in(&state.db, u, HiveId(id)).await?,
         None => false,
     };
     c.insert("sells_here", &sells_here);
@@ -183,7 +186,7 @@ async fn producer_page(
     // The hives it sells in are public already: each hive's page lists its producers.
     c.insert(
         "hives",
-        &producers::approved_hives(&state.db, &producer).await?,
+        &approvals::approved_hives(&state.db, &producer).await?,
     );
     c.insert(
         "shelves",

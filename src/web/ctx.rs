@@ -6,8 +6,8 @@ use crate::error::{AppError, ErrorPage};
 use crate::i18n;
 use crate::services::accounts::{self, CurrentUser, SessionKind};
 use axum::body::{Body, to_bytes};
-use axum::extract::{FromRequestParts, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use rand::RngCore;
@@ -51,33 +51,6 @@ impl Ctx {
     /// An amount as this reader writes it: "12,50 €" or "€12.50".
     pub fn money(&self, cents: i64) -> String {
         i18n::format::money(self.lang, crate::domain::Cents(cents))
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Ctx {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Ctx>()
-            .cloned()
-            .ok_or_else(|| AppError::Internal("request context missing".into()))
-    }
-}
-
-/// A signed-in user; 401 for the API, a redirect to the log-in page for HTML.
-pub struct AuthUser(pub CurrentUser);
-
-impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
-        Ctx::from_request_parts(parts, s)
-            .await?
-            .user
-            .map(AuthUser)
-            .ok_or(AppError::Unauthorized)
     }
 }
 

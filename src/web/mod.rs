@@ -8,9 +8,10 @@ pub mod confirm;
 pub mod connect;
 pub mod consumer;
 pub mod ctx;
-pub mod distribution;
+pub mod distributions;
+pub mod extract;
 pub mod forms;
-pub mod hive;
+pub mod hives;
 pub mod ical;
 pub mod locate;
 pub mod news;
@@ -18,7 +19,7 @@ pub mod offers;
 pub mod openapi;
 pub mod pickup;
 pub mod planning;
-pub mod producer;
+pub mod producers;
 pub mod recovery;
 pub mod render;
 pub mod routes;
@@ -56,9 +57,9 @@ fn routes() -> Routes {
         .merge(settings::routes())
         .merge(recovery::routes())
         .merge(consumer::routes())
-        .merge(hive::routes())
-        .merge(producer::routes())
-        .merge(distribution::routes())
+        .merge(hives::routes())
+        .merge(producers::routes())
+        .merge(distributions::routes())
         .merge(offers::routes())
         .merge(pickup::routes())
         .merge(calendar::routes())

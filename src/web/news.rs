@@ -1,7 +1,7 @@
 //! Pages for news and mail choices: a hive's news with the form to post, a member's e-mail choices, and the one-click unsubscribe.
 
-use super::ctx::{AuthUser, Ctx, redirect_with_flash};
-use super::forms::{Form, NewsForm, Path};
+use super::ctx::{Ctx, redirect_with_flash};
+use super::forms::NewsForm;
 use super::render::{render, render_invalid};
 use crate::AppState;
 use crate::domain::HiveId;
@@ -9,6 +9,8 @@ use crate::error::{AppError, AppResult, FieldErrors};
 use crate::i18n::t;
 use crate::mail::Template;
 use crate::services::{hives, news, preferences};
+use crate::web::extract::AuthUser;
+use crate::web::extract::{Form, Path};
 use crate::web::routes::{Routes, get};
 use axum::extract::State;
 use axum::response::{Html, Response};

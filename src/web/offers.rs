@@ -1,15 +1,18 @@
 //! Pages for producers preparing a distribution: minimum order, offers from the catalogue, caps.
 
-use super::ctx::{AuthUser, Ctx, redirect_with_flash};
-use super::forms::{Form, MinOrderForm, OfferForm, Path, parse_cap, parse_id};
+use super::ctx::{Ctx, redirect_with_flash};
+use super::forms::{MinOrderForm, OfferForm, parse_cap, parse_id};
 use super::render::{render, render_invalid};
 use crate::AppState;
 use crate::domain::{Cents, DistributionId, HiveId, OfferId, ProducerId, ProductId};
 use crate::error::{AppError, AppResult, Conflict, FieldErrors};
 use crate::services::accounts::CurrentUser;
+use crate::services::approvals;
 use crate::services::distributions::{self, DistributionView};
 use crate::services::producers::{self, ProducerView};
 use crate::services::{hives, offers};
+use crate::web::extract::AuthUser;
+use crate::web::extract::{Form, Path};
 use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::response::{Html, Response};
@@ -47,7 +50,7 @@ async fn upcoming(
     let p = producers::owned(&state.db, &user, ProducerId(id)).await?;
     let now = state.now();
     let mut list = Vec::new();
-    for h in producers::approved_hives(&state.db, &p).await? {
+    for h in approvals::approved_hives(&state.db, &p).await? {
         let hive = hives::get(&state.db, h.hive_id).await?;
         for d in distributions::upcoming(&state.db, HiveId(hive.id), now).await? {
             list.push(Upcoming {
@@ -76,7 +79,7 @@ async fn page_context(
     let p = producers::owned(&state.db, user, ProducerId(producer)).await?;
     let d = distributions::get(&state.db, DistributionId(id)).await?;
     let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
-    if !producers::approved_hives(&state.db, &p)
+    if !approvals::approved_hives(&state.db, &p)
         .await?
         .iter()
         .any(|h| h.hive_id.0 == hive.id)

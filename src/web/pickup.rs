@@ -1,8 +1,8 @@
 //! Pages after the close: printable pick lists with shortages, the pickup sheet with collected ticks, payout statements.
 
 use super::confirm::{self, Ask, Confirm};
-use super::ctx::{AuthUser, Ctx, redirect_with_flash};
-use super::forms::{Path, ShortageForm, ShortageLineForm};
+use super::ctx::{Ctx, redirect_with_flash};
+use super::forms::{ShortageForm, ShortageLineForm};
 use super::render::{render, render_invalid};
 use crate::AppState;
 use crate::domain::job::Job;
@@ -13,6 +13,8 @@ use crate::services::distributions::{self, DistributionView};
 use crate::services::hives::HiveView;
 use crate::services::pickup::{self, Reader};
 use crate::services::previews;
+use crate::web::extract::AuthUser;
+use crate::web::extract::Path;
 use crate::web::routes::{Routes, get, post};
 use axum::extract::{Form, State};
 use axum::response::{Html, IntoResponse, Response};
@@ -133,7 +135,7 @@ async fn complete(
 async fn bank_transfers_csv(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    super::forms::Query(layout): super::forms::Query<super::forms::LayoutQuery>,
+    crate::web::extract::Query(layout): crate::web::extract::Query<super::forms::LayoutQuery>,
 ) -> AppResult<Response> {
     if !user.is_admin {
         return Err(AppError::Forbidden);

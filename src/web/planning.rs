@@ -1,8 +1,7 @@
 //! The producer's harvest plan: per hive and product, the forecast for the next pickup beside its history, as a page and as CSV.
 
 use super::chart::{DemandChart, demand_svg};
-use super::ctx::{AuthUser, Ctx};
-use super::forms::{Path, Query};
+use super::ctx::Ctx;
 use super::render::render;
 use crate::AppState;
 use crate::domain::spreadsheet::Csv;
@@ -13,6 +12,8 @@ use crate::services::accounts::CurrentUser;
 use crate::services::forecast::{self, ProductForecast};
 use crate::services::producers::ProducerView;
 use crate::services::{distributions, hives};
+use crate::web::extract::AuthUser;
+use crate::web::extract::{Path, Query};
 use crate::web::routes::{Routes, get};
 use axum::extract::State;
 use axum::response::{Html, Response};

@@ -4,11 +4,12 @@
 
 use super::account::{form_context, refused};
 use super::ctx::{Ctx, redirect_with_flash};
-use super::forms::{Form, NewPasswordForm, Path, ResetRequestForm};
+use super::forms::{NewPasswordForm, ResetRequestForm};
 use super::render::{render, render_invalid, render_status};
 use crate::AppState;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::recovery::{self, Purpose};
+use crate::web::extract::{Form, Path};
 use crate::web::routes::{Routes, get};
 use axum::extract::State;
 use axum::http::StatusCode;

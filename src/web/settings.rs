@@ -2,13 +2,15 @@
 //! password), ending every session, the copy of one's data and erasing the account.
 
 use super::account::form_context;
-use super::ctx::{self, AuthUser, Ctx, SESSION_COOKIE, redirect_with_flash, set_cookie};
-use super::forms::{EmailChangeForm, EraseForm, Form, PasswordChangeForm, ProfileForm};
+use super::ctx::{self, Ctx, SESSION_COOKIE, redirect_with_flash, set_cookie};
+use super::forms::{EmailChangeForm, EraseForm, PasswordChangeForm, ProfileForm};
 use super::render::{render, render_invalid, render_status};
 use crate::AppState;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::accounts::{self, CurrentUser};
 use crate::services::privacy;
+use crate::web::extract::AuthUser;
+use crate::web::extract::Form;
 use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};

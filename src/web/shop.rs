@@ -1,8 +1,8 @@
 //! Pages for members: the shop of an open distribution, the basket, checkout, and their orders.
 
 use super::confirm::{self, Ask, Confirm};
-use super::ctx::{AuthUser, Ctx, redirect_with_flash};
-use super::forms::{Form, PageQuery, Path, Query};
+use super::ctx::{Ctx, redirect_with_flash};
+use super::forms::PageQuery;
 use super::render::render;
 use crate::AppState;
 use crate::domain::order::{AddRefusal, check_addition, parse_quantity};
@@ -11,10 +11,13 @@ use crate::domain::{Category, DistributionId, HiveId, OrderId};
 use crate::error::{AppError, AppResult, Conflict};
 use crate::payments::test_mode::ACCEPTED_CARD;
 use crate::services::accounts::CurrentUser;
+use crate::services::approvals;
 use crate::services::distributions::{self, DistributionView};
 use crate::services::hives::{self, HiveView};
 use crate::services::offers::{self, OfferView};
-use crate::services::{basket, order_edit, orders, producers};
+use crate::services::{basket, order_edit, orders};
+use crate::web::extract::AuthUser;
+use crate::web::extract::{Form, Path, Query};
 use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -54,7 +57,7 @@ async fn may_view(
 ) -> AppResult<(bool, bool)> {
     let member = hives::is_member(&state.db, user.id, HiveId(hive.id)).await?;
     let staff = hives::can_manage(user, hive)
-        || producers::sells_in(&state.db, user, HiveId(hive.id)).await?;
+        || approvals::sells_in(&state.db, user, HiveId(hive.id)).await?;
     Ok((member, member || staff))
 }
 

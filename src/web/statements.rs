@@ -1,13 +1,15 @@
 //! A producer's page of past sales: each distribution's payout statement, pick list and invoices.
 
-use super::ctx::{AuthUser, Ctx};
-use super::forms::{PageQuery, Path, Query};
+use super::ctx::Ctx;
+use super::forms::PageQuery;
 use super::render::render;
 use crate::AppState;
 use crate::domain::ProducerId;
 use crate::error::AppResult;
 use crate::services::producers::{self, ProducerView};
 use crate::services::statements;
+use crate::web::extract::AuthUser;
+use crate::web::extract::{Path, Query};
 use crate::web::routes::{Routes, get};
 use axum::extract::State;
 use axum::response::Html;

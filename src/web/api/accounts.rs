@@ -5,10 +5,11 @@ use crate::domain::{HiveId, Locale, ProducerId, UserId};
 use crate::error::{AppError, AppResult, Conflict};
 use crate::services::accounts::{self, Role, SessionKind};
 use crate::services::{limits, privacy, recovery};
-use crate::web::ctx::{AuthUser, Ctx};
+use crate::web::ctx::Ctx;
+use crate::web::extract::AuthUser;
+use crate::web::extract::{Json, Path};
 use crate::web::forms::{
-    EraseForm, Json, LoginForm, MeForm, NewPasswordForm, PasswordChangeForm, Path,
-    ResetRequestForm, SignupForm,
+    EraseForm, LoginForm, MeForm, NewPasswordForm, PasswordChangeForm, ResetRequestForm, SignupForm,
 };
 use crate::web::routes::{Routes, delete, get, post, put};
 use axum::extract::State;

@@ -3,10 +3,14 @@
 use crate::AppState;
 use crate::domain::{ProducerId, ProductId};
 use crate::error::{AppError, AppResult};
-use crate::services::producers::{self, HiveRequest, ProducerView, ProductView, Removal};
-use crate::web::ctx::{AuthUser, Ctx};
-use crate::web::forms::Path;
-use crate::web::forms::{Json, ProducerForm, ProductForm, Source};
+use crate::services::approvals;
+use crate::services::approvals::HiveRequest;
+use crate::services::producers::{self, ProducerView, ProductView, Removal};
+use crate::web::ctx::Ctx;
+use crate::web::extract::AuthUser;
+use crate::web::extract::Json;
+use crate::web::extract::Path;
+use crate::web::forms::{ProducerForm, ProductForm, Source};
 use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -33,8 +37,8 @@ pub fn routes() -> Routes {
                 .link("catalogue", "POST /producers/{producer_id}/products", "producer_id", "/id")
                 .link("edit", "PUT /producers/{producer_id}", "producer_id", "/id")
                 .link("requests", "GET /producers/{producer_id}/hives", "producer_id", "/id")
-                .link("forecast", "GET /producers/{id}/forecast", "id", "/id")
-                .link("stripe", "POST /producers/{id}/stripe/onboarding", "id", "/id"),
+                .link("forecast", "GET /producers/{producer_id}/forecast", "producer_id", "/id")
+                .link("stripe", "POST /producers/{producer_id}/stripe/onboarding", "producer_id", "/id"),
         )
         .route(
             "/producers/{producer_id}",
@@ -157,7 +161,7 @@ async fn requests(
     Path(id): Path<i64>,
 ) -> AppResult<impl IntoResponse> {
     let p = producers::owned(&state.db, &user, ProducerId(id)).await?;
-    Ok(axum::Json(producers::requests_of(&state.db, &p).await?))
+    Ok(axum::Json(approvals::requests_of(&state.db, &p).await?))
 }
 
 async fn show_product(

@@ -3,13 +3,15 @@
 use crate::AppState;
 use crate::domain::{ApprovalStatus, HiveId, ProducerId, UserId};
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::services::approvals;
+use crate::services::approvals::HiveRequest;
 use crate::services::hives::{self, HiveProducer, HiveView};
-use crate::services::producers;
-use crate::services::producers::HiveRequest;
-use crate::web::ctx::{AuthUser, Ctx};
-use crate::web::forms::Path;
-use crate::web::forms::Query;
-use crate::web::forms::{HiveForm, HiveRequestForm, HiveSearch, Json, parse_id};
+use crate::web::ctx::Ctx;
+use crate::web::extract::AuthUser;
+use crate::web::extract::Json;
+use crate::web::extract::Path;
+use crate::web::extract::Query;
+use crate::web::forms::{HiveForm, HiveRequestForm, HiveSearch, parse_id};
 use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -129,7 +131,7 @@ pub fn routes() -> Routes {
                     "hive_id",
                     "/id",
                 )
-                .link("stripe", "POST /hives/{id}/stripe/onboarding", "id", "/id"),
+                .link("stripe", "POST /hives/{hive_id}/stripe/onboarding", "hive_id", "/id"),
         )
         .route(
             "/hives/{hive_id}",
@@ -281,7 +283,7 @@ async fn request(
     let mut e = FieldErrors::default();
     let producer =
         parse_id(&mut e, "producer_id", &form.producer_id).ok_or(AppError::Invalid(e))?;
-    let r = producers::request_hive(
+    let r = approvals::request_hive(
         &state.db,
         &user,
         HiveId(id),
@@ -318,7 +320,7 @@ async fn approve(
     Path((hive, producer)): Path<(i64, i64)>,
 ) -> AppResult<impl IntoResponse> {
     Ok(axum::Json(
-        producers::decide(
+        approvals::decide(
             &state.db,
             &user,
             HiveId(hive),
@@ -336,7 +338,7 @@ async fn reject(
     Path((hive, producer)): Path<(i64, i64)>,
 ) -> AppResult<impl IntoResponse> {
     Ok(axum::Json(
-        producers::decide(
+        approvals::decide(
             &state.db,
             &user,
             HiveId(hive),

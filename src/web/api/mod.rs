@@ -6,7 +6,7 @@ mod hives;
 mod pickup;
 mod planning;
 pub use pickup::pick_list_csv;
-mod sales;
+mod distributions;
 mod webhooks;
 
 use crate::web::routes::Routes;
@@ -16,7 +16,7 @@ pub fn routes() -> Routes {
         .merge(accounts::routes())
         .merge(hives::routes())
         .merge(catalogue::routes())
-        .merge(sales::routes())
+        .merge(distributions::routes())
         .merge(pickup::routes())
         .merge(planning::routes())
         .merge(webhooks::routes())

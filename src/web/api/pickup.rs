@@ -9,8 +9,9 @@ use crate::services::complete::BankTransfer;
 use crate::services::distributions::DistributionView;
 use crate::services::invoices::InvoiceView;
 use crate::services::pickup;
-use crate::web::ctx::AuthUser;
-use crate::web::forms::{Json, Path, Query, ShortageForm};
+use crate::web::extract::AuthUser;
+use crate::web::extract::{Json, Path, Query};
+use crate::web::forms::ShortageForm;
 use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -101,14 +102,14 @@ pub fn routes() -> Routes {
                 .refuses(&[403, 409]),
         )
         .route(
-            "/producers/{id}/stripe/onboarding",
+            "/producers/{producer_id}/stripe/onboarding",
             post(producer_onboarding)
                 .summary("A link to set up the producer's Stripe account")
                 .ok::<Onboarding>()
                 .refuses(&[403, 409, 503]),
         )
         .route(
-            "/hives/{id}/stripe/onboarding",
+            "/hives/{hive_id}/stripe/onboarding",
             post(hive_onboarding)
                 .summary("A link to set up the hive's Stripe account")
                 .ok::<Onboarding>()

@@ -4,8 +4,8 @@ use crate::AppState;
 use crate::domain::{DistributionId, HiveId, ProducerId};
 use crate::error::{AppError, AppResult};
 use crate::services::forecast;
-use crate::web::ctx::AuthUser;
-use crate::web::forms::{Path, Query};
+use crate::web::extract::AuthUser;
+use crate::web::extract::{Path, Query};
 use crate::web::routes::{Routes, get};
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 pub fn routes() -> Routes {
     Routes::new().route(
-        "/producers/{id}/forecast",
+        "/producers/{producer_id}/forecast",
         get(producer_forecast)
             .summary("Demand forecast per product for the producer's coming pickups (its owner)")
             .query::<ForecastQuery>()

@@ -1,7 +1,7 @@
 //! Decoders of the account's own forms: reset and confirmation links, changes of address and
 //! password, erasure.
 
-use super::{never_shown, text};
+use super::*;
 use crate::domain::{Email, Locale, Password};
 use crate::error::FieldErrors;
 use serde::{Deserialize, Serialize};
@@ -185,6 +185,115 @@ impl EraseForm {
         let mut e = FieldErrors::default();
         match required_secret(&mut e, "password", &self.password) {
             Some(p) if e.is_empty() => Ok(p),
+            _ => Err(e),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, Validate, utoipa::ToSchema)]
+#[serde(default)]
+pub struct SignupForm {
+    #[validate(length(max = 254))]
+    #[schema(required, min_length = 3, max_length = 254)]
+    pub email: String,
+    #[serde(serialize_with = "never_shown")]
+    #[schema(required, min_length = 10, max_length = 128)]
+    pub password: String,
+    #[validate(length(max = 100))]
+    #[schema(required, min_length = 1, max_length = 100)]
+    pub name: String,
+    #[schema(value_type = Option<crate::domain::Locale>)]
+    pub locale: String,
+}
+
+impl SignupForm {
+    pub fn parse(&self, fallback: Locale) -> Result<NewAccount, FieldErrors> {
+        let mut e = validated(self);
+        let email = if e.has("email") {
+            None
+        } else {
+            e.check("email", Email::parse(&self.email))
+        };
+        let password = e.check("password", Password::parse(&self.password));
+        let name = if e.has("name") {
+            None
+        } else {
+            text(&mut e, "name", &self.name, 100)
+        };
+        let locale = if self.locale.trim().is_empty() {
+            Some(fallback)
+        } else {
+            e.check("locale", Locale::parse(&self.locale).ok_or("error.locale"))
+        };
+        if let (Some(email), Some(password), Some(name)) = (&email, &password, &name) {
+            e.check("password", password.check_personal(email, name));
+        }
+        match (email, password, name, locale) {
+            (Some(email), Some(password), Some(name), Some(locale)) if e.is_empty() => {
+                Ok(NewAccount {
+                    email,
+                    password,
+                    name,
+                    locale,
+                })
+            }
+            _ => Err(e),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct LoginForm {
+    #[schema(required, min_length = 1, max_length = 254)]
+    pub email: String,
+    #[serde(serialize_with = "never_shown")]
+    #[schema(required, min_length = 1, max_length = 1024)]
+    pub password: String,
+    #[schema(value_type = Option<String>, max_length = 2000)]
+    pub next: String,
+}
+
+impl LoginForm {
+    pub fn check(&self) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::default();
+        if self.email.trim().is_empty() {
+            e.add("email", "error.required");
+        }
+        if self.password.is_empty() {
+            e.add("password", "error.required");
+        }
+        let odd = |s: &str| s.chars().any(char::is_control);
+        if self.email.len() > 254
+            || self.password.len() > 1024
+            || odd(&self.email)
+            || odd(&self.password)
+        {
+            e.add("email", "error.login_failed");
+        }
+        if e.is_empty() { Ok(()) } else { Err(e) }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, Validate)]
+#[serde(default)]
+pub struct ProfileForm {
+    #[validate(length(max = 100))]
+    pub name: String,
+    pub locale: String,
+}
+
+impl ProfileForm {
+    pub fn parse(&self) -> Result<(String, Locale), FieldErrors> {
+        let mut e = validated(self);
+        let name = if e.has("name") {
+            None
+        } else {
+            text(&mut e, "name", &self.name, 100)
+        };
+        let locale = e.check("locale", Locale::parse(&self.locale).ok_or("error.locale"));
+        match (name, locale) {
+            (Some(n), Some(l)) if e.is_empty() => Ok((n, l)),
             _ => Err(e),
         }
     }

@@ -1,8 +1,8 @@
 //! Pages for hive managers running the weekly sale: creating distributions (one or weekly), opening, cancelling.
 
 use super::confirm::{self, Ask, Confirm};
-use super::ctx::{AuthUser, Ctx, redirect_with_flash};
-use super::forms::{DistributionForm, Form, PageQuery, Path, Query, WEEKDAYS, WeeklyForm};
+use super::ctx::{Ctx, redirect_with_flash};
+use super::forms::{DistributionForm, PageQuery, WEEKDAYS, WeeklyForm};
 use super::render::{render, render_invalid};
 use crate::AppState;
 use crate::domain::{DistributionId, HiveId};
@@ -10,6 +10,8 @@ use crate::error::{AppError, AppResult, Conflict, FieldErrors};
 use crate::services::distributions::{self, DistributionView};
 use crate::services::hives::{self, HiveView};
 use crate::services::{offers, previews};
+use crate::web::extract::AuthUser;
+use crate::web::extract::{Form, Path, Query};
 use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::response::{Html, Response};

@@ -1,15 +1,18 @@
 //! Pages for producers: their profile, their catalogue, and their requests to sell in hives.
 
-use super::ctx::{AuthUser, Ctx, redirect_with_flash};
-use super::forms::{Form, HiveRequestForm, ProducerForm, ProductForm, Source, TRADES, parse_id};
+use super::ctx::{Ctx, redirect_with_flash};
+use super::forms::{HiveRequestForm, ProducerForm, ProductForm, Source, TRADES, parse_id};
 use super::render::{render, render_invalid};
 use crate::AppState;
 use crate::domain::catalogue::VatRate;
 use crate::domain::{Category, HiveId, ProducerId, ProductId};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::accounts::CurrentUser;
+use crate::services::approvals;
 use crate::services::producers::{self, ProducerView, ProductView, Removal};
-use crate::web::forms::Path;
+use crate::web::extract::AuthUser;
+use crate::web::extract::Form;
+use crate::web::extract::Path;
 use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
@@ -298,10 +301,10 @@ async fn hives_context(
 ) -> AppResult<tera::Context> {
     let p = producers::owned(&state.db, user, ProducerId(id)).await?;
     let mut c = tera::Context::new();
-    c.insert("requests", &producers::requests_of(&state.db, &p).await?);
+    c.insert("requests", &approvals::requests_of(&state.db, &p).await?);
     c.insert(
         "candidates",
-        &producers::candidate_hives(&state.db, &p).await?,
+        &approvals::candidate_hives(&state.db, &p).await?,
     );
     c.insert("producer", &ProducerView::from(p));
     c.insert("form", form);
@@ -337,7 +340,7 @@ async fn request_hive(
     let mut errors = FieldErrors::default();
     let result = match parse_id(&mut errors, "hive_id", &form.hive_id) {
         Some(hive) => {
-            producers::request_hive(&state.db, &user, HiveId(hive), ProducerId(id), state.now())
+            approvals::request_hive(&state.db, &user, HiveId(hive), ProducerId(id), state.now())
                 .await
         }
         None => Err(AppError::Invalid(errors)),

@@ -1,14 +1,16 @@
 //! Pages for hive managers: creating and editing a hive, approving or rejecting producers.
 
-use super::ctx::{AuthUser, Ctx, redirect_with_flash};
-use super::forms::{Form, HiveForm};
+use super::ctx::{Ctx, redirect_with_flash};
+use super::forms::HiveForm;
 use super::render::{render, render_invalid};
 use crate::AppState;
 use crate::domain::{ApprovalStatus, HiveId, ProducerId};
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::services::approvals;
 use crate::services::hives::{self, HiveView};
-use crate::services::producers;
-use crate::web::forms::Path;
+use crate::web::extract::AuthUser;
+use crate::web::extract::Form;
+use crate::web::extract::Path;
 use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::response::{Html, Response};
@@ -148,7 +150,7 @@ async fn decide(
     to: ApprovalStatus,
 ) -> AppResult<Response> {
     let back = format!("/hives/{hive}");
-    match producers::decide(
+    match approvals::decide(
         &state.db,
         user,
         HiveId(hive),

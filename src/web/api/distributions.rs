@@ -4,14 +4,17 @@ use crate::AppState;
 use crate::domain::job::Job;
 use crate::domain::{DistributionId, HiveId, OfferId, OrderId, ProducerId, ProductId};
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::services::approvals;
 use crate::services::distributions::{self, DistributionView};
 use crate::services::offers::OfferView;
 use crate::services::orders::OrderView;
-use crate::services::{hives, offers, orders, producers};
-use crate::web::ctx::{AuthUser, Ctx};
+use crate::services::{hives, offers, orders};
+use crate::web::ctx::Ctx;
+use crate::web::extract::AuthUser;
+use crate::web::extract::{Json, Path, Query};
 use crate::web::forms::{
-    DistributionForm, Json, MinOrderForm, OfferForm, OrderForm, PageQuery, Path, Query, WeeklyForm,
-    parse_cap, parse_id,
+    DistributionForm, MinOrderForm, OfferForm, OrderForm, PageQuery, WeeklyForm, parse_cap,
+    parse_id,
 };
 use crate::web::routes::{Endpoint, HeaderDoc, Routes, get, post, put};
 use axum::extract::State;
@@ -334,7 +337,7 @@ async fn list_offers(
     let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
     let allowed = hives::can_manage(&user, &hive)
         || hives::is_member(&state.db, user.id, HiveId(hive.id)).await?
-        || producers::sells_in(&state.db, &user, HiveId(hive.id)).await?;
+        || approvals::sells_in(&state.db, &user, HiveId(hive.id)).await?;
     if !allowed {
         return Err(AppError::Forbidden);
     }

@@ -1,0 +1,148 @@
+//! Where money stands: a member's payment, a refund, a producer's payout, each a state with the moves it may make.
+
+/// A statuses enum stored as text: its text, and back.
+macro_rules! stored_as_text {
+    ($name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),*
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
+        }
+    };
+}
+
+/// A member's payment of an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentStatus {
+    /// Asked of the provider, waiting for the member or the provider's answer.
+    Pending,
+    Succeeded,
+    Failed,
+    /// The order's time to pay ran out; the charge may still be stopped at the provider.
+    Expired,
+    /// An expired payment whose charge was stopped at the provider.
+    ChargeCanceled,
+    /// The member cancelled the order, or a changed order took its place.
+    OrderCancelled,
+}
+
+stored_as_text!(PaymentStatus {
+    Pending => "pending",
+    Succeeded => "succeeded",
+    Failed => "failed",
+    Expired => "expired",
+    ChargeCanceled => "canceled",
+    OrderCancelled => "cancelled",
+});
+
+impl PaymentStatus {
+    /// Whether a payment may move from `self` to `next`.
+    pub fn can_become(self, next: PaymentStatus) -> bool {
+        use PaymentStatus::*;
+        matches!(
+            (self, next),
+            (Pending, Succeeded | Failed | Expired | OrderCancelled)
+                | (Expired, ChargeCanceled | Succeeded)
+                | (Succeeded, OrderCancelled)
+        )
+    }
+}
+
+/// Money going back to a member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefundStatus {
+    /// Recorded, not yet accepted by the provider; sent again until it is.
+    Pending,
+    Succeeded,
+}
+
+stored_as_text!(RefundStatus {
+    Pending => "pending",
+    Succeeded => "succeeded",
+});
+
+impl RefundStatus {
+    pub fn can_become(self, next: RefundStatus) -> bool {
+        matches!(
+            (self, next),
+            (RefundStatus::Pending, RefundStatus::Succeeded)
+        )
+    }
+}
+
+/// A producer's payout for a distribution, or a host fee.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayoutStatus {
+    /// Counted at the close; final once the distribution completes.
+    Pending,
+    /// Transferred by the payment provider.
+    Paid,
+    /// To be paid by bank transfer: the payee has no provider account.
+    BankTransfer,
+    /// The provider refused the transfer; tried again.
+    Failed,
+    /// The distribution was called off after its close.
+    Cancelled,
+}
+
+stored_as_text!(PayoutStatus {
+    Pending => "pending",
+    Paid => "paid",
+    BankTransfer => "bank_transfer",
+    Failed => "failed",
+    Cancelled => "cancelled",
+});
+
+impl PayoutStatus {
+    /// Money still owed to the payee: not yet paid and not called off.
+    pub fn owed(self) -> bool {
+        matches!(self, PayoutStatus::Pending | PayoutStatus::Failed)
+    }
+
+    pub fn can_become(self, next: PayoutStatus) -> bool {
+        use PayoutStatus::*;
+        matches!(
+            (self, next),
+            (Pending | Failed, Paid | BankTransfer | Failed | Cancelled)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_reads_back_its_text() {
+        for s in PaymentStatus::ALL {
+            assert_eq!(PaymentStatus::parse(s.as_str()), Some(*s));
+        }
+        for s in RefundStatus::ALL {
+            assert_eq!(RefundStatus::parse(s.as_str()), Some(*s));
+        }
+        for s in PayoutStatus::ALL {
+            assert_eq!(PayoutStatus::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(PaymentStatus::parse("refunded"), None);
+    }
+
+    #[test]
+    fn money_moves_only_forward() {
+        assert!(PaymentStatus::Pending.can_become(PaymentStatus::Succeeded));
+        assert!(PaymentStatus::Expired.can_become(PaymentStatus::ChargeCanceled));
+        assert!(!PaymentStatus::Failed.can_become(PaymentStatus::Succeeded));
+        assert!(RefundStatus::Pending.can_become(RefundStatus::Succeeded));
+        assert!(!RefundStatus::Succeeded.can_become(RefundStatus::Pending));
+        assert!(PayoutStatus::Pending.can_become(PayoutStatus::BankTransfer));
+        assert!(!PayoutStatus::Paid.can_become(PayoutStatus::Pending));
+        assert!(PayoutStatus::Failed.owed() && !PayoutStatus::Cancelled.owed());
+    }
+}

@@ -1,0 +1,302 @@
+//! Decoders of a producer's page, its products, and its request to sell in a hive.
+
+use super::*;
+
+#[derive(Debug, Default, Deserialize, Serialize, Validate, utoipa::ToSchema)]
+#[serde(default)]
+pub struct ProducerForm {
+    #[validate(length(max = 120))]
+    #[schema(required, min_length = 1, max_length = 120)]
+    pub name: String,
+    #[validate(length(max = 40))]
+    #[schema(max_length = 40)]
+    pub trade: String,
+    #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
+    pub description: String,
+    #[validate(length(max = 255))]
+    #[schema(max_length = 255)]
+    pub address: String,
+    /// The farm's commune: its name, its postcode or both ("37190", "Azay-le-Rideau").
+    #[validate(length(max = 160))]
+    #[schema(max_length = 160)]
+    pub place: String,
+    /// The older way to give the commune: a postcode, read when `place` is empty.
+    #[serde(deserialize_with = "loose")]
+    #[validate(length(max = 10))]
+    #[schema(schema_with = doc::integer)]
+    pub postcode: String,
+    /// An exact position; without it the farm sits at its commune's centre.
+    #[serde(deserialize_with = "loose")]
+    #[validate(length(max = 32))]
+    #[schema(schema_with = doc::number)]
+    pub lat: String,
+    #[serde(deserialize_with = "loose")]
+    #[validate(length(max = 32))]
+    #[schema(schema_with = doc::number)]
+    pub lng: String,
+    /// The place `lat` and `lng` were given for (pages send it back; API clients leave it out).
+    #[validate(length(max = 160))]
+    #[schema(max_length = 160)]
+    pub located_at: String,
+    #[validate(length(max = 500))]
+    #[schema(max_length = 500)]
+    pub photo_url: String,
+    /// More photos, one address per line.
+    #[validate(length(max = 3100))]
+    #[schema(max_length = 3100)]
+    pub photos: String,
+}
+
+/// Trades a producer can pick; shown translated, stored as the key.
+pub const TRADES: [&str; 9] = [
+    "market_gardener",
+    "baker",
+    "cheese_maker",
+    "beekeeper",
+    "orchard",
+    "livestock",
+    "winemaker",
+    "poultry",
+    "other",
+];
+
+/// Photos a producer's gallery holds besides the main one.
+pub const MAX_PHOTOS: usize = 6;
+
+/// An image address pages may load: HTTPS only (see the content security policy), with a host.
+fn https_url(s: &str) -> Option<String> {
+    url::Url::parse(s)
+        .ok()
+        .filter(|u| u.scheme() == "https" && u.host_str().is_some())
+        .map(|u| u.to_string())
+}
+
+impl ProducerForm {
+    pub fn from_producer(p: &crate::services::producers::ProducerView) -> ProducerForm {
+        ProducerForm {
+            name: p.name.clone(),
+            trade: p.trade.clone().unwrap_or_default(),
+            description: p.description.clone(),
+            address: p.address.clone(),
+            place: shown_place(p.place.as_deref(), p.coords(), None),
+            postcode: String::new(),
+            lat: p.lat.to_string(),
+            lng: p.lng.to_string(),
+            located_at: shown_place(p.place.as_deref(), p.coords(), None),
+            photo_url: p.photo_url.clone().unwrap_or_default(),
+            photos: p.photos.join("\n"),
+        }
+    }
+
+    pub fn parse(&self) -> Result<ProducerInput, FieldErrors> {
+        let mut e = validated(self);
+        let name = if e.has("name") {
+            None
+        } else {
+            text(&mut e, "name", &self.name, 120)
+        };
+        let trade = match self.trade.trim() {
+            "" => None,
+            t if TRADES.contains(&t) => Some(t.to_owned()),
+            _ => {
+                e.add("trade", "error.invalid");
+                None
+            }
+        };
+        let description = free_text(&mut e, "description", &self.description, 5000);
+        let address = if e.has("address") {
+            None
+        } else {
+            text(&mut e, "address", &self.address, 255)
+        };
+        let typed = typed_place(
+            &self.place,
+            &self.postcode,
+            &self.lat,
+            &self.lng,
+            &self.located_at,
+        );
+        let located = locate(&mut e, &typed);
+        let photo = self.photo_url.trim();
+        let photo_url = if photo.is_empty() {
+            None
+        } else {
+            https_url(photo).or_else(|| {
+                e.add("photo_url", "error.url");
+                None
+            })
+        };
+        let photos: Vec<String> = self
+            .photos
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .filter_map(|l| {
+                https_url(l).or_else(|| {
+                    e.add("photos", "error.url");
+                    None
+                })
+            })
+            .collect();
+        if photos.len() > MAX_PHOTOS {
+            e.add("photos", "error.too_many_photos");
+        }
+        match (name, address, located) {
+            (Some(name), Some(address), Some(located)) if e.is_empty() => Ok(ProducerInput {
+                name,
+                trade,
+                description,
+                address,
+                place: located.label(),
+                coords: located.coords,
+                photo_url,
+                photos,
+            }),
+            _ => Err(e),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, Validate, utoipa::ToSchema)]
+#[serde(default)]
+pub struct ProductForm {
+    #[validate(length(max = 120))]
+    #[schema(required, min_length = 1, max_length = 120)]
+    pub name: String,
+    #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
+    pub description: String,
+    #[schema(required, value_type = crate::domain::Category)]
+    pub category: String,
+    #[validate(length(max = 30))]
+    #[schema(required, min_length = 1, max_length = 30)]
+    pub unit: String,
+    /// The price in euros as typed on the page: `3,20`.
+    #[serde(deserialize_with = "loose")]
+    #[validate(length(max = 20))]
+    #[schema(max_length = 20)]
+    pub price: String,
+    /// The price in cents, as API clients send it.
+    #[serde(deserialize_with = "loose")]
+    #[validate(length(max = 20))]
+    #[schema(schema_with = doc::integer)]
+    pub price_cents: String,
+    #[serde(deserialize_with = "loose")]
+    #[validate(length(max = 8))]
+    #[schema(schema_with = doc::integer)]
+    pub vat_rate_bps: String,
+    #[serde(deserialize_with = "loose_opt")]
+    #[schema(value_type = Option<bool>)]
+    pub active: Option<String>,
+}
+
+impl ProductForm {
+    pub fn from_product(
+        p: &crate::services::producers::ProductView,
+        lang: crate::domain::Locale,
+    ) -> ProductForm {
+        ProductForm {
+            name: p.name.clone(),
+            description: p.description.clone(),
+            category: p.category.clone(),
+            unit: p.unit.clone(),
+            price: Cents(p.price_cents).to_field(lang),
+            price_cents: String::new(),
+            vat_rate_bps: p.vat_rate_bps.to_string(),
+            active: Some(p.active.to_string()),
+        }
+    }
+
+    pub fn parse(&self, source: Source) -> Result<ProductInput, FieldErrors> {
+        let mut e = validated(self);
+        let name = if e.has("name") {
+            None
+        } else {
+            text(&mut e, "name", &self.name, 120)
+        };
+        let description = free_text(&mut e, "description", &self.description, 2000);
+        let category = if self.category.trim().is_empty() && source == Source::Api {
+            Some(Category::Other)
+        } else {
+            e.check(
+                "category",
+                Category::parse(&self.category).ok_or("error.category"),
+            )
+        };
+        let unit = if e.has("unit") {
+            None
+        } else {
+            e.check("unit", parse_unit(&self.unit))
+        };
+        let price = if !self.price_cents.trim().is_empty() {
+            let parsed = self
+                .price_cents
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| MoneyError::Malformed);
+            e.check(
+                "price_cents",
+                parsed.and_then(Cents::price).map_err(money_key),
+            )
+        } else {
+            let field = if source == Source::Api && self.price.trim().is_empty() {
+                "price_cents"
+            } else {
+                "price"
+            };
+            e.check(
+                field,
+                Cents::parse_euros(&self.price)
+                    .and_then(|c| Cents::price(c.0))
+                    .map_err(money_key),
+            )
+        };
+        let vat = match self.vat_rate_bps.trim().parse::<i32>() {
+            Ok(bps) => e.check("vat_rate_bps", VatRate::from_bps(bps)),
+            Err(_) if self.vat_rate_bps.trim().is_empty() => {
+                e.add("vat_rate_bps", "error.required");
+                None
+            }
+            Err(_) => {
+                e.add("vat_rate_bps", "error.vat_rate");
+                None
+            }
+        };
+        let active = match self.active.as_deref().map(str::trim) {
+            None => source == Source::Api,
+            Some("true" | "on" | "1" | "yes") => true,
+            Some("false" | "off" | "0" | "no" | "") => false,
+            Some(_) => {
+                e.add("active", "error.invalid");
+                false
+            }
+        };
+        match (name, category, unit, price, vat) {
+            (Some(name), Some(category), Some(unit), Some(price), Some(vat)) if e.is_empty() => {
+                Ok(ProductInput {
+                    name,
+                    description,
+                    category,
+                    unit,
+                    price,
+                    vat,
+                    active,
+                })
+            }
+            _ => Err(e),
+        }
+    }
+}
+
+/// A producer asks to sell in a hive: the hive on the producer's page, the producer in the API.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct HiveRequestForm {
+    #[serde(deserialize_with = "loose")]
+    #[schema(schema_with = doc::id)]
+    pub hive_id: String,
+    #[serde(deserialize_with = "loose")]
+    #[schema(required, schema_with = doc::id)]
+    pub producer_id: String,
+}
