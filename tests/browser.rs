@@ -182,7 +182,7 @@ async fn after_the_close_a_producer_prints_and_downloads_its_list_and_the_manage
         return;
     };
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let m = crate::close::market(&app).await;
+    let m = crate::support::market::market(&app).await;
     let d = m.distribution.clone();
     let garden = m.farms["Les Jardins"].clone();
     let (s, _) = m
@@ -264,7 +264,7 @@ async fn a_visitor_signs_up_joins_the_demo_hive_and_sees_its_producers() {
     };
     let app = TestApp::spawn(Backend::Sqlite).await;
     app.seed().await;
-    let smtp = crate::smtp::SmtpServer::start().await;
+    let smtp = crate::support::smtp::SmtpServer::start().await;
 
     let c = chromium(&driver, "fr-FR").await;
 

@@ -1,10 +1,10 @@
 //! Producers and products, requests to sell in a hive within its radius, and who may change what.
 
+use crate::support::sale::TOURS;
 use crate::support::*;
 use reqwest::StatusCode;
 use serde_json::json;
 
-const TOURS: (f64, f64) = (47.3941, 0.6848);
 /// Savonnières, about 10 km from Tours.
 const NEAR_FARM: (f64, f64) = (47.3512, 0.5561);
 /// Marseille, about 580 km from Tours.

@@ -1,10 +1,10 @@
 //! Faults from outside: Stripe failing or stalling, webhooks repeated and out of order.
 
-use crate::sale::open_sale;
-use crate::stripe::{Mode, StandIn, WEBHOOK_SECRET};
+use crate::support::sale::{Sale, futures_all, open_sale, reserved, second_member};
+use crate::support::stripe::{Mode, StandIn, WEBHOOK_SECRET, app_on};
 use crate::support::*;
 use chrono::Duration;
-use entity::{offers, orders, outbox, payments, processed_webhook_events, refunds};
+use entity::{orders, outbox, payments, processed_webhook_events, refunds};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -38,15 +38,6 @@ async fn order_row(app: &TestApp) -> orders::Model {
         .expect("one order")
 }
 
-async fn reserved(app: &TestApp, offer: &str) -> i64 {
-    offers::Entity::find_by_id(offer.parse::<i64>().expect("id"))
-        .one(&app.state.db)
-        .await
-        .expect("offer")
-        .expect("offer row")
-        .quantity_reserved
-}
-
 async fn confirmations(app: &TestApp) -> u64 {
     outbox::Entity::find()
         .filter(outbox::Column::Template.eq("order_confirmed"))
@@ -75,7 +66,7 @@ fn one_charge_key(stand_in: &StandIn, order: i64) -> usize {
 #[tokio::test]
 async fn when_stripe_fails_the_order_waits_and_is_paid_once_stripe_answers() {
     for backend in backends() {
-        let (stand_in, app) = crate::stripe::app_on(backend, Mode::Failing, &[]).await;
+        let (stand_in, app) = app_on(backend, Mode::Failing, &[]).await;
         let sale = open_sale(&app).await;
         let (s, v) = place(
             &app,
@@ -137,7 +128,7 @@ async fn when_stripe_fails_the_order_waits_and_is_paid_once_stripe_answers() {
 
 #[tokio::test]
 async fn when_stripe_stalls_past_the_timeout_the_charge_it_made_is_found_not_repeated() {
-    let (stand_in, app) = crate::stripe::app_on(
+    let (stand_in, app) = app_on(
         Backend::Sqlite,
         Mode::Hanging,
         &[("STRIPE_TIMEOUT_SECS", "1".to_owned())],
@@ -204,11 +195,8 @@ fn hook(app: &TestApp, event: &Value) -> reqwest::RequestBuilder {
 }
 
 /// A Stripe sale with one order of two carrots waiting for the member to pay on the page.
-async fn waiting_for_stripe(
-    backend: Backend,
-) -> (StandIn, TestApp, crate::sale::Sale, orders::Model) {
-    let (stand_in, app) =
-        crate::stripe::app_on(backend, Mode::Status("requires_payment_method"), &[]).await;
+async fn waiting_for_stripe(backend: Backend) -> (StandIn, TestApp, Sale, orders::Model) {
+    let (stand_in, app) = app_on(backend, Mode::Status("requires_payment_method"), &[]).await;
     let sale = open_sale(&app).await;
     let (s, v) = place(&app, &sale.member, &sale.distribution, &sale.carrots, "k1").await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -233,7 +221,7 @@ async fn a_webhook_delivered_ten_times_at_once_and_out_of_order_is_applied_once(
         let sends: Vec<_> = (0..10)
             .map(|_| tokio::spawn(hook(&app, &paid).send()))
             .collect();
-        for r in crate::sale::futures_all(sends).await {
+        for r in futures_all(sends).await {
             assert_eq!(r.expect("hook").status(), StatusCode::OK);
         }
         // Then an earlier attempt's failure and a cancellation, arriving late.
@@ -268,7 +256,7 @@ async fn a_webhook_delivered_ten_times_at_once_and_out_of_order_is_applied_once(
         assert_eq!(events, 3, "each event id recorded once");
 
         // A success for an order that expired meanwhile is refunded, once, however often it comes.
-        let (s, v) = crate::sale::second_member(&app, &sale)
+        let (s, v) = second_member(&app, &sale)
             .await
             .post(
                 &format!("/api/v1/distributions/{}/orders", sale.distribution),
@@ -290,7 +278,7 @@ async fn a_webhook_delivered_ten_times_at_once_and_out_of_order_is_applied_once(
         let sends: Vec<_> = (0..10)
             .map(|_| tokio::spawn(hook(&app, &late).send()))
             .collect();
-        for r in crate::sale::futures_all(sends).await {
+        for r in futures_all(sends).await {
             assert_eq!(r.expect("hook").status(), StatusCode::OK);
         }
         let back = refunds::Entity::find()
@@ -345,7 +333,7 @@ async fn an_expired_order_s_payment_form_is_cancelled_and_a_last_minute_payment_
         assert_eq!(cancels(&stand_in), 1, "cancelled once");
 
         // Another order expires while Stripe is down, and its member pays at the last moment.
-        let marc = crate::sale::second_member(&app, &sale).await;
+        let marc = second_member(&app, &sale).await;
         let (s, v) = place(&app, &marc, &sale.distribution, &sale.carrots, "k2").await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         let second: i64 = v["id"].as_str().and_then(|i| i.parse().ok()).expect("id");

@@ -1,11 +1,11 @@
 //! Hives: creation and editing, search by distance, joining and leaving, managers' rights.
 
+use crate::support::sale::TOURS;
 use crate::support::*;
 use reqwest::StatusCode;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::json;
 
-const TOURS: (f64, f64) = (47.3941, 0.6848);
 const AMBOISE: (f64, f64) = (47.4126, 0.9822);
 const BLOIS: (f64, f64) = (47.5861, 1.3359);
 const PARIS: (f64, f64) = (48.8566, 2.3522);
@@ -400,7 +400,7 @@ async fn hive_api_validates_every_field() {
 #[tokio::test]
 async fn managers_hear_of_requests_and_producers_of_their_acceptance_each_with_their_own_choices() {
     each_backend(|app| async move {
-        let smtp = crate::smtp::SmtpServer::start().await;
+        let smtp = crate::support::smtp::SmtpServer::start().await;
         let m = app.user("manager@example.fr", "Manon").await;
         let hive = m.hive("Ruche de Tours", TOURS.0, TOURS.1).await;
         let p = app.user("julien@example.fr", "Julien").await;

@@ -923,8 +923,8 @@ async fn two_servers_on_one_database_run_each_job_and_send_each_mail_once() {
     use entity::{distributions, jobs, outbox};
     for backend in backends() {
         let app = TestApp::spawn(backend).await;
-        let market = crate::close::market(&app).await;
-        let smtp = crate::smtp::SmtpServer::start().await;
+        let market = crate::support::market::market(&app).await;
+        let smtp = crate::support::smtp::SmtpServer::start().await;
         // Ordering ended a minute ago by the servers' clock: both schedulers will try to close it.
         let d: i64 = market.distribution.parse().expect("id");
         distributions::Entity::update_many()

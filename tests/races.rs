@@ -1,7 +1,7 @@
 //! Two people acting at the same instant: each change is one transaction or one guarded update,
 //! so one of them wins whole and the other is told, never a 500 or half of each.
 
-use crate::refunds::little;
+use crate::support::market::little;
 use crate::support::*;
 use alveole::services::close;
 use entity::{basket_items, offers, orders};

@@ -1,6 +1,8 @@
 //! Accounts people can recover, confirm, change, export and erase; lock-outs a stranger cannot
 //! cause; rate limits shared by every process.
 
+use crate::support::market::little;
+use crate::support::sale::TOURS;
 use crate::support::*;
 use alveole::clock::Clock;
 use chrono::Duration;
@@ -299,9 +301,7 @@ async fn two_processes_on_one_database_share_the_rate_limit() {
 async fn until_confirmed_an_address_gets_only_mail_about_its_account_and_orders() {
     each_backend(|app| async move {
         let manager = app.user("gerant@example.fr", "Claire").await;
-        let hive = manager
-            .hive("Ruche", crate::sale::TOURS.0, crate::sale::TOURS.1)
-            .await;
+        let hive = manager.hive("Ruche", TOURS.0, TOURS.1).await;
         // A stranger's address signed up by someone else.
         let member = app.user("stranger@example.fr", "Who").await;
         member
@@ -588,7 +588,7 @@ async fn the_account_pages_change_the_password_and_keep_what_was_typed() {
 #[tokio::test]
 async fn the_export_holds_everything_and_erasure_keeps_the_books_under_an_anonymous_name() {
     each_backend(|app| async move {
-        let w = crate::refunds::little(&app).await;
+        let w = little(&app).await;
         let lea = app.user("lea@example.fr", "Léa").await;
         lea.post(&format!("/api/v1/hives/{}/members", w.hive), json!({}))
             .await;

@@ -1,10 +1,8 @@
 //! Refunds never exceed what was paid: a distribution called off after its close, and random
 //! histories of checkouts, cancels, shortages, closes and completions on both databases.
 
-use crate::close::market;
-use crate::sale::TOURS;
+use crate::support::market::{little, market};
 use crate::support::*;
-use alveole::clock::Clock;
 use alveole::services::{close, refunds as refund_service};
 use entity::{distributions, order_lines, orders, payments, payouts, refunds};
 use proptest::prelude::*;
@@ -239,88 +237,6 @@ fn history_steps() -> impl Strategy<Value = Vec<Step>> {
             steps.extend(end);
             steps
         })
-}
-
-/// A hive, two farms (one with a 10 € minimum), four products and three members, ordering open.
-pub struct Little {
-    pub manager: Api,
-    pub hive: String,
-    pub farms: Vec<(Api, String)>,
-    pub members: Vec<Api>,
-    pub distribution: String,
-    /// Per offer: its id, its product and the index of its farm.
-    pub offers: Vec<(String, String, usize)>,
-}
-
-pub async fn little(app: &TestApp) -> Little {
-    let manager = app.user("gerant@example.fr", "Claire").await;
-    let hive = manager.hive("Ruche", TOURS.0, TOURS.1).await;
-    let now = app.clock.now();
-    let (s, d) = manager
-        .post(
-            &format!("/api/v1/hives/{hive}/distributions"),
-            coming_pickup(now),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{d}");
-    let distribution = d["id"].as_str().expect("id").to_owned();
-    let mut farms = Vec::new();
-    let mut offers = Vec::new();
-    for (i, (email, minimum, products)) in [
-        (
-            "jardin@example.fr",
-            0,
-            [("Carottes", 290), ("Poireaux", 350)],
-        ),
-        ("ferme@example.fr", 1000, [("Oeufs", 420), ("Tomme", 650)]),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let api = app.user(email, "Farm").await;
-        let farm = api.approved_farm(&manager, &hive, email).await;
-        let (s, v) = api
-            .put(
-                &format!("/api/v1/distributions/{distribution}/producers/{farm}"),
-                json!({"min_order_cents": minimum}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        for (name, price) in products {
-            let product = api.product(&farm, name, price).await;
-            let (s, o) = api
-                .post(
-                    &format!("/api/v1/distributions/{distribution}/offers"),
-                    json!({"product_id": product, "quantity_available": 8}),
-                )
-                .await;
-            assert_eq!(s, StatusCode::CREATED, "{o}");
-            offers.push((o["id"].as_str().expect("id").to_owned(), product, i));
-        }
-        farms.push((api, farm));
-    }
-    let (s, v) = manager
-        .post(
-            &format!("/api/v1/distributions/{distribution}/open"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    let mut members = Vec::new();
-    for i in 0..3 {
-        let api = app.user(&format!("m{i}@example.fr"), "Member").await;
-        api.post(&format!("/api/v1/hives/{hive}/members"), json!({}))
-            .await;
-        members.push(api);
-    }
-    Little {
-        manager,
-        hive,
-        farms,
-        members,
-        distribution,
-        offers,
-    }
 }
 
 /// After every step: no line and no order got back more than it paid; what is not given back is

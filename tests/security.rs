@@ -1,5 +1,7 @@
 //! Attacks from outside: guessing passwords, finding accounts, weak passwords, cookies, headers and script injection.
 
+use crate::support::market::little;
+use crate::support::sale::TOURS;
 use crate::support::*;
 use chrono::Duration;
 use reqwest::StatusCode;
@@ -615,9 +617,7 @@ async fn personal_pages_and_answers_are_never_cached() {
 async fn drafts_are_seen_only_by_those_preparing_them() {
     each_backend(|app| async move {
         let manager = app.user("gerant@example.fr", "Claire").await;
-        let hive = manager
-            .hive("Ruche", crate::sale::TOURS.0, crate::sale::TOURS.1)
-            .await;
+        let hive = manager.hive("Ruche", TOURS.0, TOURS.1).await;
         let (s, d) = manager
             .post(
                 &format!("/api/v1/hives/{hive}/distributions"),
@@ -678,7 +678,7 @@ async fn drafts_are_seen_only_by_those_preparing_them() {
 async fn a_name_written_as_a_formula_stays_text_in_every_spreadsheet() {
     each_backend(|app| async move {
         const ATTACK: &str = "Bob;=cmd|' /C calc'!A0";
-        let w = crate::refunds::little(&app).await;
+        let w = little(&app).await;
         let bob = app.user("bob@example.fr", ATTACK).await;
         bob.post(&format!("/api/v1/hives/{}/members", w.hive), json!({}))
             .await;

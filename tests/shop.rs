@@ -1,6 +1,7 @@
 //! The member's basket: one form for the whole shop, refusals named beside their offer, and a placed order changed without ever being lost.
 
-use crate::sale::{open_sale, prepare, reserved, second_member};
+use crate::support::sale::{open_sale, prepare, reserved, second_member};
+use crate::support::stripe::Mode;
 use crate::support::*;
 use alveole::clock::Clock;
 use reqwest::StatusCode;
@@ -327,7 +328,7 @@ async fn changing_an_order_keeps_it_until_the_new_one_is_paid() {
 #[tokio::test]
 async fn a_change_left_unpaid_at_close_gives_back_only_what_it_added() {
     let (_stand_in, app) =
-        crate::stripe::app(crate::stripe::Mode::Status("requires_payment_method")).await;
+        crate::support::stripe::app(Mode::Status("requires_payment_method")).await;
     let sale = open_sale(&app).await;
     let (s, o) = sale
         .member

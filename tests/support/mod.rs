@@ -1,6 +1,17 @@
 //! The test harness: a fresh database and server per test, with browser-like and API clients.
+//!
+//! The fixtures the specification files share are its modules: `sale` (a hive with one producer
+//! and a member), `market` (hives with several producers and members who have ordered), `matrix`
+//! (every route with the roles it allows, and a world to call it in), `stripe` (a Stripe stand-in)
+//! and `smtp` (an SMTP server).
 
 #![allow(dead_code)]
+
+pub mod market;
+pub mod matrix;
+pub mod sale;
+pub mod smtp;
+pub mod stripe;
 
 use alveole::AppState;
 use alveole::config::Config;
