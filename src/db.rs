@@ -4,6 +4,9 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 use std::time::Duration;
 
+/// The log levels by default: the database driver speaks only of what went wrong.
+pub const LOG_FILTER: &str = "info,sqlx=warn,sea_orm=warn";
+
 /// The database handle and its error, as the layers above the services name them.
 pub use sea_orm::{DatabaseConnection as Connection, DbErr as DbError};
 

@@ -131,7 +131,7 @@ async fn main() -> ExitCode {
 
 fn init_tracing(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(db::LOG_FILTER));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if json {
         builder.json().init()

@@ -101,9 +101,9 @@ fn pickup_events(
 async fn hive_feed(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
 ) -> AppResult<Response> {
-    let (hive, list) = feeds::hive_pickups(&state.db, HiveId(id), state.now()).await?;
+    let (hive, list) = feeds::hive_pickups(&state.db, id, state.now()).await?;
     let events: Vec<Event> = list
         .iter()
         .flat_map(|d| pickup_events(&state, ctx.lang, state.now(), &hive, d, None, true))

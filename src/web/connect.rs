@@ -43,12 +43,12 @@ async fn go(
 async fn producer_link(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
 ) -> AppResult<Response> {
     go(
         &state,
         &user,
-        Payee::Producer(ProducerId(id)),
+        Payee::Producer(id),
         &format!("/producers/{id}/distributions"),
     )
     .await
@@ -57,12 +57,12 @@ async fn producer_link(
 async fn hive_link(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
 ) -> AppResult<Response> {
     go(
         &state,
         &user,
-        Payee::Hive(HiveId(id)),
+        Payee::Hive(id),
         &format!("/hives/{id}/distributions"),
     )
     .await
@@ -71,9 +71,9 @@ async fn hive_link(
 async fn producer_back(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
 ) -> AppResult<Response> {
-    crate::services::producers::owned(&state.db, &user, ProducerId(id)).await?;
+    crate::services::producers::owned(&state.db, &user, id).await?;
     Ok(redirect_with_flash(
         &state,
         &format!("/producers/{id}/distributions"),
@@ -84,9 +84,9 @@ async fn producer_back(
 async fn hive_back(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
 ) -> AppResult<Response> {
-    crate::services::hives::managed(&state.db, &user, HiveId(id)).await?;
+    crate::services::hives::managed(&state.db, &user, id).await?;
     Ok(redirect_with_flash(
         &state,
         &format!("/hives/{id}/distributions"),

@@ -76,15 +76,15 @@ async fn search(
 async fn hive_page(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
 ) -> AppResult<Html<String>> {
-    let hive = hives::get(&state.db, HiveId(id)).await?;
+    let hive = hives::get(&state.db, id).await?;
     let can_manage = ctx
         .user
         .as_ref()
         .is_some_and(|u| hives::can_manage(u, &hive));
     let is_member = match &ctx.user {
-        Some(u) => hives::is_member(&state.db, u.id, HiveId(id)).await?,
+        Some(u) => hives::is_member(&state.db, u.id, id).await?,
         None => false,
     };
     let linked = hives::producers_of(&state.db, &hive, None).await?;
@@ -96,10 +96,7 @@ async fn hive_page(
         "manager_name",
         &hives::manager_name(&state.db, &hive).await?,
     );
-    c.insert(
-        "members",
-        &hives::member_count(&state.db, HiveId(id)).await?,
-    );
+    c.insert("members", &hives::member_count(&state.db, id).await?);
     c.insert("hive", &HiveView::from_model(hive.clone(), None));
     c.insert("producers", &approved);
     c.insert("requests", &if can_manage { others } else { Vec::new() });
@@ -117,16 +114,16 @@ async fn hive_page(
     );
     c.insert("is_member", &is_member);
     let sells_here = match &ctx.user {
-        Some(u) => approvals::sells_in(&state.db, u, HiveId(id)).await?,
+        Some(u) => approvals::sells_in(&state.db, u, id).await?,
         None => false,
     };
     c.insert("sells_here", &sells_here);
-    let reads = crate::services::news::may_read(&state.db, ctx.user.as_ref(), HiveId(id)).await?;
+    let reads = crate::services::news::may_read(&state.db, ctx.user.as_ref(), id).await?;
     c.insert("reads_news", &reads);
     c.insert(
         "news",
         &if reads {
-            crate::services::news::of_hive(&state.db, HiveId(id), 3).await?
+            crate::services::news::of_hive(&state.db, id, 3).await?
         } else {
             Vec::new()
         },
@@ -144,11 +141,11 @@ struct BackTo {
 async fn join(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
     Form(back): Form<BackTo>,
 ) -> AppResult<Response> {
     let to = super::ctx::safe_next(&back.next).unwrap_or_else(|| format!("/hives/{id}"));
-    match hives::join(&state.db, &user, HiveId(id), state.now()).await {
+    match hives::join(&state.db, &user, id, state.now()).await {
         Ok(()) => Ok(redirect_with_flash(&state, &to, "flash.joined")),
         Err(AppError::Conflict(Conflict::AlreadyMember)) => {
             Ok(redirect_with_flash(&state, &to, "error.already_member"))
@@ -160,10 +157,10 @@ async fn join(
 async fn leave(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
 ) -> AppResult<Response> {
     let to = format!("/hives/{id}");
-    match hives::leave(&state.db, &user, HiveId(id)).await {
+    match hives::leave(&state.db, &user, id).await {
         Ok(()) => Ok(redirect_with_flash(&state, &to, "flash.left")),
         Err(AppError::Conflict(Conflict::NotMember)) => {
             Ok(redirect_with_flash(&state, &to, "error.not_member"))
@@ -175,9 +172,9 @@ async fn leave(
 async fn producer_page(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
 ) -> AppResult<Html<String>> {
-    let producer = producers::get(&state.db, ProducerId(id)).await?;
+    let producer = producers::get(&state.db, id).await?;
     let can_edit = ctx
         .user
         .as_ref()
@@ -194,7 +191,7 @@ async fn producer_page(
     );
     c.insert(
         "products",
-        &producers::products(&state.db, ProducerId(id), false).await?,
+        &producers::products(&state.db, id, false).await?,
     );
     c.insert("can_edit", &can_edit);
     c.insert(

@@ -81,10 +81,10 @@ async fn list(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
     Query(q): Query<PageQuery>,
 ) -> AppResult<Html<String>> {
-    let hive = hives::managed(&state.db, &user, HiveId(id)).await?;
+    let hive = hives::managed(&state.db, &user, id).await?;
     // A page number typed badly in the address bar shows the first page.
     let (page, _) = q.parse(PER_PAGE).unwrap_or((1, PER_PAGE));
     let c = list_context(
@@ -105,10 +105,10 @@ async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
     Form(form): Form<DistributionForm>,
 ) -> AppResult<Response> {
-    let hive = hives::managed(&state.db, &user, HiveId(id)).await?;
+    let hive = hives::managed(&state.db, &user, id).await?;
     let tz = hive.timezone.parse().unwrap_or(chrono_tz::Europe::Paris);
     match form.parse(tz) {
         Ok(w) => {
@@ -144,10 +144,10 @@ async fn create_weekly(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
     Form(form): Form<WeeklyForm>,
 ) -> AppResult<Response> {
-    let hive = hives::managed(&state.db, &user, HiveId(id)).await?;
+    let hive = hives::managed(&state.db, &user, id).await?;
     let now = state.now();
     let parsed = form.parse().and_then(|(s, weeks)| {
         distributions::weekly_windows(&hive, &s, weeks, now).map_err(|_| {
@@ -199,9 +199,9 @@ async fn manage(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
 ) -> AppResult<Html<String>> {
-    let (d, hive) = distributions::managed(&state.db, &user, DistributionId(id)).await?;
+    let (d, hive) = distributions::managed(&state.db, &user, id).await?;
     let offer_list = offers::list(&state.db, &state.offer_cache, &d, &hive).await?;
     let participants: Vec<Participant> =
         distributions::participants(&state.db, DistributionId(d.id))
@@ -235,10 +235,10 @@ async fn manage(
 async fn open(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
 ) -> AppResult<Response> {
     let back = format!("/distributions/{id}/manage");
-    match distributions::open_early(&state, &user, DistributionId(id)).await {
+    match distributions::open_early(&state, &user, id).await {
         Ok(_) => Ok(redirect_with_flash(
             &state,
             &back,
@@ -253,12 +253,12 @@ async fn cancel(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
     Form(confirm): Form<Confirm>,
 ) -> AppResult<Response> {
     let back = format!("/distributions/{id}/manage");
     if !confirm.given() {
-        let p = previews::cancel(&state.db, &user, DistributionId(id)).await?;
+        let p = previews::cancel(&state.db, &user, id).await?;
         if p.collected > 0 {
             return Ok(redirect_with_flash(
                 &state,
@@ -290,7 +290,7 @@ async fn cancel(
             },
         );
     }
-    match distributions::cancel(&state, &user, DistributionId(id)).await {
+    match distributions::cancel(&state, &user, id).await {
         Ok(_) => Ok(redirect_with_flash(
             &state,
             &back,

@@ -100,9 +100,9 @@ async fn edit_page(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
 ) -> AppResult<Html<String>> {
-    let hive = managed(&state, &user, id).await?;
+    let hive = managed(&state, &user, id.0).await?;
     render(
         &state,
         &ctx,
@@ -111,7 +111,7 @@ async fn edit_page(
             &ctx,
             &HiveForm::from_hive(&hive),
             &FieldErrors::default(),
-            Some(id),
+            Some(id.0),
         ),
     )
 }
@@ -120,13 +120,13 @@ async fn edit(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
     Form(form): Form<HiveForm>,
 ) -> AppResult<Response> {
-    managed(&state, &user, id).await?;
+    managed(&state, &user, id.0).await?;
     match form.parse() {
         Ok(input) => {
-            hives::update(&state.db, &user, HiveId(id), input).await?;
+            hives::update(&state.db, &user, id, input).await?;
             Ok(redirect_with_flash(
                 &state,
                 &format!("/hives/{id}"),
@@ -137,7 +137,7 @@ async fn edit(
             &state,
             &ctx,
             "hive/form.html",
-            form_context(&ctx, &form, &e, Some(id)),
+            form_context(&ctx, &form, &e, Some(id.0)),
         ),
     }
 }
@@ -145,21 +145,12 @@ async fn edit(
 async fn decide(
     state: &AppState,
     user: &crate::services::accounts::CurrentUser,
-    hive: i64,
-    producer: i64,
+    hive: HiveId,
+    producer: ProducerId,
     to: ApprovalStatus,
 ) -> AppResult<Response> {
     let back = format!("/hives/{hive}");
-    match approvals::decide(
-        &state.db,
-        user,
-        HiveId(hive),
-        ProducerId(producer),
-        to,
-        state.now(),
-    )
-    .await
-    {
+    match approvals::decide(&state.db, user, hive, producer, to, state.now()).await {
         Ok(_) if to == ApprovalStatus::Approved => {
             Ok(redirect_with_flash(state, &back, "flash.approved"))
         }
@@ -175,7 +166,7 @@ async fn decide(
 async fn approve(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path((hive, producer)): Path<(i64, i64)>,
+    Path((hive, producer)): Path<(HiveId, ProducerId)>,
 ) -> AppResult<Response> {
     decide(&state, &user, hive, producer, ApprovalStatus::Approved).await
 }
@@ -183,7 +174,7 @@ async fn approve(
 async fn reject(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path((hive, producer)): Path<(i64, i64)>,
+    Path((hive, producer)): Path<(HiveId, ProducerId)>,
 ) -> AppResult<Response> {
     decide(&state, &user, hive, producer, ApprovalStatus::Rejected).await
 }
@@ -193,13 +184,13 @@ async fn dashboard(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
 ) -> AppResult<Html<String>> {
     use super::chart::{Series, weekly_svg};
     use crate::domain::Cents;
     use crate::i18n::t;
-    let board = crate::services::dashboard::of_hive(&state.db, &user, HiveId(id)).await?;
-    let hive = hives::get(&state.db, HiveId(id)).await?;
+    let board = crate::services::dashboard::of_hive(&state.db, &user, id).await?;
+    let hive = hives::get(&state.db, id).await?;
     let tz: chrono_tz::Tz = hive.timezone.parse().unwrap_or(chrono_tz::Europe::Paris);
     let dates: Vec<chrono::NaiveDate> = board
         .weeks

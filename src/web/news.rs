@@ -54,12 +54,12 @@ async fn page(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(_): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
 ) -> AppResult<Html<String>> {
     let c = news_context(
         &state,
         &ctx,
-        HiveId(id),
+        id,
         &NewsForm::default(),
         &FieldErrors::default(),
     )
@@ -71,10 +71,10 @@ async fn post(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
     Form(form): Form<NewsForm>,
 ) -> AppResult<Response> {
-    let hive = HiveId(id);
+    let hive = id;
     news::may_post(&state.db, &user, hive).await?;
     let outcome = match form.parse() {
         Ok(input) => news::post(&state, &user, hive, input).await.map(|_| ()),

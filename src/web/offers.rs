@@ -45,9 +45,9 @@ async fn upcoming(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
 ) -> AppResult<Html<String>> {
-    let p = producers::owned(&state.db, &user, ProducerId(id)).await?;
+    let p = producers::owned(&state.db, &user, id).await?;
     let now = state.now();
     let mut list = Vec::new();
     for h in approvals::approved_hives(&state.db, &p).await? {
@@ -124,13 +124,13 @@ async fn page(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path((id, producer)): Path<(i64, i64)>,
+    Path((id, producer)): Path<(DistributionId, ProducerId)>,
 ) -> AppResult<Html<String>> {
     let c = page_context(
         &state,
         &ctx,
         &user,
-        (id, producer),
+        (id.0, producer.0),
         &OfferForm::default(),
         None,
         &FieldErrors::default(),
@@ -139,7 +139,7 @@ async fn page(
     render(&state, &ctx, "producer/offers.html", c)
 }
 
-fn back(id: i64, producer: i64) -> String {
+fn back(id: DistributionId, producer: ProducerId) -> String {
     format!("/distributions/{id}/producers/{producer}")
 }
 
@@ -147,20 +147,13 @@ async fn join(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path((id, producer)): Path<(i64, i64)>,
+    Path((id, producer)): Path<(DistributionId, ProducerId)>,
     Form(form): Form<MinOrderForm>,
 ) -> AppResult<Response> {
     let result = match form.parse() {
-        Ok(min) => offers::join(
-            &state.db,
-            &user,
-            DistributionId(id),
-            ProducerId(producer),
-            min,
-            state.now(),
-        )
-        .await
-        .map(|_| ()),
+        Ok(min) => offers::join(&state.db, &user, id, producer, min, state.now())
+            .await
+            .map(|_| ()),
         Err(e) => Err(AppError::Invalid(e)),
     };
     match result {
@@ -174,7 +167,7 @@ async fn join(
                 &state,
                 &ctx,
                 &user,
-                (id, producer),
+                (id.0, producer.0),
                 &OfferForm::default(),
                 Some(&form),
                 &e,
@@ -195,23 +188,18 @@ async fn add(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path((id, producer)): Path<(i64, i64)>,
+    Path((id, producer)): Path<(DistributionId, ProducerId)>,
     Form(form): Form<OfferForm>,
 ) -> AppResult<Response> {
     let mut e = FieldErrors::default();
     let product = parse_id(&mut e, "product_id", &form.product_id);
     let cap = parse_cap(&mut e, &form.quantity_available);
     let result = match (product, cap) {
-        (Some(product), Some(cap)) => offers::add(
-            &state.db,
-            &user,
-            DistributionId(id),
-            ProductId(product),
-            cap,
-            state.now(),
-        )
-        .await
-        .map(|_| ()),
+        (Some(product), Some(cap)) => {
+            offers::add(&state.db, &user, id, ProductId(product), cap, state.now())
+                .await
+                .map(|_| ())
+        }
         _ => Err(AppError::Invalid(e)),
     };
     match result {
@@ -221,7 +209,7 @@ async fn add(
             "flash.offer_added",
         )),
         Err(AppError::Invalid(e)) => {
-            let c = page_context(&state, &ctx, &user, (id, producer), &form, None, &e).await?;
+            let c = page_context(&state, &ctx, &user, (id.0, producer.0), &form, None, &e).await?;
             render_invalid(&state, &ctx, "producer/offers.html", c)
         }
         Err(AppError::Conflict(code)) => {
@@ -236,15 +224,15 @@ async fn add(
     }
 }
 
-async fn offer_back(state: &AppState, id: i64) -> AppResult<String> {
-    let (distribution, producer) = offers::placement(&state.db, OfferId(id)).await?;
-    Ok(back(distribution.0, producer.0))
+async fn offer_back(state: &AppState, id: OfferId) -> AppResult<String> {
+    let (distribution, producer) = offers::placement(&state.db, id).await?;
+    Ok(back(distribution, producer))
 }
 
 async fn set_cap(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OfferId>,
     Form(form): Form<OfferForm>,
 ) -> AppResult<Response> {
     let to = offer_back(&state, id).await?;
@@ -252,7 +240,7 @@ async fn set_cap(
     let Some(cap) = parse_cap(&mut e, &form.quantity_available) else {
         return Ok(redirect_with_flash(&state, &to, "error.cap"));
     };
-    match offers::set_cap(&state.db, &user, OfferId(id), cap).await {
+    match offers::set_cap(&state.db, &user, id, cap).await {
         Ok(_) => Ok(redirect_with_flash(&state, &to, "flash.saved")),
         Err(AppError::Conflict(code)) => Ok(redirect_with_flash(
             &state,
@@ -270,10 +258,10 @@ async fn set_cap(
 async fn remove(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OfferId>,
 ) -> AppResult<Response> {
     let to = offer_back(&state, id).await?;
-    match offers::remove(&state.db, &user, OfferId(id)).await {
+    match offers::remove(&state.db, &user, id).await {
         Ok(()) => Ok(redirect_with_flash(&state, &to, "flash.offer_removed")),
         Err(AppError::Conflict(_)) => Ok(redirect_with_flash(&state, &to, "error.not_editable")),
         Err(e) => Err(e),

@@ -73,12 +73,12 @@ async fn complete(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
     Form(confirm): Form<Confirm>,
 ) -> AppResult<Response> {
     let back = format!("/distributions/{id}/manage");
     if !confirm.given() {
-        let p = previews::complete(&state.db, &user, DistributionId(id)).await?;
+        let p = previews::complete(&state.db, &user, id).await?;
         let mut consequences = vec![
             ctx.t_with(
                 "ask.complete_payouts",
@@ -112,10 +112,10 @@ async fn complete(
             },
         );
     }
-    match crate::services::complete::complete_now(&state, &user, DistributionId(id)).await {
+    match crate::services::complete::complete_now(&state, &user, id).await {
         Ok(()) => {
             // The transfers run here when no worker holds them, so the page shows them paid at once.
-            jobs::run_now(&state, Job::TransferPayouts(DistributionId(id))).await?;
+            jobs::run_now(&state, Job::TransferPayouts(id)).await?;
             Ok(redirect_with_flash(
                 &state,
                 &back,
@@ -153,12 +153,12 @@ async fn close_now(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
     Form(confirm): Form<Confirm>,
 ) -> AppResult<Response> {
     let back = format!("/distributions/{id}/manage");
     if !confirm.given() {
-        let p = previews::close(&state.db, &user, DistributionId(id)).await?;
+        let p = previews::close(&state.db, &user, id).await?;
         let mut consequences = vec![ctx.t_with(
             "ask.close_paid",
             &[
@@ -184,9 +184,9 @@ async fn close_now(
             },
         );
     }
-    match distributions::close_now(&state, &user, DistributionId(id)).await {
+    match distributions::close_now(&state, &user, id).await {
         Ok(()) => {
-            jobs::run_now(&state, Job::CloseDistribution(DistributionId(id))).await?;
+            jobs::run_now(&state, Job::CloseDistribution(id)).await?;
             Ok(redirect_with_flash(
                 &state,
                 &back,
@@ -217,9 +217,9 @@ async fn all_pick_lists(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
 ) -> AppResult<Html<String>> {
-    let (s, lists) = pickup::pick_lists(&state.db, &user, DistributionId(id)).await?;
+    let (s, lists) = pickup::pick_lists(&state.db, &user, id).await?;
     let mut c = base_context(&s, state.now());
     c.insert(
         "sheets",
@@ -248,16 +248,14 @@ struct Delivery {
 async fn pick_list_context(
     state: &AppState,
     user: &crate::services::accounts::CurrentUser,
-    id: i64,
-    producer: i64,
+    id: DistributionId,
+    producer: ProducerId,
     typed: Option<&HashMap<String, String>>,
     errors: &FieldErrors,
     ctx: &Ctx,
 ) -> AppResult<tera::Context> {
-    let (s, name, pl) =
-        pickup::pick_list(&state.db, user, DistributionId(id), ProducerId(producer)).await?;
-    let totals =
-        pickup::delivered_totals(&state.db, DistributionId(id), ProducerId(producer)).await?;
+    let (s, name, pl) = pickup::pick_list(&state.db, user, id, producer).await?;
+    let totals = pickup::delivered_totals(&state.db, id, producer).await?;
     let deliveries: Vec<Delivery> = pl
         .products
         .iter()
@@ -282,7 +280,7 @@ async fn pick_list_context(
     c.insert("producer_id", &producer.to_string());
     c.insert(
         "own",
-        &matches!(&s.reader, Reader::Producers(ids) if ids.contains(&producer)),
+        &matches!(&s.reader, Reader::Producers(ids) if ids.contains(&producer.0)),
     );
     c.insert(
         "sheets",
@@ -301,7 +299,7 @@ async fn pick_list(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path((id, producer)): Path<(i64, i64)>,
+    Path((id, producer)): Path<(DistributionId, ProducerId)>,
 ) -> AppResult<Html<String>> {
     let c = pick_list_context(
         &state,
@@ -321,11 +319,11 @@ async fn shortages(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path((id, producer)): Path<(i64, i64)>,
+    Path((id, producer)): Path<(DistributionId, ProducerId)>,
     Form(form): Form<HashMap<String, String>>,
 ) -> AppResult<Response> {
     // Who may report comes first: a stranger learns nothing from field messages.
-    crate::services::producers::owned(&state.db, &user, ProducerId(producer)).await?;
+    crate::services::producers::owned(&state.db, &user, producer).await?;
     // The page names its fields after the products; the API's parser and checks do the rest.
     let mut products: Vec<i64> = form
         .keys()
@@ -342,7 +340,7 @@ async fn shortages(
             .collect(),
     };
     let confirmed = form.get("confirm").is_some_and(|v| v == "yes");
-    let (d, p) = (DistributionId(id), ProducerId(producer));
+    let (d, p) = (id, producer);
     let outcome = match report.parse() {
         Ok(lines) if confirmed => pickup::record_shortages(&state, &user, d, p, &lines)
             .await
@@ -431,9 +429,9 @@ async fn pickup_sheet(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
 ) -> AppResult<Html<String>> {
-    let (s, sheet) = pickup::pickup_sheet(&state.db, &user, DistributionId(id)).await?;
+    let (s, sheet) = pickup::pickup_sheet(&state.db, &user, id).await?;
     let mut c = base_context(&s, state.now());
     let collected = sheet.baskets.values().filter(|b| b.collected).count();
     c.insert("sheet", &sheet.sheet);
@@ -461,11 +459,11 @@ struct Tick {
 async fn collected(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path((id, basket)): Path<(i64, i32)>,
+    Path((id, basket)): Path<(DistributionId, i32)>,
     Form(form): Form<Tick>,
 ) -> AppResult<Response> {
     let on = form.collected != "0";
-    pickup::set_basket_collected(&state, &user, DistributionId(id), basket, on).await?;
+    pickup::set_basket_collected(&state, &user, id, basket, on).await?;
     Ok(
         axum::response::Redirect::to(&format!("/distributions/{id}/pickup#basket-{basket}"))
             .into_response(),
@@ -476,9 +474,9 @@ async fn payouts(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
 ) -> AppResult<Html<String>> {
-    let (s, rows) = pickup::payouts(&state.db, &user, DistributionId(id)).await?;
+    let (s, rows) = pickup::payouts(&state.db, &user, id).await?;
     let mut c = base_context(&s, state.now());
     let sum = |f: fn(&pickup::PayoutView) -> i64| rows.iter().map(f).sum::<i64>();
     c.insert(

@@ -96,9 +96,9 @@ async fn page(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
 ) -> AppResult<Html<String>> {
-    let (p, all) = plan(&state, &user, ProducerId(id)).await?;
+    let (p, all) = plan(&state, &user, id).await?;
     let legend = [
         t(ctx.lang, "plan.legend_history"),
         t(ctx.lang, "plan.legend_forecast"),
@@ -163,11 +163,11 @@ async fn page(
 async fn csv(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
     Query(layout): Query<super::forms::LayoutQuery>,
 ) -> AppResult<Response> {
     let layout = layout.parse()?;
-    let (_, all) = plan(&state, &user, ProducerId(id)).await?;
+    let (_, all) = plan(&state, &user, id).await?;
     let mut out = Csv::with_layout(
         &[
             "hive_id",

@@ -97,9 +97,9 @@ async fn edit_page(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
 ) -> AppResult<Html<String>> {
-    let p = ProducerView::from(producers::owned(&state.db, &user, ProducerId(id)).await?);
+    let p = ProducerView::from(producers::owned(&state.db, &user, id).await?);
     render(
         &state,
         &ctx,
@@ -108,7 +108,7 @@ async fn edit_page(
             &ctx,
             &ProducerForm::from_producer(&p),
             &FieldErrors::default(),
-            Some(id),
+            Some(id.0),
         ),
     )
 }
@@ -117,13 +117,13 @@ async fn edit(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
     Form(form): Form<ProducerForm>,
 ) -> AppResult<Response> {
-    producers::owned(&state.db, &user, ProducerId(id)).await?;
+    producers::owned(&state.db, &user, id).await?;
     match form.parse() {
         Ok(input) => {
-            producers::update(&state.db, &user, ProducerId(id), input).await?;
+            producers::update(&state.db, &user, id, input).await?;
             Ok(redirect_with_flash(
                 &state,
                 &format!("/producers/{id}"),
@@ -134,7 +134,7 @@ async fn edit(
             &state,
             &ctx,
             "producer/form.html",
-            producer_form_context(&ctx, &form, &e, Some(id)),
+            producer_form_context(&ctx, &form, &e, Some(id.0)),
         ),
     }
 }
@@ -143,14 +143,11 @@ async fn products_page(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
 ) -> AppResult<Html<String>> {
-    let p = producers::owned(&state.db, &user, ProducerId(id)).await?;
+    let p = producers::owned(&state.db, &user, id).await?;
     let mut c = tera::Context::new();
-    c.insert(
-        "products",
-        &producers::products(&state.db, ProducerId(id), true).await?,
-    );
+    c.insert("products", &producers::products(&state.db, id, true).await?);
     c.insert("producer", &ProducerView::from(p));
     render(&state, &ctx, "producer/products.html", c)
 }
@@ -179,9 +176,9 @@ async fn new_product_page(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
 ) -> AppResult<Html<String>> {
-    let p = ProducerView::from(producers::owned(&state.db, &user, ProducerId(id)).await?);
+    let p = ProducerView::from(producers::owned(&state.db, &user, id).await?);
     let form = ProductForm {
         vat_rate_bps: "550".into(),
         active: Some("true".into()),
@@ -199,13 +196,13 @@ async fn create_product(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
     Form(form): Form<ProductForm>,
 ) -> AppResult<Response> {
-    let p = ProducerView::from(producers::owned(&state.db, &user, ProducerId(id)).await?);
+    let p = ProducerView::from(producers::owned(&state.db, &user, id).await?);
     match form.parse(Source::Html) {
         Ok(input) => {
-            producers::create_product(&state.db, &user, ProducerId(id), input, state.now()).await?;
+            producers::create_product(&state.db, &user, id, input, state.now()).await?;
             Ok(redirect_with_flash(
                 &state,
                 &format!("/producers/{id}/products"),
@@ -235,15 +232,15 @@ async fn edit_product_page(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProductId>,
 ) -> AppResult<Html<String>> {
-    let (product, producer) = product_and_producer(&state, &user, id).await?;
+    let (product, producer) = product_and_producer(&state, &user, id.0).await?;
     let form = ProductForm::from_product(&product, ctx.lang);
     render(
         &state,
         &ctx,
         "producer/product_form.html",
-        product_form_context(&ctx, &form, &FieldErrors::default(), &producer, Some(id)),
+        product_form_context(&ctx, &form, &FieldErrors::default(), &producer, Some(id.0)),
     )
 }
 
@@ -251,13 +248,13 @@ async fn edit_product(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProductId>,
     Form(form): Form<ProductForm>,
 ) -> AppResult<Response> {
-    let (_, producer) = product_and_producer(&state, &user, id).await?;
+    let (_, producer) = product_and_producer(&state, &user, id.0).await?;
     match form.parse(Source::Html) {
         Ok(input) => {
-            producers::update_product(&state.db, &user, ProductId(id), input, state.now()).await?;
+            producers::update_product(&state.db, &user, id, input, state.now()).await?;
             Ok(redirect_with_flash(
                 &state,
                 &format!("/producers/{}/products", producer.id),
@@ -268,7 +265,7 @@ async fn edit_product(
             &state,
             &ctx,
             "producer/product_form.html",
-            product_form_context(&ctx, &form, &e, &producer, Some(id)),
+            product_form_context(&ctx, &form, &e, &producer, Some(id.0)),
         ),
     }
 }
@@ -276,14 +273,13 @@ async fn edit_product(
 async fn delete_product(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProductId>,
 ) -> AppResult<Response> {
-    let (_, producer) = product_and_producer(&state, &user, id).await?;
-    let flash =
-        match producers::delete_product(&state.db, &user, ProductId(id), state.now()).await? {
-            Removal::Deleted => "flash.product_deleted",
-            Removal::Archived => "flash.product_archived",
-        };
+    let (_, producer) = product_and_producer(&state, &user, id.0).await?;
+    let flash = match producers::delete_product(&state.db, &user, id, state.now()).await? {
+        Removal::Deleted => "flash.product_deleted",
+        Removal::Archived => "flash.product_archived",
+    };
     Ok(redirect_with_flash(
         &state,
         &format!("/producers/{}/products", producer.id),
@@ -316,13 +312,13 @@ async fn hives_page(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
 ) -> AppResult<Html<String>> {
     let c = hives_context(
         &state,
         &ctx,
         &user,
-        id,
+        id.0,
         &HiveRequestForm::default(),
         &FieldErrors::default(),
     )
@@ -334,14 +330,13 @@ async fn request_hive(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
     Form(form): Form<HiveRequestForm>,
 ) -> AppResult<Response> {
     let mut errors = FieldErrors::default();
     let result = match parse_id(&mut errors, "hive_id", &form.hive_id) {
         Some(hive) => {
-            approvals::request_hive(&state.db, &user, HiveId(hive), ProducerId(id), state.now())
-                .await
+            approvals::request_hive(&state.db, &user, HiveId(hive), id, state.now()).await
         }
         None => Err(AppError::Invalid(errors)),
     };
@@ -352,13 +347,13 @@ async fn request_hive(
             "flash.requested",
         )),
         Err(AppError::Invalid(e)) => {
-            let c = hives_context(&state, &ctx, &user, id, &form, &e).await?;
+            let c = hives_context(&state, &ctx, &user, id.0, &form, &e).await?;
             render_invalid(&state, &ctx, "producer/hives.html", c)
         }
         Err(AppError::Conflict(_)) => {
             let mut e = FieldErrors::default();
             e.add("hive_id", "error.already_requested");
-            let c = hives_context(&state, &ctx, &user, id, &form, &e).await?;
+            let c = hives_context(&state, &ctx, &user, id.0, &form, &e).await?;
             Ok((
                 axum::http::StatusCode::CONFLICT,
                 render(&state, &ctx, "producer/hives.html", c)?,

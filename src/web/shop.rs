@@ -64,10 +64,10 @@ async fn may_view(
 async fn shop(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
     Query(q): Query<ShopQuery>,
 ) -> AppResult<Response> {
-    shop_view(&state, &ctx, id, &q, &Kept::default(), StatusCode::OK).await
+    shop_view(&state, &ctx, id.0, &q, &Kept::default(), StatusCode::OK).await
 }
 
 /// A basket form that came back: what was typed, and the message beside each offer refused.
@@ -173,10 +173,10 @@ async fn add_to_basket(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let (d, hive) = member_distribution(&state, &user, id).await?;
+    let (d, hive) = member_distribution(&state, &user, id.0).await?;
     let field = |k: &str| {
         form.iter()
             .find(|(name, _)| name == k)
@@ -186,7 +186,7 @@ async fn add_to_basket(
         q: field("q").to_owned(),
         category: field("category").to_owned(),
     };
-    let back = shop_address(id, &q);
+    let back = shop_address(id.0, &q);
     // In the page's order, so the first refusal is the one nearest the top.
     let mut wanted: Vec<(String, String)> = form
         .iter()
@@ -245,7 +245,7 @@ async fn add_to_basket(
         return shop_view(
             &state,
             &ctx,
-            id,
+            id.0,
             &q,
             &kept,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -328,9 +328,18 @@ async fn basket_page(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
 ) -> AppResult<Response> {
-    basket_view(&state, &ctx, &user, id, None, ACCEPTED_CARD, StatusCode::OK).await
+    basket_view(
+        &state,
+        &ctx,
+        &user,
+        id.0,
+        None,
+        ACCEPTED_CARD,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// Quantities typed on the basket page, as `qty_<offer id>` fields; 0 removes a line.
@@ -338,10 +347,10 @@ async fn update_basket(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
     Form(fields): Form<HashMap<String, String>>,
 ) -> AppResult<Response> {
-    let (d, _) = member_distribution(&state, &user, id).await?;
+    let (d, _) = member_distribution(&state, &user, id.0).await?;
     let now = state.now();
     for (k, v) in &fields {
         let Some(offer) = k.strip_prefix("qty_").and_then(|s| s.parse::<i64>().ok()) else {
@@ -357,7 +366,7 @@ async fn update_basket(
                         &state,
                         &ctx,
                         &user,
-                        id,
+                        id.0,
                         Some(msg),
                         ACCEPTED_CARD,
                         StatusCode::UNPROCESSABLE_ENTITY,
@@ -386,10 +395,10 @@ async fn checkout(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
     Form(form): Form<CheckoutForm>,
 ) -> AppResult<Response> {
-    let (d, _) = member_distribution(&state, &user, id).await?;
+    let (d, _) = member_distribution(&state, &user, id.0).await?;
     let lines = basket::lines(&state.db, &user, &d).await?;
     if form.token.len() != 32 || !form.token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(AppError::BadRequest("error.bad_form"));
@@ -398,7 +407,7 @@ async fn checkout(
         let msg = ctx.t(key);
         let card = form.test_card.clone();
         let (state, ctx, user) = (state.clone(), ctx.clone(), user.clone());
-        async move { basket_view(&state, &ctx, &user, id, Some(msg), &card, status).await }
+        async move { basket_view(&state, &ctx, &user, id.0, Some(msg), &card, status).await }
     };
     // The same form sent twice: the first submission's order is the answer.
     let key = format!("web-{}", form.token);
@@ -413,7 +422,7 @@ async fn checkout(
         return again("error.empty_basket", StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let test_card = Some(form.test_card.trim().to_owned()).filter(|c| !c.is_empty());
-    let replaces = order_edit::current(&state.db, &user, DistributionId(id))
+    let replaces = order_edit::current(&state.db, &user, id)
         .await?
         .map(|e| e.order_id);
     let new = orders::NewOrder {
@@ -422,7 +431,7 @@ async fn checkout(
         test_card,
         replaces,
     };
-    match orders::place(&state, &user, DistributionId(id), new).await {
+    match orders::place(&state, &user, id, new).await {
         Ok(order) => Ok(redirect_with_flash(
             &state,
             &format!("/orders/{}", order.id),
@@ -434,7 +443,7 @@ async fn checkout(
                 &state,
                 &ctx,
                 &user,
-                id,
+                id.0,
                 Some(msg),
                 &form.test_card,
                 StatusCode::CONFLICT,
@@ -461,7 +470,7 @@ async fn checkout(
                 &state,
                 &ctx,
                 &user,
-                id,
+                id.0,
                 Some(msg),
                 &form.test_card,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -495,9 +504,9 @@ async fn order_page(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrderId>,
 ) -> AppResult<Html<String>> {
-    let o = orders::visible(&state.db, &user, OrderId(id)).await?;
+    let o = orders::visible(&state.db, &user, id).await?;
     let view = orders::view(&state.db, OrderId(o.id), state.now()).await?;
     let hive = hives::get(&state.db, view.hive_id).await?;
     let mut c = tera::Context::new();
@@ -533,12 +542,12 @@ async fn cancel_order(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrderId>,
     Form(confirm): Form<Confirm>,
 ) -> AppResult<Response> {
     let back = format!("/orders/{id}");
     if !confirm.given() {
-        let o = orders::owned(&state.db, &user, OrderId(id)).await?;
+        let o = orders::owned(&state.db, &user, id).await?;
         let view = orders::view(&state.db, OrderId(o.id), state.now()).await?;
         if !view.cancellable {
             return Ok(redirect_with_flash(&state, &back, "error.order_final"));
@@ -568,7 +577,7 @@ async fn cancel_order(
             },
         );
     }
-    match orders::cancel(&state, &user, OrderId(id)).await {
+    match orders::cancel(&state, &user, id).await {
         Ok(_) => Ok(redirect_with_flash(&state, &back, "flash.order_cancelled")),
         Err(AppError::Conflict(code)) => Ok(redirect_with_flash(
             &state,
@@ -587,9 +596,9 @@ async fn cancel_order(
 async fn edit_order(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrderId>,
 ) -> AppResult<Response> {
-    match order_edit::start(&state, &user, OrderId(id)).await {
+    match order_edit::start(&state, &user, id).await {
         Ok(d) => Ok(redirect_with_flash(
             &state,
             &format!("/distributions/{d}/basket"),
@@ -612,29 +621,25 @@ async fn edit_order(
 async fn keep_order(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
 ) -> AppResult<Response> {
-    member_distribution(&state, &user, id).await?;
-    Ok(
-        match order_edit::abandon(&state, &user, DistributionId(id)).await? {
-            Some(order) => {
-                redirect_with_flash(&state, &format!("/orders/{order}"), "flash.order_kept")
-            }
-            None => redirect_with_flash(
-                &state,
-                &format!("/distributions/{id}/basket"),
-                "flash.basket_updated",
-            ),
-        },
-    )
+    member_distribution(&state, &user, id.0).await?;
+    Ok(match order_edit::abandon(&state, &user, id).await? {
+        Some(order) => redirect_with_flash(&state, &format!("/orders/{order}"), "flash.order_kept"),
+        None => redirect_with_flash(
+            &state,
+            &format!("/distributions/{id}/basket"),
+            "flash.basket_updated",
+        ),
+    })
 }
 
 /// Where the payment page sends the member back: the provider is asked, whichever of this and the webhook comes first wins.
 async fn payment_return(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrderId>,
 ) -> AppResult<Response> {
-    orders::returned_from_payment(&state, &user, OrderId(id)).await?;
+    orders::returned_from_payment(&state, &user, id).await?;
     Ok(axum::response::Redirect::to(&format!("/orders/{id}")).into_response())
 }

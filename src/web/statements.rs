@@ -25,14 +25,13 @@ async fn page(
     State(state): State<AppState>,
     ctx: Ctx,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
     Query(q): Query<PageQuery>,
 ) -> AppResult<Html<String>> {
     // A page number that does not parse, typed by hand, shows the first page.
     let (page, _) = q.parse(PER_PAGE).unwrap_or((1, PER_PAGE));
-    let (rows, total) =
-        statements::of_producer(&state.db, &user, ProducerId(id), page, PER_PAGE).await?;
-    let p = producers::get(&state.db, ProducerId(id)).await?;
+    let (rows, total) = statements::of_producer(&state.db, &user, id, page, PER_PAGE).await?;
+    let p = producers::get(&state.db, id).await?;
     let mut c = tera::Context::new();
     c.insert("producer", &ProducerView::from(p));
     c.insert("statements", &rows);

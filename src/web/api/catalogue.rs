@@ -104,22 +104,25 @@ async fn create(
     ))
 }
 
-async fn show(State(state): State<AppState>, Path(id): Path<i64>) -> AppResult<impl IntoResponse> {
+async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<ProducerId>,
+) -> AppResult<impl IntoResponse> {
     Ok(axum::Json(ProducerView::from(
-        producers::get(&state.db, ProducerId(id)).await?,
+        producers::get(&state.db, id).await?,
     )))
 }
 
 async fn update(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
     Json(form): Json<ProducerForm>,
 ) -> AppResult<impl IntoResponse> {
-    producers::owned(&state.db, &user, ProducerId(id)).await?;
+    producers::owned(&state.db, &user, id).await?;
     let input = form.parse().map_err(AppError::Invalid)?;
     Ok(axum::Json(
-        producers::update(&state.db, &user, ProducerId(id), input).await?,
+        producers::update(&state.db, &user, id, input).await?,
     ))
 }
 
@@ -127,49 +130,45 @@ async fn update(
 async fn products(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
 ) -> AppResult<impl IntoResponse> {
-    let p = producers::get(&state.db, ProducerId(id)).await?;
+    let p = producers::get(&state.db, id).await?;
     let owner = ctx
         .user
         .as_ref()
         .is_some_and(|u| producers::can_edit(u, &p));
-    Ok(axum::Json(
-        producers::products(&state.db, ProducerId(id), owner).await?,
-    ))
+    Ok(axum::Json(producers::products(&state.db, id, owner).await?))
 }
 
 async fn create_product(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
     Json(form): Json<ProductForm>,
 ) -> AppResult<impl IntoResponse> {
-    producers::owned(&state.db, &user, ProducerId(id)).await?;
+    producers::owned(&state.db, &user, id).await?;
     let input = form.parse(Source::Api).map_err(AppError::Invalid)?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(
-            producers::create_product(&state.db, &user, ProducerId(id), input, state.now()).await?,
-        ),
+        axum::Json(producers::create_product(&state.db, &user, id, input, state.now()).await?),
     ))
 }
 
 async fn requests(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
 ) -> AppResult<impl IntoResponse> {
-    let p = producers::owned(&state.db, &user, ProducerId(id)).await?;
+    let p = producers::owned(&state.db, &user, id).await?;
     Ok(axum::Json(approvals::requests_of(&state.db, &p).await?))
 }
 
 async fn show_product(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Path(id): Path<ProductId>,
 ) -> AppResult<impl IntoResponse> {
-    let product = producers::get_product(&state.db, ProductId(id)).await?;
+    let product = producers::get_product(&state.db, id).await?;
     if !product.active {
         let p = producers::get(&state.db, ProducerId(product.producer_id)).await?;
         if !ctx
@@ -186,24 +185,24 @@ async fn show_product(
 async fn update_product(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProductId>,
     Json(form): Json<ProductForm>,
 ) -> AppResult<impl IntoResponse> {
-    producers::owned_product(&state.db, &user, ProductId(id)).await?;
+    producers::owned_product(&state.db, &user, id).await?;
     let input = form.parse(Source::Api).map_err(AppError::Invalid)?;
     Ok(axum::Json(
-        producers::update_product(&state.db, &user, ProductId(id), input, state.now()).await?,
+        producers::update_product(&state.db, &user, id, input, state.now()).await?,
     ))
 }
 
 async fn delete_product(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProductId>,
 ) -> AppResult<impl IntoResponse> {
-    let removal = producers::delete_product(&state.db, &user, ProductId(id), state.now()).await?;
+    let removal = producers::delete_product(&state.db, &user, id, state.now()).await?;
     Ok(axum::Json(Removed {
-        id: ProductId(id),
+        id,
         result: removal,
     }))
 }

@@ -212,9 +212,9 @@ fn tz_of(hive: &crate::services::hives::Hive) -> chrono_tz::Tz {
 async fn list(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(hive): Path<i64>,
+    Path(hive): Path<HiveId>,
 ) -> AppResult<impl IntoResponse> {
-    let h = hives::get(&state.db, HiveId(hive)).await?;
+    let h = hives::get(&state.db, hive).await?;
     let now = state.now();
     let rows = distributions::upcoming_for(&state.db, ctx.user.as_ref(), &h, now).await?;
     Ok(axum::Json(
@@ -227,10 +227,10 @@ async fn list(
 async fn create(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(hive): Path<i64>,
+    Path(hive): Path<HiveId>,
     Json(form): Json<DistributionForm>,
 ) -> AppResult<impl IntoResponse> {
-    let h = hives::managed(&state.db, &user, HiveId(hive)).await?;
+    let h = hives::managed(&state.db, &user, hive).await?;
     let window = form.parse(tz_of(&h)).map_err(AppError::Invalid)?;
     let now = state.now();
     let rows = distributions::create(&state.db, &user, &h, &[window], now).await?;
@@ -246,10 +246,10 @@ async fn create(
 async fn create_weekly(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(hive): Path<i64>,
+    Path(hive): Path<HiveId>,
     Json(form): Json<WeeklyForm>,
 ) -> AppResult<impl IntoResponse> {
-    let h = hives::managed(&state.db, &user, HiveId(hive)).await?;
+    let h = hives::managed(&state.db, &user, hive).await?;
     let (schedule, weeks) = form.parse().map_err(AppError::Invalid)?;
     let now = state.now();
     let windows = distributions::weekly_windows(&h, &schedule, weeks, now)
@@ -269,57 +269,49 @@ async fn create_weekly(
 async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
 ) -> AppResult<impl IntoResponse> {
-    let d = distributions::visible(&state.db, ctx.user.as_ref(), DistributionId(id)).await?;
+    let d = distributions::visible(&state.db, ctx.user.as_ref(), id).await?;
     Ok(axum::Json(DistributionView::from_model(&d, state.now())))
 }
 
 async fn open(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
 ) -> AppResult<impl IntoResponse> {
-    let d = distributions::open_early(&state, &user, DistributionId(id)).await?;
+    let d = distributions::open_early(&state, &user, id).await?;
     Ok(axum::Json(DistributionView::from_model(&d, state.now())))
 }
 
 async fn close(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
 ) -> AppResult<impl IntoResponse> {
-    distributions::close_now(&state, &user, DistributionId(id)).await?;
-    crate::jobs::run_now(&state, Job::CloseDistribution(DistributionId(id))).await?;
-    let d = distributions::get(&state.db, DistributionId(id)).await?;
+    distributions::close_now(&state, &user, id).await?;
+    crate::jobs::run_now(&state, Job::CloseDistribution(id)).await?;
+    let d = distributions::get(&state.db, id).await?;
     Ok(axum::Json(DistributionView::from_model(&d, state.now())))
 }
 
 async fn cancel(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
 ) -> AppResult<impl IntoResponse> {
-    let d = distributions::cancel(&state, &user, DistributionId(id)).await?;
+    let d = distributions::cancel(&state, &user, id).await?;
     Ok(axum::Json(DistributionView::from_model(&d, state.now())))
 }
 
 async fn join(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path((id, producer)): Path<(i64, i64)>,
+    Path((id, producer)): Path<(DistributionId, ProducerId)>,
     Json(form): Json<MinOrderForm>,
 ) -> AppResult<impl IntoResponse> {
     let min = form.parse().map_err(AppError::Invalid)?;
-    let row = offers::join(
-        &state.db,
-        &user,
-        DistributionId(id),
-        ProducerId(producer),
-        min,
-        state.now(),
-    )
-    .await?;
+    let row = offers::join(&state.db, &user, id, producer, min, state.now()).await?;
     Ok(axum::Json(Participation {
         distribution_id: DistributionId(row.distribution_id),
         producer_id: ProducerId(row.producer_id),
@@ -331,9 +323,9 @@ async fn join(
 async fn list_offers(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
 ) -> AppResult<impl IntoResponse> {
-    let d = distributions::visible(&state.db, Some(&user), DistributionId(id)).await?;
+    let d = distributions::visible(&state.db, Some(&user), id).await?;
     let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
     let allowed = hives::can_manage(&user, &hive)
         || hives::is_member(&state.db, user.id, HiveId(hive.id)).await?
@@ -349,7 +341,7 @@ async fn list_offers(
 async fn add_offer(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
     Json(form): Json<OfferForm>,
 ) -> AppResult<impl IntoResponse> {
     let mut e = FieldErrors::default();
@@ -358,15 +350,7 @@ async fn add_offer(
     let (Some(product), Some(cap)) = (product, cap) else {
         return Err(AppError::Invalid(e));
     };
-    let o = offers::add(
-        &state.db,
-        &user,
-        DistributionId(id),
-        ProductId(product),
-        cap,
-        state.now(),
-    )
-    .await?;
+    let o = offers::add(&state.db, &user, id, ProductId(product), cap, state.now()).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(NewOffer {
@@ -382,12 +366,12 @@ async fn add_offer(
 async fn set_cap(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OfferId>,
     Json(form): Json<OfferForm>,
 ) -> AppResult<impl IntoResponse> {
     let mut e = FieldErrors::default();
     let cap = parse_cap(&mut e, &form.quantity_available).ok_or(AppError::Invalid(e))?;
-    let o = offers::set_cap(&state.db, &user, OfferId(id), cap).await?;
+    let o = offers::set_cap(&state.db, &user, id, cap).await?;
     Ok(axum::Json(OfferCap {
         id: OfferId(o.id),
         quantity_available: o.quantity_cap,
@@ -398,16 +382,16 @@ async fn set_cap(
 async fn remove_offer(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OfferId>,
 ) -> AppResult<StatusCode> {
-    offers::remove(&state.db, &user, OfferId(id)).await?;
+    offers::remove(&state.db, &user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn place(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
     headers: HeaderMap,
     Json(form): Json<OrderForm>,
 ) -> AppResult<impl IntoResponse> {
@@ -426,7 +410,7 @@ async fn place(
         test_card: form.test_card.clone(),
         replaces: None,
     };
-    let order = orders::place(&state, &user, DistributionId(id), new).await?;
+    let order = orders::place(&state, &user, id, new).await?;
     Ok((StatusCode::CREATED, axum::Json(order)))
 }
 
@@ -465,9 +449,9 @@ async fn my_orders(
 async fn show_order(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrderId>,
 ) -> AppResult<impl IntoResponse> {
-    let o = orders::visible(&state.db, &user, OrderId(id)).await?;
+    let o = orders::visible(&state.db, &user, id).await?;
     Ok(axum::Json(
         orders::view(&state.db, OrderId(o.id), state.now()).await?,
     ))
@@ -476,9 +460,7 @@ async fn show_order(
 async fn cancel_order(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrderId>,
 ) -> AppResult<impl IntoResponse> {
-    Ok(axum::Json(
-        orders::cancel(&state, &user, OrderId(id)).await?,
-    ))
+    Ok(axum::Json(orders::cancel(&state, &user, id).await?))
 }

@@ -207,9 +207,12 @@ async fn create(
     ))
 }
 
-async fn show(State(state): State<AppState>, Path(id): Path<i64>) -> AppResult<impl IntoResponse> {
-    let hive = hives::get(&state.db, HiveId(id)).await?;
-    let members = hives::member_count(&state.db, HiveId(id)).await?;
+async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<HiveId>,
+) -> AppResult<impl IntoResponse> {
+    let hive = hives::get(&state.db, id).await?;
+    let members = hives::member_count(&state.db, id).await?;
     Ok(axum::Json(HivePage {
         hive: HiveView::from_model(hive, None),
         members,
@@ -219,26 +222,26 @@ async fn show(State(state): State<AppState>, Path(id): Path<i64>) -> AppResult<i
 async fn update(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
     Json(form): Json<HiveForm>,
 ) -> AppResult<impl IntoResponse> {
-    hives::managed(&state.db, &user, HiveId(id)).await?;
+    hives::managed(&state.db, &user, id).await?;
     let input = form.parse().map_err(AppError::Invalid)?;
     Ok(axum::Json(
-        hives::update(&state.db, &user, HiveId(id), input).await?,
+        hives::update(&state.db, &user, id, input).await?,
     ))
 }
 
 async fn join(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
 ) -> AppResult<impl IntoResponse> {
-    hives::join(&state.db, &user, HiveId(id), state.now()).await?;
+    hives::join(&state.db, &user, id, state.now()).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(Membership {
-            hive_id: HiveId(id),
+            hive_id: id,
             user_id: user.id,
         }),
     ))
@@ -247,9 +250,9 @@ async fn join(
 async fn leave(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
 ) -> AppResult<StatusCode> {
-    hives::leave(&state.db, &user, HiveId(id)).await?;
+    hives::leave(&state.db, &user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -257,9 +260,9 @@ async fn leave(
 async fn producers_of(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
 ) -> AppResult<impl IntoResponse> {
-    let hive = hives::get(&state.db, HiveId(id)).await?;
+    let hive = hives::get(&state.db, id).await?;
     let manager = ctx
         .user
         .as_ref()
@@ -277,54 +280,48 @@ async fn producers_of(
 async fn request(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
     Json(form): Json<HiveRequestForm>,
 ) -> AppResult<impl IntoResponse> {
     let mut e = FieldErrors::default();
     let producer =
         parse_id(&mut e, "producer_id", &form.producer_id).ok_or(AppError::Invalid(e))?;
-    let r = approvals::request_hive(
-        &state.db,
-        &user,
-        HiveId(id),
-        ProducerId(producer),
-        state.now(),
-    )
-    .await
-    .map_err(|e| match e {
-        // The hive is in the path here: a missing one is a 404, not a field message.
-        AppError::Invalid(f)
-            if f.0
-                .get("hive_id")
-                .is_some_and(|m| m.iter().any(|m| m.key == "error.no_such_hive")) =>
-        {
-            AppError::NotFound
-        }
-        // The body names the producer, so that is the field a refusal is about.
-        AppError::Invalid(mut f) => {
-            if let Some(msgs) = f.0.remove("hive_id") {
-                f.0.entry("producer_id".to_owned())
-                    .or_default()
-                    .extend(msgs);
-            }
+    let r = approvals::request_hive(&state.db, &user, id, ProducerId(producer), state.now())
+        .await
+        .map_err(|e| match e {
+            // The hive is in the path here: a missing one is a 404, not a field message.
             AppError::Invalid(f)
-        }
-        e => e,
-    })?;
+                if f.0
+                    .get("hive_id")
+                    .is_some_and(|m| m.iter().any(|m| m.key == "error.no_such_hive")) =>
+            {
+                AppError::NotFound
+            }
+            // The body names the producer, so that is the field a refusal is about.
+            AppError::Invalid(mut f) => {
+                if let Some(msgs) = f.0.remove("hive_id") {
+                    f.0.entry("producer_id".to_owned())
+                        .or_default()
+                        .extend(msgs);
+                }
+                AppError::Invalid(f)
+            }
+            e => e,
+        })?;
     Ok((StatusCode::CREATED, axum::Json(r)))
 }
 
 async fn approve(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path((hive, producer)): Path<(i64, i64)>,
+    Path((hive, producer)): Path<(HiveId, ProducerId)>,
 ) -> AppResult<impl IntoResponse> {
     Ok(axum::Json(
         approvals::decide(
             &state.db,
             &user,
-            HiveId(hive),
-            ProducerId(producer),
+            hive,
+            producer,
             ApprovalStatus::Approved,
             state.now(),
         )
@@ -335,14 +332,14 @@ async fn approve(
 async fn reject(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path((hive, producer)): Path<(i64, i64)>,
+    Path((hive, producer)): Path<(HiveId, ProducerId)>,
 ) -> AppResult<impl IntoResponse> {
     Ok(axum::Json(
         approvals::decide(
             &state.db,
             &user,
-            HiveId(hive),
-            ProducerId(producer),
+            hive,
+            producer,
             ApprovalStatus::Rejected,
             state.now(),
         )

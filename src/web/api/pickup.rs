@@ -3,7 +3,7 @@
 use crate::AppState;
 use crate::domain::job::Job;
 use crate::domain::settlement::PickList;
-use crate::domain::{DistributionId, OrderId, ProducerId};
+use crate::domain::{DistributionId, HiveId, OrderId, ProducerId};
 use crate::error::{AppError, AppResult};
 use crate::services::complete::BankTransfer;
 use crate::services::distributions::DistributionView;
@@ -150,28 +150,18 @@ async fn onboarding(
 async fn producer_onboarding(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
 ) -> AppResult<impl IntoResponse> {
-    onboarding(
-        &state,
-        &user,
-        crate::services::connect::Payee::Producer(ProducerId(id)),
-    )
-    .await
+    onboarding(&state, &user, crate::services::connect::Payee::Producer(id)).await
 }
 
 /// A link where the hive's manager links the Stripe account its host fees go to.
 async fn hive_onboarding(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<HiveId>,
 ) -> AppResult<impl IntoResponse> {
-    onboarding(
-        &state,
-        &user,
-        crate::services::connect::Payee::Hive(crate::domain::HiveId(id)),
-    )
-    .await
+    onboarding(&state, &user, crate::services::connect::Payee::Hive(id)).await
 }
 
 async fn invoice(
@@ -187,31 +177,31 @@ async fn invoice(
 async fn order_invoices(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrderId>,
 ) -> AppResult<impl IntoResponse> {
     Ok(axum::Json(
-        crate::services::invoices::of_order(&state.db, &user, id).await?,
+        crate::services::invoices::of_order(&state.db, &user, id.0).await?,
     ))
 }
 
 async fn distribution_invoices(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
 ) -> AppResult<impl IntoResponse> {
     Ok(axum::Json(
-        crate::services::invoices::of_distribution(&state.db, &user, DistributionId(id)).await?,
+        crate::services::invoices::of_distribution(&state.db, &user, id).await?,
     ))
 }
 
 async fn complete(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
 ) -> AppResult<impl IntoResponse> {
-    crate::services::complete::complete_now(&state, &user, DistributionId(id)).await?;
-    crate::jobs::run_now(&state, Job::TransferPayouts(DistributionId(id))).await?;
-    let d = crate::services::distributions::get(&state.db, DistributionId(id)).await?;
+    crate::services::complete::complete_now(&state, &user, id).await?;
+    crate::jobs::run_now(&state, Job::TransferPayouts(id)).await?;
+    let d = crate::services::distributions::get(&state.db, id).await?;
     Ok(axum::Json(DistributionView::from_model(&d, state.now())))
 }
 
@@ -239,9 +229,9 @@ struct Named {
 async fn pick_lists(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
 ) -> AppResult<impl IntoResponse> {
-    let (_, lists) = pickup::pick_lists(&state.db, &user, DistributionId(id)).await?;
+    let (_, lists) = pickup::pick_lists(&state.db, &user, id).await?;
     Ok(axum::Json(
         lists
             .into_iter()
@@ -257,12 +247,11 @@ async fn pick_lists(
 pub async fn pick_list_csv(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path((id, producer)): Path<(i64, i64)>,
+    Path((id, producer)): Path<(DistributionId, ProducerId)>,
     Query(layout): Query<crate::web::forms::LayoutQuery>,
 ) -> AppResult<impl IntoResponse> {
     let layout = layout.parse()?;
-    let (_, _, pl) =
-        pickup::pick_list(&state.db, &user, DistributionId(id), ProducerId(producer)).await?;
+    let (_, _, pl) = pickup::pick_list(&state.db, &user, id, producer).await?;
     Ok(crate::web::render::csv_download(
         &format!("pick-list-{id}-{producer}.csv"),
         pickup::pick_list_csv(&pl, layout),
@@ -272,37 +261,30 @@ pub async fn pick_list_csv(
 async fn pickup_sheet(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
 ) -> AppResult<impl IntoResponse> {
-    let (_, sheet) = pickup::pickup_sheet(&state.db, &user, DistributionId(id)).await?;
+    let (_, sheet) = pickup::pickup_sheet(&state.db, &user, id).await?;
     Ok(axum::Json(sheet))
 }
 
 async fn payouts(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<DistributionId>,
 ) -> AppResult<impl IntoResponse> {
-    let (_, rows) = pickup::payouts(&state.db, &user, DistributionId(id)).await?;
+    let (_, rows) = pickup::payouts(&state.db, &user, id).await?;
     Ok(axum::Json(rows))
 }
 
 async fn shortages(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path((id, producer)): Path<(i64, i64)>,
+    Path((id, producer)): Path<(DistributionId, ProducerId)>,
     Json(form): Json<ShortageForm>,
 ) -> AppResult<impl IntoResponse> {
-    crate::services::producers::owned(&state.db, &user, ProducerId(producer)).await?;
+    crate::services::producers::owned(&state.db, &user, producer).await?;
     let report = form.parse().map_err(AppError::Invalid)?;
-    let outcome = pickup::record_shortages(
-        &state,
-        &user,
-        DistributionId(id),
-        ProducerId(producer),
-        &report,
-    )
-    .await?;
+    let outcome = pickup::record_shortages(&state, &user, id, producer, &report).await?;
     Ok(axum::Json(outcome))
 }
 
@@ -323,7 +305,7 @@ impl Default for CollectedForm {
 async fn collected(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrderId>,
     body: axum::body::Bytes,
 ) -> AppResult<impl IntoResponse> {
     let form: CollectedForm = if body.iter().all(u8::is_ascii_whitespace) {
@@ -331,7 +313,7 @@ async fn collected(
     } else {
         serde_json::from_slice(&body).map_err(|_| AppError::field("collected", "error.invalid"))?
     };
-    let (o, basket) = pickup::set_collected(&state, &user, OrderId(id), form.collected).await?;
+    let (o, basket) = pickup::set_collected(&state, &user, id, form.collected).await?;
     Ok(axum::Json(Collected {
         id: OrderId(o.id),
         basket,

@@ -60,19 +60,11 @@ impl ForecastQuery {
 async fn producer_forecast(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProducerId>,
     Query(q): Query<ForecastQuery>,
 ) -> AppResult<impl IntoResponse> {
     let (hive, distribution) = q.parse()?;
     Ok(axum::Json(
-        forecast::producer_forecast(
-            &state.db,
-            &user,
-            ProducerId(id),
-            hive,
-            distribution,
-            state.now(),
-        )
-        .await?,
+        forecast::producer_forecast(&state.db, &user, id, hive, distribution, state.now()).await?,
     ))
 }
