@@ -300,7 +300,7 @@ async fn changing_an_order_keeps_it_until_the_new_one_is_paid() {
         assert_eq!(old.texts("#order-status"), ["cancelled"]);
         assert_eq!(
             old.texts("#refunds li"),
-            ["Replaced by a changed order : €29.00"]
+            ["Replaced by a changed order: €29.00"]
         );
         assert!(old.texts("#editing").is_empty());
         assert_eq!(b.follow(&second).await.texts("#total"), ["€23.80"]);
