@@ -354,7 +354,10 @@ async fn the_pages_run_a_whole_week() {
         assert!(b.get("/orders").await.contains("Ruche de Tours"));
 
         // The manager sees it.
-        assert!(m.get(&manage_url).await.texts("#orders-summary")[0].starts_with("1 paid order,"));
+        assert_eq!(
+            m.get(&manage_url).await.texts("#orders-summary"),
+            ["1 paid order, €12.20 in all."]
+        );
         // The member changes the order: refunded, back in the basket, paid again with one carrot less.
         let order_url = paid.location.clone().expect("order url");
         let reopened = b

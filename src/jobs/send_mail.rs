@@ -22,11 +22,12 @@ pub async fn prepare(state: &AppState, m: &Message) -> AppResult<Rendered> {
     let template = m
         .template
         .ok_or_else(|| AppError::Internal(format!("unknown mail {}", m.template_name)))?;
-    let payload = match serde_json::from_str::<close::BasketRef>(&m.payload) {
-        Ok(r) if template == Template::BasketConfirmed => {
-            close::basket_mail(state, &r, m.lang).await?
-        }
-        _ => serde_json::from_str(&m.payload)
+    let reference = (template == Template::BasketConfirmed)
+        .then(|| serde_json::from_str::<close::BasketRef>(&m.payload).ok())
+        .flatten();
+    let payload = match reference {
+        Some(r) => close::basket_mail(state, &r, m.lang).await?,
+        None => serde_json::from_str(&m.payload)
             .map_err(|e| AppError::Internal(format!("mail payload: {e}")))?,
     };
     // Every mail a member may choose carries the one link that stops its kind for its recipient;

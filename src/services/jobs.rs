@@ -22,9 +22,6 @@ pub struct QueuedJob {
     pub status: JobStatus,
     /// Attempts so far, this one included once claimed.
     pub attempts: i32,
-    pub run_at: DateTime<Utc>,
-    pub locked_by: Option<String>,
-    pub last_error: Option<String>,
 }
 
 impl From<jobs::Model> for QueuedJob {
@@ -35,9 +32,6 @@ impl From<jobs::Model> for QueuedJob {
             status: JobStatus::parse(&row.status).unwrap_or(JobStatus::Failed),
             kind: row.kind,
             attempts: row.attempts,
-            run_at: row.run_at,
-            locked_by: row.locked_by,
-            last_error: row.last_error,
         }
     }
 }
@@ -161,18 +155,6 @@ pub async fn find<C: ConnectionTrait>(db: &C, job: Job) -> AppResult<Option<Queu
         .one(db)
         .await?
         .map(QueuedJob::from))
-}
-
-/// Every job row, oldest first, for operators and tests.
-pub async fn all<C: ConnectionTrait>(db: &C) -> AppResult<Vec<QueuedJob>> {
-    use sea_orm::QueryOrder;
-    Ok(jobs::Entity::find()
-        .order_by_asc(jobs::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(QueuedJob::from)
-        .collect())
 }
 
 /// Gives back the jobs `worker` is running, as a stopping process does, so another worker takes

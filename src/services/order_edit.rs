@@ -73,7 +73,11 @@ pub async fn start(state: &AppState, user: &CurrentUser, id: OrderId) -> AppResu
     for l in &lines {
         *units.entry(l.offer_id).or_default() += l.quantity;
     }
-    clear(&txn, user, order.distribution_id).await?;
+    basket_items::Entity::delete_many()
+        .filter(basket_items::Column::UserId.eq(user.id.0))
+        .filter(basket_items::Column::DistributionId.eq(order.distribution_id))
+        .exec(&txn)
+        .await?;
     basket_items::Entity::insert_many(units.into_iter().map(|(offer, quantity)| {
         basket_items::ActiveModel {
             user_id: Set(user.id.0),

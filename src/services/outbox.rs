@@ -239,15 +239,3 @@ pub async fn retry_at<C: ConnectionTrait>(
         .await?;
     Ok(())
 }
-
-/// Every message written to `to`, oldest first, for the account's export and for tests.
-pub async fn to<C: ConnectionTrait>(db: &C, to: &str) -> AppResult<Vec<Message>> {
-    Ok(outbox::Entity::find()
-        .filter(outbox::Column::ToEmail.eq(to))
-        .order_by_asc(outbox::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(Message::from)
-        .collect())
-}

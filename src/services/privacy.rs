@@ -170,10 +170,14 @@ async fn blocker(state: &AppState, user: UserId) -> AppResult<Option<Conflict>> 
         .collect();
     let unpaid = payouts::Entity::find()
         .filter(payouts::Column::ProducerId.is_in(farm_ids))
-        .filter(payouts::Column::Status.is_in([
-            crate::domain::payment::PayoutStatus::Pending.as_str(),
-            crate::domain::payment::PayoutStatus::Failed.as_str(),
-        ]))
+        .filter(
+            payouts::Column::Status.is_in(
+                crate::domain::payment::PayoutStatus::ALL
+                    .iter()
+                    .filter(|s| s.owed())
+                    .map(|s| s.as_str()),
+            ),
+        )
         .count(db)
         .await?;
     if unpaid > 0 {
