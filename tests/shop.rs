@@ -205,6 +205,9 @@ async fn changing_an_order_keeps_what_the_basket_already_held() {
         let basket = b.follow(&editing).await;
         // 2 × 2.90 + 3 × 3.50
         assert_eq!(basket.texts("#total"), ["€16.30"], "{}", basket.body);
+        // Asked again, nothing is added twice.
+        let again = b.post(&format!("{order_url}/edit"), &[]).await;
+        assert_eq!(b.follow(&again).await.texts("#total"), ["€16.30"]);
     })
     .await;
 }

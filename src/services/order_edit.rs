@@ -50,6 +50,14 @@ pub async fn start(state: &AppState, user: &CurrentUser, id: OrderId) -> AppResu
     ) {
         return Err(AppError::Conflict(Conflict::OrderingClosed));
     }
+    // Asked again while the basket already edits this order: it holds the order's lines and
+    // whatever the member changed since, none of which is added twice.
+    if current(&state.db, user, DistributionId(order.distribution_id))
+        .await?
+        .is_some_and(|e| e.order_id == id)
+    {
+        return Ok(DistributionId(order.distribution_id));
+    }
     let lines = order_lines::Entity::find()
         .filter(order_lines::Column::OrderId.eq(order.id))
         .all(&state.db)
