@@ -4,6 +4,8 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, 
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use super::state::states;
+
 /// How far a distribution's close has gone; each step commits on its own, so a close cut off
 /// half-way resumes at the step it reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -56,6 +58,15 @@ pub enum DistributionStatus {
     Cancelled,
 }
 
+states!(DistributionStatus {
+    Draft => "draft" <= [],
+    Open => "open" <= [Draft],
+    Closed => "closed" <= [Open],
+    Completed => "completed" <= [Closed],
+    // Called off until its baskets are handed out.
+    Cancelled => "cancelled" <= [Draft, Open, Closed],
+});
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TransitionError {
     pub from: DistributionStatus,
@@ -63,34 +74,8 @@ pub struct TransitionError {
 }
 
 impl DistributionStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DistributionStatus::Draft => "draft",
-            DistributionStatus::Open => "open",
-            DistributionStatus::Closed => "closed",
-            DistributionStatus::Completed => "completed",
-            DistributionStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<DistributionStatus> {
-        [
-            Self::Draft,
-            Self::Open,
-            Self::Closed,
-            Self::Completed,
-            Self::Cancelled,
-        ]
-        .into_iter()
-        .find(|d| d.as_str() == s)
-    }
-
-    fn to(
-        self,
-        to: DistributionStatus,
-        allowed: &[DistributionStatus],
-    ) -> Result<DistributionStatus, TransitionError> {
-        if allowed.contains(&self) {
+    fn to(self, to: DistributionStatus) -> Result<DistributionStatus, TransitionError> {
+        if self.can_become(to) {
             Ok(to)
         } else {
             Err(TransitionError { from: self, to })
@@ -99,28 +84,21 @@ impl DistributionStatus {
 
     /// Ordering opens, on time or early by the manager.
     pub fn open(self) -> Result<DistributionStatus, TransitionError> {
-        self.to(DistributionStatus::Open, &[DistributionStatus::Draft])
+        self.to(DistributionStatus::Open)
     }
 
     /// Ordering stops at the deadline.
     pub fn close(self) -> Result<DistributionStatus, TransitionError> {
-        self.to(DistributionStatus::Closed, &[DistributionStatus::Open])
+        self.to(DistributionStatus::Closed)
     }
 
     pub fn complete(self) -> Result<DistributionStatus, TransitionError> {
-        self.to(DistributionStatus::Completed, &[DistributionStatus::Closed])
+        self.to(DistributionStatus::Completed)
     }
 
     /// A distribution can be called off until its baskets are handed out.
     pub fn cancel(self) -> Result<DistributionStatus, TransitionError> {
-        self.to(
-            DistributionStatus::Cancelled,
-            &[
-                DistributionStatus::Draft,
-                DistributionStatus::Open,
-                DistributionStatus::Closed,
-            ],
-        )
+        self.to(DistributionStatus::Cancelled)
     }
 
     /// Producers may change their offers only before members can see them.

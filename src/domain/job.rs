@@ -1,6 +1,7 @@
 //! Background jobs as values: what each one does, the key that makes it unique, and the states its row goes through.
 
 use super::DistributionId;
+use super::state::states;
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
@@ -78,27 +79,15 @@ pub enum JobStatus {
     Failed,
 }
 
+// A running job whose claim ran out is claimed again as it stands.
+states!(JobStatus {
+    Queued => "queued" <= [Running],
+    Running => "running" <= [Queued, Running],
+    Done => "done" <= [Running],
+    Failed => "failed" <= [Running],
+});
+
 impl JobStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobStatus::Queued => "queued",
-            JobStatus::Running => "running",
-            JobStatus::Done => "done",
-            JobStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<JobStatus> {
-        [
-            JobStatus::Queued,
-            JobStatus::Running,
-            JobStatus::Done,
-            JobStatus::Failed,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-
     /// The status after a failed attempt, the `attempts`-th.
     pub fn after_failure(attempts: i32) -> JobStatus {
         if attempts >= MAX_ATTEMPTS {

@@ -8,6 +8,7 @@ pub mod forecast;
 pub mod geo;
 pub mod ids;
 pub mod job;
+pub mod mail;
 pub mod money;
 pub mod order;
 pub mod payment;
@@ -16,6 +17,7 @@ pub mod refund;
 pub mod search;
 pub mod settlement;
 pub mod spreadsheet;
+pub mod state;
 
 pub use account::{Email, Locale, Password};
 pub use approval::ApprovalStatus;

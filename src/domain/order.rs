@@ -1,6 +1,7 @@
 //! Orders: quantities, basket lines and totals per producer and per VAT rate, all in cents.
 
 use super::Cents;
+use super::state::states;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -19,34 +20,34 @@ pub enum OrderStatus {
     Expired,
 }
 
+states!(OrderStatus {
+    PendingPayment => "pending_payment" <= [],
+    Paid => "paid" <= [PendingPayment],
+    PaymentFailed => "payment_failed" <= [PendingPayment],
+    Cancelled => "cancelled" <= [PendingPayment, Paid],
+    Expired => "expired" <= [PendingPayment],
+});
+
 impl OrderStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::PendingPayment => "pending_payment",
-            OrderStatus::Paid => "paid",
-            OrderStatus::PaymentFailed => "payment_failed",
-            OrderStatus::Cancelled => "cancelled",
-            OrderStatus::Expired => "expired",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<OrderStatus> {
-        [
-            Self::PendingPayment,
-            Self::Paid,
-            Self::PaymentFailed,
-            Self::Cancelled,
-            Self::Expired,
-        ]
-        .into_iter()
-        .find(|o| o.as_str() == s)
-    }
-
     /// Orders that hold stock: waiting for payment or paid.
     pub fn holds_stock(self) -> bool {
         matches!(self, OrderStatus::PendingPayment | OrderStatus::Paid)
     }
 }
+
+/// Where one line of a paid order stands after the close.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineStatus {
+    /// To be picked and handed out.
+    Ordered,
+    /// Its producer's minimum was not reached: not delivered, refunded.
+    BelowMinimum,
+}
+
+states!(LineStatus {
+    Ordered => "ordered" <= [],
+    BelowMinimum => "below_minimum" <= [Ordered],
+});
 
 /// A quantity a member typed: a whole number from 1 to [`MAX_QUANTITY`].
 pub fn parse_quantity(input: &str) -> Result<i64, &'static str> {

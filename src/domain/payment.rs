@@ -1,23 +1,6 @@
 //! Where money stands: a member's payment, a refund, a producer's payout, each a state stored as text.
 
-/// A statuses enum stored as text: its text, and back.
-macro_rules! stored_as_text {
-    ($name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text),*
-                }
-            }
-
-            pub fn parse(s: &str) -> Option<$name> {
-                $name::ALL.iter().copied().find(|v| v.as_str() == s)
-            }
-        }
-    };
-}
+use super::state::states;
 
 /// A member's payment of an order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,13 +17,15 @@ pub enum PaymentStatus {
     OrderCancelled,
 }
 
-stored_as_text!(PaymentStatus {
-    Pending => "pending",
-    Succeeded => "succeeded",
-    Failed => "failed",
-    Expired => "expired",
-    ChargeCanceled => "canceled",
-    OrderCancelled => "cancelled",
+// The provider's word that money was taken is final, whatever was recorded meanwhile; only a
+// declined charge took nothing.
+states!(PaymentStatus {
+    Pending => "pending" <= [],
+    Succeeded => "succeeded" <= [Pending, Expired, ChargeCanceled, OrderCancelled],
+    Failed => "failed" <= [Pending],
+    Expired => "expired" <= [Pending],
+    ChargeCanceled => "canceled" <= [Expired],
+    OrderCancelled => "cancelled" <= [Pending],
 });
 
 /// Money going back to a member.
@@ -51,9 +36,9 @@ pub enum RefundStatus {
     Succeeded,
 }
 
-stored_as_text!(RefundStatus {
-    Pending => "pending",
-    Succeeded => "succeeded",
+states!(RefundStatus {
+    Pending => "pending" <= [],
+    Succeeded => "succeeded" <= [Pending],
 });
 
 /// A producer's payout for a distribution, or a host fee.
@@ -71,12 +56,38 @@ pub enum PayoutStatus {
     Cancelled,
 }
 
-stored_as_text!(PayoutStatus {
-    Pending => "pending",
-    Paid => "paid",
-    BankTransfer => "bank_transfer",
-    Failed => "failed",
+states!(PayoutStatus {
+    Pending => "pending" <= [],
+    Paid => "paid" <= [Pending, Failed, BankTransfer],
+    BankTransfer => "bank_transfer" <= [Pending, Failed],
+    Failed => "failed" <= [Pending],
+    Cancelled => "cancelled" <= [Pending, Failed],
+});
+
+/// Why money goes back to a member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefundReason {
+    /// The member cancelled the order.
+    Cancelled,
+    /// A changed order took its place.
+    Replaced,
+    /// Paid after the order expired or was cancelled.
+    LatePayment,
+    /// The hive called the distribution off.
+    DistributionCancelled,
+    /// Its producer did not reach their minimum.
+    BelowMinimum,
+    /// Missing at the pickup.
+    Shortage,
+}
+
+states!(RefundReason {
     Cancelled => "cancelled",
+    Replaced => "replaced",
+    LatePayment => "late_payment",
+    DistributionCancelled => "distribution_cancelled",
+    BelowMinimum => "below_minimum",
+    Shortage => "shortage",
 });
 
 impl PayoutStatus {
@@ -101,7 +112,39 @@ mod tests {
         for s in PayoutStatus::ALL {
             assert_eq!(PayoutStatus::parse(s.as_str()), Some(*s));
         }
+        for s in RefundReason::ALL {
+            assert_eq!(RefundReason::parse(s.as_str()), Some(*s));
+        }
         assert_eq!(PaymentStatus::parse("refunded"), None);
+    }
+
+    #[test]
+    fn money_taken_stays_taken_and_paid_out_stays_paid() {
+        use PaymentStatus as P;
+        assert!(P::Pending.can_become(P::Succeeded));
+        assert!(
+            P::Expired.can_become(P::Succeeded),
+            "paid at the last moment"
+        );
+        assert!(!P::Failed.can_become(P::Succeeded));
+        assert!(P::Expired.can_become(P::ChargeCanceled));
+        assert!(!P::Pending.can_become(P::ChargeCanceled));
+        for s in P::ALL {
+            assert!(!P::Succeeded.can_become(*s), "succeeded is final: {s}");
+        }
+        assert!(RefundStatus::Pending.can_become(RefundStatus::Succeeded));
+        assert!(!RefundStatus::Succeeded.can_become(RefundStatus::Pending));
+        for s in PayoutStatus::ALL {
+            assert!(
+                !PayoutStatus::Paid.can_become(*s),
+                "a transfer is final: {s}"
+            );
+            assert!(
+                !PayoutStatus::Cancelled.can_become(*s),
+                "called off is final: {s}"
+            );
+        }
+        assert!(PayoutStatus::BankTransfer.can_become(PayoutStatus::Paid));
     }
 
     #[test]

@@ -83,10 +83,7 @@ pub async fn transfer_payouts(state: &AppState, id: DistributionId) -> AppResult
     let host_fee: i64 = all.iter().map(|p| p.host_fee_cents).sum();
     let rows: Vec<payouts::Model> = all
         .into_iter()
-        .filter(|p| {
-            crate::domain::payment::PayoutStatus::parse(&p.status)
-                == Some(crate::domain::payment::PayoutStatus::Pending)
-        })
+        .filter(|p| PayoutStatus::parse(&p.status) == Some(PayoutStatus::Pending))
         .collect();
     let accounts: std::collections::HashMap<i64, Option<String>> = producers::Entity::find()
         .filter(producers::Column::Id.is_in(rows.iter().map(|r| r.producer_id)))
@@ -113,13 +110,11 @@ pub async fn transfer_payouts(state: &AppState, id: DistributionId) -> AppResult
             continue;
         };
         payouts::Entity::update_many()
-            .col_expr(payouts::Column::Status, Expr::value(status))
+            .col_expr(payouts::Column::Status, Expr::value(status.as_str()))
             .col_expr(payouts::Column::TransferRef, Expr::value(transfer_ref))
             .col_expr(payouts::Column::UpdatedAt, Expr::value(now))
             .filter(payouts::Column::Id.eq(row.id))
-            .filter(
-                payouts::Column::Status.eq(crate::domain::payment::PayoutStatus::Pending.as_str()),
-            )
+            .filter(payouts::Column::Status.is_in(status.reached_from_text()))
             .exec(&state.db)
             .await?;
     }
@@ -141,7 +136,7 @@ pub async fn transfer_payouts(state: &AppState, id: DistributionId) -> AppResult
             distribution_rows::Entity::update_many()
                 .col_expr(
                     distribution_rows::Column::HostFeeStatus,
-                    Expr::value(Some(status)),
+                    Expr::value(Some(status.as_str())),
                 )
                 .col_expr(
                     distribution_rows::Column::HostFeeTransferRef,
@@ -169,15 +164,12 @@ async fn pay(
     account: Option<String>,
     amount: i64,
     who: &str,
-) -> Option<(&'static str, Option<String>)> {
+) -> Option<(PayoutStatus, Option<String>)> {
     if amount == 0 {
-        return Some((PayoutStatus::Paid.as_str(), None));
+        return Some((PayoutStatus::Paid, None));
     }
     if !state.test_mode() && account.is_none() {
-        return Some((
-            PayoutStatus::BankTransfer.as_str(),
-            Some(format!("bank_{d}_{who}")),
-        ));
+        return Some((PayoutStatus::BankTransfer, Some(format!("bank_{d}_{who}"))));
     }
     let sent = state
         .payments
@@ -190,7 +182,7 @@ async fn pay(
         })
         .await;
     match sent {
-        Ok(t) => Some((PayoutStatus::Paid.as_str(), Some(t.provider_ref))),
+        Ok(t) => Some((PayoutStatus::Paid, Some(t.provider_ref))),
         Err(e) => {
             tracing::warn!(distribution = d, payee = who, error = %e, "transfer not done yet");
             None
@@ -230,10 +222,13 @@ pub async fn bank_transfers(db: &DatabaseConnection) -> AppResult<Vec<BankTransf
     for r in db
         .query_all_raw(raw(
             backend,
-            "SELECT d.id, d.pickup_starts_at, h.name, p.name, y.payout_cents, y.transfer_ref \
-             FROM payouts y JOIN distributions d ON d.id = y.distribution_id \
-             JOIN hives h ON h.id = d.hive_id JOIN producers p ON p.id = y.producer_id \
-             WHERE y.status = 'bank_transfer' ORDER BY d.id, p.name",
+            &format!(
+                "SELECT d.id, d.pickup_starts_at, h.name, p.name, y.payout_cents, y.transfer_ref \
+                 FROM payouts y JOIN distributions d ON d.id = y.distribution_id \
+                 JOIN hives h ON h.id = d.hive_id JOIN producers p ON p.id = y.producer_id \
+                 WHERE y.status = '{}' ORDER BY d.id, p.name",
+                PayoutStatus::BankTransfer
+            ),
             vec![],
         ))
         .await?
@@ -243,12 +238,15 @@ pub async fn bank_transfers(db: &DatabaseConnection) -> AppResult<Vec<BankTransf
     for r in db
         .query_all_raw(raw(
             backend,
-            "SELECT d.id, d.pickup_starts_at, h.name, u.name, \
-                    CAST(COALESCE(SUM(y.host_fee_cents), 0) AS BIGINT), d.host_fee_transfer_ref \
-             FROM distributions d JOIN hives h ON h.id = d.hive_id JOIN users u ON u.id = h.manager_id \
-             JOIN payouts y ON y.distribution_id = d.id \
-             WHERE d.host_fee_status = 'bank_transfer' \
-             GROUP BY d.id, d.pickup_starts_at, h.name, u.name, d.host_fee_transfer_ref ORDER BY d.id",
+            &format!(
+                "SELECT d.id, d.pickup_starts_at, h.name, u.name, \
+                        CAST(COALESCE(SUM(y.host_fee_cents), 0) AS BIGINT), d.host_fee_transfer_ref \
+                 FROM distributions d JOIN hives h ON h.id = d.hive_id JOIN users u ON u.id = h.manager_id \
+                 JOIN payouts y ON y.distribution_id = d.id \
+                 WHERE d.host_fee_status = '{}' \
+                 GROUP BY d.id, d.pickup_starts_at, h.name, u.name, d.host_fee_transfer_ref ORDER BY d.id",
+                PayoutStatus::BankTransfer
+            ),
             vec![],
         ))
         .await?

@@ -1,7 +1,8 @@
 //! The hive manager's dashboard: each settled distribution's orders, members, turnover, host fee and unsold share, and the producers' shares.
 
 use super::raw;
-use crate::domain::{Cents, DistributionId, HiveId, ProducerId};
+use crate::domain::order::LineStatus;
+use crate::domain::{Cents, DistributionId, HiveId, OrderStatus, ProducerId};
 use crate::error::AppResult;
 use crate::services::accounts::CurrentUser;
 use chrono::{DateTime, Utc};
@@ -58,26 +59,33 @@ pub async fn of_hive(
     let rows = db
         .query_all_raw(raw(
             backend,
-            "SELECT d.id, d.pickup_starts_at, d.status, \
-                    (SELECT COUNT(*) FROM orders o WHERE o.distribution_id = d.id AND o.status = 'paid'), \
-                    (SELECT COUNT(DISTINCT o.user_id) FROM orders o WHERE o.distribution_id = d.id AND o.status = 'paid'), \
-                    (SELECT CAST(COALESCE(SUM(p.sales_cents - p.refunds_cents), 0) AS BIGINT) FROM payouts p WHERE p.distribution_id = d.id), \
-                    (SELECT CAST(COALESCE(SUM(p.host_fee_cents), 0) AS BIGINT) FROM payouts p WHERE p.distribution_id = d.id) \
-             FROM distributions d WHERE d.hive_id = $1 AND d.close_step >= $2 \
-             ORDER BY d.pickup_starts_at",
+            &format!(
+                "SELECT d.id, d.pickup_starts_at, d.status, \
+                        (SELECT COUNT(*) FROM orders o WHERE o.distribution_id = d.id AND o.status = '{paid}'), \
+                        (SELECT COUNT(DISTINCT o.user_id) FROM orders o WHERE o.distribution_id = d.id AND o.status = '{paid}'), \
+                        (SELECT CAST(COALESCE(SUM(p.sales_cents - p.refunds_cents), 0) AS BIGINT) FROM payouts p WHERE p.distribution_id = d.id), \
+                        (SELECT CAST(COALESCE(SUM(p.host_fee_cents), 0) AS BIGINT) FROM payouts p WHERE p.distribution_id = d.id) \
+                 FROM distributions d WHERE d.hive_id = $1 AND d.close_step >= $2 \
+                 ORDER BY d.pickup_starts_at",
+                paid = OrderStatus::Paid,
+            ),
             vec![hive.0.into(), settled.into()],
         ))
         .await?;
     let brought = db
         .query_all_raw(raw(
             backend,
-            "SELECT f.distribution_id, CAST(SUM(f.quantity_cap) AS BIGINT), \
-                    CAST(COALESCE(SUM((SELECT SUM(COALESCE(ol.delivered_quantity, ol.quantity)) \
-                        FROM order_lines ol JOIN orders o ON o.id = ol.order_id \
-                        WHERE ol.offer_id = f.id AND o.status = 'paid' AND ol.status = 'ordered')), 0) AS BIGINT) \
-             FROM offers f JOIN distributions d ON d.id = f.distribution_id \
-             WHERE d.hive_id = $1 AND d.close_step >= $2 AND f.quantity_cap IS NOT NULL \
-             GROUP BY f.distribution_id",
+            &format!(
+                "SELECT f.distribution_id, CAST(SUM(f.quantity_cap) AS BIGINT), \
+                        CAST(COALESCE(SUM((SELECT SUM(COALESCE(ol.delivered_quantity, ol.quantity)) \
+                            FROM order_lines ol JOIN orders o ON o.id = ol.order_id \
+                            WHERE ol.offer_id = f.id AND o.status = '{paid}' AND ol.status = '{ordered}')), 0) AS BIGINT) \
+                 FROM offers f JOIN distributions d ON d.id = f.distribution_id \
+                 WHERE d.hive_id = $1 AND d.close_step >= $2 AND f.quantity_cap IS NOT NULL \
+                 GROUP BY f.distribution_id",
+                paid = OrderStatus::Paid,
+                ordered = LineStatus::Ordered,
+            ),
             vec![hive.0.into(), settled.into()],
         ))
         .await?;

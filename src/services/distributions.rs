@@ -486,6 +486,10 @@ async fn reverse_payouts<C: ConnectionTrait>(db: &C, d: i64, now: DateTime<Utc>)
         )
         .col_expr(entity::payouts::Column::UpdatedAt, Expr::value(now))
         .filter(entity::payouts::Column::DistributionId.eq(d))
+        .filter(
+            entity::payouts::Column::Status
+                .is_in(crate::domain::payment::PayoutStatus::Cancelled.reached_from_text()),
+        )
         .exec(db)
         .await?;
     Ok(())

@@ -1,9 +1,12 @@
 //! Demand history of settled distributions, and the forecast replayed over it.
 
 use super::approvals;
-use super::{distributions, producers, raw};
+use super::{distributions, listed, producers, raw};
 use crate::domain::forecast::{self, Backtest};
-use crate::domain::{DistributionId, HiveId, ProducerId, ProductId};
+use crate::domain::order::LineStatus;
+use crate::domain::{
+    DistributionId, DistributionStatus, HiveId, OrderStatus, ProducerId, ProductId,
+};
 use crate::error::{AppError, AppResult};
 use crate::services::accounts::CurrentUser;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -48,16 +51,19 @@ pub async fn history<C: ConnectionTrait>(
             db.get_database_backend(),
             &format!(
                 "SELECT f.producer_id, f.product_id, d.hive_id, d.id, d.pickup_starts_at, f.quantity_cap, \
-                        CAST(COALESCE(SUM(CASE WHEN o.status = 'paid' THEN ol.quantity ELSE 0 END), 0) AS BIGINT), \
-                        CAST(COALESCE(SUM(CASE WHEN o.status = 'paid' AND ol.status = 'ordered' \
+                        CAST(COALESCE(SUM(CASE WHEN o.status = '{paid}' THEN ol.quantity ELSE 0 END), 0) AS BIGINT), \
+                        CAST(COALESCE(SUM(CASE WHEN o.status = '{paid}' AND ol.status = '{ordered}' \
                              THEN COALESCE(ol.delivered_quantity, ol.quantity) ELSE 0 END), 0) AS BIGINT) \
                  FROM offers f \
                  JOIN distributions d ON d.id = f.distribution_id \
                  LEFT JOIN order_lines ol ON ol.offer_id = f.id \
                  LEFT JOIN orders o ON o.id = ol.order_id \
-                 WHERE d.close_step >= $1 AND d.status IN ('closed', 'completed'){only} \
+                 WHERE d.close_step >= $1 AND d.status IN ({held}){only} \
                  GROUP BY f.producer_id, f.product_id, d.hive_id, d.id, d.pickup_starts_at, f.quantity_cap \
-                 ORDER BY d.pickup_starts_at, d.id, f.producer_id, f.product_id"
+                 ORDER BY d.pickup_starts_at, d.id, f.producer_id, f.product_id",
+                paid = OrderStatus::Paid,
+                ordered = LineStatus::Ordered,
+                held = listed(&[DistributionStatus::Closed, DistributionStatus::Completed]),
             ),
             vec![super::close::SETTLED.into()],
         ))
@@ -307,10 +313,14 @@ async fn live_quantities(
         let rows = db
             .query_all_raw(raw(
                 db.get_database_backend(),
-                "SELECT f.product_id, CAST(SUM(ol.quantity) AS BIGINT) FROM order_lines ol \
-                 JOIN orders o ON o.id = ol.order_id JOIN offers f ON f.id = ol.offer_id \
-                 WHERE o.distribution_id = $1 AND o.status = 'paid' AND ol.status = 'ordered' \
-                 AND ol.producer_id = $2 GROUP BY f.product_id",
+                &format!(
+                    "SELECT f.product_id, CAST(SUM(ol.quantity) AS BIGINT) FROM order_lines ol \
+                     JOIN orders o ON o.id = ol.order_id JOIN offers f ON f.id = ol.offer_id \
+                     WHERE o.distribution_id = $1 AND o.status = '{}' AND ol.status = '{}' \
+                     AND ol.producer_id = $2 GROUP BY f.product_id",
+                    OrderStatus::Paid,
+                    LineStatus::Ordered
+                ),
                 vec![d.id.into(), producer.0.into()],
             ))
             .await?;

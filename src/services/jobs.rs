@@ -75,7 +75,7 @@ pub async fn claim<C: ConnectionTrait>(
     only: Option<i64>,
 ) -> AppResult<Option<QueuedJob>> {
     let backend = db.get_database_backend();
-    let (queued, running) = (JobStatus::Queued.as_str(), JobStatus::Running.as_str());
+    let (queued, running) = (JobStatus::Queued, JobStatus::Running);
     let due = format!(
         "((status = '{queued}' AND run_at <= $1) OR (status = '{running}' AND locked_until < $1))"
     );
@@ -114,6 +114,7 @@ pub async fn finish<C: ConnectionTrait>(db: &C, job: &QueuedJob, worker: &str) -
         )
         .filter(jobs::Column::Id.eq(job.id))
         .filter(jobs::Column::LockedBy.eq(worker))
+        .filter(jobs::Column::Status.is_in(JobStatus::Done.reached_from_text()))
         .exec(db)
         .await?;
     Ok(())
@@ -127,11 +128,9 @@ pub async fn fail<C: ConnectionTrait>(
     error: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    let next = JobStatus::after_failure(job.attempts);
     jobs::Entity::update_many()
-        .col_expr(
-            jobs::Column::Status,
-            Expr::value(JobStatus::after_failure(job.attempts).as_str()),
-        )
+        .col_expr(jobs::Column::Status, Expr::value(next.as_str()))
         .col_expr(
             jobs::Column::RunAt,
             Expr::value(now + backoff(job.attempts)),
@@ -143,6 +142,7 @@ pub async fn fail<C: ConnectionTrait>(
         .col_expr(jobs::Column::LastError, Expr::value(Some(error.to_owned())))
         .filter(jobs::Column::Id.eq(job.id))
         .filter(jobs::Column::LockedBy.eq(worker))
+        .filter(jobs::Column::Status.is_in(next.reached_from_text()))
         .exec(db)
         .await?;
     Ok(())
@@ -174,7 +174,7 @@ pub async fn hand_back<C: ConnectionTrait>(db: &C, worker: &str) -> AppResult<u6
             jobs::Column::Attempts,
             sea_orm::sea_query::ExprTrait::sub(Expr::col(jobs::Column::Attempts), 1),
         )
-        .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
+        .filter(jobs::Column::Status.is_in(JobStatus::Queued.reached_from_text()))
         .filter(jobs::Column::LockedBy.eq(worker))
         .exec(db)
         .await?;

@@ -73,6 +73,13 @@ where
     Ok((rows, total))
 }
 
+/// States written into SQL as literals, `'paid', 'pending_payment'`: their texts are fixed words,
+/// and a literal lets the database use an index on that state where a parameter might not.
+pub fn listed<S: std::fmt::Display>(states: &[S]) -> String {
+    let quoted: Vec<String> = states.iter().map(|s| format!("'{s}'")).collect();
+    quoted.join(", ")
+}
+
 /// A raw statement written with PostgreSQL's `$1` placeholders, numbered `?1` for SQLite.
 pub fn raw(backend: DatabaseBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = match backend {

@@ -213,14 +213,7 @@ pub(crate) async fn take_place_of<C: ConnectionTrait>(
     replaced: i64,
     now: DateTime<Utc>,
 ) -> AppResult<Option<(orders::Model, Option<entity::refunds::Model>)>> {
-    let moved = order_service::move_status(
-        db,
-        replaced,
-        &[OrderStatus::PendingPayment, OrderStatus::Paid],
-        OrderStatus::Cancelled,
-        now,
-    )
-    .await?;
+    let moved = order_service::move_status(db, replaced, OrderStatus::Cancelled, now).await?;
     if !moved {
         unlink(db, new.id, replaced).await?;
         return Ok(None);
@@ -230,7 +223,13 @@ pub(crate) async fn take_place_of<C: ConnectionTrait>(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let refund = refunds::record_whole(db, &old, "replaced", now).await?;
+    let refund = refunds::record_whole(
+        db,
+        &old,
+        crate::domain::payment::RefundReason::Replaced,
+        now,
+    )
+    .await?;
     if refund.is_none() {
         order_service::set_payment_status(
             db,

@@ -6,8 +6,9 @@
 //! a whole is written again order by order.
 
 use super::outbox;
+use crate::domain::DistributionStatus;
 use crate::domain::OrderStatus;
-use crate::domain::order::allocate;
+use crate::domain::order::{LineStatus, allocate};
 use crate::domain::payment::PaymentStatus;
 use crate::error::{AppError, AppResult};
 use crate::mail::Outgoing;
@@ -328,7 +329,7 @@ async fn write_batch(db: &DatabaseConnection, batch: &[&OrderRow]) -> Result<Vec
             unit_price_cents: Set(l.unit_price_cents),
             vat_rate_bps: Set(l.vat_rate_bps),
             delivered_quantity: Set(None),
-            status: Set("ordered".to_owned()),
+            status: Set(LineStatus::Ordered.as_str().to_owned()),
             ..Default::default()
         })
     }))
@@ -530,7 +531,10 @@ async fn still_open<C: ConnectionTrait>(
         let row = db
             .query_one_raw(Statement::from_sql_and_values(
                 backend,
-                "SELECT id FROM distributions WHERE id = $1 AND status = 'open' AND orders_close_at > $2 FOR SHARE",
+                format!(
+                    "SELECT id FROM distributions WHERE id = $1 AND status = '{}' AND orders_close_at > $2 FOR SHARE",
+                    DistributionStatus::Open
+                ),
                 [distribution.into(), now.into()],
             ))
             .await?;

@@ -1,6 +1,7 @@
 //! The outbox: each message is written inside the transaction that causes it; the mail job claims, sends and marks it.
 
 use crate::domain::Locale;
+pub use crate::domain::mail::MailStatus;
 use crate::error::AppResult;
 use crate::mail::{Outgoing, RawOutgoing, Template};
 use chrono::{DateTime, Duration, Utc};
@@ -10,25 +11,6 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
-
-/// Where a message stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MailStatus {
-    Pending,
-    Sent,
-    /// Its reader stopped this kind of mail after it was written.
-    Unsubscribed,
-}
-
-impl MailStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MailStatus::Pending => "pending",
-            MailStatus::Sent => "sent",
-            MailStatus::Unsubscribed => "unsubscribed",
-        }
-    }
-}
 
 /// A message waiting in the outbox.
 #[derive(Clone, Debug)]
@@ -208,7 +190,8 @@ pub async fn mark<C: ConnectionTrait>(
 ) -> AppResult<()> {
     let mut update = outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(status.as_str()))
-        .filter(outbox::Column::Id.eq(m.id));
+        .filter(outbox::Column::Id.eq(m.id))
+        .filter(outbox::Column::Status.is_in(status.reached_from_text()));
     if status == MailStatus::Sent {
         update = update
             .col_expr(outbox::Column::SentAt, Expr::value(Some(now)))

@@ -5,10 +5,11 @@ use super::outbox;
 use super::{close, distributions, hives, refunds};
 use crate::AppState;
 use crate::domain::distribution::DistributionStatus;
+use crate::domain::order::LineStatus;
 use crate::domain::refund::Ask;
 use crate::domain::settlement::{self, FeeRates, PickList, PickupSheet, VatShare};
 use crate::domain::spreadsheet::{Csv, Layout};
-use crate::domain::{Cents, DistributionId, HiveId, OrderId, ProducerId};
+use crate::domain::{Cents, DistributionId, HiveId, OrderId, OrderStatus, ProducerId};
 use crate::error::{AppError, AppResult, Conflict, FieldErrors};
 use crate::mail::{Outgoing, Template};
 use entity::{
@@ -396,11 +397,15 @@ async fn apply_shortages(
     let rows = txn
         .query_all_raw(super::raw(
             txn.get_database_backend(),
-            "SELECT ol.id, ol.order_id, o.user_id, f.product_id, f.name, f.unit, ol.quantity, \
-                    ol.unit_price_cents, ol.delivered_quantity \
-             FROM order_lines ol JOIN orders o ON o.id = ol.order_id JOIN offers f ON f.id = ol.offer_id \
-             WHERE o.distribution_id = $1 AND o.status = 'paid' AND ol.producer_id = $2 AND ol.status = 'ordered' \
-             ORDER BY ol.order_id, ol.id",
+            &format!(
+                "SELECT ol.id, ol.order_id, o.user_id, f.product_id, f.name, f.unit, ol.quantity, \
+                        ol.unit_price_cents, ol.delivered_quantity \
+                 FROM order_lines ol JOIN orders o ON o.id = ol.order_id JOIN offers f ON f.id = ol.offer_id \
+                 WHERE o.distribution_id = $1 AND o.status = '{}' AND ol.producer_id = $2 AND ol.status = '{}' \
+                 ORDER BY ol.order_id, ol.id",
+                OrderStatus::Paid,
+                LineStatus::Ordered
+            ),
             vec![d.id.into(), producer.0.into()],
         ))
         .await?;
@@ -491,7 +496,7 @@ async fn apply_shortages(
             &txn,
             order,
             Ask::Lines(lines),
-            "shortage",
+            crate::domain::payment::RefundReason::Shortage,
             format!("refund-{order}-short-{product}-{delivered}"),
             now,
         )
@@ -669,11 +674,15 @@ pub async fn delivered_totals(
     let rows = db
         .query_all_raw(super::raw(
             db.get_database_backend(),
-            "SELECT f.product_id, CAST(SUM(ol.quantity) AS BIGINT), \
-                    CAST(SUM(COALESCE(ol.delivered_quantity, ol.quantity)) AS BIGINT) \
-             FROM order_lines ol JOIN orders o ON o.id = ol.order_id JOIN offers f ON f.id = ol.offer_id \
-             WHERE o.distribution_id = $1 AND o.status = 'paid' AND ol.producer_id = $2 AND ol.status = 'ordered' \
-             GROUP BY f.product_id",
+            &format!(
+                "SELECT f.product_id, CAST(SUM(ol.quantity) AS BIGINT), \
+                        CAST(SUM(COALESCE(ol.delivered_quantity, ol.quantity)) AS BIGINT) \
+                 FROM order_lines ol JOIN orders o ON o.id = ol.order_id JOIN offers f ON f.id = ol.offer_id \
+                 WHERE o.distribution_id = $1 AND o.status = '{}' AND ol.producer_id = $2 AND ol.status = '{}' \
+                 GROUP BY f.product_id",
+                OrderStatus::Paid,
+                LineStatus::Ordered
+            ),
             vec![id.0.into(), producer.0.into()],
         ))
         .await?;

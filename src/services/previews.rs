@@ -1,8 +1,9 @@
 //! What an irreversible action will do, counted before the person confirms it.
 
 use super::accounts::CurrentUser;
-use super::{distributions, raw};
-use crate::domain::DistributionId;
+use super::{distributions, listed, raw};
+use crate::domain::payment::PaymentStatus;
+use crate::domain::{DistributionId, OrderStatus};
 use crate::error::{AppError, AppResult};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
@@ -62,12 +63,16 @@ pub async fn close(
     distributions::managed(db, actor, id).await?;
     let [paid_orders, paid_cents, unpaid_orders, producers] = numbers(
         db,
-        "SELECT \
-           (SELECT COUNT(*) FROM orders WHERE distribution_id = $1 AND status = 'paid'), \
-           (SELECT CAST(SUM(total_cents) AS BIGINT) FROM orders WHERE distribution_id = $1 AND status = 'paid'), \
-           (SELECT COUNT(*) FROM orders WHERE distribution_id = $1 AND status = 'pending_payment'), \
-           (SELECT COUNT(DISTINCT ol.producer_id) FROM order_lines ol JOIN orders o ON o.id = ol.order_id \
-              WHERE o.distribution_id = $1 AND o.status = 'paid')",
+        &format!(
+            "SELECT \
+               (SELECT COUNT(*) FROM orders WHERE distribution_id = $1 AND status = '{paid}'), \
+               (SELECT CAST(SUM(total_cents) AS BIGINT) FROM orders WHERE distribution_id = $1 AND status = '{paid}'), \
+               (SELECT COUNT(*) FROM orders WHERE distribution_id = $1 AND status = '{unpaid}'), \
+               (SELECT COUNT(DISTINCT ol.producer_id) FROM order_lines ol JOIN orders o ON o.id = ol.order_id \
+                  WHERE o.distribution_id = $1 AND o.status = '{paid}')",
+            paid = OrderStatus::Paid,
+            unpaid = OrderStatus::PendingPayment,
+        ),
         id.0,
     )
     .await?;
@@ -86,14 +91,19 @@ pub async fn cancel_counts(
 ) -> AppResult<CancelPreview> {
     let [orders, members, paid, refunded, collected] = numbers(
         db,
-        "SELECT \
-           (SELECT COUNT(*) FROM orders WHERE distribution_id = $1 AND status IN ('paid', 'pending_payment')), \
-           (SELECT COUNT(DISTINCT user_id) FROM orders WHERE distribution_id = $1 AND status IN ('paid', 'pending_payment')), \
-           (SELECT CAST(SUM(p.amount_cents) AS BIGINT) FROM payments p JOIN orders o ON o.id = p.order_id \
-              WHERE o.distribution_id = $1 AND o.status = 'paid' AND p.status = 'succeeded'), \
-           (SELECT CAST(SUM(r.amount_cents) AS BIGINT) FROM refunds r JOIN orders o ON o.id = r.order_id \
-              WHERE o.distribution_id = $1 AND o.status = 'paid'), \
-           (SELECT COUNT(*) FROM orders WHERE distribution_id = $1 AND collected_at IS NOT NULL)",
+        &format!(
+            "SELECT \
+               (SELECT COUNT(*) FROM orders WHERE distribution_id = $1 AND status IN ({live})), \
+               (SELECT COUNT(DISTINCT user_id) FROM orders WHERE distribution_id = $1 AND status IN ({live})), \
+               (SELECT CAST(SUM(p.amount_cents) AS BIGINT) FROM payments p JOIN orders o ON o.id = p.order_id \
+                  WHERE o.distribution_id = $1 AND o.status = '{paid}' AND p.status = '{taken}'), \
+               (SELECT CAST(SUM(r.amount_cents) AS BIGINT) FROM refunds r JOIN orders o ON o.id = r.order_id \
+                  WHERE o.distribution_id = $1 AND o.status = '{paid}'), \
+               (SELECT COUNT(*) FROM orders WHERE distribution_id = $1 AND collected_at IS NOT NULL)",
+            live = listed(&[OrderStatus::Paid, OrderStatus::PendingPayment]),
+            paid = OrderStatus::Paid,
+            taken = PaymentStatus::Succeeded,
+        ),
         id.0,
     )
     .await?;
@@ -122,11 +132,14 @@ pub async fn complete(
     distributions::managed(db, actor, id).await?;
     let [payees, payout_cents, host_fee_cents, uncollected] = numbers(
         db,
-        "SELECT \
-           (SELECT COUNT(*) FROM payouts WHERE distribution_id = $1 AND payout_cents > 0), \
-           (SELECT CAST(SUM(payout_cents) AS BIGINT) FROM payouts WHERE distribution_id = $1), \
-           (SELECT CAST(SUM(host_fee_cents) AS BIGINT) FROM payouts WHERE distribution_id = $1), \
-           (SELECT COUNT(*) FROM orders WHERE distribution_id = $1 AND status = 'paid' AND collected_at IS NULL)",
+        &format!(
+            "SELECT \
+               (SELECT COUNT(*) FROM payouts WHERE distribution_id = $1 AND payout_cents > 0), \
+               (SELECT CAST(SUM(payout_cents) AS BIGINT) FROM payouts WHERE distribution_id = $1), \
+               (SELECT CAST(SUM(host_fee_cents) AS BIGINT) FROM payouts WHERE distribution_id = $1), \
+               (SELECT COUNT(*) FROM orders WHERE distribution_id = $1 AND status = '{paid}' AND collected_at IS NULL)",
+            paid = OrderStatus::Paid,
+        ),
         id.0,
     )
     .await?;

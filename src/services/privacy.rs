@@ -5,6 +5,7 @@
 use super::accounts::{self, CurrentUser, NO_PASSWORD};
 use crate::AppState;
 use crate::domain::UserId;
+use crate::domain::mail::MailStatus;
 use crate::error::{AppError, AppResult, Conflict};
 use entity::{
     account_tokens, basket_items, distributions, hive_members, hives, invoices, mail_preferences,
@@ -251,7 +252,11 @@ pub async fn erase(state: &AppState, user: &CurrentUser, password: &str) -> AppR
         .col_expr(entity::outbox::Column::Payload, Expr::value("{}"))
         .col_expr(
             entity::outbox::Column::Status,
-            Expr::cust("CASE WHEN status = 'pending' THEN 'erased' ELSE status END"),
+            Expr::cust(format!(
+                "CASE WHEN status IN ({}) THEN '{}' ELSE status END",
+                super::listed(MailStatus::Erased.reached_from()),
+                MailStatus::Erased
+            )),
         )
         .filter(entity::outbox::Column::ToEmail.eq(row.email.clone()))
         .exec(&txn)

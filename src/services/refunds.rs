@@ -5,6 +5,7 @@ use super::raw;
 use crate::AppState;
 use crate::domain::Cents;
 use crate::domain::DistributionId;
+use crate::domain::payment::{PaymentStatus, RefundReason, RefundStatus};
 use crate::domain::refund::{self, Ask, HeldLine};
 use crate::error::{AppError, AppResult};
 use crate::payments::{PaymentProvider, RefundRequest};
@@ -20,7 +21,7 @@ pub async fn record<C: ConnectionTrait>(
     db: &C,
     order: i64,
     ask: Ask,
-    reason: &str,
+    reason: RefundReason,
     key: String,
     now: DateTime<Utc>,
 ) -> AppResult<Option<refunds::Model>> {
@@ -33,9 +34,7 @@ pub async fn record<C: ConnectionTrait>(
     .await?;
     let Some(payment) = payments::Entity::find()
         .filter(payments::Column::OrderId.eq(order))
-        .filter(
-            payments::Column::Status.eq(crate::domain::payment::PaymentStatus::Succeeded.as_str()),
-        )
+        .filter(payments::Column::Status.eq(PaymentStatus::Succeeded.as_str()))
         .one(db)
         .await?
     else {
@@ -92,11 +91,9 @@ pub async fn record<C: ConnectionTrait>(
         payment_id: Set(payment.id),
         order_id: Set(order),
         amount_cents: Set(plan.total.0),
-        reason: Set(reason.to_owned()),
+        reason: Set(reason.as_str().to_owned()),
         provider_ref: Set(None),
-        status: Set(crate::domain::payment::RefundStatus::Pending
-            .as_str()
-            .to_owned()),
+        status: Set(RefundStatus::Pending.as_str().to_owned()),
         idempotency_key: Set(key),
         created_at: Set(now),
         ..Default::default()
@@ -110,7 +107,7 @@ pub async fn record<C: ConnectionTrait>(
 pub async fn record_whole<C: ConnectionTrait>(
     db: &C,
     order: &orders::Model,
-    reason: &str,
+    reason: RefundReason,
     now: DateTime<Utc>,
 ) -> AppResult<Option<refunds::Model>> {
     record(
@@ -129,15 +126,18 @@ pub async fn check<C: ConnectionTrait>(db: &C, d: i64) -> AppResult<()> {
     let row = db
         .query_one_raw(raw(
             db.get_database_backend(),
-            "SELECT \
-               (SELECT COUNT(*) FROM order_lines ol JOIN orders o ON o.id = ol.order_id \
-                  WHERE o.distribution_id = $1 \
-                  AND (ol.refunded_cents < 0 OR ol.refunded_cents > ol.quantity * ol.unit_price_cents)), \
-               (SELECT COUNT(*) FROM (SELECT r.order_id, SUM(r.amount_cents) AS given \
-                  FROM refunds r JOIN orders o ON o.id = r.order_id \
-                  WHERE o.distribution_id = $1 GROUP BY r.order_id) g \
-                WHERE g.given > (SELECT COALESCE(SUM(p.amount_cents), 0) FROM payments p \
-                  WHERE p.order_id = g.order_id AND p.status = 'succeeded'))",
+            &format!(
+                "SELECT \
+                   (SELECT COUNT(*) FROM order_lines ol JOIN orders o ON o.id = ol.order_id \
+                      WHERE o.distribution_id = $1 \
+                      AND (ol.refunded_cents < 0 OR ol.refunded_cents > ol.quantity * ol.unit_price_cents)), \
+                   (SELECT COUNT(*) FROM (SELECT r.order_id, SUM(r.amount_cents) AS given \
+                      FROM refunds r JOIN orders o ON o.id = r.order_id \
+                      WHERE o.distribution_id = $1 GROUP BY r.order_id) g \
+                    WHERE g.given > (SELECT COALESCE(SUM(p.amount_cents), 0) FROM payments p \
+                      WHERE p.order_id = g.order_id AND p.status = '{taken}'))",
+                taken = PaymentStatus::Succeeded,
+            ),
             vec![d.into()],
         ))
         .await?
@@ -181,13 +181,14 @@ pub async fn send(state: &AppState, refund: refunds::Model) -> AppResult<()> {
             refunds::Entity::update_many()
                 .col_expr(
                     refunds::Column::Status,
-                    Expr::value(crate::domain::payment::RefundStatus::Succeeded.as_str()),
+                    Expr::value(RefundStatus::Succeeded.as_str()),
                 )
                 .col_expr(
                     refunds::Column::ProviderRef,
                     Expr::value(Some(r.provider_ref)),
                 )
                 .filter(refunds::Column::Id.eq(refund.id))
+                .filter(refunds::Column::Status.is_in(RefundStatus::Succeeded.reached_from_text()))
                 .exec(&state.db)
                 .await?;
         }
@@ -203,9 +204,7 @@ pub async fn send_pending(state: &AppState, order_ids: &[i64]) {
     for chunk in order_ids.chunks(1000) {
         let pending = refunds::Entity::find()
             .filter(refunds::Column::OrderId.is_in(chunk.iter().copied()))
-            .filter(
-                refunds::Column::Status.eq(crate::domain::payment::RefundStatus::Pending.as_str()),
-            )
+            .filter(refunds::Column::Status.eq(RefundStatus::Pending.as_str()))
             .all(&state.db)
             .await;
         match pending {
@@ -235,9 +234,7 @@ pub async fn send_pending_of(state: &AppState, d: DistributionId) -> AppResult<u
     for chunk in order_ids.chunks(1000) {
         left += refunds::Entity::find()
             .filter(refunds::Column::OrderId.is_in(chunk.iter().copied()))
-            .filter(
-                refunds::Column::Status.eq(crate::domain::payment::RefundStatus::Pending.as_str()),
-            )
+            .filter(refunds::Column::Status.eq(RefundStatus::Pending.as_str()))
             .all(&state.db)
             .await?
             .len();
@@ -248,14 +245,14 @@ pub async fn send_pending_of(state: &AppState, d: DistributionId) -> AppResult<u
 /// Retries refunds still pending; returns how many remain.
 pub async fn retry(state: &AppState) -> AppResult<usize> {
     let pending = refunds::Entity::find()
-        .filter(refunds::Column::Status.eq(crate::domain::payment::RefundStatus::Pending.as_str()))
+        .filter(refunds::Column::Status.eq(RefundStatus::Pending.as_str()))
         .all(&state.db)
         .await?;
     for r in pending {
         send(state, r).await?;
     }
     Ok(refunds::Entity::find()
-        .filter(refunds::Column::Status.eq(crate::domain::payment::RefundStatus::Pending.as_str()))
+        .filter(refunds::Column::Status.eq(RefundStatus::Pending.as_str()))
         .all(&state.db)
         .await?
         .len())

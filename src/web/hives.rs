@@ -88,10 +88,10 @@ async fn create(
 async fn managed(
     state: &AppState,
     user: &crate::services::accounts::CurrentUser,
-    id: i64,
+    id: HiveId,
 ) -> AppResult<HiveView> {
     Ok(HiveView::from_model(
-        hives::managed(&state.db, user, HiveId(id)).await?,
+        hives::managed(&state.db, user, id).await?,
         None,
     ))
 }
@@ -102,7 +102,7 @@ async fn edit_page(
     AuthUser(user): AuthUser,
     Path(id): Path<HiveId>,
 ) -> AppResult<Html<String>> {
-    let hive = managed(&state, &user, id.0).await?;
+    let hive = managed(&state, &user, id).await?;
     render(
         &state,
         &ctx,
@@ -123,7 +123,7 @@ async fn edit(
     Path(id): Path<HiveId>,
     Form(form): Form<HiveForm>,
 ) -> AppResult<Response> {
-    managed(&state, &user, id.0).await?;
+    managed(&state, &user, id).await?;
     match form.parse() {
         Ok(input) => {
             hives::update(&state.db, &user, id, input).await?;

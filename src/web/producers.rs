@@ -221,9 +221,9 @@ async fn create_product(
 async fn product_and_producer(
     state: &AppState,
     user: &CurrentUser,
-    id: i64,
+    id: ProductId,
 ) -> AppResult<(ProductView, ProducerView)> {
-    let product = producers::owned_product(&state.db, user, ProductId(id)).await?;
+    let product = producers::owned_product(&state.db, user, id).await?;
     let producer = producers::get(&state.db, ProducerId(product.producer_id)).await?;
     Ok((product.into(), producer.into()))
 }
@@ -234,7 +234,7 @@ async fn edit_product_page(
     AuthUser(user): AuthUser,
     Path(id): Path<ProductId>,
 ) -> AppResult<Html<String>> {
-    let (product, producer) = product_and_producer(&state, &user, id.0).await?;
+    let (product, producer) = product_and_producer(&state, &user, id).await?;
     let form = ProductForm::from_product(&product, ctx.lang);
     render(
         &state,
@@ -251,7 +251,7 @@ async fn edit_product(
     Path(id): Path<ProductId>,
     Form(form): Form<ProductForm>,
 ) -> AppResult<Response> {
-    let (_, producer) = product_and_producer(&state, &user, id.0).await?;
+    let (_, producer) = product_and_producer(&state, &user, id).await?;
     match form.parse(Source::Html) {
         Ok(input) => {
             producers::update_product(&state.db, &user, id, input, state.now()).await?;
@@ -275,7 +275,7 @@ async fn delete_product(
     AuthUser(user): AuthUser,
     Path(id): Path<ProductId>,
 ) -> AppResult<Response> {
-    let (_, producer) = product_and_producer(&state, &user, id.0).await?;
+    let (_, producer) = product_and_producer(&state, &user, id).await?;
     let flash = match producers::delete_product(&state.db, &user, id, state.now()).await? {
         Removal::Deleted => "flash.product_deleted",
         Removal::Archived => "flash.product_archived",
@@ -291,11 +291,11 @@ async fn hives_context(
     state: &AppState,
     ctx: &Ctx,
     user: &CurrentUser,
-    id: i64,
+    id: ProducerId,
     form: &HiveRequestForm,
     errors: &FieldErrors,
 ) -> AppResult<tera::Context> {
-    let p = producers::owned(&state.db, user, ProducerId(id)).await?;
+    let p = producers::owned(&state.db, user, id).await?;
     let mut c = tera::Context::new();
     c.insert("requests", &approvals::requests_of(&state.db, &p).await?);
     c.insert(
@@ -318,7 +318,7 @@ async fn hives_page(
         &state,
         &ctx,
         &user,
-        id.0,
+        id,
         &HiveRequestForm::default(),
         &FieldErrors::default(),
     )
@@ -347,13 +347,13 @@ async fn request_hive(
             "flash.requested",
         )),
         Err(AppError::Invalid(e)) => {
-            let c = hives_context(&state, &ctx, &user, id.0, &form, &e).await?;
+            let c = hives_context(&state, &ctx, &user, id, &form, &e).await?;
             render_invalid(&state, &ctx, "producer/hives.html", c)
         }
         Err(AppError::Conflict(_)) => {
             let mut e = FieldErrors::default();
             e.add("hive_id", "error.already_requested");
-            let c = hives_context(&state, &ctx, &user, id.0, &form, &e).await?;
+            let c = hives_context(&state, &ctx, &user, id, &form, &e).await?;
             Ok((
                 axum::http::StatusCode::CONFLICT,
                 render(&state, &ctx, "producer/hives.html", c)?,

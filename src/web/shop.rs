@@ -67,7 +67,7 @@ async fn shop(
     Path(id): Path<DistributionId>,
     Query(q): Query<ShopQuery>,
 ) -> AppResult<Response> {
-    shop_view(&state, &ctx, id.0, &q, &Kept::default(), StatusCode::OK).await
+    shop_view(&state, &ctx, id, &q, &Kept::default(), StatusCode::OK).await
 }
 
 /// A basket form that came back: what was typed, and the message beside each offer refused.
@@ -82,12 +82,12 @@ struct Kept {
 async fn shop_view(
     state: &AppState,
     ctx: &Ctx,
-    id: i64,
+    id: DistributionId,
     q: &ShopQuery,
     kept: &Kept,
     status: StatusCode,
 ) -> AppResult<Response> {
-    let d = distributions::visible(&state.db, ctx.user.as_ref(), DistributionId(id)).await?;
+    let d = distributions::visible(&state.db, ctx.user.as_ref(), id).await?;
     let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
     let (member, can_view) = match &ctx.user {
         Some(u) => may_view(state, u, &hive).await?,
@@ -154,12 +154,12 @@ async fn shop_view(
 async fn member_distribution(
     state: &AppState,
     user: &CurrentUser,
-    id: i64,
+    id: DistributionId,
 ) -> AppResult<(
     crate::services::distributions::Distribution,
     crate::services::hives::Hive,
 )> {
-    let d = distributions::get(&state.db, DistributionId(id)).await?;
+    let d = distributions::get(&state.db, id).await?;
     let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
     if !hives::is_member(&state.db, user.id, HiveId(hive.id)).await? {
         return Err(AppError::Forbidden);
@@ -176,7 +176,7 @@ async fn add_to_basket(
     Path(id): Path<DistributionId>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let (d, hive) = member_distribution(&state, &user, id.0).await?;
+    let (d, hive) = member_distribution(&state, &user, id).await?;
     let field = |k: &str| {
         form.iter()
             .find(|(name, _)| name == k)
@@ -186,7 +186,7 @@ async fn add_to_basket(
         q: field("q").to_owned(),
         category: field("category").to_owned(),
     };
-    let back = shop_address(id.0, &q);
+    let back = shop_address(id, &q);
     // In the page's order, so the first refusal is the one nearest the top.
     let mut wanted: Vec<(String, String)> = form
         .iter()
@@ -245,7 +245,7 @@ async fn add_to_basket(
         return shop_view(
             &state,
             &ctx,
-            id.0,
+            id,
             &q,
             &kept,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -265,7 +265,7 @@ async fn add_to_basket(
 }
 
 /// The shop's address with the member's search kept.
-fn shop_address(id: i64, q: &ShopQuery) -> String {
+fn shop_address(id: DistributionId, q: &ShopQuery) -> String {
     let filters: Vec<String> = [("q", &q.q), ("category", &q.category)]
         .iter()
         .filter(|(_, v)| !v.is_empty())
@@ -304,7 +304,7 @@ async fn basket_view(
     state: &AppState,
     ctx: &Ctx,
     user: &CurrentUser,
-    id: i64,
+    id: DistributionId,
     message: Option<String>,
     test_card: &str,
     status: StatusCode,
@@ -330,16 +330,7 @@ async fn basket_page(
     AuthUser(user): AuthUser,
     Path(id): Path<DistributionId>,
 ) -> AppResult<Response> {
-    basket_view(
-        &state,
-        &ctx,
-        &user,
-        id.0,
-        None,
-        ACCEPTED_CARD,
-        StatusCode::OK,
-    )
-    .await
+    basket_view(&state, &ctx, &user, id, None, ACCEPTED_CARD, StatusCode::OK).await
 }
 
 /// Quantities typed on the basket page, as `qty_<offer id>` fields; 0 removes a line.
@@ -350,7 +341,7 @@ async fn update_basket(
     Path(id): Path<DistributionId>,
     Form(fields): Form<HashMap<String, String>>,
 ) -> AppResult<Response> {
-    let (d, _) = member_distribution(&state, &user, id.0).await?;
+    let (d, _) = member_distribution(&state, &user, id).await?;
     let now = state.now();
     for (k, v) in &fields {
         let Some(offer) = k.strip_prefix("qty_").and_then(|s| s.parse::<i64>().ok()) else {
@@ -366,7 +357,7 @@ async fn update_basket(
                         &state,
                         &ctx,
                         &user,
-                        id.0,
+                        id,
                         Some(msg),
                         ACCEPTED_CARD,
                         StatusCode::UNPROCESSABLE_ENTITY,
@@ -398,7 +389,7 @@ async fn checkout(
     Path(id): Path<DistributionId>,
     Form(form): Form<CheckoutForm>,
 ) -> AppResult<Response> {
-    let (d, _) = member_distribution(&state, &user, id.0).await?;
+    let (d, _) = member_distribution(&state, &user, id).await?;
     let lines = basket::lines(&state.db, &user, &d).await?;
     if form.token.len() != 32 || !form.token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(AppError::BadRequest("error.bad_form"));
@@ -407,7 +398,7 @@ async fn checkout(
         let msg = ctx.t(key);
         let card = form.test_card.clone();
         let (state, ctx, user) = (state.clone(), ctx.clone(), user.clone());
-        async move { basket_view(&state, &ctx, &user, id.0, Some(msg), &card, status).await }
+        async move { basket_view(&state, &ctx, &user, id, Some(msg), &card, status).await }
     };
     // The same form sent twice: the first submission's order is the answer.
     let key = format!("web-{}", form.token);
@@ -443,7 +434,7 @@ async fn checkout(
                 &state,
                 &ctx,
                 &user,
-                id.0,
+                id,
                 Some(msg),
                 &form.test_card,
                 StatusCode::CONFLICT,
@@ -470,7 +461,7 @@ async fn checkout(
                 &state,
                 &ctx,
                 &user,
-                id.0,
+                id,
                 Some(msg),
                 &form.test_card,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -623,7 +614,7 @@ async fn keep_order(
     AuthUser(user): AuthUser,
     Path(id): Path<DistributionId>,
 ) -> AppResult<Response> {
-    member_distribution(&state, &user, id.0).await?;
+    member_distribution(&state, &user, id).await?;
     Ok(match order_edit::abandon(&state, &user, id).await? {
         Some(order) => redirect_with_flash(&state, &format!("/orders/{order}"), "flash.order_kept"),
         None => redirect_with_flash(

@@ -114,13 +114,17 @@ pub async fn basket_mail(
     let rows = db
         .query_all_raw(raw(
             db.get_database_backend(),
-            "SELECT p.name, f.name, f.unit, ol.quantity, ol.delivered_quantity, \
-                    (SELECT b.number FROM basket_numbers b WHERE b.distribution_id = $1 AND b.user_id = $2), u.name, \
-                    (SELECT MIN(o2.id) FROM orders o2 WHERE o2.distribution_id = $1 AND o2.user_id = $2 AND o2.status = 'paid') \
-             FROM order_lines ol JOIN orders o ON o.id = ol.order_id JOIN offers f ON f.id = ol.offer_id \
-             JOIN producers p ON p.id = ol.producer_id JOIN users u ON u.id = o.user_id \
-             WHERE o.distribution_id = $1 AND o.user_id = $2 AND o.status = 'paid' AND ol.status = 'ordered' \
-             ORDER BY p.name, f.name",
+            &format!(
+                "SELECT p.name, f.name, f.unit, ol.quantity, ol.delivered_quantity, \
+                        (SELECT b.number FROM basket_numbers b WHERE b.distribution_id = $1 AND b.user_id = $2), u.name, \
+                        (SELECT MIN(o2.id) FROM orders o2 WHERE o2.distribution_id = $1 AND o2.user_id = $2 AND o2.status = '{paid}') \
+                 FROM order_lines ol JOIN orders o ON o.id = ol.order_id JOIN offers f ON f.id = ol.offer_id \
+                 JOIN producers p ON p.id = ol.producer_id JOIN users u ON u.id = o.user_id \
+                 WHERE o.distribution_id = $1 AND o.user_id = $2 AND o.status = '{paid}' AND ol.status = '{ordered}' \
+                 ORDER BY p.name, f.name",
+                paid = OrderStatus::Paid,
+                ordered = LineStatus::Ordered,
+            ),
             vec![r.distribution_id.into(), r.member_id.into()],
         ))
         .await?;

@@ -12,12 +12,14 @@ pub use mail::*;
 pub use store::*;
 
 use super::outbox;
-use super::{distributions, hives, raw};
+use super::{distributions, hives, listed, raw};
 use crate::AppState;
 use crate::domain::distribution::{CloseStep, DistributionStatus};
 use crate::domain::job::Job;
+use crate::domain::order::LineStatus;
+use crate::domain::payment::{PaymentStatus, PayoutStatus, RefundReason, RefundStatus};
 use crate::domain::settlement::{self, Balance, FeeRates, Line, Member, PickList, Product};
-use crate::domain::{Cents, DistributionId, HiveId, Locale};
+use crate::domain::{Cents, DistributionId, HiveId, Locale, OrderStatus};
 use crate::error::{AppError, AppResult, Conflict};
 use crate::mail::{Outgoing, RawOutgoing, Template};
 use chrono::{DateTime, Utc};
@@ -36,9 +38,6 @@ pub const STARTED: i32 = CloseStep::Started.value();
 pub const EXPIRED: i32 = CloseStep::Expired.value();
 /// Minimums are applied, basket numbers, pick lists and payouts written, and everyone is told.
 pub const SETTLED: i32 = CloseStep::Settled.value();
-
-/// Line status of a line dropped because its producer did not reach its minimum.
-pub const BELOW_MINIMUM: &str = "below_minimum";
 
 /// Stops ordering and queues the close job, in one transaction; false if it was not open.
 pub async fn stop_ordering(state: &AppState, d: &distribution_rows::Model) -> AppResult<bool> {
@@ -182,9 +181,11 @@ async fn unpaid(txn: &DatabaseTransaction, d: i64, paired: bool) -> AppResult<Ve
         .query_all_raw(raw(
             txn.get_database_backend(),
             &format!(
-                "SELECT id FROM orders WHERE distribution_id = $1 AND status = 'pending_payment' \
+                "SELECT id FROM orders WHERE distribution_id = $1 AND status = '{unpaid}' \
                  AND {not} (replaces_order_id IS NOT NULL OR EXISTS (SELECT 1 FROM orders r \
-                   WHERE r.replaces_order_id = orders.id AND r.status IN ('pending_payment', 'paid')))"
+                   WHERE r.replaces_order_id = orders.id AND r.status IN ({live})))",
+                unpaid = OrderStatus::PendingPayment,
+                live = listed(&[OrderStatus::PendingPayment, OrderStatus::Paid]),
             ),
             vec![d.into()],
         ))
@@ -246,7 +247,10 @@ async fn expire_unpaid(state: &AppState, d: &distribution_rows::Model) -> AppRes
         txn.execute_raw(raw(
             backend,
             &format!(
-                "UPDATE payments SET status = 'expired', updated_at = $1 WHERE order_id IN ({ids})"
+                "UPDATE payments SET status = '{expired}', updated_at = $1 \
+                 WHERE order_id IN ({ids}) AND status IN ({from})",
+                expired = PaymentStatus::Expired,
+                from = listed(PaymentStatus::Expired.reached_from()),
             ),
             vec![now.into()],
         ))
@@ -254,8 +258,10 @@ async fn expire_unpaid(state: &AppState, d: &distribution_rows::Model) -> AppRes
         txn.execute_raw(raw(
             backend,
             &format!(
-                "UPDATE orders SET status = 'expired', updated_at = $1 \
-                 WHERE id IN ({ids}) AND status = 'pending_payment'"
+                "UPDATE orders SET status = '{expired}', updated_at = $1 \
+                 WHERE id IN ({ids}) AND status IN ({from})",
+                expired = OrderStatus::Expired,
+                from = listed(OrderStatus::Expired.reached_from()),
             ),
             vec![now.into()],
         ))

@@ -26,7 +26,11 @@ pub(crate) async fn paid_lines<C: ConnectionTrait>(
     let row = db
         .query_one_raw(raw(
             backend,
-            &format!("SELECT {agg}{LINE_COLUMNS}{tail} {LINES_FROM}{only}"),
+            &format!(
+                "SELECT {agg}{}{tail} {}{only}",
+                line_columns(),
+                lines_from()
+            ),
             vec![d.into()],
         ))
         .await?;
@@ -40,13 +44,23 @@ pub(crate) async fn paid_lines<C: ConnectionTrait>(
 }
 
 /// The columns of a [`Line`], in the order of [`LineRow`].
-const LINE_COLUMNS: &str = "ol.order_id, o.user_id, ol.producer_id, f.product_id, ol.quantity, \
-     ol.unit_price_cents, ol.vat_rate_bps, ol.delivered_quantity, \
-     CASE WHEN ol.status = 'below_minimum' THEN 1 ELSE 0 END";
+fn line_columns() -> String {
+    format!(
+        "ol.order_id, o.user_id, ol.producer_id, f.product_id, ol.quantity, \
+         ol.unit_price_cents, ol.vat_rate_bps, ol.delivered_quantity, \
+         CASE WHEN ol.status = '{}' THEN 1 ELSE 0 END",
+        LineStatus::BelowMinimum
+    )
+}
 
 /// The lines of a distribution's paid orders, with their members and products.
-const LINES_FROM: &str = "FROM order_lines ol JOIN orders o ON o.id = ol.order_id \
-     JOIN offers f ON f.id = ol.offer_id WHERE o.distribution_id = $1 AND o.status = 'paid'";
+fn lines_from() -> String {
+    format!(
+        "FROM order_lines ol JOIN orders o ON o.id = ol.order_id \
+         JOIN offers f ON f.id = ol.offer_id WHERE o.distribution_id = $1 AND o.status = '{}'",
+        OrderStatus::Paid
+    )
+}
 
 type LineRow = (i64, i64, i64, i64, i64, i64, i32, Option<i64>, i32);
 
@@ -75,7 +89,9 @@ pub(super) async fn all_paid_lines(
         return paid_lines(txn, d, None).await;
     }
     let rows: Vec<LineRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {LINE_COLUMNS} {LINES_FROM}"
+        "SELECT {} {}",
+        line_columns(),
+        lines_from()
     )))
     .bind(d)
     .fetch_all(state.db.get_postgres_connection_pool())
@@ -168,8 +184,9 @@ pub(crate) async fn members_of<C: ConnectionTrait>(
             &format!(
                 "SELECT u.id, u.name, u.email, u.locale, f.first FROM \
                  (SELECT user_id, MIN(id) AS first FROM orders \
-                  WHERE distribution_id = $1 AND status = 'paid' GROUP BY user_id) f \
-                 JOIN users u ON u.id = f.user_id{filter}"
+                  WHERE distribution_id = $1 AND status = '{paid}' GROUP BY user_id) f \
+                 JOIN users u ON u.id = f.user_id{filter}",
+                paid = OrderStatus::Paid,
             ),
             vec![d.into()],
         ))
@@ -204,7 +221,8 @@ pub(crate) async fn captured_payments<C: ConnectionTrait>(
             .query_all_raw(raw(
                 db.get_database_backend(),
                 &format!(
-                    "SELECT order_id, id FROM payments WHERE status = 'succeeded' AND order_id IN ({})",
+                    "SELECT order_id, id FROM payments WHERE status = '{}' AND order_id IN ({})",
+                    PaymentStatus::Succeeded,
                     ids.join(",")
                 ),
                 vec![],
@@ -277,14 +295,18 @@ pub(super) async fn write_minimums(
         let sql = match backend {
             sea_orm::DatabaseBackend::Postgres => format!(
                 "INSERT INTO refunds (payment_id, order_id, amount_cents, reason, status, idempotency_key, created_at) \
-                 SELECT (e->>0)::bigint, (e->>1)::bigint, (e->>2)::bigint, '{BELOW_MINIMUM}', 'pending', e->>3, $2 \
-                 FROM jsonb_array_elements($1::jsonb) AS e ON CONFLICT (idempotency_key) DO NOTHING"
+                 SELECT (e->>0)::bigint, (e->>1)::bigint, (e->>2)::bigint, '{reason}', '{pending}', e->>3, $2 \
+                 FROM jsonb_array_elements($1::jsonb) AS e ON CONFLICT (idempotency_key) DO NOTHING",
+                reason = RefundReason::BelowMinimum,
+                pending = RefundStatus::Pending,
             ),
             _ => format!(
                 "INSERT INTO refunds (payment_id, order_id, amount_cents, reason, status, idempotency_key, created_at) \
                  SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
-                        '{BELOW_MINIMUM}', 'pending', json_extract(value, '$[3]'), ?2 \
-                 FROM json_each(?1) WHERE true ON CONFLICT (idempotency_key) DO NOTHING"
+                        '{reason}', '{pending}', json_extract(value, '$[3]'), ?2 \
+                 FROM json_each(?1) WHERE true ON CONFLICT (idempotency_key) DO NOTHING",
+                reason = RefundReason::BelowMinimum,
+                pending = RefundStatus::Pending,
             ),
         };
         txn.execute_raw(sea_orm::Statement::from_sql_and_values(
@@ -297,14 +319,17 @@ pub(super) async fn write_minimums(
     txn.execute_raw(raw(
         backend,
         &format!(
-            "UPDATE order_lines SET status = '{BELOW_MINIMUM}', refunded_cents = quantity * unit_price_cents \
-             WHERE status = 'ordered' AND producer_id IN ({}) \
-             AND order_id IN (SELECT id FROM orders WHERE distribution_id = $1 AND status = 'paid')",
+            "UPDATE order_lines SET status = '{below}', refunded_cents = quantity * unit_price_cents \
+             WHERE status IN ({from}) AND producer_id IN ({}) \
+             AND order_id IN (SELECT id FROM orders WHERE distribution_id = $1 AND status = '{paid}')",
             under
                 .iter()
                 .map(i64::to_string)
                 .collect::<Vec<_>>()
-                .join(",")
+                .join(","),
+            below = LineStatus::BelowMinimum,
+            from = listed(LineStatus::BelowMinimum.reached_from()),
+            paid = OrderStatus::Paid,
         ),
         vec![d.id.into()],
     ))
@@ -455,7 +480,7 @@ pub async fn write_payouts<C: ConnectionTrait>(
                 host_fee_cents: Set(p.host_fee.0),
                 platform_fee_cents: Set(p.platform_fee.0),
                 payout_cents: Set(p.payout.0),
-                status: Set("pending".to_owned()),
+                status: Set(PayoutStatus::Pending.as_str().to_owned()),
                 transfer_ref: Set(None),
                 detail: Set(serde_json::to_string(&p.vat)
                     .map_err(|e| AppError::Internal(format!("payout detail: {e}")))?),
@@ -492,16 +517,19 @@ pub async fn balance<C: ConnectionTrait>(db: &C, d: i64) -> AppResult<Balance> {
     let row = db
         .query_one_raw(raw(
             db.get_database_backend(),
-            "SELECT \
-               (SELECT CAST(COALESCE(SUM(p.amount_cents), 0) AS BIGINT) FROM payments p \
-                  JOIN orders o ON o.id = p.order_id \
-                  WHERE o.distribution_id = $1 AND p.status = 'succeeded'), \
-               (SELECT CAST(COALESCE(SUM(r.amount_cents), 0) AS BIGINT) FROM refunds r \
-                  JOIN orders o ON o.id = r.order_id WHERE o.distribution_id = $1), \
-               CAST(COALESCE(SUM(payout_cents), 0) AS BIGINT), \
-               CAST(COALESCE(SUM(host_fee_cents), 0) AS BIGINT), \
-               CAST(COALESCE(SUM(platform_fee_cents), 0) AS BIGINT) \
-             FROM payouts WHERE distribution_id = $1",
+            &format!(
+                "SELECT \
+                   (SELECT CAST(COALESCE(SUM(p.amount_cents), 0) AS BIGINT) FROM payments p \
+                      JOIN orders o ON o.id = p.order_id \
+                      WHERE o.distribution_id = $1 AND p.status = '{taken}'), \
+                   (SELECT CAST(COALESCE(SUM(r.amount_cents), 0) AS BIGINT) FROM refunds r \
+                      JOIN orders o ON o.id = r.order_id WHERE o.distribution_id = $1), \
+                   CAST(COALESCE(SUM(payout_cents), 0) AS BIGINT), \
+                   CAST(COALESCE(SUM(host_fee_cents), 0) AS BIGINT), \
+                   CAST(COALESCE(SUM(platform_fee_cents), 0) AS BIGINT) \
+                 FROM payouts WHERE distribution_id = $1",
+                taken = PaymentStatus::Succeeded,
+            ),
             vec![d.into()],
         ))
         .await?
@@ -534,6 +562,7 @@ mod tests {
 
     #[test]
     fn the_line_columns_name_the_below_minimum_status() {
-        assert!(LINE_COLUMNS.contains(&format!("'{BELOW_MINIMUM}'")));
+        assert!(line_columns().contains("'below_minimum'"));
+        assert!(lines_from().ends_with("o.status = 'paid'"));
     }
 }

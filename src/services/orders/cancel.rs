@@ -35,27 +35,13 @@ async fn cancel_in(
     if !open {
         return Err(AppError::Conflict(Conflict::OrderingClosed));
     }
-    if !move_status(
-        txn,
-        order.id,
-        &[OrderStatus::PendingPayment, OrderStatus::Paid],
-        OrderStatus::Cancelled,
-        now,
-    )
-    .await?
-    {
+    if !move_status(txn, order.id, OrderStatus::Cancelled, now).await? {
         return Err(AppError::Conflict(Conflict::OrderFinal));
     }
     release(txn, order.id).await?;
-    let refund = refunds::record_whole(txn, order, "cancelled", now).await?;
+    let refund = refunds::record_whole(txn, order, RefundReason::Cancelled, now).await?;
     if refund.is_none() {
-        set_payment_status(
-            txn,
-            order.id,
-            crate::domain::payment::PaymentStatus::OrderCancelled,
-            now,
-        )
-        .await?;
+        set_payment_status(txn, order.id, PaymentStatus::OrderCancelled, now).await?;
     }
     if OrderStatus::parse(&order.status) == Some(OrderStatus::Paid) {
         enqueue_order_mail(txn, order, Template::OrderCancelled, now).await?;
@@ -80,19 +66,12 @@ pub async fn cancel_all_in<C: ConnectionTrait>(
         .await?;
     let mut out = Vec::new();
     for o in live {
-        if !move_status(
-            db,
-            o.id,
-            &[OrderStatus::PendingPayment, OrderStatus::Paid],
-            OrderStatus::Cancelled,
-            now,
-        )
-        .await?
-        {
+        if !move_status(db, o.id, OrderStatus::Cancelled, now).await? {
             continue;
         }
         release(db, o.id).await?;
-        let refund = refunds::record_whole(db, &o, "distribution_cancelled", now).await?;
+        let refund =
+            refunds::record_whole(db, &o, RefundReason::DistributionCancelled, now).await?;
         // What goes back now: after shortages, less than the order's total.
         let refund_cents = refund.as_ref().map_or(0, |r| r.amount_cents);
         if let Some(r) = refund {

@@ -20,7 +20,8 @@ use super::outbox;
 use super::{distributions, hives, refunds};
 use crate::AppState;
 use crate::domain::distribution::accepts_orders;
-use crate::domain::order::{PricedLine, merge_lines, totals};
+use crate::domain::order::{LineStatus, PricedLine, merge_lines, totals};
+use crate::domain::payment::{PaymentStatus, RefundReason};
 use crate::domain::{
     Cents, DistributionId, HiveId, Locale, OfferId, OrderId, OrderStatus, ProducerId, ProductId,
 };
@@ -167,7 +168,6 @@ pub(crate) async fn release<C: ConnectionTrait>(db: &C, order: i64) -> AppResult
 pub(crate) async fn move_status<C: ConnectionTrait>(
     db: &C,
     order: i64,
-    from: &[OrderStatus],
     to: OrderStatus,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
@@ -175,7 +175,7 @@ pub(crate) async fn move_status<C: ConnectionTrait>(
         .col_expr(orders::Column::Status, Expr::value(to.as_str()))
         .col_expr(orders::Column::UpdatedAt, Expr::value(now))
         .filter(orders::Column::Id.eq(order))
-        .filter(orders::Column::Status.is_in(from.iter().map(|s| s.as_str())))
+        .filter(orders::Column::Status.is_in(to.reached_from_text()))
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)
@@ -184,13 +184,14 @@ pub(crate) async fn move_status<C: ConnectionTrait>(
 pub(crate) async fn set_payment_status<C: ConnectionTrait>(
     db: &C,
     order: i64,
-    status: crate::domain::payment::PaymentStatus,
+    status: PaymentStatus,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     payments::Entity::update_many()
         .col_expr(payments::Column::Status, Expr::value(status.as_str()))
         .col_expr(payments::Column::UpdatedAt, Expr::value(now))
         .filter(payments::Column::OrderId.eq(order))
+        .filter(payments::Column::Status.is_in(status.reached_from_text()))
         .exec(db)
         .await?;
     Ok(())

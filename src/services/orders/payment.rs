@@ -90,9 +90,7 @@ pub async fn cancel_abandoned_charges(state: &AppState) -> AppResult<usize> {
         return Ok(0);
     }
     let abandoned = payments::Entity::find()
-        .filter(
-            payments::Column::Status.eq(crate::domain::payment::PaymentStatus::Expired.as_str()),
-        )
+        .filter(payments::Column::Status.eq(PaymentStatus::Expired.as_str()))
         .filter(payments::Column::ProviderRef.is_not_null())
         .order_by_asc(payments::Column::Id)
         .limit(100)
@@ -116,13 +114,13 @@ pub async fn cancel_abandoned_charges(state: &AppState) -> AppResult<usize> {
                 payments::Entity::update_many()
                     .col_expr(
                         payments::Column::Status,
-                        Expr::value(crate::domain::payment::PaymentStatus::ChargeCanceled.as_str()),
+                        Expr::value(PaymentStatus::ChargeCanceled.as_str()),
                     )
                     .col_expr(payments::Column::UpdatedAt, Expr::value(state.now()))
                     .filter(payments::Column::Id.eq(p.id))
                     .filter(
                         payments::Column::Status
-                            .eq(crate::domain::payment::PaymentStatus::Expired.as_str()),
+                            .is_in(PaymentStatus::ChargeCanceled.reached_from_text()),
                     )
                     .exec(&state.db)
                     .await?;
@@ -238,15 +236,7 @@ pub(super) async fn mark_paid_with(
         };
         let mut confirmation = confirmation;
         let txn = state.writer.begin().await?;
-        if move_status(
-            &txn,
-            id.0,
-            &[OrderStatus::PendingPayment],
-            OrderStatus::Paid,
-            now,
-        )
-        .await?
-        {
+        if move_status(&txn, id.0, OrderStatus::Paid, now).await? {
             // A replacement, paid: the order it replaces goes, refunded, in the same transaction.
             let mut swapped = None;
             if let Some(replaced) = order.replaces_order_id {
@@ -262,7 +252,7 @@ pub(super) async fn mark_paid_with(
             let mut update = payments::Entity::update_many()
                 .col_expr(
                     payments::Column::Status,
-                    Expr::value(crate::domain::payment::PaymentStatus::Succeeded.as_str()),
+                    Expr::value(PaymentStatus::Succeeded.as_str()),
                 )
                 .col_expr(payments::Column::UpdatedAt, Expr::value(now));
             if let Some(r) = provider_ref {
@@ -273,6 +263,9 @@ pub(super) async fn mark_paid_with(
             }
             update
                 .filter(payments::Column::OrderId.eq(id.0))
+                .filter(
+                    payments::Column::Status.is_in(PaymentStatus::Succeeded.reached_from_text()),
+                )
                 .exec(&txn)
                 .await?;
             basket_items::Entity::delete_many()
@@ -318,22 +311,16 @@ pub(super) async fn mark_paid_with(
         .filter(payments::Column::OrderId.eq(order.id))
         // A declined payment took nothing: there is nothing late to give back.
         .filter(payments::Column::Status.is_in([
-            crate::domain::payment::PaymentStatus::Succeeded.as_str(),
-            crate::domain::payment::PaymentStatus::Failed.as_str(),
+            PaymentStatus::Succeeded.as_str(),
+            PaymentStatus::Failed.as_str(),
         ]))
         .one(&state.db)
         .await?
         .is_none()
     {
         let txn = state.db.begin().await?;
-        set_payment_status(
-            &txn,
-            id.0,
-            crate::domain::payment::PaymentStatus::Succeeded,
-            now,
-        )
-        .await?;
-        let refund = refunds::record_whole(&txn, &order, "late_payment", now).await?;
+        set_payment_status(&txn, id.0, PaymentStatus::Succeeded, now).await?;
+        let refund = refunds::record_whole(&txn, &order, RefundReason::LatePayment, now).await?;
         txn.commit().await?;
         if let Some(r) = refund {
             refunds::send(state, r).await?;
@@ -346,23 +333,9 @@ pub(super) async fn mark_paid_with(
 pub async fn fail(state: &AppState, id: OrderId) -> AppResult<()> {
     let now = state.now();
     let txn = state.db.begin().await?;
-    if move_status(
-        &txn,
-        id.0,
-        &[OrderStatus::PendingPayment],
-        OrderStatus::PaymentFailed,
-        now,
-    )
-    .await?
-    {
+    if move_status(&txn, id.0, OrderStatus::PaymentFailed, now).await? {
         release(&txn, id.0).await?;
-        set_payment_status(
-            &txn,
-            id.0,
-            crate::domain::payment::PaymentStatus::Failed,
-            now,
-        )
-        .await?;
+        set_payment_status(&txn, id.0, PaymentStatus::Failed, now).await?;
     }
     txn.commit().await?;
     Ok(())
@@ -393,24 +366,10 @@ pub(crate) async fn expire_one<C: ConnectionTrait>(
     order: i64,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    if !move_status(
-        db,
-        order,
-        &[OrderStatus::PendingPayment],
-        OrderStatus::Expired,
-        now,
-    )
-    .await?
-    {
+    if !move_status(db, order, OrderStatus::Expired, now).await? {
         return Ok(false);
     }
     release(db, order).await?;
-    set_payment_status(
-        db,
-        order,
-        crate::domain::payment::PaymentStatus::Expired,
-        now,
-    )
-    .await?;
+    set_payment_status(db, order, PaymentStatus::Expired, now).await?;
     Ok(true)
 }

@@ -158,9 +158,11 @@ pub async fn place(
         Err(e) => return Err(e),
     };
     if paid_at_once {
-        return Ok(facts
-            .prepared(&order, &farms)
-            .view(OrderStatus::Paid, "succeeded", now));
+        return Ok(facts.prepared(&order, &farms).view(
+            OrderStatus::Paid,
+            PaymentStatus::Succeeded,
+            now,
+        ));
     }
 
     let charge = state
@@ -193,7 +195,7 @@ pub async fn place(
                     {
                         return Ok(facts.prepared(&order, &farms).view(
                             OrderStatus::Paid,
-                            "succeeded",
+                            PaymentStatus::Succeeded,
                             now,
                         ));
                     }
@@ -292,9 +294,9 @@ impl Facts {
     }
 
     fn confirmation(&self, order: &orders::Model, farms: &FarmNames) -> Outgoing {
-        let paid = self
-            .prepared(order, farms)
-            .view(OrderStatus::Paid, "succeeded", self.now);
+        let paid =
+            self.prepared(order, farms)
+                .view(OrderStatus::Paid, PaymentStatus::Succeeded, self.now);
         Outgoing {
             to: self.to.clone(),
             lang: self.lang,
@@ -321,7 +323,12 @@ struct Prepared<'a> {
 }
 
 impl Prepared<'_> {
-    fn view(&self, status: OrderStatus, payment_status: &str, now: DateTime<Utc>) -> OrderView {
+    fn view(
+        &self,
+        status: OrderStatus,
+        payment_status: PaymentStatus,
+        now: DateTime<Utc>,
+    ) -> OrderView {
         let name = |id: i64| self.farm_names.get(&id).cloned().unwrap_or_default();
         let mut lines: Vec<LineView> = self
             .lines
@@ -339,7 +346,7 @@ impl Prepared<'_> {
                     unit_price_cents: o.price_cents,
                     vat_rate_bps: o.vat_rate_bps,
                     amount_cents: o.price_cents * quantity,
-                    status: "ordered".to_owned(),
+                    status: LineStatus::Ordered.as_str().to_owned(),
                     delivered_quantity: None,
                 })
             })
@@ -347,7 +354,7 @@ impl Prepared<'_> {
         lines.sort_by_key(|l| (l.producer_id.0, l.offer_id.0));
         let payment = PaymentView {
             provider: self.provider.to_owned(),
-            status: payment_status.to_owned(),
+            status: payment_status.as_str().to_owned(),
             amount_cents: self.order.total_cents,
             client_secret: None,
             test_mode: self.test_mode,
