@@ -15,6 +15,7 @@ mod contract;
 mod crawl;
 mod csrf;
 mod dashboard;
+mod delivery;
 mod faults;
 mod forecast;
 mod formatting;

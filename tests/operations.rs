@@ -1081,8 +1081,8 @@ async fn the_site_has_icons_for_tabs_and_home_screens() {
         "/apple-touch-icon.png",
     ] {
         assert!(
-            home.contains(&format!("href=\"{href}\"")),
-            "the pages name {href}"
+            home.contains(&format!("href=\"{href}?v=")),
+            "the pages name {href}, with its fingerprint"
         );
     }
     app.finish().await;

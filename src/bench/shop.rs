@@ -135,8 +135,11 @@ pub async fn shop(opts: Options) -> AppResult<Value> {
         },
     )
     .await;
+    let (page_bytes, page_bytes_br) = page_sizes(&router, d, &web).await?;
     let result = json!({
         "bench": "shop",
+        "page_bytes": page_bytes,
+        "page_bytes_compressed": page_bytes_br,
         "database": backend_name(&s.state),
         "offers": m.offer_ids.len(),
         "producers": 100,
@@ -178,6 +181,11 @@ pub async fn shop(opts: Options) -> AppResult<Value> {
             );
         }
         println!(
+            "shop page: {} kB, {} kB as a browser receives it (brotli)",
+            page_bytes / 1000,
+            page_bytes_br / 1000
+        );
+        println!(
             "target shop p50 < 50 ms: {}",
             verdict(page.pct(50.0) < 50.0)
         );
@@ -192,9 +200,33 @@ pub async fn shop(opts: Options) -> AppResult<Value> {
     Ok(result)
 }
 
+/// The shop page as a phone's browser asks for it: compressed.
 pub(crate) fn shop_request(distribution: i64, web: &str) -> Request<Body> {
     Request::get(format!("/distributions/{distribution}"))
         .header("cookie", format!("alveole_session={web}"))
+        .header("accept-encoding", "br, gzip")
         .body(Body::empty())
         .unwrap_or_default()
+}
+
+/// The shop page's size as written, and as sent to a browser that accepts brotli.
+async fn page_sizes(router: &axum::Router, d: i64, web: &str) -> AppResult<(usize, usize)> {
+    let mut sizes = [0; 2];
+    for (size, encoding) in sizes.iter_mut().zip(["identity", "br"]) {
+        let req = Request::get(format!("/distributions/{d}"))
+            .header("cookie", format!("alveole_session={web}"))
+            .header("accept-encoding", encoding)
+            .body(Body::empty())
+            .unwrap_or_default();
+        let resp = router
+            .clone()
+            .oneshot(req)
+            .await
+            .map_err(|e| AppError::Internal(format!("shop page: {e}")))?;
+        *size = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .map_err(|e| AppError::Internal(format!("shop page: {e}")))?
+            .len();
+    }
+    Ok((sizes[0], sizes[1]))
 }

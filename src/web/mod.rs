@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod api;
+pub mod assets;
 pub mod calendar;
 pub mod chart;
 pub mod confirm;
@@ -31,9 +32,11 @@ pub mod statements;
 use crate::AppState;
 use crate::error::AppError;
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::IntoResponse;
+use axum::extract::RawQuery;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use routes::{RouteEntry, Routes, get};
+use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -71,26 +74,38 @@ fn routes() -> Routes {
         .nest("/api/v1", api::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/assets/alveole.css", get(stylesheet))
+        .route(
+            "/assets/alveole.css",
+            get(|q: RawQuery, h: HeaderMap| asset(&assets::CSS, q, h)),
+        )
         .route(
             "/assets/pay.js",
-            get(|| async { script(render::PAY_SCRIPT) }),
+            get(|q: RawQuery, h: HeaderMap| asset(&assets::PAY, q, h)),
         )
         .route(
             "/assets/shop.js",
-            get(|| async { script(render::SHOP_SCRIPT) }),
+            get(|q: RawQuery, h: HeaderMap| asset(&assets::SHOP, q, h)),
         )
         .route(
             "/assets/plan.js",
-            get(|| async { script(render::PLAN_SCRIPT) }),
+            get(|q: RawQuery, h: HeaderMap| asset(&assets::PLAN, q, h)),
         )
         .route(
             "/assets/places.js",
-            get(|| async { script(render::PLACES_SCRIPT) }),
+            get(|q: RawQuery, h: HeaderMap| asset(&assets::PLACES, q, h)),
         )
-        .route("/favicon.ico", get(favicon_ico))
-        .route("/assets/favicon.svg", get(favicon_svg))
-        .route("/apple-touch-icon.png", get(touch_icon))
+        .route(
+            "/favicon.ico",
+            get(|q: RawQuery, h: HeaderMap| asset(&assets::FAVICON_ICO, q, h)),
+        )
+        .route(
+            "/assets/favicon.svg",
+            get(|q: RawQuery, h: HeaderMap| asset(&assets::FAVICON_SVG, q, h)),
+        )
+        .route(
+            "/apple-touch-icon.png",
+            get(|q: RawQuery, h: HeaderMap| asset(&assets::TOUCH_ICON, q, h)),
+        )
         .route(
             "/api/v1/openapi.json",
             get(openapi_document)
@@ -149,6 +164,8 @@ pub fn router(state: AppState) -> Router {
                 })
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
+        // Pages, the stylesheet, scripts and JSON leave compressed for clients that accept it.
+        .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(axum::middleware::map_request(drop_unsafe_request_id))
@@ -194,58 +211,8 @@ async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> 
     }
 }
 
-async fn stylesheet() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        render::STYLESHEET,
-    )
-}
-
-/// One of the pages' scripts, cached for an hour like the stylesheet.
-fn script(body: &'static str) -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        body,
-    )
-}
-
-/// An icon, cached for a day: browsers ask for it on every site they open.
-fn icon(content_type: &'static str, bytes: &'static [u8]) -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
-        ],
-        bytes,
-    )
-}
-
-async fn favicon_ico() -> impl IntoResponse {
-    icon(
-        "image/x-icon",
-        include_bytes!("../../templates/assets/favicon.ico"),
-    )
-}
-
-async fn favicon_svg() -> impl IntoResponse {
-    icon(
-        "image/svg+xml",
-        include_bytes!("../../templates/assets/favicon.svg"),
-    )
-}
-
-/// The icon a phone puts on its home screen when a member adds the site there.
-async fn touch_icon() -> impl IntoResponse {
-    icon(
-        "image/png",
-        include_bytes!("../../templates/assets/apple-touch-icon.png"),
-    )
+async fn asset(a: &'static assets::Asset, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
+    a.serve(q.as_deref(), &headers)
 }
 
 async fn not_found() -> AppError {

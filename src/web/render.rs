@@ -56,12 +56,6 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "invoice.html",
 ];
 
-pub const STYLESHEET: &str = include_str!("../../templates/assets/alveole.css");
-pub const PAY_SCRIPT: &str = include_str!("../../templates/assets/pay.js");
-pub const SHOP_SCRIPT: &str = include_str!("../../templates/assets/shop.js");
-pub const PLAN_SCRIPT: &str = include_str!("../../templates/assets/plan.js");
-pub const PLACES_SCRIPT: &str = include_str!("../../templates/assets/places.js");
-
 pub struct Views {
     en: Tera,
     fr: Tera,
@@ -122,6 +116,7 @@ pub fn render(
     c.insert("path", &ctx.path);
     c.insert("flash", &ctx.flash.as_deref().map(|k| i18n::t(ctx.lang, k)));
     c.insert("test_mode", &state.config.stripe_secret_key.is_none());
+    c.insert("assets", super::assets::links());
     Ok(Html(views()?.tera(ctx.lang).render(name, &c)?))
 }
 
