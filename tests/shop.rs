@@ -454,7 +454,10 @@ async fn a_visitor_who_signs_up_to_order_comes_back_to_the_shop() {
         let to_signup = visitor
             .attr("#shop-signup", "href")
             .expect("a sign-up link");
-        assert_eq!(to_signup, format!("/signup?next={shop_url}"));
+        assert_eq!(
+            to_signup,
+            format!("/signup?next=%2Fdistributions%2F{}", sale.distribution)
+        );
         let form = b.get(&to_signup).await;
         let action = form
             .attr("form[action^=\"/signup\"]", "action")
@@ -581,6 +584,145 @@ async fn each_person_s_own_page_shows_the_next_step() {
             assert!(hive.texts("#join").is_empty(), "{email}");
             assert_eq!(hive.texts(badge).len(), 1, "{email}");
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_visitor_looks_in_the_open_shop_chooses_and_finds_the_quantities_kept_after_signing_up() {
+    each_backend(|app| async move {
+        let sale = open_sale(&app).await;
+        // The member has carrots in an order: a visitor sees what is left, not what was ordered.
+        let (s, v) = sale
+            .member
+            .post(
+                &format!("/api/v1/distributions/{}/orders", sale.distribution),
+                json!({"lines": [{"offer_id": sale.carrots, "quantity": 3}]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let visitor = app.browser().await;
+        let shop_url = format!("/distributions/{}", sale.distribution);
+        let shop = visitor.get(&shop_url).await;
+        assert_eq!(shop.status, StatusCode::OK);
+        assert!(
+            shop.contains("Carottes") && shop.contains("Poireaux"),
+            "{}",
+            shop.body
+        );
+        assert!(shop.contains("Les Jardins"), "the producer is named");
+        assert!(!shop.contains("@example.fr"), "no e-mail in the window");
+        assert_eq!(shop.texts("#window").len(), 1, "{}", shop.body);
+        let order_url = format!("/distributions/{}/order", sale.distribution);
+        assert_eq!(
+            shop.attr("form#shop-form", "action").as_deref(),
+            Some(order_url.as_str())
+        );
+        let carrots_field = format!("qty_{}", sale.carrots);
+        assert_eq!(
+            shop.attr(&format!("input[name={carrots_field}]"), "max")
+                .as_deref(),
+            Some("7")
+        );
+
+        // The same window over the API: no reservations, nobody's address.
+        let anonymous = app.api();
+        let (s, offers) = anonymous
+            .get(&format!(
+                "/api/v1/distributions/{}/offers",
+                sale.distribution
+            ))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{offers}");
+        let carrots = offers
+            .as_array()
+            .and_then(|a| a.iter().find(|o| o["id"] == sale.carrots.as_str()))
+            .expect("carrots");
+        assert_eq!(carrots["quantity_remaining"], 7, "{carrots}");
+        assert!(carrots.get("quantity_reserved").is_none(), "{carrots}");
+        assert!(!offers.to_string().contains('@'));
+
+        // Ordering asks to log in, and keeps the choice through sign-up and joining the hive.
+        let chosen = format!("{order_url}?{carrots_field}=2");
+        let asked = visitor.get(&chosen).await;
+        assert_eq!(asked.status, StatusCode::SEE_OTHER);
+        let login = asked.location.clone().unwrap_or_default();
+        assert!(login.starts_with("/login?next="), "{login}");
+        let next: String =
+            url::form_urlencoded::parse(login.trim_start_matches("/login?").as_bytes())
+                .find(|(k, _)| k == "next")
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+        assert_eq!(next, chosen);
+        let signed = visitor
+            .post(
+                &format!(
+                    "/signup?next={}",
+                    url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+                ),
+                &[
+                    ("name", "Inès"),
+                    ("email", "ines@example.fr"),
+                    ("password", "correct horse battery"),
+                    ("locale", "fr"),
+                ],
+            )
+            .await;
+        assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+        assert_eq!(signed.location.as_deref(), Some(chosen.as_str()));
+        visitor.refresh_csrf().await;
+        let back = visitor.get(&chosen).await;
+        assert_eq!(back.status, StatusCode::OK);
+        assert_eq!(
+            back.texts("#window").len(),
+            1,
+            "not a member yet: asked to join"
+        );
+        assert_eq!(back.value_of(&carrots_field).as_deref(), Some("2"));
+        assert_eq!(
+            back.attr("form[action$=\"/join\"] input[name=next]", "value")
+                .as_deref(),
+            Some(chosen.as_str())
+        );
+        let joined = visitor
+            .post(&format!("/hives/{}/join", sale.hive), &[("next", &chosen)])
+            .await;
+        assert_eq!(joined.location.as_deref(), Some(chosen.as_str()));
+        let kept = visitor.get(&chosen).await;
+        assert_eq!(kept.texts("#kept").len(), 1, "{}", kept.body);
+        assert_eq!(kept.value_of(&carrots_field).as_deref(), Some("2"));
+        assert_eq!(
+            kept.attr("form#shop-form", "action").as_deref(),
+            Some(format!("{shop_url}/basket").as_str())
+        );
+        let added = visitor
+            .post(&format!("{shop_url}/basket"), &[(&carrots_field, "2")])
+            .await;
+        assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+        let basket = visitor.get(&format!("{shop_url}/basket")).await;
+        assert!(basket.contains("Carottes"), "{}", basket.body);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_shop_not_open_is_not_a_window() {
+    each_backend(|app| async move {
+        let sale = prepare(&app).await;
+        let visitor = app.browser().await;
+        // Not open yet: a draft is not shown at all, its offers not listed.
+        let shop = visitor
+            .get(&format!("/distributions/{}", sale.distribution))
+            .await;
+        assert_eq!(shop.status, StatusCode::NOT_FOUND);
+        let (s, _) = app
+            .api()
+            .get(&format!(
+                "/api/v1/distributions/{}/offers",
+                sale.distribution
+            ))
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
     })
     .await;
 }

@@ -20,6 +20,15 @@ use sea_orm::{
 };
 use serde::Serialize;
 
+impl OfferView {
+    /// The offer as a visitor sees it: what is left, not how much was ordered.
+    pub fn in_window(mut self) -> OfferView {
+        self.quantity_available = self.quantity_remaining;
+        self.quantity_reserved = None;
+        self
+    }
+}
+
 /// The largest quantity a producer may offer of one product.
 pub const MAX_CAP: i64 = 1_000_000;
 
@@ -38,7 +47,9 @@ pub struct OfferView {
     pub vat_rate_bps: i32,
     /// The cap; `null` for no limit.
     pub quantity_available: Option<i64>,
-    pub quantity_reserved: i64,
+    /// How many are ordered; left out of the shop window shown to visitors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity_reserved: Option<i64>,
     /// What is left to order; `null` for no limit.
     pub quantity_remaining: Option<i64>,
     pub sold_out: bool,
@@ -491,7 +502,7 @@ pub async fn list(
                 price_cents: o.price_cents,
                 vat_rate_bps: o.vat_rate_bps,
                 quantity_available: cap,
-                quantity_reserved: reserved,
+                quantity_reserved: Some(reserved),
                 quantity_remaining: cap.map(|c| (c - reserved).max(0)),
                 sold_out: cap.is_some_and(|c| c <= reserved),
                 distance_km: f.map_or(0.0, |f| f.1),

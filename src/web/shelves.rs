@@ -228,7 +228,7 @@ mod tests {
             price_cents: 290,
             vat_rate_bps: 550,
             quantity_available: cap,
-            quantity_reserved: reserved,
+            quantity_reserved: Some(reserved),
             quantity_remaining: cap.map(|c| (c - reserved).max(0)),
             sold_out: cap.is_some_and(|c| c <= reserved),
             distance_km: if producer == 1 { 12.0 } else { 3.5 },

@@ -7,7 +7,7 @@ use super::render::render;
 use crate::AppState;
 use crate::domain::order::{AddRefusal, check_addition, parse_quantity};
 use crate::domain::search::{Needle, fold};
-use crate::domain::{Category, DistributionId, HiveId, OrderId};
+use crate::domain::{Category, DistributionId, DistributionStatus, HiveId, OrderId};
 use crate::error::{AppError, AppResult, Conflict};
 use crate::payments::test_mode::ACCEPTED_CARD;
 use crate::services::accounts::CurrentUser;
@@ -19,7 +19,7 @@ use crate::services::{basket, order_edit, orders};
 use crate::web::extract::AuthUser;
 use crate::web::extract::{Form, Path, Query};
 use crate::web::routes::{Routes, get, post};
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,7 @@ use std::collections::HashMap;
 pub fn routes() -> Routes {
     Routes::new()
         .route("/distributions/{id}", get(shop))
+        .route("/distributions/{id}/order", get(order_chosen))
         .route(
             "/distributions/{id}/basket",
             get(basket_page).post(add_to_basket),
@@ -70,6 +71,51 @@ async fn shop(
     shop_view(&state, &ctx, id, &q, &Kept::default(), StatusCode::OK).await
 }
 
+/// Where a visitor's "order" button leads once logged in: the shop again, with what they chose
+/// typed in, to add to the basket (or, not yet a member, to join the hive first).
+async fn order_chosen(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(_user): AuthUser,
+    Path(id): Path<DistributionId>,
+    RawQuery(query): RawQuery,
+) -> AppResult<Response> {
+    let typed: HashMap<i64, String> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .filter_map(|(k, v)| {
+                let offer = k.strip_prefix("qty_")?.parse::<i64>().ok()?;
+                let v = v.trim().to_owned();
+                (!v.is_empty() && v != "0").then_some((offer, v))
+            })
+            .collect();
+    let kept = Kept {
+        typed,
+        ..Kept::default()
+    };
+    shop_view(
+        &state,
+        &ctx,
+        id,
+        &ShopQuery::default(),
+        &kept,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The address that brings a visitor's choice back after logging in or joining.
+fn chosen_address(id: DistributionId, typed: &HashMap<i64, String>) -> String {
+    if typed.is_empty() {
+        return format!("/distributions/{id}");
+    }
+    let mut pairs: Vec<(&i64, &String)> = typed.iter().collect();
+    pairs.sort();
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs.iter().map(|(k, v)| (format!("qty_{k}"), v.as_str())))
+        .finish();
+    format!("/distributions/{id}/order?{query}")
+}
+
 /// A basket form that came back: what was typed, and the message beside each offer refused.
 #[derive(Default)]
 struct Kept {
@@ -89,21 +135,34 @@ async fn shop_view(
 ) -> AppResult<Response> {
     let d = distributions::visible(&state.db, ctx.user.as_ref(), id).await?;
     let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
-    let (member, can_view) = match &ctx.user {
+    let (member, inside) = match &ctx.user {
         Some(u) => may_view(state, u, &hive).await?,
         None => (false, false),
     };
+    let open = distributions::status_of(&d) == DistributionStatus::Open;
+    // While ordering is open the shop is a window anyone may look in.
+    let window = !inside && open;
+    let can_view = inside || window;
     let mut c = tera::Context::new();
     c.insert("d", &DistributionView::from_model(&d, state.now()));
     c.insert("member", &member);
-    let can_order = member
-        && crate::domain::distribution::accepts_orders(
-            distributions::status_of(&d),
-            &distributions::window(&d),
-            state.now(),
-        );
+    let accepting = crate::domain::distribution::accepts_orders(
+        distributions::status_of(&d),
+        &distributions::window(&d),
+        state.now(),
+    );
+    let can_order = member && accepting;
+    // A visitor chooses quantities too; ordering them asks to log in, or to join, first.
+    let can_choose = window && accepting;
     c.insert("can_order", &can_order);
+    c.insert("can_choose", &can_choose);
     c.insert("can_view", &can_view);
+    c.insert("window", &window);
+    c.insert(
+        "kept",
+        &(can_order && !kept.typed.is_empty() && kept.errors.is_empty()),
+    );
+    c.insert("chosen", &chosen_address(id, &kept.typed));
     c.insert("query", q);
     c.insert("refused", &!kept.errors.is_empty());
     c.insert(
@@ -112,7 +171,10 @@ async fn shop_view(
     );
     let mut basket_summary = basket::Basket::default();
     if can_view {
-        let all = offers::list(&state.db, &state.offer_cache, &d, &hive).await?;
+        let mut all = offers::list(&state.db, &state.offer_cache, &d, &hive).await?;
+        if window {
+            all = all.into_iter().map(OfferView::in_window).collect();
+        }
         let mut in_basket = HashMap::new();
         let mut extra = HashMap::new();
         if let Some(u) = &ctx.user {
@@ -133,7 +195,7 @@ async fn shop_view(
             .collect();
         c.insert("count", &filtered.len());
         let page = super::shelves::ShelfPage {
-            can_order,
+            can_order: can_order || can_choose,
             lang: ctx.lang,
             typed: &kept.typed,
             errors: &kept.errors,

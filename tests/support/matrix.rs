@@ -131,6 +131,7 @@ pub fn rules() -> BTreeMap<&'static str, Rule> {
         ("GET /hives/{hive_id}/news", rule(HIVE)),
         ("GET /producers/{producer_id}", rule(EVERYONE)),
         ("GET /distributions/{id}", rule(EVERYONE)),
+        ("GET /distributions/{id}/order", rule(SIGNED_IN)),
         ("GET /calendar/{file}", rule(EVERYONE)),
         ("GET /unsubscribe/{token}", rule(EVERYONE)),
         ("POST /unsubscribe/{token}", rule(EVERYONE)),
@@ -347,7 +348,7 @@ pub fn rules() -> BTreeMap<&'static str, Rule> {
             "PUT /api/v1/distributions/{id}/producers/{producer_id}",
             rule(PRODUCER),
         ),
-        ("GET /api/v1/distributions/{id}/offers", rule(HIVE)),
+        ("GET /api/v1/distributions/{id}/offers", rule(EVERYONE)),
         (
             "POST /api/v1/distributions/{id}/offers",
             rule(PRODUCER).body(r#"{"product_id": "{product_id}"}"#),

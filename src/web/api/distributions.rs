@@ -149,9 +149,10 @@ pub fn routes() -> Routes {
         .route(
             "/distributions/{id}/offers",
             get(list_offers)
-                .summary("What is on sale, for the hive's members, manager and producers")
+                .summary("What is on sale: anyone's while ordering is open, else the hive's members, manager and producers'")
+                .optional_auth()
                 .ok_list::<OfferView>()
-                .refuses(&[403])
+                .refuses(&[401, 403])
                 .post(add_offer)
                 .summary("A producer offers a product: {product_id, quantity_available?}")
                 .body::<OfferForm>()
@@ -322,19 +323,32 @@ async fn join(
 /// Members, the manager, the hive's approved producers and admins see the offers.
 async fn list_offers(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    ctx: Ctx,
     Path(id): Path<DistributionId>,
 ) -> AppResult<impl IntoResponse> {
-    let d = distributions::visible(&state.db, Some(&user), id).await?;
+    let d = distributions::visible(&state.db, ctx.user.as_ref(), id).await?;
     let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
-    let allowed = hives::can_manage(&user, &hive)
-        || hives::is_member(&state.db, user.id, HiveId(hive.id)).await?
-        || approvals::sells_in(&state.db, &user, HiveId(hive.id)).await?;
-    if !allowed {
-        return Err(AppError::Forbidden);
+    let inside = match &ctx.user {
+        Some(user) => {
+            hives::can_manage(user, &hive)
+                || hives::is_member(&state.db, user.id, HiveId(hive.id)).await?
+                || approvals::sells_in(&state.db, user, HiveId(hive.id)).await?
+        }
+        None => false,
+    };
+    let all = offers::list(&state.db, &state.offer_cache, &d, &hive).await?;
+    if inside {
+        return Ok(axum::Json(all));
+    }
+    // An open distribution is a shop window anyone may look in; any other is the hive's own.
+    if distributions::status_of(&d) != crate::domain::DistributionStatus::Open {
+        return Err(match ctx.user {
+            Some(_) => AppError::Forbidden,
+            None => AppError::Unauthorized,
+        });
     }
     Ok(axum::Json(
-        offers::list(&state.db, &state.offer_cache, &d, &hive).await?,
+        all.into_iter().map(OfferView::in_window).collect(),
     ))
 }
 
