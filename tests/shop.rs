@@ -726,3 +726,84 @@ async fn a_shop_not_open_is_not_a_window() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_shared_link_shows_a_preview_and_each_product_has_a_page_of_its_own() {
+    each_backend(|app| async move {
+        let sale = open_sale(&app).await;
+        let (_, offers) = sale
+            .member
+            .get(&format!(
+                "/api/v1/distributions/{}/offers",
+                sale.distribution
+            ))
+            .await;
+        let carrots = offers
+            .as_array()
+            .and_then(|a| a.iter().find(|o| o["id"] == sale.carrots.as_str()))
+            .expect("carrots")
+            .clone();
+        let product = carrots["product_id"].as_str().expect("product").to_owned();
+        let visitor = app.browser().await;
+        let base = app.state.config.base_url.trim_end_matches('/').to_owned();
+        for (path, title) in [
+            (format!("/hives/{}", sale.hive), "Ruche de Tours"),
+            (format!("/producers/{}", sale.farm), "Les Jardins"),
+            (
+                format!("/distributions/{}", sale.distribution),
+                "Ruche de Tours",
+            ),
+            (format!("/products/{product}"), "Carottes · Les Jardins"),
+        ] {
+            let page = visitor.get(&path).await;
+            assert_eq!(page.status, StatusCode::OK, "{path}");
+            let meta = |key: &str| {
+                page.attr(&format!("meta[property=\"{key}\"]"), "content")
+                    .or_else(|| page.attr(&format!("meta[name=\"{key}\"]"), "content"))
+                    .unwrap_or_default()
+            };
+            assert!(
+                meta("og:title").contains(title),
+                "{path}: {}",
+                meta("og:title")
+            );
+            assert_eq!(meta("og:url"), format!("{base}{path}"));
+            assert!(!meta("og:description").is_empty(), "{path}");
+            assert!(meta("og:image").starts_with(&format!("{base}/")), "{path}");
+            assert_eq!(meta("twitter:card"), "summary");
+            assert_eq!(meta("twitter:title"), meta("og:title"));
+        }
+
+        // The product's page: who makes it, its price, and the open shop it is on sale in.
+        let page = visitor.get(&format!("/products/{product}")).await;
+        assert_eq!(page.texts("h1"), ["Carottes"]);
+        assert_eq!(
+            page.attr(".product-page a[href^=\"/producers/\"]", "href"),
+            Some(format!("/producers/{}", sale.farm))
+        );
+        assert!(page.contains("2.90"), "{}", page.body);
+        assert_eq!(
+            page.attr(".open-offers a", "href"),
+            Some(format!(
+                "/distributions/{}#o-{}",
+                sale.distribution, sale.carrots
+            ))
+        );
+        // The producer's page links to it.
+        let farm = visitor.get(&format!("/producers/{}", sale.farm)).await;
+        assert!(farm.contains(&format!("href=\"/products/{product}\"")));
+        // A product taken out of the catalogue has no page.
+        let (s, v) = sale
+            .producer
+            .delete(&format!("/api/v1/products/{product}"))
+            .await;
+        assert!(s.is_success(), "{s} {v}");
+        let gone = visitor.get(&format!("/products/{product}")).await;
+        assert_eq!(gone.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            visitor.get("/products/999999").await.status,
+            StatusCode::NOT_FOUND
+        );
+    })
+    .await;
+}

@@ -215,6 +215,16 @@ pub async fn owned_by(db: &DatabaseConnection, user: UserId) -> AppResult<Vec<Pr
 }
 
 /// A producer's products by category and name; archived ones only when asked.
+/// A product anyone may look at: one still in its producer's catalogue.
+pub async fn public_product(db: &DatabaseConnection, id: ProductId) -> AppResult<ProductView> {
+    products::Entity::find_by_id(id.0)
+        .filter(products::Column::Active.eq(true))
+        .one(db)
+        .await?
+        .map(ProductView::from)
+        .ok_or(AppError::NotFound)
+}
+
 pub async fn products(
     db: &DatabaseConnection,
     producer: ProducerId,
@@ -318,6 +328,8 @@ pub async fn delete_product(
 /// One offer of a producer in an open distribution, as its public page lists it.
 #[derive(Clone, Debug, Serialize)]
 pub struct OpenOffer {
+    pub offer_id: crate::domain::OfferId,
+    pub product_id: ProductId,
     pub name: String,
     pub unit: String,
     pub price_cents: i64,
@@ -361,6 +373,8 @@ pub async fn open_shelves(
                 .await?
                 .into_iter()
                 .map(|o| OpenOffer {
+                    offer_id: crate::domain::OfferId(o.id),
+                    product_id: ProductId(o.product_id),
                     remaining: o.quantity_cap.map(|c| (c - o.quantity_reserved).max(0)),
                     name: o.name,
                     unit: o.unit,

@@ -2,9 +2,10 @@
 
 use super::ctx::{Ctx, redirect_with_flash};
 use super::forms::{DEFAULT_SEARCH_KM, HiveSearch};
+use super::preview::Preview;
 use super::render::{render, render_invalid};
 use crate::AppState;
-use crate::domain::{ApprovalStatus, Coordinates, HiveId, ProducerId};
+use crate::domain::{ApprovalStatus, Coordinates, HiveId, ProducerId, ProductId};
 use crate::error::{AppError, AppResult, Conflict};
 use crate::services::approvals;
 use crate::services::hives::{self, HiveView};
@@ -25,6 +26,7 @@ pub fn routes() -> Routes {
         .route("/hives/{hive_id}/join", post(join))
         .route("/hives/{hive_id}/leave", post(leave))
         .route("/producers/{producer_id}", get(producer_page))
+        .route("/products/{product_id}", get(product_page))
 }
 
 async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
@@ -97,6 +99,19 @@ async fn hive_page(
         &hives::manager_name(&state.db, &hive).await?,
     );
     c.insert("members", &hives::member_count(&state.db, id).await?);
+    let about = if hive.description.trim().is_empty() {
+        crate::i18n::t_args(
+            ctx.lang,
+            "hive.preview",
+            &[("place", hives::postal_address(&hive))],
+        )
+    } else {
+        hive.description.clone()
+    };
+    c.insert(
+        "preview",
+        &Preview::new(&state, &format!("/hives/{id}"), &hive.name, &about),
+    );
     c.insert("hive", &HiveView::from_model(hive.clone(), None));
     c.insert("producers", &approved);
     c.insert("requests", &if can_manage { others } else { Vec::new() });
@@ -201,6 +216,59 @@ async fn producer_page(
             lng: producer.lng,
         },
     );
-    c.insert("producer", &producers::ProducerView::from(producer));
+    let view = producers::ProducerView::from(producer);
+    c.insert(
+        "preview",
+        &Preview::new(
+            &state,
+            &format!("/producers/{id}"),
+            &view.name,
+            if view.description.trim().is_empty() {
+                &view.postal_address
+            } else {
+                &view.description
+            },
+        )
+        .kind("profile")
+        .image(&state, view.photo_url.as_deref()),
+    );
+    c.insert("producer", &view);
     render(&state, &ctx, "consumer/producer.html", c)
+}
+
+/// A product's own page, for anyone: what it is, who makes it, and where it is on sale now.
+async fn product_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<ProductId>,
+) -> AppResult<Html<String>> {
+    let product = producers::public_product(&state.db, id).await?;
+    let producer = producers::get(&state.db, product.producer_id).await?;
+    let mut shelves = producers::open_shelves(&state.db, &producer).await?;
+    for shelf in &mut shelves {
+        shelf.offers.retain(|o| o.product_id == id);
+    }
+    shelves.retain(|s| !s.offers.is_empty());
+    let producer = producers::ProducerView::from(producer);
+    let mut c = tera::Context::new();
+    let line = if product.description.trim().is_empty() {
+        format!("{} · {}", product.name, producer.name)
+    } else {
+        product.description.clone()
+    };
+    c.insert(
+        "preview",
+        &Preview::new(
+            &state,
+            &format!("/products/{id}"),
+            &format!("{} · {}", product.name, producer.name),
+            &line,
+        )
+        .kind("product")
+        .image(&state, producer.photo_url.as_deref()),
+    );
+    c.insert("product", &product);
+    c.insert("producer", &producer);
+    c.insert("shelves", &shelves);
+    render(&state, &ctx, "consumer/product.html", c)
 }

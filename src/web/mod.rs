@@ -20,6 +20,7 @@ pub mod offers;
 pub mod openapi;
 pub mod pickup;
 pub mod planning;
+pub mod preview;
 pub mod producers;
 pub mod recovery;
 pub mod render;

@@ -34,6 +34,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "consumer/hives.html",
     "consumer/hive.html",
     "consumer/producer.html",
+    "consumer/product.html",
     "consumer/shop.html",
     "consumer/basket.html",
     "consumer/order.html",

@@ -209,6 +209,23 @@ async fn shop_view(
         c.insert("shelves_html", "");
     }
     c.insert("basket", &basket_summary);
+    if open {
+        let tz = hive.timezone.parse().unwrap_or(chrono_tz::Europe::Paris);
+        let when = crate::i18n::format::span(d.pickup_starts_at, d.pickup_ends_at, tz, ctx.lang);
+        c.insert(
+            "preview",
+            &super::preview::Preview::new(
+                state,
+                &format!("/distributions/{id}"),
+                &format!("{} · {}", crate::i18n::t(ctx.lang, "shop.title"), hive.name),
+                &crate::i18n::t_args(
+                    ctx.lang,
+                    "shop.preview",
+                    &[("at", when), ("place", hives::postal_address(&hive))],
+                ),
+            ),
+        );
+    }
     c.insert("hive", &HiveView::from_model(hive, None));
     Ok((status, render(state, ctx, "consumer/shop.html", c)?).into_response())
 }

@@ -130,6 +130,7 @@ pub fn rules() -> BTreeMap<&'static str, Rule> {
         ("GET /hives/{hive_id}/calendar.ics", rule(EVERYONE)),
         ("GET /hives/{hive_id}/news", rule(HIVE)),
         ("GET /producers/{producer_id}", rule(EVERYONE)),
+        ("GET /products/{product_id}", rule(EVERYONE)),
         ("GET /distributions/{id}", rule(EVERYONE)),
         ("GET /distributions/{id}/order", rule(SIGNED_IN)),
         ("GET /calendar/{file}", rule(EVERYONE)),
