@@ -291,13 +291,15 @@ async fn only_members_order_and_each_sees_only_their_own() {
         let outsider = app.user("out@example.fr", "Out").await;
         let (s, _) = outsider.post(&path, order(&sale.carrots, 1)).await;
         assert_eq!(s, StatusCode::FORBIDDEN);
-        let (s, _) = outsider
+        // An outsider looks in the shop window: what is left, not what was ordered.
+        let (s, window) = outsider
             .get(&format!(
                 "/api/v1/distributions/{}/offers",
                 sale.distribution
             ))
             .await;
-        assert_eq!(s, StatusCode::FORBIDDEN);
+        assert_eq!(s, StatusCode::OK);
+        assert!(window[0].get("quantity_reserved").is_none(), "{window}");
         assert_eq!(
             app.api().post(&path, order(&sale.carrots, 1)).await.0,
             StatusCode::UNAUTHORIZED

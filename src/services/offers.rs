@@ -20,6 +20,30 @@ use sea_orm::{
 };
 use serde::Serialize;
 
+/// An offer just made.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct NewOffer {
+    pub id: OfferId,
+    pub product_id: ProductId,
+    pub price_cents: i64,
+    #[schema(value_type = crate::domain::VatRate)]
+    pub vat_rate_bps: i32,
+    /// The cap; `null` for no limit.
+    pub quantity_available: Option<i64>,
+}
+
+impl From<&offers::Model> for NewOffer {
+    fn from(o: &offers::Model) -> NewOffer {
+        NewOffer {
+            id: OfferId(o.id),
+            product_id: ProductId(o.product_id),
+            price_cents: o.price_cents,
+            vat_rate_bps: o.vat_rate_bps,
+            quantity_available: o.quantity_cap,
+        }
+    }
+}
+
 impl OfferView {
     /// The offer as a visitor sees it: what is left, not how much was ordered.
     pub fn in_window(mut self) -> OfferView {
@@ -57,7 +81,7 @@ pub struct OfferView {
 }
 
 /// The distribution and producer, if `actor` owns the producer and it sells in the distribution's hive.
-async fn participant(
+pub(crate) async fn participant(
     db: &DatabaseConnection,
     actor: &CurrentUser,
     distribution: DistributionId,

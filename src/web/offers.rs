@@ -10,7 +10,7 @@ use crate::services::accounts::CurrentUser;
 use crate::services::approvals;
 use crate::services::distributions::{self, DistributionView};
 use crate::services::producers::{self, ProducerView};
-use crate::services::{hives, offers};
+use crate::services::{hives, offers, repeat};
 use crate::web::extract::AuthUser;
 use crate::web::extract::{Form, Path};
 use crate::web::routes::{Routes, get, post};
@@ -29,6 +29,10 @@ pub fn routes() -> Routes {
         .route(
             "/distributions/{id}/producers/{producer_id}/offers",
             post(add),
+        )
+        .route(
+            "/distributions/{id}/producers/{producer_id}/repeat",
+            post(repeat_last),
         )
         .route("/offers/{id}/cap", post(set_cap))
         .route("/offers/{id}/delete", post(remove))
@@ -105,10 +109,16 @@ async fn page_context(
     c.insert("d", &DistributionView::from_model(&d, state.now()));
     let status = distributions::status_of(&d);
     c.insert("editable", &status.offers_editable());
-    c.insert(
-        "addable",
-        &(status.offers_addable() && d.orders_close_at > state.now()),
-    );
+    let addable = status.offers_addable() && d.orders_close_at > state.now();
+    c.insert("addable", &addable);
+    let repeatable = if addable {
+        repeat::candidates(&state.db, &d, ProducerId(p.id))
+            .await?
+            .len()
+    } else {
+        0
+    };
+    c.insert("repeatable", &repeatable);
     c.insert("hive", &hives::HiveView::from_model(hive, None));
     c.insert("producer", &ProducerView::from(p));
     c.insert("offers", &mine);
@@ -222,6 +232,21 @@ async fn add(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Offers again, in one action, what the producer offered in its previous distribution here.
+async fn repeat_last(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((id, producer)): Path<(DistributionId, ProducerId)>,
+) -> AppResult<Response> {
+    let key = match repeat::repeat(&state.db, &user, id, producer, state.now()).await {
+        Ok(added) if added.is_empty() => "flash.nothing_to_repeat",
+        Ok(_) => "flash.repeated",
+        Err(AppError::Conflict(_)) => "error.not_editable",
+        Err(e) => return Err(e),
+    };
+    Ok(redirect_with_flash(&state, &back(id, producer), key))
 }
 
 async fn offer_back(state: &AppState, id: OfferId) -> AppResult<String> {

@@ -263,6 +263,10 @@ pub fn rules() -> BTreeMap<&'static str, Rule> {
             "POST /distributions/{id}/producers/{producer_id}/offers",
             rule(PRODUCER),
         ),
+        (
+            "POST /distributions/{id}/producers/{producer_id}/repeat",
+            rule(PRODUCER),
+        ),
         ("POST /offers/{id}/cap", rule(PRODUCER)),
         ("POST /offers/{id}/delete", rule(PRODUCER)),
         (
@@ -350,6 +354,10 @@ pub fn rules() -> BTreeMap<&'static str, Rule> {
             rule(PRODUCER),
         ),
         ("GET /api/v1/distributions/{id}/offers", rule(EVERYONE)),
+        (
+            "POST /api/v1/distributions/{id}/producers/{producer_id}/repeat",
+            rule(PRODUCER).ok(201),
+        ),
         (
             "POST /api/v1/distributions/{id}/offers",
             rule(PRODUCER).body(r#"{"product_id": "{product_id}"}"#),

@@ -6,9 +6,9 @@ use crate::domain::{DistributionId, HiveId, OfferId, OrderId, ProducerId, Produc
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::approvals;
 use crate::services::distributions::{self, DistributionView};
-use crate::services::offers::OfferView;
+use crate::services::offers::{NewOffer, OfferView};
 use crate::services::orders::OrderView;
-use crate::services::{hives, offers, orders};
+use crate::services::{hives, offers, orders, repeat};
 use crate::web::ctx::Ctx;
 use crate::web::extract::AuthUser;
 use crate::web::extract::{Json, Path, Query};
@@ -29,18 +29,6 @@ struct Participation {
     distribution_id: DistributionId,
     producer_id: ProducerId,
     min_order_cents: i64,
-}
-
-/// An offer just made.
-#[derive(Serialize, ToSchema)]
-struct NewOffer {
-    id: OfferId,
-    product_id: ProductId,
-    price_cents: i64,
-    #[schema(value_type = crate::domain::VatRate)]
-    vat_rate_bps: i32,
-    /// The cap; `null` for no limit.
-    quantity_available: Option<i64>,
 }
 
 /// An offer's cap after a change.
@@ -160,6 +148,13 @@ pub fn routes() -> Routes {
                 .refuses(&[403, 409])
                 .link("cap", "PUT /offers/{id}", "id", "/id")
                 .link("withdraw", "DELETE /offers/{id}", "id", "/id"),
+        )
+        .route(
+            "/distributions/{id}/producers/{producer_id}/repeat",
+            post(repeat_offers)
+                .summary("A producer offers again what it offered in its previous distribution of the hive, at today's catalogue prices")
+                .created_list::<NewOffer>()
+                .refuses(&[403, 409]),
         )
         .route(
             "/offers/{id}",
@@ -365,15 +360,18 @@ async fn add_offer(
         return Err(AppError::Invalid(e));
     };
     let o = offers::add(&state.db, &user, id, ProductId(product), cap, state.now()).await?;
+    Ok((StatusCode::CREATED, axum::Json(NewOffer::from(&o))))
+}
+
+async fn repeat_offers(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((id, producer)): Path<(DistributionId, ProducerId)>,
+) -> AppResult<impl IntoResponse> {
+    let added = repeat::repeat(&state.db, &user, id, producer, state.now()).await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(NewOffer {
-            id: OfferId(o.id),
-            product_id: ProductId(o.product_id),
-            price_cents: o.price_cents,
-            vat_rate_bps: o.vat_rate_bps,
-            quantity_available: o.quantity_cap,
-        }),
+        axum::Json(added.iter().map(NewOffer::from).collect::<Vec<_>>()),
     ))
 }
 
