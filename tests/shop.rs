@@ -644,8 +644,16 @@ async fn a_visitor_looks_in_the_open_shop_chooses_and_finds_the_quantities_kept_
 
         // Ordering asks to log in, and keeps the choice through sign-up and joining the hive.
         let chosen = format!("{order_url}?{carrots_field}=2");
-        let asked = visitor.get(&chosen).await;
-        assert_eq!(asked.status, StatusCode::SEE_OTHER);
+        let leeks_field = format!("qty_{}", sale.leeks);
+        let asked = visitor
+            .post(&order_url, &[(&carrots_field, "2"), (&leeks_field, "")])
+            .await;
+        assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.body);
+        let again = visitor.get(&chosen).await;
+        assert_eq!(
+            again.location, asked.location,
+            "the typed address asks the same"
+        );
         let login = asked.location.clone().unwrap_or_default();
         assert!(login.starts_with("/login?next="), "{login}");
         let next: String =

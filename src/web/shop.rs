@@ -28,7 +28,7 @@ use std::collections::HashMap;
 pub fn routes() -> Routes {
     Routes::new()
         .route("/distributions/{id}", get(shop))
-        .route("/distributions/{id}/order", get(order_chosen))
+        .route("/distributions/{id}/order", get(order_chosen).post(choose))
         .route(
             "/distributions/{id}/basket",
             get(basket_page).post(add_to_basket),
@@ -101,6 +101,34 @@ async fn order_chosen(
         StatusCode::OK,
     )
     .await
+}
+
+/// A visitor's "order" button: the quantities typed go on to the log-in (or straight back to
+/// the shop, typed in, for someone logged in), in an address that names only those typed.
+async fn choose(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<DistributionId>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    distributions::visible(&state.db, ctx.user.as_ref(), id).await?;
+    let typed: HashMap<i64, String> = form
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let offer = k.strip_prefix("qty_")?.parse::<i64>().ok()?;
+            let v = v.trim().to_owned();
+            (!v.is_empty() && v != "0").then_some((offer, v))
+        })
+        .collect();
+    let chosen = chosen_address(id, &typed);
+    let to = match ctx.user {
+        Some(_) => chosen,
+        None => format!(
+            "/login?next={}",
+            url::form_urlencoded::byte_serialize(chosen.as_bytes()).collect::<String>()
+        ),
+    };
+    Ok(axum::response::Redirect::to(&to).into_response())
 }
 
 /// The address that brings a visitor's choice back after logging in or joining.

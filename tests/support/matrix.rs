@@ -133,6 +133,7 @@ pub fn rules() -> BTreeMap<&'static str, Rule> {
         ("GET /products/{product_id}", rule(EVERYONE)),
         ("GET /distributions/{id}", rule(EVERYONE)),
         ("GET /distributions/{id}/order", rule(SIGNED_IN)),
+        ("POST /distributions/{id}/order", rule(SIGNED_IN)),
         ("GET /calendar/{file}", rule(EVERYONE)),
         ("GET /unsubscribe/{token}", rule(EVERYONE)),
         ("POST /unsubscribe/{token}", rule(EVERYONE)),
