@@ -18,6 +18,8 @@ pub struct Tick {
     /// Sessions past their end, deleted.
     pub sessions_purged: u64,
     pub completed: usize,
+    /// Reminder mails written: ordering closes soon, pickup today.
+    pub reminders: usize,
 }
 
 /// One pass over everything that is due at the clock's current time; safe to run from several processes.
@@ -49,6 +51,7 @@ pub async fn tick(state: &AppState) -> AppResult<Tick> {
     t.reconciled = orders::reconcile_pending(state).await?;
     t.expired = orders::expire_due(state).await?;
     t.charges_cancelled = orders::cancel_abandoned_charges(state).await?;
+    t.reminders = crate::services::reminders::send_due(state).await?;
     t.completed = complete::complete_due(state).await?;
     t.refunds_pending = refunds::retry(state).await?;
     t.sessions_purged = crate::services::accounts::purge_expired_sessions(&state.db, now).await?;

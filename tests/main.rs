@@ -28,6 +28,7 @@ mod pickup;
 mod races;
 mod recovery;
 mod refunds;
+mod reminders;
 mod repeat;
 mod sale;
 mod security;

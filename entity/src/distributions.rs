@@ -25,6 +25,8 @@ pub struct Model {
     /// How the host fee was paid once completed: `paid` or `bank_transfer`.
     pub host_fee_status: Option<String>,
     pub host_fee_transfer_ref: Option<String>,
+    pub closing_reminded_at: Option<DateTimeUtc>,
+    pub pickup_reminded_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
 }
 

@@ -17,6 +17,7 @@ mod m20261201_000002_account_tokens_and_limits;
 mod m20261202_000001_order_edits;
 mod m20261203_000001_places;
 mod m20261203_000002_offers_version;
+mod m20261207_000001_reminders;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_order_edits::Migration),
             Box::new(m20261203_000001_places::Migration),
             Box::new(m20261203_000002_offers_version::Migration),
+            Box::new(m20261207_000001_reminders::Migration),
         ]
     }
 }

@@ -241,9 +241,73 @@ pub fn on_free_days(
     (kept, skipped)
 }
 
+/// When members who have not ordered are told ordering closes soon: a day before the deadline,
+/// but never in the first half of a short ordering window.
+pub fn closing_reminder_at(w: &OrderWindow) -> DateTime<Utc> {
+    let half = w.orders_open_at + (w.orders_close_at - w.orders_open_at) / 2;
+    (w.orders_close_at - Duration::hours(24)).max(half)
+}
+
+/// When members with a basket are told the pickup is today: at 8:00 on the pickup day in the
+/// hive's time zone, or two hours before an early pickup.
+pub fn pickup_reminder_at(pickup_starts_at: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+    let day = pickup_starts_at.with_timezone(&tz).date_naive();
+    let morning = local(
+        tz,
+        day.and_time(NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default()),
+    );
+    morning.min(pickup_starts_at - Duration::hours(2))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_closing_reminder_comes_a_day_before_the_deadline_and_never_too_early() {
+        let at = |d: u32, h: u32| {
+            Utc.with_ymd_and_hms(2026, 12, d, h, 0, 0)
+                .single()
+                .unwrap_or_default()
+        };
+        let week = OrderWindow {
+            orders_open_at: at(4, 16),
+            orders_close_at: at(8, 16),
+            pickup_starts_at: at(10, 16),
+            pickup_ends_at: at(10, 18),
+        };
+        assert_eq!(closing_reminder_at(&week), at(7, 16));
+        let short = OrderWindow {
+            orders_open_at: at(8, 6),
+            ..week
+        };
+        assert_eq!(
+            closing_reminder_at(&short),
+            at(8, 11),
+            "half-way through a 10-hour window"
+        );
+    }
+
+    #[test]
+    fn the_pickup_reminder_comes_at_eight_in_the_hive_s_morning_or_two_hours_before() {
+        let paris: Tz = chrono_tz::Europe::Paris;
+        let evening = Utc
+            .with_ymd_and_hms(2026, 12, 10, 16, 30, 0)
+            .single()
+            .unwrap_or_default();
+        // 8:00 in Paris in December is 7:00 UTC.
+        assert_eq!(
+            pickup_reminder_at(evening, paris),
+            Utc.with_ymd_and_hms(2026, 12, 10, 7, 0, 0)
+                .single()
+                .unwrap_or_default()
+        );
+        let dawn = Utc
+            .with_ymd_and_hms(2026, 12, 10, 6, 0, 0)
+            .single()
+            .unwrap_or_default();
+        assert_eq!(pickup_reminder_at(dawn, paris), dawn - Duration::hours(2));
+    }
 
     #[test]
     fn the_close_steps_go_one_way_and_read_back() {

@@ -14,6 +14,10 @@ pub enum Template {
     OrderCancelled,
     DistributionCancelled,
     OrderingOpen,
+    /// To members who have not ordered: ordering closes within a day.
+    ClosingSoon,
+    /// To members with a basket: the pickup is today, with their basket number.
+    PickupToday,
     MinimumMissed,
     MinimumMissedProducer,
     PickList,
@@ -37,6 +41,8 @@ impl Template {
             Template::OrderCancelled => "order_cancelled",
             Template::DistributionCancelled => "distribution_cancelled",
             Template::OrderingOpen => "ordering_open",
+            Template::ClosingSoon => "closing_soon",
+            Template::PickupToday => "pickup_today",
             Template::MinimumMissed => "minimum_missed",
             Template::MinimumMissedProducer => "minimum_missed_producer",
             Template::PickList => "pick_list",
@@ -58,7 +64,10 @@ impl Template {
     /// Mail sent to every member without their asking about a particular order: only to confirmed
     /// addresses, so that nobody can use a sign-up to send it to a stranger.
     pub fn broadcast(self) -> bool {
-        matches!(self, Template::OrderingOpen | Template::News)
+        matches!(
+            self,
+            Template::OrderingOpen | Template::ClosingSoon | Template::News
+        )
     }
 
     /// Whether a member receives this kind without having chosen: news only on request.
@@ -81,11 +90,13 @@ impl Template {
     }
 
     /// The kinds a member chooses to receive or not.
-    pub const ALL: [Template; 12] = [
+    pub const ALL: [Template; 14] = [
         Template::OrderConfirmed,
         Template::OrderCancelled,
         Template::DistributionCancelled,
         Template::OrderingOpen,
+        Template::ClosingSoon,
+        Template::PickupToday,
         Template::MinimumMissed,
         Template::MinimumMissedProducer,
         Template::PickList,

@@ -495,7 +495,10 @@ async fn reverse_payouts<C: ConnectionTrait>(db: &C, d: i64, now: DateTime<Utc>)
     Ok(())
 }
 
-async fn members_of<C: ConnectionTrait>(db: &C, hive: i64) -> AppResult<Vec<users::Model>> {
+pub(crate) async fn members_of<C: ConnectionTrait>(
+    db: &C,
+    hive: i64,
+) -> AppResult<Vec<users::Model>> {
     let ids: Vec<i64> = hive_members::Entity::find()
         .filter(hive_members::Column::HiveId.eq(hive))
         .all(db)

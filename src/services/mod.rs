@@ -29,6 +29,7 @@ pub mod privacy;
 pub mod producers;
 pub mod recovery;
 pub mod refunds;
+pub mod reminders;
 pub mod repeat;
 pub mod settings;
 pub mod statements;
