@@ -271,7 +271,7 @@ async fn the_pages_after_the_close_serve_manager_producers_and_members() {
         assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
         assert_eq!(
             asked.texts("#confirm-what li")[0],
-            "Members refunded: 1, €2.90 in all; each is told by e-mail."
+            "1 member refunded, €2.90 in all; each is told by e-mail."
         );
         assert_eq!(
             asked.value_of(&field).as_deref(),
