@@ -62,7 +62,8 @@ pub const TOUCH_ICON: Asset = Asset {
     body: include_bytes!("../../templates/assets/apple-touch-icon.png"),
 };
 
-const ALL: [&Asset; 8] = [
+/// Every asset, each served at its path.
+pub const ALL: [&Asset; 8] = [
     &CSS,
     &PAY,
     &SHOP,

@@ -75,38 +75,10 @@ fn routes() -> Routes {
         .nest("/api/v1", api::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route(
-            "/assets/alveole.css",
-            get(|q: RawQuery, h: HeaderMap| asset(&assets::CSS, q, h)),
-        )
-        .route(
-            "/assets/pay.js",
-            get(|q: RawQuery, h: HeaderMap| asset(&assets::PAY, q, h)),
-        )
-        .route(
-            "/assets/shop.js",
-            get(|q: RawQuery, h: HeaderMap| asset(&assets::SHOP, q, h)),
-        )
-        .route(
-            "/assets/plan.js",
-            get(|q: RawQuery, h: HeaderMap| asset(&assets::PLAN, q, h)),
-        )
-        .route(
-            "/assets/places.js",
-            get(|q: RawQuery, h: HeaderMap| asset(&assets::PLACES, q, h)),
-        )
-        .route(
-            "/favicon.ico",
-            get(|q: RawQuery, h: HeaderMap| asset(&assets::FAVICON_ICO, q, h)),
-        )
-        .route(
-            "/assets/favicon.svg",
-            get(|q: RawQuery, h: HeaderMap| asset(&assets::FAVICON_SVG, q, h)),
-        )
-        .route(
-            "/apple-touch-icon.png",
-            get(|q: RawQuery, h: HeaderMap| asset(&assets::TOUCH_ICON, q, h)),
-        )
+        // Each asset at its own path, answered from its one description.
+        .merge(assets::ALL.into_iter().fold(Routes::new(), |r, a| {
+            r.route(a.path, get(move |q: RawQuery, h: HeaderMap| asset(a, q, h)))
+        }))
         .route(
             "/api/v1/openapi.json",
             get(openapi_document)
