@@ -80,16 +80,10 @@ async fn order_chosen(
     Path(id): Path<DistributionId>,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let typed: HashMap<i64, String> =
-        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-            .filter_map(|(k, v)| {
-                let offer = k.strip_prefix("qty_")?.parse::<i64>().ok()?;
-                let v = v.trim().to_owned();
-                (!v.is_empty() && v != "0").then_some((offer, v))
-            })
-            .collect();
     let kept = Kept {
-        typed,
+        typed: chosen_quantities(url::form_urlencoded::parse(
+            query.unwrap_or_default().as_bytes(),
+        )),
         ..Kept::default()
     };
     shop_view(
@@ -112,15 +106,7 @@ async fn choose(
     Form(form): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     distributions::visible(&state.db, ctx.user.as_ref(), id).await?;
-    let typed: HashMap<i64, String> = form
-        .into_iter()
-        .filter_map(|(k, v)| {
-            let offer = k.strip_prefix("qty_")?.parse::<i64>().ok()?;
-            let v = v.trim().to_owned();
-            (!v.is_empty() && v != "0").then_some((offer, v))
-        })
-        .collect();
-    let chosen = chosen_address(id, &typed);
+    let chosen = chosen_address(id, &chosen_quantities(form));
     let to = match ctx.user {
         Some(_) => chosen,
         None => format!(
@@ -129,6 +115,20 @@ async fn choose(
         ),
     };
     Ok(axum::response::Redirect::to(&to).into_response())
+}
+
+/// The `qty_<offer id>` fields a visitor filled in, by offer; empty and zero ones left out.
+fn chosen_quantities<K: AsRef<str>, V: AsRef<str>>(
+    fields: impl IntoIterator<Item = (K, V)>,
+) -> HashMap<i64, String> {
+    fields
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let offer = k.as_ref().strip_prefix("qty_")?.parse::<i64>().ok()?;
+            let v = v.as_ref().trim();
+            (!v.is_empty() && v != "0").then(|| (offer, v.to_owned()))
+        })
+        .collect()
 }
 
 /// The address that brings a visitor's choice back after logging in or joining.
