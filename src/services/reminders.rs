@@ -65,7 +65,7 @@ pub async fn send_due(state: &AppState) -> AppResult<usize> {
         let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
         let tz = hive.timezone.parse().unwrap_or(chrono_tz::Europe::Paris);
         if now >= pickup_reminder_at(d.pickup_starts_at, tz) {
-            sent += pickup_today(state, &d, now).await?;
+            sent += pickup_today(state, &hive, tz, &d, now).await?;
         }
     }
     if sent > 0 {
@@ -144,11 +144,11 @@ async fn closing_soon(
 
 async fn pickup_today(
     state: &AppState,
+    hive: &entity::hives::Model,
+    tz: chrono_tz::Tz,
     d: &distributions::Model,
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
-    let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
-    let tz = hive.timezone.parse().unwrap_or(chrono_tz::Europe::Paris);
     let txn = state.db.begin().await?;
     if !mark(
         &txn,
@@ -183,7 +183,7 @@ async fn pickup_today(
         .into_iter()
         .map(|u| (u.id, u))
         .collect();
-    let address = hives::postal_address(&hive);
+    let address = hives::postal_address(hive);
     let mut sent = 0;
     for n in &numbers {
         let (Some(u), Some(order)) = (people.get(&n.user_id), first.get(&n.user_id)) else {
