@@ -33,5 +33,6 @@ mod repeat;
 mod sale;
 mod security;
 mod shop;
+mod stock;
 mod stripe;
 mod workers;

@@ -17,6 +17,8 @@ pub struct Model {
     pub price_cents: i64,
     pub vat_rate_bps: i32,
     pub active: bool,
+    /// Units still to sell across every distribution; `None` for no shared limit.
+    pub stock: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -18,6 +18,7 @@ mod m20261202_000001_order_edits;
 mod m20261203_000001_places;
 mod m20261203_000002_offers_version;
 mod m20261207_000001_reminders;
+mod m20261208_000001_product_stock;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_places::Migration),
             Box::new(m20261203_000002_offers_version::Migration),
             Box::new(m20261207_000001_reminders::Migration),
+            Box::new(m20261208_000001_product_stock::Migration),
         ]
     }
 }

@@ -106,6 +106,21 @@ impl VatRate {
     }
 }
 
+/// The largest shared stock a producer may set: far above any farm's week.
+pub const MAX_STOCK: i64 = 1_000_000;
+
+/// A shared stock as typed: empty for no limit, else a whole number from 0 to `MAX_STOCK`.
+pub fn parse_stock(input: &str) -> Result<Option<i64>, &'static str> {
+    let v = input.trim();
+    if v.is_empty() || v == "null" {
+        return Ok(None);
+    }
+    match v.parse::<i64>() {
+        Ok(n) if (0..=MAX_STOCK).contains(&n) => Ok(Some(n)),
+        _ => Err("error.stock_range"),
+    }
+}
+
 /// A sales unit as producers write it ("kg", "botte", "pot 500 g"): 1 to 30 characters.
 pub fn parse_unit(input: &str) -> Result<String, &'static str> {
     super::account::parse_name(input, 30)
@@ -113,6 +128,16 @@ pub fn parse_unit(input: &str) -> Result<String, &'static str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_shared_stock_is_empty_or_a_whole_number_in_range() {
+        assert_eq!(parse_stock(""), Ok(None));
+        assert_eq!(parse_stock(" 12 "), Ok(Some(12)));
+        assert_eq!(parse_stock("0"), Ok(Some(0)));
+        assert_eq!(parse_stock("-1"), Err("error.stock_range"));
+        assert_eq!(parse_stock("2.5"), Err("error.stock_range"));
+        assert_eq!(parse_stock("1000001"), Err("error.stock_range"));
+    }
+
     use super::*;
 
     #[test]

@@ -3,7 +3,7 @@
 use super::Cents;
 use super::state::states;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The most of one product a member can order at once; far above any household's week.
 pub const MAX_QUANTITY: i64 = 999;
@@ -170,6 +170,16 @@ pub fn totals(lines: &[PricedLine]) -> OrderTotals {
     }
 }
 
+/// What is left of an offer: the smaller of what its cap leaves and its product's shared stock;
+/// `None` when neither limits it.
+pub fn remaining(cap: Option<i64>, reserved: i64, shared: Option<i64>) -> Option<i64> {
+    let own = cap.map(|c| (c - reserved).max(0));
+    match (own, shared.map(|s| s.max(0))) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// What a batch of orders takes from stock.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Allocation {
@@ -177,23 +187,88 @@ pub struct Allocation {
     pub outcome: Vec<Result<(), i64>>,
     /// Units taken per offer by the orders served.
     pub taken: BTreeMap<i64, i64>,
+    /// Units taken per product from the products' shared stocks.
+    pub taken_shared: BTreeMap<i64, i64>,
+}
+
+/// The stocks some products share across every distribution they are offered in: units left per
+/// product, and the product each offer of the batch draws on.
+#[derive(Clone, Debug, Default)]
+pub struct SharedStock {
+    pub product_of: HashMap<i64, i64>,
+    pub left: HashMap<i64, i64>,
+}
+
+impl SharedStock {
+    /// The shared stock an offer draws on, if its product has one.
+    fn pool(&self, offer: i64) -> Option<i64> {
+        self.product_of
+            .get(&offer)
+            .copied()
+            .filter(|p| self.left.contains_key(p))
+    }
+}
+
+impl Allocation {
+    /// What is left of `offer` after the batch: the smaller of its own cap and its product's stock.
+    pub fn left_after(
+        &self,
+        offer: i64,
+        left: &HashMap<i64, Option<i64>>,
+        shared: &SharedStock,
+    ) -> i64 {
+        let own = left
+            .get(&offer)
+            .copied()
+            .flatten()
+            .map(|n| n - self.taken.get(&offer).copied().unwrap_or(0));
+        let pooled = shared.pool(offer).map(|p| {
+            shared.left.get(&p).copied().unwrap_or(0)
+                - self.taken_shared.get(&p).copied().unwrap_or(0)
+        });
+        let n = match (own, pooled) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) if left.contains_key(&offer) => i64::MAX,
+            (None, None) => 0,
+        };
+        n.max(0)
+    }
 }
 
 /// Serves a batch of orders (each a list of `(offer, quantity)`) in arrival order from the units
-/// `left` per offer (`None` when uncapped): an order gets all its lines or none, and an offer
-/// missing from `left` counts as sold out.
+/// `left` per offer (`None` when uncapped) and from the products' `shared` stocks: an order gets
+/// all its lines or none, and an offer missing from `left` counts as sold out.
 pub fn allocate(
     orders: &[&[(i64, i64)]],
-    left: &std::collections::HashMap<i64, Option<i64>>,
+    left: &HashMap<i64, Option<i64>>,
+    shared: &SharedStock,
 ) -> Allocation {
     let mut remaining = left.clone();
+    let mut pools = shared.left.clone();
     let mut taken = BTreeMap::new();
+    let mut taken_shared = BTreeMap::new();
     let outcome = orders
         .iter()
         .map(|lines| {
+            // Two lines may draw on one product's stock, so its need is summed first.
+            let mut need: BTreeMap<i64, i64> = BTreeMap::new();
+            for &(offer, quantity) in lines.iter() {
+                if let Some(p) = shared.pool(offer) {
+                    *need.entry(p).or_insert(0) += quantity;
+                }
+            }
             if let Some(&(short, _)) = lines.iter().find(|(offer, quantity)| {
-                !matches!(remaining.get(offer), Some(None))
-                    && !matches!(remaining.get(offer), Some(Some(n)) if n >= quantity)
+                let own = match remaining.get(offer) {
+                    None => false,
+                    Some(None) => true,
+                    Some(Some(n)) => n >= quantity,
+                };
+                let pooled = shared
+                    .pool(*offer)
+                    .is_none_or(|p| pools.get(&p).copied().unwrap_or(0) >= need[&p]);
+                !(own && pooled)
             }) {
                 return Err(short);
             }
@@ -203,10 +278,20 @@ pub fn allocate(
                 }
                 *taken.entry(offer).or_insert(0) += quantity;
             }
+            for (p, n) in need {
+                if let Some(left) = pools.get_mut(&p) {
+                    *left -= n;
+                }
+                *taken_shared.entry(p).or_insert(0) += n;
+            }
             Ok(())
         })
         .collect();
-    Allocation { outcome, taken }
+    Allocation {
+        outcome,
+        taken,
+        taken_shared,
+    }
 }
 
 #[cfg(test)]
@@ -308,8 +393,61 @@ mod tests {
         assert_eq!(sum, t.total.0);
     }
 
-    fn left(entries: &[(i64, Option<i64>)]) -> std::collections::HashMap<i64, Option<i64>> {
+    fn left(entries: &[(i64, Option<i64>)]) -> HashMap<i64, Option<i64>> {
         entries.iter().copied().collect()
+    }
+
+    fn allocate(orders: &[&[(i64, i64)]], left: &HashMap<i64, Option<i64>>) -> Allocation {
+        super::allocate(orders, left, &SharedStock::default())
+    }
+
+    #[test]
+    fn what_is_left_is_the_smaller_of_cap_and_shared_stock() {
+        assert_eq!(remaining(None, 5, None), None);
+        assert_eq!(remaining(Some(10), 4, None), Some(6));
+        assert_eq!(remaining(None, 4, Some(3)), Some(3));
+        assert_eq!(remaining(Some(10), 4, Some(8)), Some(6));
+        assert_eq!(remaining(Some(3), 4, Some(8)), Some(0));
+    }
+
+    #[test]
+    fn a_shared_stock_limits_every_offer_of_its_product() {
+        // Offers 1 and 2 are one product (9) in two hives, with 3 units between them.
+        let shared = SharedStock {
+            product_of: HashMap::from([(1, 9), (2, 9), (3, 8)]),
+            left: HashMap::from([(9, 3)]),
+        };
+        let stock = left(&[(1, Some(10)), (2, None), (3, None)]);
+        let a = super::allocate(&[&[(1, 2)], &[(2, 2)], &[(2, 1), (3, 5)]], &stock, &shared);
+        assert_eq!(a.outcome, vec![Ok(()), Err(2), Ok(())]);
+        assert_eq!(a.taken_shared, BTreeMap::from([(9, 3)]));
+        assert_eq!(a.taken, BTreeMap::from([(1, 2), (2, 1), (3, 5)]));
+        assert_eq!(a.left_after(1, &stock, &shared), 0);
+        assert_eq!(a.left_after(3, &stock, &shared), i64::MAX);
+    }
+
+    #[test]
+    fn two_lines_of_one_product_are_counted_together() {
+        let shared = SharedStock {
+            product_of: HashMap::from([(1, 9), (2, 9)]),
+            left: HashMap::from([(9, 3)]),
+        };
+        let stock = left(&[(1, None), (2, None)]);
+        let a = super::allocate(&[&[(1, 2), (2, 2)], &[(1, 1), (2, 2)]], &stock, &shared);
+        assert_eq!(a.outcome, vec![Err(1), Ok(())]);
+        assert_eq!(a.left_after(2, &stock, &shared), 0);
+    }
+
+    #[test]
+    fn the_smaller_of_cap_and_shared_stock_is_what_is_left() {
+        let shared = SharedStock {
+            product_of: HashMap::from([(1, 9)]),
+            left: HashMap::from([(9, 50)]),
+        };
+        let stock = left(&[(1, Some(4))]);
+        let a = super::allocate(&[&[(1, 5)], &[(1, 4)]], &stock, &shared);
+        assert_eq!(a.outcome, vec![Err(1), Ok(())]);
+        assert_eq!(a.taken_shared, BTreeMap::from([(9, 4)]));
     }
 
     #[test]

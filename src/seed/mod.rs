@@ -103,6 +103,9 @@ struct ProductSeed {
     unit: String,
     price_cents: i64,
     vat_rate_bps: i32,
+    /// What is left to sell across every hive, for a product with one shared stock.
+    #[serde(default)]
+    stock: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -288,6 +291,7 @@ pub async fn run(state: &AppState) -> AppResult<SeedReport> {
                     unit: Set(item.unit.clone()),
                     price_cents: Set(item.price_cents),
                     vat_rate_bps: Set(item.vat_rate_bps),
+                    stock: Set(item.stock),
                     active: Set(true),
                     created_at: Set(now),
                     updated_at: Set(now),

@@ -33,6 +33,7 @@ pub mod reminders;
 pub mod repeat;
 pub mod settings;
 pub mod statements;
+pub mod stock;
 pub mod webhooks;
 
 use crate::error::{AppError, Conflict};

@@ -4,6 +4,7 @@ use super::accounts::CurrentUser;
 use super::{distributions, producers};
 use crate::domain::distribution::DistributionStatus;
 use crate::domain::geo::round_km;
+use crate::domain::order::remaining;
 use crate::domain::{
     ApprovalStatus, Cents, Coordinates, DistributionId, OfferId, ProducerId, ProductId,
 };
@@ -422,20 +423,20 @@ async fn fixed_offers(db: &DatabaseConnection, distribution: i64) -> AppResult<V
     Ok(rows)
 }
 
-/// Cap and reserved quantity of each offer of a distribution, as one row of JSON: thousands of
+/// Cap, reserved quantity and product's shared stock of each offer of a distribution, as one row of JSON: thousands of
 /// rows each cost a hand-over between the database driver and the request, one row costs one.
 async fn stock(
     db: &DatabaseConnection,
     distribution: i64,
-) -> AppResult<std::collections::HashMap<i64, (Option<i64>, i64)>> {
+) -> AppResult<std::collections::HashMap<i64, (Option<i64>, i64, Option<i64>)>> {
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
     let backend = db.get_database_backend();
     let sql = if backend == DbBackend::Postgres {
-        "SELECT COALESCE(json_agg(json_build_array(id, quantity_cap, quantity_reserved)), '[]')::text AS s \
-         FROM offers WHERE distribution_id = $1"
+        "SELECT COALESCE(json_agg(json_build_array(o.id, o.quantity_cap, o.quantity_reserved, p.stock)), '[]')::text AS s \
+         FROM offers o JOIN products p ON p.id = o.product_id WHERE o.distribution_id = $1"
     } else {
-        "SELECT json_group_array(json_array(id, quantity_cap, quantity_reserved)) AS s \
-         FROM offers WHERE distribution_id = ?"
+        "SELECT json_group_array(json_array(o.id, o.quantity_cap, o.quantity_reserved, p.stock)) AS s \
+         FROM offers o JOIN products p ON p.id = o.product_id WHERE o.distribution_id = ?"
     };
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
@@ -448,11 +449,11 @@ async fn stock(
         Some(r) => r.try_get("", "s")?,
         None => return Ok(Default::default()),
     };
-    let rows: Vec<(i64, Option<i64>, i64)> =
+    let rows: Vec<(i64, Option<i64>, i64, Option<i64>)> =
         serde_json::from_str(&text).map_err(|e| AppError::Internal(format!("offer stock: {e}")))?;
     Ok(rows
         .into_iter()
-        .map(|(id, cap, reserved)| (id, (cap, reserved)))
+        .map(|(id, cap, reserved, shared)| (id, (cap, reserved, shared)))
         .collect())
 }
 
@@ -513,8 +514,9 @@ pub async fn list(
         .iter()
         // An offer withdrawn from a draft since it was read is left out.
         .filter_map(|o| stock.get(&o.id).map(|s| (o, *s)))
-        .map(|(o, (cap, reserved))| {
+        .map(|(o, (cap, reserved, shared))| {
             let f = farms.get(&o.producer_id);
+            let left = remaining(cap, reserved, shared);
             OfferView {
                 id: OfferId(o.id),
                 product_id: ProductId(o.product_id),
@@ -527,8 +529,8 @@ pub async fn list(
                 vat_rate_bps: o.vat_rate_bps,
                 quantity_available: cap,
                 quantity_reserved: Some(reserved),
-                quantity_remaining: cap.map(|c| (c - reserved).max(0)),
-                sold_out: cap.is_some_and(|c| c <= reserved),
+                quantity_remaining: left,
+                sold_out: left == Some(0),
                 distance_km: f.map_or(0.0, |f| f.1),
             }
         })

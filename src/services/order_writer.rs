@@ -8,14 +8,14 @@
 use super::outbox;
 use crate::domain::DistributionStatus;
 use crate::domain::OrderStatus;
-use crate::domain::order::{LineStatus, allocate};
+use crate::domain::order::{LineStatus, SharedStock, allocate};
 use crate::domain::payment::PaymentStatus;
 use crate::error::{AppError, AppResult};
 use crate::mail::Outgoing;
 use chrono::{DateTime, Utc};
 use entity::{
     basket_items, distributions as distribution_rows, offers, order_lines, orders, payments,
-    producers,
+    producers, products,
 };
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
 use sea_orm::{
@@ -215,22 +215,42 @@ async fn write_batch(db: &DatabaseConnection, batch: &[&OrderRow]) -> Result<Vec
         .iter()
         .flat_map(|&i| batch[i].lines.iter().map(|l| l.offer_id))
         .collect();
-    let left: HashMap<i64, Option<i64>> = offers::Entity::find()
+    let locked: Vec<(i64, i64, Option<i64>, i64)> = offers::Entity::find()
         .select_only()
         .columns([
             offers::Column::Id,
+            offers::Column::ProductId,
             offers::Column::QuantityCap,
             offers::Column::QuantityReserved,
         ])
         .filter(offers::Column::Id.is_in(wanted))
         .order_by_asc(offers::Column::Id)
         .lock_exclusive()
-        .into_tuple::<(i64, Option<i64>, i64)>()
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    let left: HashMap<i64, Option<i64>> = locked
+        .iter()
+        .map(|&(id, _, cap, reserved)| (id, cap.map(|c| c - reserved)))
+        .collect();
+    // Products sharing one stock across hives are locked after the offers, in every writer alike.
+    let product_of: HashMap<i64, i64> = locked.iter().map(|&(id, p, _, _)| (id, p)).collect();
+    let shared_left: HashMap<i64, i64> = products::Entity::find()
+        .select_only()
+        .columns([products::Column::Id, products::Column::Stock])
+        .filter(products::Column::Id.is_in(product_of.values().copied().collect::<BTreeSet<_>>()))
+        .filter(products::Column::Stock.is_not_null())
+        .order_by_asc(products::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<(i64, i64)>()
         .all(&txn)
         .await?
         .into_iter()
-        .map(|(id, cap, reserved)| (id, cap.map(|c| c - reserved)))
         .collect();
+    let shared = SharedStock {
+        product_of,
+        left: shared_left,
+    };
     let standing = replaced_units(&txn, batch, &candidates).await?;
     // A replacement reserves only what it takes beyond the order it replaces.
     let lines: Vec<Vec<(i64, i64)>> = candidates
@@ -249,11 +269,9 @@ async fn write_batch(db: &DatabaseConnection, batch: &[&OrderRow]) -> Result<Vec
         })
         .collect();
     let slices: Vec<&[(i64, i64)]> = lines.iter().map(Vec::as_slice).collect();
-    let allocation = allocate(&slices, &left);
+    let allocation = allocate(&slices, &left, &shared);
     for (&i, outcome) in candidates.iter().zip(&allocation.outcome) {
         if let Err(offer) = outcome {
-            let left = left.get(offer).copied().flatten().unwrap_or(0);
-            let taken = allocation.taken.get(offer).copied().unwrap_or(0);
             let held = standing
                 .get(&i)
                 .and_then(|b| b.get(offer))
@@ -261,11 +279,12 @@ async fn write_batch(db: &DatabaseConnection, batch: &[&OrderRow]) -> Result<Vec
                 .unwrap_or(0);
             out[i] = Some(Written::SoldOut {
                 offer: *offer,
-                remaining: std::cmp::max(left - taken, 0) + held,
+                remaining: allocation.left_after(*offer, &left, &shared) + held,
             });
         }
     }
     reserve(&txn, &allocation.taken).await?;
+    take_shared(&txn, &allocation.taken_shared).await?;
 
     let accepted: Vec<&OrderRow> = batch
         .iter()
@@ -514,6 +533,35 @@ async fn reserve<C: ConnectionTrait>(db: &C, taken: &BTreeMap<i64, i64>) -> Resu
     if res.rows_affected != taken.len() as u64 {
         return Err(DbErr::Custom(
             "stock changed while an order batch held it".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Takes what the batch drew from the products' shared stocks, guarded so none goes below zero.
+async fn take_shared<C: ConnectionTrait>(db: &C, taken: &BTreeMap<i64, i64>) -> Result<(), DbErr> {
+    if taken.is_empty() {
+        return Ok(());
+    }
+    let delta: Expr = taken
+        .iter()
+        .fold(CaseStatement::new(), |case, (&product, &quantity)| {
+            case.case(products::Column::Id.eq(product), Expr::val(quantity))
+        })
+        .finally(Expr::val(0))
+        .into();
+    let res = products::Entity::update_many()
+        .col_expr(
+            products::Column::Stock,
+            Expr::col(products::Column::Stock).sub(delta.clone()),
+        )
+        .filter(products::Column::Id.is_in(taken.keys().copied()))
+        .filter(Expr::col(products::Column::Stock).gte(delta))
+        .exec(db)
+        .await?;
+    if res.rows_affected != taken.len() as u64 {
+        return Err(DbErr::Custom(
+            "a shared stock changed while an order batch held it".into(),
         ));
     }
     Ok(())

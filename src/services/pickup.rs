@@ -448,6 +448,7 @@ async fn apply_shortages(
     // Per order: the refund, and per member what changed, for the mail.
     let mut owed: BTreeMap<(i64, i64, i64), Vec<(i64, Cents)>> = BTreeMap::new();
     let mut told: BTreeMap<i64, Vec<serde_json::Value>> = BTreeMap::new();
+    let mut restocked = Vec::new();
     for (product, delivered) in report {
         let idx: Vec<usize> = (0..lines.len())
             .filter(|&i| lines[i].product == *product)
@@ -459,6 +460,7 @@ async fn apply_shortages(
         if *delivered == before {
             continue;
         }
+        restocked.push((*product, before - delivered));
         let shares = settlement::share_shortage(
             &idx.iter()
                 .map(|&i| (i as i64, lines[i].delivered))
@@ -489,6 +491,8 @@ async fn apply_shortages(
                 .await?;
         }
     }
+    // Units not handed over go back to the product's shared stock, for the hives still selling it.
+    super::stock::restock(&txn, &restocked).await?;
     let order_ids: Vec<i64> = owed.keys().map(|(o, _, _)| *o).collect();
     let mut per_order: BTreeMap<i64, i64> = BTreeMap::new();
     for ((order, product, delivered), lines) in owed {

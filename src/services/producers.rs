@@ -11,7 +11,7 @@ use entity::{offers, producers, products};
 pub use entity::producers::Model as Producer;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde::Serialize;
 
@@ -134,6 +134,8 @@ pub struct ProductView {
     pub vat_rate_bps: i32,
     pub price_excl_vat_cents: i64,
     pub active: bool,
+    /// Units still to sell across every hive; `null` for no shared limit.
+    pub stock: Option<i64>,
 }
 
 impl From<products::Model> for ProductView {
@@ -149,6 +151,7 @@ impl From<products::Model> for ProductView {
             price_cents: p.price_cents,
             vat_rate_bps: p.vat_rate_bps,
             active: p.active,
+            stock: p.stock,
         }
     }
 }
@@ -333,7 +336,7 @@ pub struct OpenOffer {
     pub name: String,
     pub unit: String,
     pub price_cents: i64,
-    /// Units left under the producer's cap; None without a cap.
+    /// Units left under the producer's cap and the product's shared stock; None without either.
     pub remaining: Option<i64>,
 }
 
@@ -354,6 +357,16 @@ pub async fn open_shelves(
     producer: &producers::Model,
 ) -> AppResult<Vec<OpenShelf>> {
     let mut out = Vec::new();
+    let shared: std::collections::HashMap<i64, i64> = products::Entity::find()
+        .select_only()
+        .columns([products::Column::Id, products::Column::Stock])
+        .filter(products::Column::ProducerId.eq(producer.id))
+        .filter(products::Column::Stock.is_not_null())
+        .into_tuple::<(i64, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
     for h in super::approvals::approved_hives(db, producer).await? {
         let open = entity::distributions::Entity::find()
             .filter(entity::distributions::Column::HiveId.eq(h.hive_id.0))
@@ -375,7 +388,11 @@ pub async fn open_shelves(
                 .map(|o| OpenOffer {
                     offer_id: crate::domain::OfferId(o.id),
                     product_id: ProductId(o.product_id),
-                    remaining: o.quantity_cap.map(|c| (c - o.quantity_reserved).max(0)),
+                    remaining: crate::domain::order::remaining(
+                        o.quantity_cap,
+                        o.quantity_reserved,
+                        shared.get(&o.product_id).copied(),
+                    ),
                     name: o.name,
                     unit: o.unit,
                     price_cents: o.price_cents,

@@ -1,7 +1,9 @@
 //! Pages for producers: their profile, their catalogue, and their requests to sell in hives.
 
 use super::ctx::{Ctx, redirect_with_flash};
-use super::forms::{HiveRequestForm, ProducerForm, ProductForm, Source, TRADES, parse_id};
+use super::forms::{
+    HiveRequestForm, ProducerForm, ProductForm, Source, StockForm, TRADES, parse_id,
+};
 use super::render::{render, render_invalid};
 use crate::AppState;
 use crate::domain::catalogue::VatRate;
@@ -10,6 +12,7 @@ use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::accounts::CurrentUser;
 use crate::services::approvals;
 use crate::services::producers::{self, ProducerView, ProductView, Removal};
+use crate::services::stock;
 use crate::web::extract::AuthUser;
 use crate::web::extract::Form;
 use crate::web::extract::Path;
@@ -31,6 +34,7 @@ pub fn routes() -> Routes {
             get(edit_product_page).post(edit_product),
         )
         .route("/products/{product_id}/delete", post(delete_product))
+        .route("/products/{product_id}/stock", post(set_stock))
         .route(
             "/producers/{producer_id}/hives",
             get(hives_page).post(request_hive),
@@ -145,11 +149,64 @@ async fn products_page(
     AuthUser(user): AuthUser,
     Path(id): Path<ProducerId>,
 ) -> AppResult<Html<String>> {
-    let p = producers::owned(&state.db, &user, id).await?;
+    let c = catalogue_context(&state, &ctx, &user, id, None).await?;
+    render(&state, &ctx, "producer/products.html", c)
+}
+
+/// A stock typed on the catalogue page that could not be saved: its product, what was typed, why.
+struct StockTyped {
+    product: ProductId,
+    typed: String,
+    errors: FieldErrors,
+}
+
+async fn catalogue_context(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &CurrentUser,
+    id: ProducerId,
+    typed: Option<StockTyped>,
+) -> AppResult<tera::Context> {
+    let p = producers::owned(&state.db, user, id).await?;
     let mut c = tera::Context::new();
     c.insert("products", &producers::products(&state.db, id, true).await?);
     c.insert("producer", &ProducerView::from(p));
-    render(&state, &ctx, "producer/products.html", c)
+    if let Some(t) = typed {
+        c.insert("stock_product", &t.product);
+        c.insert("stock_typed", &t.typed);
+        c.insert("stock_errors", &t.errors.translated(ctx.lang));
+    }
+    Ok(c)
+}
+
+async fn set_stock(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    AuthUser(user): AuthUser,
+    Path(id): Path<ProductId>,
+    Form(form): Form<StockForm>,
+) -> AppResult<Response> {
+    let (_, producer) = product_and_producer(&state, &user, id).await?;
+    match form.parse() {
+        Ok(quantity) => {
+            stock::set(&state.db, &user, id, quantity, state.now()).await?;
+            Ok(redirect_with_flash(
+                &state,
+                &format!("/producers/{}/products#product-{}", producer.id, id.0),
+                "flash.stock_set",
+            ))
+        }
+        Err(AppError::Invalid(errors)) => {
+            let typed = StockTyped {
+                product: id,
+                typed: form.quantity.clone(),
+                errors,
+            };
+            let c = catalogue_context(&state, &ctx, &user, producer.id, Some(typed)).await?;
+            render_invalid(&state, &ctx, "producer/products.html", c)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn product_form_context(

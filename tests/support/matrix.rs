@@ -237,6 +237,7 @@ pub fn rules() -> BTreeMap<&'static str, Rule> {
         ("GET /products/{product_id}/edit", rule(PRODUCER)),
         ("POST /products/{product_id}/edit", rule(PRODUCER)),
         ("POST /products/{product_id}/delete", rule(PRODUCER)),
+        ("POST /products/{product_id}/stock", rule(PRODUCER)),
         ("GET /producers/{producer_id}/hives", rule(PRODUCER)),
         ("POST /producers/{producer_id}/hives", rule(PRODUCER)),
         ("GET /producers/{producer_id}/distributions", rule(PRODUCER)),
@@ -343,6 +344,7 @@ pub fn rules() -> BTreeMap<&'static str, Rule> {
         ("GET /api/v1/products/{product_id}", rule(EVERYONE)),
         ("PUT /api/v1/products/{product_id}", rule(PRODUCER)),
         ("DELETE /api/v1/products/{product_id}", rule(PRODUCER)),
+        ("PUT /api/v1/products/{product_id}/stock", rule(PRODUCER)),
         ("GET /api/v1/distributions/{id}", rule(EVERYONE)),
         (
             "POST /api/v1/distributions/{id}/open",

@@ -122,6 +122,11 @@ impl Now for alveole::clock::FakeClock {
 
 /// `n` members of the hive with API tokens, made directly in the database to keep the test fast.
 pub async fn members(app: &TestApp, hive: &str, n: usize) -> Vec<Api> {
+    members_named(app, hive, "member", n).await
+}
+
+/// The same, with e-mails starting with `prefix`, so two crowds can join two hives.
+pub async fn members_named(app: &TestApp, hive: &str, prefix: &str, n: usize) -> Vec<Api> {
     let hash = accounts::hash_password("correct horse battery".into())
         .await
         .expect("hash");
@@ -131,7 +136,7 @@ pub async fn members(app: &TestApp, hive: &str, n: usize) -> Vec<Api> {
     let client = app.api().client;
     for i in 0..n {
         let u = users::ActiveModel {
-            email: Set(format!("member{i}@example.fr")),
+            email: Set(format!("{prefix}{i}@example.fr")),
             password_hash: Set(hash.clone()),
             name: Set(format!("Membre {i}")),
             locale: Set("fr".into()),

@@ -243,6 +243,7 @@ async fn expire_unpaid(state: &AppState, d: &distribution_rows::Model) -> AppRes
                  WHERE id IN ({offers})"
             ))
             .await?;
+            crate::services::stock::give_back(&txn, &taken).await?;
         }
         txn.execute_raw(raw(
             backend,

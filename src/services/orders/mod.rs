@@ -160,6 +160,7 @@ pub(crate) async fn release<C: ConnectionTrait>(db: &C, order: i64) -> AppResult
             .filter(offers::Column::Id.eq(l.offer_id))
             .exec(db)
             .await?;
+        super::stock::give_back(db, &[(l.offer_id, given_back)]).await?;
     }
     Ok(())
 }

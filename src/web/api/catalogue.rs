@@ -6,12 +6,13 @@ use crate::error::{AppError, AppResult};
 use crate::services::approvals;
 use crate::services::approvals::HiveRequest;
 use crate::services::producers::{self, ProducerView, ProductView, Removal};
+use crate::services::stock;
 use crate::web::ctx::Ctx;
 use crate::web::extract::AuthUser;
 use crate::web::extract::Json;
 use crate::web::extract::Path;
-use crate::web::forms::{ProducerForm, ProductForm, Source};
-use crate::web::routes::{Routes, get, post};
+use crate::web::forms::{ProducerForm, ProductForm, Source, StockForm};
+use crate::web::routes::{Routes, get, post, put};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -88,6 +89,14 @@ pub fn routes() -> Routes {
                 .delete(delete_product)
                 .summary("Removes a product from the catalogue (its producer's owner); one already offered is archived instead")
                 .ok::<Removed>()
+                .refuses(&[403]),
+        )
+        .route(
+            "/products/{product_id}/stock",
+            put(set_stock)
+                .summary("Sets the product's stock shared by every distribution of every hive it is offered in (its producer's owner); null for no limit")
+                .body::<StockForm>()
+                .ok::<ProductView>()
                 .refuses(&[403]),
         )
 }
@@ -205,4 +214,17 @@ async fn delete_product(
         id,
         result: removal,
     }))
+}
+
+async fn set_stock(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<ProductId>,
+    Json(form): Json<StockForm>,
+) -> AppResult<impl IntoResponse> {
+    producers::owned_product(&state.db, &user, id).await?;
+    let quantity = form.parse()?;
+    Ok(axum::Json(
+        stock::set(&state.db, &user, id, quantity, state.now()).await?,
+    ))
 }

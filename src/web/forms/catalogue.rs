@@ -300,3 +300,26 @@ pub struct HiveRequestForm {
     #[schema(required, schema_with = doc::id)]
     pub producer_id: String,
 }
+
+/// A product's shared stock: empty or `null` for no limit.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct StockForm {
+    #[serde(deserialize_with = "loose")]
+    #[schema(schema_with = doc::optional_integer)]
+    pub quantity: String,
+}
+
+impl StockForm {
+    pub fn parse(&self) -> Result<Option<i64>, AppError> {
+        crate::domain::catalogue::parse_stock(&self.quantity).map_err(|key| {
+            let mut e = FieldErrors::default();
+            e.add_with(
+                "quantity",
+                key,
+                vec![("max", crate::domain::catalogue::MAX_STOCK.to_string())],
+            );
+            AppError::Invalid(e)
+        })
+    }
+}
