@@ -27,4 +27,5 @@ pub mod rate_limits;
 pub mod refunds;
 pub mod sessions;
 pub mod settings;
+pub mod standing_offers;
 pub mod users;

@@ -19,6 +19,7 @@ mod m20261203_000001_places;
 mod m20261203_000002_offers_version;
 mod m20261207_000001_reminders;
 mod m20261208_000001_product_stock;
+mod m20261208_000002_standing_offers;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_offers_version::Migration),
             Box::new(m20261207_000001_reminders::Migration),
             Box::new(m20261208_000001_product_stock::Migration),
+            Box::new(m20261208_000002_standing_offers::Migration),
         ]
     }
 }

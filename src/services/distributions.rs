@@ -174,13 +174,14 @@ pub async fn create_on_free_days(
     Ok((out, skipped))
 }
 
+/// A new draft distribution, with the hive's standing lists already offered in it.
 async fn insert_draft<C: ConnectionTrait>(
     db: &C,
     hive: &hive_rows::Model,
     w: &OrderWindow,
     now: DateTime<Utc>,
 ) -> AppResult<distributions::Model> {
-    Ok(distributions::ActiveModel {
+    let draft = distributions::ActiveModel {
         hive_id: Set(hive.id),
         status: Set(DistributionStatus::Draft.as_str().to_owned()),
         orders_open_at: Set(w.orders_open_at),
@@ -198,7 +199,9 @@ async fn insert_draft<C: ConnectionTrait>(
         ..Default::default()
     }
     .insert(db)
-    .await?)
+    .await?;
+    super::standing::offer_in(db, &draft, now).await?;
+    Ok(draft)
 }
 
 /// One page of a hive's distributions, latest pickup first, and how many there are in all.

@@ -32,6 +32,7 @@ pub mod refunds;
 pub mod reminders;
 pub mod repeat;
 pub mod settings;
+pub mod standing;
 pub mod statements;
 pub mod stock;
 pub mod webhooks;

@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use std::collections::HashSet;
 
 /// How far back a previous distribution is looked for: a season of weekly pickups.
-const LOOK_BACK: u64 = 26;
+pub(crate) const LOOK_BACK: u64 = 26;
 
 /// What repeating would add to `distribution`: the products of the producer's previous offers
 /// there, still in its catalogue and not offered yet, each with the cap it had.

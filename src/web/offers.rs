@@ -10,7 +10,7 @@ use crate::services::accounts::CurrentUser;
 use crate::services::approvals;
 use crate::services::distributions::{self, DistributionView};
 use crate::services::producers::{self, ProducerView};
-use crate::services::{hives, offers, repeat};
+use crate::services::{hives, offers, repeat, standing};
 use crate::web::extract::AuthUser;
 use crate::web::extract::{Form, Path};
 use crate::web::routes::{Routes, get, post};
@@ -33,6 +33,10 @@ pub fn routes() -> Routes {
         .route(
             "/distributions/{id}/producers/{producer_id}/repeat",
             post(repeat_last),
+        )
+        .route(
+            "/distributions/{id}/producers/{producer_id}/standing",
+            post(keep_standing),
         )
         .route("/offers/{id}/cap", post(set_cap))
         .route("/offers/{id}/delete", post(remove))
@@ -119,6 +123,10 @@ async fn page_context(
         0
     };
     c.insert("repeatable", &repeatable);
+    let standing = standing::list(&state.db, user, HiveId(hive.id), ProducerId(p.id)).await?;
+    let names: Vec<&str> = standing.iter().map(|s| s.name.as_str()).collect();
+    c.insert("standing_count", &standing.len());
+    c.insert("standing_names", &names.join(", "));
     c.insert("hive", &hives::HiveView::from_model(hive, None));
     c.insert("producer", &ProducerView::from(p));
     c.insert("offers", &mine);
@@ -245,6 +253,39 @@ async fn repeat_last(
         Ok(_) => "flash.repeated",
         Err(AppError::Conflict(_)) => "error.not_editable",
         Err(e) => return Err(e),
+    };
+    Ok(redirect_with_flash(&state, &back(id, producer), key))
+}
+
+/// What the standing-list buttons send: keep the offers shown as the list, or stop it.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct StandingAction {
+    action: String,
+}
+
+/// Makes the offers on the page the producer's standing list in the hive, or stops it.
+async fn keep_standing(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((id, producer)): Path<(DistributionId, ProducerId)>,
+    Form(form): Form<StandingAction>,
+) -> AppResult<Response> {
+    let key = if form.action == "stop" {
+        let d = distributions::get(&state.db, id).await?;
+        standing::set(
+            &state.db,
+            &user,
+            HiveId(d.hive_id),
+            producer,
+            &[],
+            state.now(),
+        )
+        .await?;
+        "flash.standing_stopped"
+    } else {
+        standing::keep_offers_of(&state.db, &user, id, producer, state.now()).await?;
+        "flash.standing_kept"
     };
     Ok(redirect_with_flash(&state, &back(id, producer), key))
 }

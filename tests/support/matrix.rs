@@ -269,6 +269,10 @@ pub fn rules() -> BTreeMap<&'static str, Rule> {
             "POST /distributions/{id}/producers/{producer_id}/repeat",
             rule(PRODUCER),
         ),
+        (
+            "POST /distributions/{id}/producers/{producer_id}/standing",
+            rule(PRODUCER),
+        ),
         ("POST /offers/{id}/cap", rule(PRODUCER)),
         ("POST /offers/{id}/delete", rule(PRODUCER)),
         (
@@ -360,6 +364,14 @@ pub fn rules() -> BTreeMap<&'static str, Rule> {
         (
             "POST /api/v1/distributions/{id}/producers/{producer_id}/repeat",
             rule(PRODUCER).ok(201),
+        ),
+        (
+            "GET /api/v1/hives/{hive_id}/producers/{producer_id}/standing-offers",
+            rule(PRODUCER),
+        ),
+        (
+            "PUT /api/v1/hives/{hive_id}/producers/{producer_id}/standing-offers",
+            rule(PRODUCER).body(r#"{"offers": []}"#),
         ),
         (
             "POST /api/v1/distributions/{id}/offers",

@@ -8,13 +8,14 @@ use crate::services::approvals;
 use crate::services::distributions::{self, DistributionView};
 use crate::services::offers::{NewOffer, OfferView};
 use crate::services::orders::OrderView;
+use crate::services::standing::{self, StandingOffer};
 use crate::services::{hives, offers, orders, repeat};
 use crate::web::ctx::Ctx;
 use crate::web::extract::AuthUser;
 use crate::web::extract::{Json, Path, Query};
 use crate::web::forms::{
-    DistributionForm, MinOrderForm, OfferForm, OrderForm, PageQuery, WeeklyForm, parse_cap,
-    parse_id,
+    DistributionForm, MinOrderForm, OfferForm, OrderForm, PageQuery, StandingForm, WeeklyForm,
+    parse_cap, parse_id,
 };
 use crate::web::routes::{Endpoint, HeaderDoc, Routes, get, post, put};
 use axum::extract::State;
@@ -155,6 +156,18 @@ pub fn routes() -> Routes {
                 .summary("A producer offers again what it offered in its previous distribution of the hive, at today's catalogue prices")
                 .created_list::<NewOffer>()
                 .refuses(&[403, 409]),
+        )
+        .route(
+            "/hives/{hive_id}/producers/{producer_id}/standing-offers",
+            get(standing_offers)
+                .summary("A producer's standing list in a hive: the products offered by themselves, at catalogue prices, in every new distribution")
+                .ok_list::<StandingOffer>()
+                .refuses(&[403])
+                .put(set_standing_offers)
+                .summary("Replaces a producer's standing list in a hive; an empty list stops it")
+                .body::<StandingForm>()
+                .ok_list::<StandingOffer>()
+                .refuses(&[403]),
         )
         .route(
             "/offers/{id}",
@@ -372,6 +385,28 @@ async fn repeat_offers(
     Ok((
         StatusCode::CREATED,
         axum::Json(added.iter().map(NewOffer::from).collect::<Vec<_>>()),
+    ))
+}
+
+async fn standing_offers(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((hive, producer)): Path<(HiveId, ProducerId)>,
+) -> AppResult<impl IntoResponse> {
+    Ok(axum::Json(
+        standing::list(&state.db, &user, hive, producer).await?,
+    ))
+}
+
+async fn set_standing_offers(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((hive, producer)): Path<(HiveId, ProducerId)>,
+    Json(form): Json<StandingForm>,
+) -> AppResult<impl IntoResponse> {
+    let items = form.parse()?;
+    Ok(axum::Json(
+        standing::set(&state.db, &user, hive, producer, &items, state.now()).await?,
     ))
 }
 

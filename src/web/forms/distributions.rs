@@ -184,6 +184,46 @@ pub struct OfferForm {
     pub quantity_available: String,
 }
 
+/// A producer's standing list in a hive: the products offered by themselves in each new distribution.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct StandingForm {
+    #[schema(max_items = 500)]
+    pub offers: Vec<OfferForm>,
+}
+
+/// The most products one standing list may hold.
+const MAX_STANDING: usize = 500;
+
+impl StandingForm {
+    /// Each product with its cap, or the field messages of every bad one.
+    pub fn parse(&self) -> Result<Vec<(crate::domain::ProductId, Option<i64>)>, AppError> {
+        let mut e = FieldErrors::default();
+        if self.offers.len() > MAX_STANDING {
+            e.add_with(
+                "offers",
+                "error.too_many_items",
+                vec![("max", MAX_STANDING.to_string())],
+            );
+            return Err(AppError::Invalid(e));
+        }
+        let mut out = Vec::with_capacity(self.offers.len());
+        for (i, o) in self.offers.iter().enumerate() {
+            let id = parse_id(&mut e, &format!("offers[{i}].product_id"), &o.product_id);
+            let mut cap_errors = FieldErrors::default();
+            let cap = parse_cap(&mut cap_errors, &o.quantity_available);
+            if cap.is_none() {
+                e.add(&format!("offers[{i}].quantity_available"), "error.cap");
+            }
+            if let (Some(id), Some(cap)) = (id, cap) {
+                out.push((crate::domain::ProductId(id), cap));
+            }
+        }
+        e.into_result()?;
+        Ok(out)
+    }
+}
+
 /// An optional cap: empty means no limit; otherwise a whole number from 0.
 pub fn parse_cap(errors: &mut FieldErrors, value: &str) -> Option<Option<i64>> {
     let v = value.trim();
