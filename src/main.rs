@@ -203,8 +203,8 @@ async fn run(command: Command, config: Config) -> Result<(), alveole::error::App
             }
             let r = seed::run(&state).await?;
             println!(
-                "Demo loaded: {} accounts, {} hive, {} producers, {} products, {} memberships added.",
-                r.users, r.hives, r.producers, r.products, r.memberships
+                "Demo loaded: {} accounts, {} hive, {} producers, {} products, {} memberships, {} photos added.",
+                r.users, r.hives, r.producers, r.products, r.memberships, r.photos
             );
         }
         Command::ForecastBacktest { database_url, json } => {

@@ -24,6 +24,7 @@ mod news;
 mod operations;
 mod ordering;
 mod payments;
+mod photos;
 mod pickup;
 mod races;
 mod recovery;

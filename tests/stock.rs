@@ -2,7 +2,9 @@
 //! never oversold by members of two hives ordering at the same instant, and gets back what cancels,
 //! expiries and shortages release.
 
-use crate::support::sale::{Sale, futures_all, members_named, order, prepare, reserved};
+use crate::support::sale::{
+    Sale, futures_all, members_named, order, prepare, product_of, reserved,
+};
 use crate::support::stripe::Mode;
 use crate::support::*;
 use chrono::Duration;
@@ -66,19 +68,7 @@ async fn second_hive(app: &TestApp, sale: &Sale) -> SecondHive {
 
 /// The catalogue product behind the sale's leek offer.
 async fn leek_product(sale: &Sale) -> String {
-    let (_, offers) = sale
-        .producer
-        .get(&format!(
-            "/api/v1/distributions/{}/offers",
-            sale.distribution
-        ))
-        .await;
-    offers
-        .as_array()
-        .and_then(|a| a.iter().find(|o| o["id"] == sale.leeks.as_str()))
-        .and_then(|o| o["product_id"].as_str())
-        .expect("leeks")
-        .to_owned()
+    product_of(&sale.producer, &sale.distribution, &sale.leeks).await
 }
 
 /// The offer `id` of distribution `d`, as the shop lists it.

@@ -20,6 +20,7 @@ mod m20261203_000002_offers_version;
 mod m20261207_000001_reminders;
 mod m20261208_000001_product_stock;
 mod m20261208_000002_standing_offers;
+mod m20261208_000003_photos;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_reminders::Migration),
             Box::new(m20261208_000001_product_stock::Migration),
             Box::new(m20261208_000002_standing_offers::Migration),
+            Box::new(m20261208_000003_photos::Migration),
         ]
     }
 }

@@ -114,6 +114,7 @@ pub(crate) async fn market(
         .order_by_asc(products::Column::Id)
         .all(db)
         .await?;
+    photograph(db, &all, now).await?;
     for chunk in all.chunks(500) {
         let rows: Vec<offers::ActiveModel> = chunk
             .iter()
@@ -133,6 +134,72 @@ pub(crate) async fn market(
         hive: hive.id,
         offer_ids,
     })
+}
+
+/// Gives every product a photo, as a real shop has: eight pictures made and stored once, each
+/// shared by an eighth of the products through their sizes' hashes.
+async fn photograph(
+    db: &sea_orm::DatabaseConnection,
+    all: &[products::Model],
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    use entity::{photo_sizes, photos};
+    let mut made = Vec::new();
+    for (i, p) in all.iter().take(8).enumerate() {
+        let shade = 60 + 24 * i as u8;
+        let picture = photo::RgbImage::from_fn(640, 480, |x, y| {
+            photo::Rgb([shade, (x / 3) as u8, (y / 2) as u8])
+        });
+        let sizes = photo::renditions(picture)
+            .map_err(|e| crate::error::AppError::Internal(format!("bench photo: {e:?}")))?;
+        crate::services::photos::store(
+            db,
+            crate::domain::ProducerId(p.producer_id),
+            Some(crate::domain::ProductId(p.id)),
+            &sizes,
+            now,
+        )
+        .await?;
+        made.push(sizes);
+    }
+    for chunk in all
+        .iter()
+        .enumerate()
+        .skip(made.len())
+        .collect::<Vec<_>>()
+        .chunks(500)
+    {
+        let rows = photos::Entity::insert_many(chunk.iter().map(|(i, p)| {
+            let largest = made[i % made.len()].last().expect("a size");
+            photos::ActiveModel {
+                producer_id: Set(p.producer_id),
+                product_id: Set(Some(p.id)),
+                width: Set(largest.width as i32),
+                height: Set(largest.height as i32),
+                created_at: Set(now),
+                ..Default::default()
+            }
+        }))
+        .exec_with_returning(db)
+        .await?;
+        let sizes: Vec<photo_sizes::ActiveModel> = rows
+            .iter()
+            .zip(chunk)
+            .flat_map(|(row, (i, _))| {
+                made[i % made.len()]
+                    .iter()
+                    .map(|r| photo_sizes::ActiveModel {
+                        photo_id: Set(row.id),
+                        width: Set(r.width as i32),
+                        height: Set(r.height as i32),
+                        hash: Set(r.hash.clone()),
+                        ..Default::default()
+                    })
+            })
+            .collect();
+        photo_sizes::Entity::insert_many(sizes).exec(db).await?;
+    }
+    Ok(())
 }
 
 /// `n` members of the hive, each with an API token; one password hash serves them all.

@@ -135,13 +135,14 @@ pub async fn shop(opts: Options) -> AppResult<Value> {
         },
     )
     .await;
-    let (page_bytes, page_bytes_br) = page_sizes(&router, d, &web).await?;
+    let (page_bytes, page_bytes_br, photo_cards) = page_sizes(&router, d, &web).await?;
     let result = json!({
         "bench": "shop",
         "page_bytes": page_bytes,
         "page_bytes_compressed": page_bytes_br,
         "database": backend_name(&s.state),
         "offers": m.offer_ids.len(),
+        "photo_cards": photo_cards,
         "producers": 100,
         "requests": opts.requests,
         "concurrency": opts.concurrency,
@@ -160,8 +161,9 @@ pub async fn shop(opts: Options) -> AppResult<Value> {
     });
     if !opts.json {
         println!(
-            "Shop benchmark: {} offers from 100 producers on {}, {} requests, {} at a time",
+            "Shop benchmark: {} offers from 100 producers, {} shown with their photo, on {}, {} requests, {} at a time",
             m.offer_ids.len(),
+            photo_cards,
             backend_name(&s.state),
             opts.requests,
             opts.concurrency
@@ -210,8 +212,10 @@ pub(crate) fn shop_request(distribution: i64, web: &str) -> Request<Body> {
 }
 
 /// The shop page's size as written, and as sent to a browser that accepts brotli.
-async fn page_sizes(router: &axum::Router, d: i64, web: &str) -> AppResult<(usize, usize)> {
+/// The shop page's size as sent and as a browser receives it (brotli), and how many photo cards it shows.
+async fn page_sizes(router: &axum::Router, d: i64, web: &str) -> AppResult<(usize, usize, usize)> {
     let mut sizes = [0; 2];
+    let mut photos = 0;
     for (size, encoding) in sizes.iter_mut().zip(["identity", "br"]) {
         let req = Request::get(format!("/distributions/{d}"))
             .header("cookie", format!("alveole_session={web}"))
@@ -223,10 +227,15 @@ async fn page_sizes(router: &axum::Router, d: i64, web: &str) -> AppResult<(usiz
             .oneshot(req)
             .await
             .map_err(|e| AppError::Internal(format!("shop page: {e}")))?;
-        *size = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
             .await
-            .map_err(|e| AppError::Internal(format!("shop page: {e}")))?
-            .len();
+            .map_err(|e| AppError::Internal(format!("shop page: {e}")))?;
+        if encoding == "identity" {
+            photos = String::from_utf8_lossy(&body)
+                .matches("<img src=\"/photos/")
+                .count();
+        }
+        *size = body.len();
     }
-    Ok((sizes[0], sizes[1]))
+    Ok((sizes[0], sizes[1], photos))
 }

@@ -126,8 +126,101 @@ pub fn parse_unit(input: &str) -> Result<String, &'static str> {
     super::account::parse_name(input, 30)
 }
 
+/// What a unit price is given per: a kilogram or a litre.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Measure {
+    Kg,
+    L,
+}
+
+/// The price per kilogram or per litre of a packed product, which shops must show beside its
+/// price (EU directive 98/6/EC), read from the quantity its unit names: "pot 500 g", "bouteille
+/// 75 cl", "sachet 1,5 kg". `None` when the unit names none ("botte", "lot de 4", "kg") or names
+/// exactly one kilogram or litre, whose price is already the unit price.
+pub fn unit_price(unit: &str, price: super::Cents) -> Option<(super::Cents, Measure)> {
+    let lower = unit.to_lowercase().replace(',', ".");
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    // "500 g" as two words or "500g" as one; the last quantity named wins.
+    let mut found = None;
+    for (i, w) in words.iter().enumerate() {
+        let (number, rest) = split_number(w);
+        let Some(number) = number else { continue };
+        let symbol = if rest.is_empty() {
+            words.get(i + 1).copied().unwrap_or_default()
+        } else {
+            rest
+        };
+        let per_base = match symbol {
+            "g" => Some((1.0, Measure::Kg)),
+            "kg" => Some((1000.0, Measure::Kg)),
+            "ml" => Some((1.0, Measure::L)),
+            "cl" => Some((10.0, Measure::L)),
+            "l" => Some((1000.0, Measure::L)),
+            _ => None,
+        };
+        if let Some((factor, measure)) = per_base {
+            found = Some((number, factor, measure));
+        }
+    }
+    let (number, factor, measure) = found?;
+    // Grams or millilitres, in thousandths so "1.5 kg" and "0.75 l" stay exact.
+    let milli = (number * factor * 1000.0).round() as i64;
+    if milli <= 0 || milli == 1_000_000 {
+        return None;
+    }
+    // price × 1000 g / grams, with grams = milli / 1000.
+    Some((
+        super::Cents(super::money::div_half_up(
+            price.0 * 1_000_000_000,
+            milli * 1000,
+        )),
+        measure,
+    ))
+}
+
+/// The number a word starts with ("500g" → 500, "g"), if it starts with one.
+fn split_number(word: &str) -> (Option<f64>, &str) {
+    let end = word
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_digit() || *c == '.'))
+        .map_or(word.len(), |(i, _)| i);
+    let number = word[..end].parse::<f64>().ok().filter(|n| *n > 0.0);
+    (number, &word[end..])
+}
+
 #[cfg(test)]
 mod tests {
+    use crate::domain::Cents;
+
+    #[test]
+    fn packed_goods_show_their_price_per_kilogram_or_litre() {
+        let per = |unit: &str, cents: i64| unit_price(unit, Cents(cents));
+        assert_eq!(per("pot 500 g", 1200), Some((Cents(2400), Measure::Kg)));
+        assert_eq!(per("bouteille 75 cl", 950), Some((Cents(1267), Measure::L)));
+        assert_eq!(per("sachet 1,5 kg", 600), Some((Cents(400), Measure::Kg)));
+        assert_eq!(per("pot 150g", 380), Some((Cents(2533), Measure::Kg)));
+        assert_eq!(per("brique 50 cl", 190), Some((Cents(380), Measure::L)));
+        assert_eq!(per("magnum 150 cl", 2900), Some((Cents(1933), Measure::L)));
+        assert_eq!(per("part 0.25 kg", 720), Some((Cents(2880), Measure::Kg)));
+    }
+
+    #[test]
+    fn units_without_a_quantity_or_of_exactly_one_have_no_unit_price() {
+        for unit in [
+            "kg",
+            "botte",
+            "pièce",
+            "lot de 4",
+            "bouteille 1 L",
+            "1 kg",
+            "douzaine",
+            "0 g",
+        ] {
+            assert_eq!(unit_price(unit, Cents(500)), None, "{unit}");
+        }
+    }
+
     #[test]
     fn a_shared_stock_is_empty_or_a_whole_number_in_range() {
         assert_eq!(parse_stock(""), Ok(None));

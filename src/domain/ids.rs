@@ -62,6 +62,7 @@ typed_id!(UserId);
 typed_id!(HiveId);
 typed_id!(ProducerId);
 typed_id!(ProductId);
+typed_id!(PhotoId);
 typed_id!(DistributionId);
 typed_id!(OfferId);
 typed_id!(OrderId);

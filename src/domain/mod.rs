@@ -12,6 +12,7 @@ pub mod mail;
 pub mod money;
 pub mod order;
 pub mod payment;
+pub mod photo;
 pub mod places;
 pub mod refund;
 pub mod search;
@@ -19,11 +20,12 @@ pub mod settlement;
 pub mod spreadsheet;
 pub mod state;
 
+
 pub use account::{Email, Locale, Password};
 pub use approval::ApprovalStatus;
 pub use catalogue::{Category, VatRate};
 pub use distribution::{DistributionStatus, OrderWindow};
 pub use geo::Coordinates;
-pub use ids::{DistributionId, HiveId, OfferId, OrderId, ProducerId, ProductId, UserId};
+pub use ids::{DistributionId, HiveId, OfferId, OrderId, PhotoId, ProducerId, ProductId, UserId};
 pub use money::Cents;
 pub use order::OrderStatus;

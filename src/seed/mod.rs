@@ -20,6 +20,7 @@ use sea_orm::{
 use serde::Deserialize;
 use weeks::{WeeksFile, weekly_history};
 
+mod photos;
 mod weeks;
 
 const ACCOUNTS: &str = include_str!("../../seed/accounts.toml");
@@ -84,7 +85,6 @@ struct ProducerSeed {
     place: String,
     lat: f64,
     lng: f64,
-    photo_url: Option<String>,
     owner_email: String,
     owner_name: String,
 }
@@ -158,6 +158,7 @@ pub struct SeedReport {
     pub memberships: usize,
     pub distributions: usize,
     pub orders: usize,
+    pub photos: usize,
 }
 
 /// True when the database holds no account yet, the signal to load the demo at first start.
@@ -246,7 +247,7 @@ pub async fn run(state: &AppState) -> AppResult<SeedReport> {
                     place: Set(Some(place_of(&p.place)?.label())),
                     lat: Set(p.lat),
                     lng: Set(p.lng),
-                    photo_url: Set(p.photo_url.clone()),
+                    photo_url: Set(None),
                     photos: Set(String::new()),
                     stripe_account_id: Set(None),
                     created_at: Set(now),
@@ -332,6 +333,7 @@ pub async fn run(state: &AppState) -> AppResult<SeedReport> {
         let weeks: WeeksFile = parse(WEEKS, "weeks.toml")?;
         weekly_history(state, hive_id, &weeks, &mut report).await?;
     }
+    report.photos = photos::add(db, now).await?;
     Ok(report)
 }
 
@@ -422,6 +424,10 @@ pub async fn reset(db: &DatabaseConnection) -> AppResult<()> {
         "order_lines",
         "orders",
         "offers",
+        "standing_offers",
+        "photo_sizes",
+        "photo_blobs",
+        "photos",
         "distribution_producers",
         "distributions",
         "products",

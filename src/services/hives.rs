@@ -263,7 +263,6 @@ pub struct HiveProducer {
     pub trade: Option<String>,
     pub description: String,
     pub address: String,
-    pub photo_url: Option<String>,
     pub status: ApprovalStatus,
     pub distance_km: f64,
     pub requested_at: DateTime<Utc>,
@@ -299,7 +298,6 @@ pub async fn producers_of(
                 trade: p.trade.clone(),
                 description: p.description.clone(),
                 address: p.address.clone(),
-                photo_url: p.photo_url.clone(),
                 status: ApprovalStatus::parse(&l.status).unwrap_or(ApprovalStatus::Pending),
                 distance_km: round_km(here.distance_km(Coordinates {
                     lat: p.lat,

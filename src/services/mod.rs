@@ -22,6 +22,7 @@ pub mod order_edit;
 pub mod order_writer;
 pub mod orders;
 pub mod outbox;
+pub mod photos;
 pub mod pickup;
 pub mod preferences;
 pub mod previews;

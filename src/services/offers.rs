@@ -79,6 +79,14 @@ pub struct OfferView {
     pub quantity_remaining: Option<i64>,
     pub sold_out: bool,
     pub distance_km: f64,
+    /// Price per kilogram or litre of a packed product, as EU shops show it ("pot 500 g" → per kg).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_price_cents: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_price_per: Option<crate::domain::catalogue::Measure>,
+    /// The product's first photo, if it has one.
+    #[schema(value_type = Vec<super::photos::PhotoView>)]
+    pub photos: Vec<std::sync::Arc<super::photos::PhotoView>>,
 }
 
 /// The distribution and producer, if `actor` owns the producer and it sells in the distribution's hive.
@@ -346,6 +354,9 @@ pub struct FixedOffer {
     pub category: String,
     pub price_cents: i64,
     pub vat_rate_bps: i32,
+    /// The product's first photo, as it was when the offers were read: a new photo moves the version.
+    pub photo: Option<std::sync::Arc<super::photos::PhotoView>>,
+    pub unit_price: Option<(Cents, crate::domain::catalogue::Measure)>,
 }
 
 /// Fixed parts of the offers of open (or later) distributions, kept per process: an offer never
@@ -399,6 +410,7 @@ async fn fixed_offers(db: &DatabaseConnection, distribution: i64) -> AppResult<V
         .into_iter()
         .map(
             |(id, producer_id, product_id, name, unit, category, price_cents, vat_rate_bps)| {
+                let unit_price = crate::domain::catalogue::unit_price(&unit, Cents(price_cents));
                 FixedOffer {
                     id,
                     producer_id,
@@ -408,10 +420,22 @@ async fn fixed_offers(db: &DatabaseConnection, distribution: i64) -> AppResult<V
                     category,
                     price_cents,
                     vat_rate_bps,
+                    photo: None,
+                    unit_price,
                 }
             },
         )
         .collect();
+    let products: Vec<i64> = rows.iter().map(|o| o.product_id).collect();
+    let photos: std::collections::HashMap<i64, std::sync::Arc<super::photos::PhotoView>> =
+        super::photos::first_of_products(db, &products)
+            .await?
+            .into_iter()
+            .map(|(p, v)| (p, std::sync::Arc::new(v)))
+            .collect();
+    for o in &mut rows {
+        o.photo = photos.get(&o.product_id).cloned();
+    }
     rows.sort_unstable_by(|a, b| {
         (a.producer_id, &a.category, &a.name, a.id).cmp(&(
             b.producer_id,
@@ -532,6 +556,9 @@ pub async fn list(
                 quantity_remaining: left,
                 sold_out: left == Some(0),
                 distance_km: f.map_or(0.0, |f| f.1),
+                photos: o.photo.iter().cloned().collect(),
+                unit_price_cents: o.unit_price.map(|(c, _)| c.0),
+                unit_price_per: o.unit_price.map(|(_, m)| m),
             }
         })
         .collect())

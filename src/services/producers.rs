@@ -24,9 +24,6 @@ pub struct ProducerInput {
     /// The commune, as shown back: "37190 Azay-le-Rideau".
     pub place: Option<String>,
     pub coords: Coordinates,
-    pub photo_url: Option<String>,
-    /// More photos, checked https addresses.
-    pub photos: Vec<String>,
 }
 
 impl ProducerInput {
@@ -39,8 +36,6 @@ impl ProducerInput {
         row.place = Set(self.place);
         row.lat = Set(self.coords.lat);
         row.lng = Set(self.coords.lng);
-        row.photo_url = Set(self.photo_url);
-        row.photos = Set(self.photos.join("\n"));
     }
 }
 
@@ -58,8 +53,6 @@ pub struct ProducerView {
     pub postal_address: String,
     pub lat: f64,
     pub lng: f64,
-    pub photo_url: Option<String>,
-    pub photos: Vec<String>,
 }
 
 impl ProducerView {
@@ -84,13 +77,6 @@ impl From<producers::Model> for ProducerView {
             place: p.place,
             lat: p.lat,
             lng: p.lng,
-            photo_url: p.photo_url,
-            photos: p
-                .photos
-                .lines()
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned)
-                .collect(),
         }
     }
 }
@@ -136,11 +122,21 @@ pub struct ProductView {
     pub active: bool,
     /// Units still to sell across every hive; `null` for no shared limit.
     pub stock: Option<i64>,
+    /// Oldest first; the first is the one the shop shows.
+    pub photos: Vec<super::photos::PhotoView>,
+    /// Price per kilogram or litre of a packed product ("pot 500 g" → per kg), as EU shops show it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_price_cents: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_price_per: Option<crate::domain::catalogue::Measure>,
 }
 
 impl From<products::Model> for ProductView {
     fn from(p: products::Model) -> Self {
+        let unit_price = crate::domain::catalogue::unit_price(&p.unit, Cents(p.price_cents));
         ProductView {
+            unit_price_cents: unit_price.map(|(c, _)| c.0),
+            unit_price_per: unit_price.map(|(_, m)| m),
             id: ProductId(p.id),
             producer_id: ProducerId(p.producer_id),
             price_excl_vat_cents: Cents(p.price_cents).excl_vat(p.vat_rate_bps).0,
@@ -152,6 +148,7 @@ impl From<products::Model> for ProductView {
             vat_rate_bps: p.vat_rate_bps,
             active: p.active,
             stock: p.stock,
+            photos: Vec::new(),
         }
     }
 }
@@ -220,12 +217,26 @@ pub async fn owned_by(db: &DatabaseConnection, user: UserId) -> AppResult<Vec<Pr
 /// A producer's products by category and name; archived ones only when asked.
 /// A product anyone may look at: one still in its producer's catalogue.
 pub async fn public_product(db: &DatabaseConnection, id: ProductId) -> AppResult<ProductView> {
-    products::Entity::find_by_id(id.0)
+    let view = products::Entity::find_by_id(id.0)
         .filter(products::Column::Active.eq(true))
         .one(db)
         .await?
         .map(ProductView::from)
-        .ok_or(AppError::NotFound)
+        .ok_or(AppError::NotFound)?;
+    Ok(with_photos(db, vec![view]).await?.remove(0))
+}
+
+/// The products with their photos.
+pub async fn with_photos(
+    db: &DatabaseConnection,
+    mut views: Vec<ProductView>,
+) -> AppResult<Vec<ProductView>> {
+    let ids: Vec<i64> = views.iter().map(|v| v.id.0).collect();
+    let mut photos = super::photos::of_products(db, &ids).await?;
+    for v in &mut views {
+        v.photos = photos.remove(&v.id.0).unwrap_or_default();
+    }
+    Ok(views)
 }
 
 pub async fn products(
@@ -242,7 +253,7 @@ pub async fn products(
         .order_by_asc(products::Column::Name)
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(Into::into).collect())
+    with_photos(db, rows.into_iter().map(Into::into).collect()).await
 }
 
 pub async fn get_product(db: &DatabaseConnection, id: ProductId) -> AppResult<products::Model> {

@@ -9,7 +9,7 @@ use crate::domain::{ApprovalStatus, Coordinates, HiveId, ProducerId, ProductId};
 use crate::error::{AppError, AppResult, Conflict};
 use crate::services::approvals;
 use crate::services::hives::{self, HiveView};
-use crate::services::producers;
+use crate::services::{photos, producers};
 use crate::web::extract::AuthUser;
 use crate::web::extract::Form;
 use crate::web::extract::Path;
@@ -209,6 +209,8 @@ async fn producer_page(
         &producers::products(&state.db, id, false).await?,
     );
     c.insert("can_edit", &can_edit);
+    let farm = photos::of_producer(&state.db, id).await?;
+    c.insert("farm_photos", &farm);
     c.insert(
         "coords",
         &Coordinates {
@@ -230,7 +232,7 @@ async fn producer_page(
             },
         )
         .kind("profile")
-        .image(&state, view.photo_url.as_deref()),
+        .image(&state, farm.first().map(|p| p.url.as_str())),
     );
     c.insert("producer", &view);
     render(&state, &ctx, "consumer/producer.html", c)
@@ -249,6 +251,7 @@ async fn product_page(
         shelf.offers.retain(|o| o.product_id == id);
     }
     shelves.retain(|s| !s.offers.is_empty());
+    let farm = photos::of_producer(&state.db, ProducerId(producer.id)).await?;
     let producer = producers::ProducerView::from(producer);
     let mut c = tera::Context::new();
     let line = if product.description.trim().is_empty() {
@@ -265,7 +268,14 @@ async fn product_page(
             &line,
         )
         .kind("product")
-        .image(&state, producer.photo_url.as_deref()),
+        .image(
+            &state,
+            product
+                .photos
+                .first()
+                .or(farm.first())
+                .map(|p| p.url.as_str()),
+        ),
     );
     c.insert("product", &product);
     c.insert("producer", &producer);

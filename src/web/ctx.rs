@@ -339,12 +339,24 @@ async fn check_csrf(
             Err(AppError::Csrf)
         };
     }
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .unwrap_or_default();
+    // A file upload's body is streamed to its handler, so its form carries the token in its address.
+    if content_type.starts_with("multipart/form-data") {
+        let sent = req.uri().query().and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == CSRF_FIELD)
+                .map(|(_, v)| v.into_owned())
+        });
+        return match sent {
+            Some(t) if crate::signing::same(&t, expected) => Ok(req),
+            _ => Err(AppError::Csrf),
+        };
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
         return Err(AppError::Csrf);
     }
     let (parts, body) = req.into_parts();

@@ -150,3 +150,43 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         }
     }
 }
+
+/// The `file` field of a multipart upload, read whole: a body that is not multipart is a 400, a
+/// file over the route's body limit a 413, a missing or unreadable `file` part a 422 naming it.
+pub struct Upload(pub Vec<u8>);
+
+impl<S: Send + Sync> FromRequest<S> for Upload {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let too_large = |status: axum::http::StatusCode| {
+            if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::TooLarge
+            } else {
+                AppError::BadRequest("error.bad_upload")
+            }
+        };
+        let mut form = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(|e| too_large(e.status()))?;
+        // Once the body is a multipart form, a part that cannot be read is a message on the file.
+        let unreadable = |status: axum::http::StatusCode| {
+            if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::TooLarge
+            } else {
+                AppError::field("file", "error.bad_upload")
+            }
+        };
+        while let Some(field) = form
+            .next_field()
+            .await
+            .map_err(|e| unreadable(e.status()))?
+        {
+            if field.name() == Some("file") {
+                let bytes = field.bytes().await.map_err(|e| unreadable(e.status()))?;
+                return Ok(Upload(bytes.to_vec()));
+            }
+        }
+        Err(AppError::field("file", "error.required"))
+    }
+}

@@ -18,6 +18,7 @@ pub mod locate;
 pub mod news;
 pub mod offers;
 pub mod openapi;
+pub mod photos;
 pub mod pickup;
 pub mod planning;
 pub mod preview;
@@ -63,6 +64,7 @@ fn routes() -> Routes {
         .merge(consumer::routes())
         .merge(hives::routes())
         .merge(producers::routes())
+        .merge(photos::routes())
         .merge(distributions::routes())
         .merge(offers::routes())
         .merge(pickup::routes())

@@ -210,9 +210,14 @@ fn operation(e: &RouteEntry, relative: &str, table: &[RouteEntry]) -> Value {
         "responses": responses,
     });
     if let Some(body) = &doc.body {
+        let kind = if doc.multipart {
+            "multipart/form-data"
+        } else {
+            "application/json"
+        };
         op["requestBody"] = json!({
             "required": !doc.body_optional,
-            "content": {"application/json": {"schema": schema_ref(&(body.name)())}}
+            "content": {kind: {"schema": schema_ref(&(body.name)())}}
         });
     }
     op

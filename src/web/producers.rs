@@ -12,7 +12,7 @@ use crate::error::{AppError, AppResult, FieldErrors};
 use crate::services::accounts::CurrentUser;
 use crate::services::approvals;
 use crate::services::producers::{self, ProducerView, ProductView, Removal};
-use crate::services::stock;
+use crate::services::{photos, stock};
 use crate::web::extract::AuthUser;
 use crate::web::extract::Form;
 use crate::web::extract::Path;
@@ -52,6 +52,9 @@ fn producer_form_context(
     c.insert("errors", &errors.translated(ctx.lang));
     c.insert("producer_id", &producer);
     c.insert("trades", &TRADES);
+    // The photo section's own state; the edit page fills it.
+    c.insert("photos", &Vec::<photos::PhotoView>::new());
+    c.insert("photo_errors", &FieldErrors::default().translated(ctx.lang));
     c
 }
 
@@ -102,19 +105,27 @@ async fn edit_page(
     ctx: Ctx,
     AuthUser(user): AuthUser,
     Path(id): Path<ProducerId>,
-) -> AppResult<Html<String>> {
-    let p = ProducerView::from(producers::owned(&state.db, &user, id).await?);
-    render(
-        &state,
-        &ctx,
-        "producer/form.html",
-        producer_form_context(
-            &ctx,
-            &ProducerForm::from_producer(&p),
-            &FieldErrors::default(),
-            Some(id.0),
-        ),
-    )
+) -> AppResult<Response> {
+    producer_edit_page(&state, &ctx, &user, id, FieldErrors::default()).await
+}
+
+/// The producer's edit page as stored, with its farm photos and the upload's messages, if any.
+pub(super) async fn producer_edit_page(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &CurrentUser,
+    id: ProducerId,
+    photo_errors: FieldErrors,
+) -> AppResult<Response> {
+    let p = ProducerView::from(producers::owned(&state.db, user, id).await?);
+    let mut c = producer_form_context(
+        ctx,
+        &ProducerForm::from_producer(&p),
+        &FieldErrors::default(),
+        Some(id.0),
+    );
+    c.insert("photos", &photos::of_producer(&state.db, id).await?);
+    page_with_photos(state, ctx, "producer/form.html", c, photo_errors)
 }
 
 async fn edit(
@@ -134,12 +145,11 @@ async fn edit(
                 "flash.saved",
             ))
         }
-        Err(e) => render_invalid(
-            &state,
-            &ctx,
-            "producer/form.html",
-            producer_form_context(&ctx, &form, &e, Some(id.0)),
-        ),
+        Err(e) => {
+            let mut c = producer_form_context(&ctx, &form, &e, Some(id.0));
+            c.insert("photos", &photos::of_producer(&state.db, id).await?);
+            render_invalid(&state, &ctx, "producer/form.html", c)
+        }
     }
 }
 
@@ -221,6 +231,9 @@ fn product_form_context(
     c.insert("errors", &errors.translated(ctx.lang));
     c.insert("producer", producer);
     c.insert("product_id", &product);
+    // The photo section's own state; the edit page fills it, a re-shown form keeps it empty.
+    c.insert("photos", &Vec::<photos::PhotoView>::new());
+    c.insert("photo_errors", &FieldErrors::default().translated(ctx.lang));
     c.insert(
         "categories",
         &Category::ALL.iter().map(|c| c.key()).collect::<Vec<_>>(),
@@ -290,15 +303,40 @@ async fn edit_product_page(
     ctx: Ctx,
     AuthUser(user): AuthUser,
     Path(id): Path<ProductId>,
-) -> AppResult<Html<String>> {
-    let (product, producer) = product_and_producer(&state, &user, id).await?;
+) -> AppResult<Response> {
+    product_edit_page(&state, &ctx, &user, id, FieldErrors::default()).await
+}
+
+/// The product's edit page as stored, with its photos and the upload's messages, if any (then a 422).
+pub(super) async fn product_edit_page(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &CurrentUser,
+    id: ProductId,
+    photo_errors: FieldErrors,
+) -> AppResult<Response> {
+    let (product, producer) = product_and_producer(state, user, id).await?;
     let form = ProductForm::from_product(&product, ctx.lang);
-    render(
-        &state,
-        &ctx,
-        "producer/product_form.html",
-        product_form_context(&ctx, &form, &FieldErrors::default(), &producer, Some(id.0)),
-    )
+    let mut c = product_form_context(ctx, &form, &FieldErrors::default(), &producer, Some(id.0));
+    let mut photos = photos::of_products(&state.db, &[id.0]).await?;
+    c.insert("photos", &photos.remove(&id.0).unwrap_or_default());
+    page_with_photos(state, ctx, "producer/product_form.html", c, photo_errors)
+}
+
+fn page_with_photos(
+    state: &AppState,
+    ctx: &Ctx,
+    template: &str,
+    mut c: tera::Context,
+    photo_errors: FieldErrors,
+) -> AppResult<Response> {
+    use axum::response::IntoResponse;
+    if photo_errors.is_empty() {
+        c.insert("photo_errors", &FieldErrors::default().translated(ctx.lang));
+        return Ok(render(state, ctx, template, c)?.into_response());
+    }
+    c.insert("photo_errors", &photo_errors.translated(ctx.lang));
+    render_invalid(state, ctx, template, c)
 }
 
 async fn edit_product(
@@ -318,12 +356,12 @@ async fn edit_product(
                 "flash.saved",
             ))
         }
-        Err(e) => render_invalid(
-            &state,
-            &ctx,
-            "producer/product_form.html",
-            product_form_context(&ctx, &form, &e, &producer, Some(id.0)),
-        ),
+        Err(e) => {
+            let mut c = product_form_context(&ctx, &form, &e, &producer, Some(id.0));
+            let mut shown = photos::of_products(&state.db, &[id.0]).await?;
+            c.insert("photos", &shown.remove(&id.0).unwrap_or_default());
+            render_invalid(&state, &ctx, "producer/product_form.html", c)
+        }
     }
 }
 

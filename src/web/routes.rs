@@ -23,6 +23,8 @@ pub struct Doc {
     pub body: Option<SchemaOf>,
     /// Whether the route also takes no body at all.
     pub body_optional: bool,
+    /// Whether the body is `multipart/form-data` rather than JSON.
+    pub multipart: bool,
     /// What a success answers.
     pub answer: Answer,
     pub access: Access,
@@ -191,6 +193,22 @@ impl Endpoint {
     /// Names the JSON body the method reads.
     pub fn body<B: utoipa::ToSchema>(self) -> Endpoint {
         self.last(|d| d.body = Some(SchemaOf::of::<B>()))
+    }
+
+    /// Names the multipart body the method reads (a file upload).
+    pub fn upload<B: utoipa::ToSchema>(self) -> Endpoint {
+        self.last(|d| {
+            d.body = Some(SchemaOf::of::<B>());
+            d.multipart = true;
+        })
+    }
+
+    /// Lets every method of the path read a body of up to `bytes`, beyond the usual 2 MB.
+    pub fn body_limit(mut self, bytes: usize) -> Endpoint {
+        self.router = self
+            .router
+            .layer(axum::extract::DefaultBodyLimit::max(bytes));
+        self
     }
 
     /// Names the JSON body the method reads when one is sent.

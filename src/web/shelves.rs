@@ -1,6 +1,7 @@
 //! The shop's offer list, written by a small typed writer rather than by tera: with ten thousand
 //! offers, template variable lookups were most of the page's cost. Every text is HTML-escaped.
 
+use crate::domain::catalogue::Measure;
 use crate::domain::order::MAX_QUANTITY;
 use crate::domain::{Cents, Locale};
 use crate::i18n;
@@ -129,12 +130,35 @@ pub fn render(offers: &[&OfferView], page: &ShelfPage) -> String {
             for o in list {
                 let _ = write!(
                     out,
-                    "<li class=\"offer\" id=\"o-{id}\" data-offer-id=\"{id}\"><label><span class=\"name\">",
-                    id = o.id.0
+                    "<li class=\"offer\" id=\"o-{id}\" data-offer-id=\"{id}\"><a class=\"thumb\" href=\"/products/{product}\">",
+                    id = o.id.0,
+                    product = o.product_id.0
                 );
+                match o.photos.first() {
+                    Some(p) => {
+                        let _ = write!(
+                            out,
+                            "<img src=\"{}\" srcset=\"{}\" sizes=\"(max-width: 600px) 46vw, 220px\" width=\"{}\" height=\"{}\" loading=\"lazy\" alt=\"",
+                            p.thumb_url, p.card_srcset, p.width, p.height
+                        );
+                        esc(&mut out, &o.name);
+                        out.push_str("\">");
+                    }
+                    None => {
+                        let _ = write!(out, "<span class=\"no-photo {}\">", o.category);
+                        esc(&mut out, &o.name);
+                        out.push_str("</span>");
+                    }
+                }
+                out.push_str("</a><label><span class=\"name\">");
                 esc(&mut out, &o.name);
                 out.push_str("</span> <span class=\"meta\"><small class=\"muted\">");
                 esc(&mut out, &o.unit);
+                if let (Some(c), Some(per)) = (o.unit_price_cents, o.unit_price_per) {
+                    out.push_str(" (");
+                    esc(&mut out, &unit_price_text(lang, Cents(c), per));
+                    out.push(')');
+                }
                 out.push_str("</small> <span class=\"price\">");
                 let extra = page.extra.get(&o.id.0).copied().unwrap_or(0);
                 let remaining = o.quantity_remaining.map(|n| n + extra);
@@ -211,6 +235,15 @@ pub fn render(offers: &[&OfferView], page: &ShelfPage) -> String {
     out
 }
 
+/// "24,00 €/kg", "12,67 €/L".
+pub fn unit_price_text(lang: crate::domain::Locale, price: Cents, per: Measure) -> String {
+    let symbol = match per {
+        Measure::Kg => "kg",
+        Measure::L => "L",
+    };
+    format!("{}/{symbol}", crate::i18n::format::money(lang, price))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +265,9 @@ mod tests {
             quantity_remaining: cap.map(|c| (c - reserved).max(0)),
             sold_out: cap.is_some_and(|c| c <= reserved),
             distance_km: if producer == 1 { 12.0 } else { 3.5 },
+            photos: Vec::new(),
+            unit_price_cents: None,
+            unit_price_per: None,
         }
     }
 

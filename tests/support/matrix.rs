@@ -126,6 +126,7 @@ pub fn rules() -> BTreeMap<&'static str, Rule> {
         ("GET /assets/favicon.svg", rule(EVERYONE)),
         ("GET /apple-touch-icon.png", rule(EVERYONE)),
         ("GET /hives", rule(EVERYONE)),
+        ("GET /photos/{name}", rule(EVERYONE)),
         ("GET /hives/{hive_id}", rule(EVERYONE)),
         ("GET /hives/{hive_id}/calendar.ics", rule(EVERYONE)),
         ("GET /hives/{hive_id}/news", rule(HIVE)),
@@ -238,6 +239,9 @@ pub fn rules() -> BTreeMap<&'static str, Rule> {
         ("POST /products/{product_id}/edit", rule(PRODUCER)),
         ("POST /products/{product_id}/delete", rule(PRODUCER)),
         ("POST /products/{product_id}/stock", rule(PRODUCER)),
+        ("POST /products/{product_id}/photos", rule(PRODUCER)),
+        ("POST /producers/{producer_id}/photos", rule(PRODUCER)),
+        ("POST /photos/{photo_id}/delete", rule(PRODUCER)),
         ("GET /producers/{producer_id}/hives", rule(PRODUCER)),
         ("POST /producers/{producer_id}/hives", rule(PRODUCER)),
         ("GET /producers/{producer_id}/distributions", rule(PRODUCER)),
@@ -349,6 +353,12 @@ pub fn rules() -> BTreeMap<&'static str, Rule> {
         ("PUT /api/v1/products/{product_id}", rule(PRODUCER)),
         ("DELETE /api/v1/products/{product_id}", rule(PRODUCER)),
         ("PUT /api/v1/products/{product_id}/stock", rule(PRODUCER)),
+        ("POST /api/v1/products/{product_id}/photos", rule(PRODUCER)),
+        (
+            "POST /api/v1/producers/{producer_id}/photos",
+            rule(PRODUCER),
+        ),
+        ("DELETE /api/v1/photos/{photo_id}", rule(PRODUCER)),
         ("GET /api/v1/distributions/{id}", rule(EVERYONE)),
         (
             "POST /api/v1/distributions/{id}/open",
@@ -446,6 +456,9 @@ pub struct World {
     pub order: Option<String>,
     pub basket: Option<String>,
     pub invoice: Option<String>,
+    /// A photo of the product, and the file name its largest size is served under.
+    pub photo: String,
+    pub photo_file: String,
 }
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -554,7 +567,24 @@ pub async fn world(app: &TestApp, roles: &BTreeMap<Who, Role>, stage: Stage) -> 
         .as_str()
         .expect("offer")
         .to_owned();
+    let picture = photo::renditions(photo::RgbImage::from_pixel(
+        40,
+        30,
+        photo::Rgb([200, 120, 40]),
+    ))
+    .expect("a picture");
+    let pic = alveole::services::photos::store(
+        &app.state.db,
+        alveole::domain::ProducerId(farm.parse().expect("id")),
+        Some(alveole::domain::ProductId(product.parse().expect("id"))),
+        &picture,
+        now,
+    )
+    .await
+    .expect("a photo");
     let mut w = World {
+        photo: pic.id.to_string(),
+        photo_file: pic.url.trim_start_matches("/photos/").to_owned(),
         hive,
         farm,
         product,
@@ -649,6 +679,8 @@ pub fn fill(
             "{hive_id}" => w.hive.clone(),
             "{producer_id}" => w.farm.clone(),
             "{product_id}" => w.product.clone(),
+            "{photo_id}" => w.photo.clone(),
+            "{name}" => w.photo_file.clone(),
             "{basket}" => w.basket.clone().expect("a basket at this stage"),
             "{file}" => format!(
                 "{}.ics",
@@ -716,6 +748,9 @@ pub async fn fingerprint(app: &TestApp) -> BTreeMap<&'static str, Vec<Value>> {
         invoices,
         news,
         jobs,
-        outbox
+        outbox,
+        standing_offers,
+        photos,
+        photo_sizes
     )
 }

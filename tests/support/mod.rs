@@ -342,6 +342,14 @@ impl Page {
     }
 }
 
+fn file_form(bytes: Vec<u8>, name: &str, mime: &str) -> reqwest::multipart::Form {
+    let part = reqwest::multipart::Part::bytes(bytes)
+        .file_name(name.to_owned())
+        .mime_str(mime)
+        .expect("mime");
+    reqwest::multipart::Form::new().part("file", part)
+}
+
 async fn page(r: Response) -> Page {
     let status = r.status();
     let location = r
@@ -430,6 +438,20 @@ impl Browser {
         .await
     }
 
+    /// Sends a file from a page's upload form, its CSRF token in the address as the form has it.
+    pub async fn upload(&self, path: &str, bytes: Vec<u8>, name: &str, mime: &str) -> Page {
+        let csrf = self.csrf().await;
+        page(
+            self.client
+                .post(format!("{}{path}?_csrf={csrf}", self.base))
+                .multipart(file_form(bytes, name, mime))
+                .send()
+                .await
+                .expect("upload"),
+        )
+        .await
+    }
+
     /// Follows a redirect the way a browser would.
     pub async fn follow(&self, p: &Page) -> Page {
         let to = p
@@ -491,6 +513,24 @@ impl Api {
                 .send()
                 .await
                 .expect("GET"),
+        )
+        .await
+    }
+
+    /// Sends a file as the `file` field of a multipart form, as a phone's browser or app would.
+    pub async fn upload(
+        &self,
+        path: &str,
+        bytes: Vec<u8>,
+        name: &str,
+        mime: &str,
+    ) -> (StatusCode, Value) {
+        json(
+            self.req(reqwest::Method::POST, path)
+                .multipart(file_form(bytes, name, mime))
+                .send()
+                .await
+                .expect("upload"),
         )
         .await
     }

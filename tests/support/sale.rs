@@ -204,3 +204,14 @@ pub async fn second_member(app: &TestApp, sale: &Sale) -> Api {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     marc
 }
+
+/// The catalogue product behind `offer` of distribution `d`.
+pub async fn product_of(api: &Api, d: &str, offer: &str) -> String {
+    let (_, offers) = api.get(&format!("/api/v1/distributions/{d}/offers")).await;
+    offers
+        .as_array()
+        .and_then(|a| a.iter().find(|o| o["id"] == offer))
+        .and_then(|o| o["product_id"].as_str())
+        .expect("offer")
+        .to_owned()
+}

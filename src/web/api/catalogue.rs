@@ -1,18 +1,20 @@
 //! API producers and products: profiles and the catalogue, writable by the producer's owner only.
 
 use crate::AppState;
-use crate::domain::{ProducerId, ProductId};
+use crate::domain::{PhotoId, ProducerId, ProductId};
 use crate::error::{AppError, AppResult};
 use crate::services::approvals;
 use crate::services::approvals::HiveRequest;
+use crate::services::photos::{self, PhotoView};
 use crate::services::producers::{self, ProducerView, ProductView, Removal};
 use crate::services::stock;
 use crate::web::ctx::Ctx;
 use crate::web::extract::AuthUser;
 use crate::web::extract::Json;
 use crate::web::extract::Path;
-use crate::web::forms::{ProducerForm, ProductForm, Source, StockForm};
-use crate::web::routes::{Routes, get, post, put};
+use crate::web::extract::Upload;
+use crate::web::forms::{PhotoUpload, ProducerForm, ProductForm, Source, StockForm};
+use crate::web::routes::{Routes, delete, get, post, put};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -89,6 +91,31 @@ pub fn routes() -> Routes {
                 .delete(delete_product)
                 .summary("Removes a product from the catalogue (its producer's owner); one already offered is archived instead")
                 .ok::<Removed>()
+                .refuses(&[403]),
+        )
+        .route(
+            "/products/{product_id}/photos",
+            post(add_product_photo)
+                .summary("Adds a photo of the product (its producer's owner): JPEG, PNG or WebP, at most 10 MB, re-encoded without its metadata")
+                .upload::<PhotoUpload>()
+                .created::<PhotoView>()
+                .refuses(&[403])
+                .body_limit(crate::web::photos::UPLOAD_LIMIT),
+        )
+        .route(
+            "/producers/{producer_id}/photos",
+            post(add_producer_photo)
+                .summary("Adds a photo of the farm (its owner); the first one is the producer's portrait")
+                .upload::<PhotoUpload>()
+                .created::<PhotoView>()
+                .refuses(&[403])
+                .body_limit(crate::web::photos::UPLOAD_LIMIT),
+        )
+        .route(
+            "/photos/{photo_id}",
+            delete(remove_photo)
+                .summary("Removes a photo (its producer's owner)")
+                .empty(204)
                 .refuses(&[403]),
         )
         .route(
@@ -188,7 +215,8 @@ async fn show_product(
             return Err(AppError::NotFound);
         }
     }
-    Ok(axum::Json(ProductView::from(product)))
+    let view = producers::with_photos(&state.db, vec![ProductView::from(product)]).await?;
+    Ok(axum::Json(view.into_iter().next()))
 }
 
 async fn update_product(
@@ -227,4 +255,38 @@ async fn set_stock(
     Ok(axum::Json(
         stock::set(&state.db, &user, id, quantity, state.now()).await?,
     ))
+}
+
+async fn add_product_photo(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<ProductId>,
+    upload: Result<Upload, AppError>,
+) -> AppResult<impl IntoResponse> {
+    // Who may add is told before what was sent is read.
+    producers::owned_product(&state.db, &user, id).await?;
+    let Upload(bytes) = upload?;
+    let photo = photos::add_to_product(&state.db, &user, id, bytes, state.now()).await?;
+    Ok((StatusCode::CREATED, axum::Json(photo)))
+}
+
+async fn add_producer_photo(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<ProducerId>,
+    upload: Result<Upload, AppError>,
+) -> AppResult<impl IntoResponse> {
+    producers::owned(&state.db, &user, id).await?;
+    let Upload(bytes) = upload?;
+    let photo = photos::add_to_producer(&state.db, &user, id, bytes, state.now()).await?;
+    Ok((StatusCode::CREATED, axum::Json(photo)))
+}
+
+async fn remove_photo(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<PhotoId>,
+) -> AppResult<StatusCode> {
+    photos::remove(&state.db, &user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

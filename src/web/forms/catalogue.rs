@@ -39,13 +39,6 @@ pub struct ProducerForm {
     #[validate(length(max = 160))]
     #[schema(max_length = 160)]
     pub located_at: String,
-    #[validate(length(max = 500))]
-    #[schema(max_length = 500)]
-    pub photo_url: String,
-    /// More photos, one address per line.
-    #[validate(length(max = 3100))]
-    #[schema(max_length = 3100)]
-    pub photos: String,
 }
 
 /// Trades a producer can pick; shown translated, stored as the key.
@@ -61,17 +54,6 @@ pub const TRADES: [&str; 9] = [
     "other",
 ];
 
-/// Photos a producer's gallery holds besides the main one.
-pub const MAX_PHOTOS: usize = 6;
-
-/// An image address pages may load: HTTPS only (see the content security policy), with a host.
-fn https_url(s: &str) -> Option<String> {
-    url::Url::parse(s)
-        .ok()
-        .filter(|u| u.scheme() == "https" && u.host_str().is_some())
-        .map(|u| u.to_string())
-}
-
 impl ProducerForm {
     pub fn from_producer(p: &crate::services::producers::ProducerView) -> ProducerForm {
         ProducerForm {
@@ -84,8 +66,6 @@ impl ProducerForm {
             lat: p.lat.to_string(),
             lng: p.lng.to_string(),
             located_at: shown_place(p.place.as_deref(), p.coords(), None),
-            photo_url: p.photo_url.clone().unwrap_or_default(),
-            photos: p.photos.join("\n"),
         }
     }
 
@@ -118,30 +98,6 @@ impl ProducerForm {
             &self.located_at,
         );
         let located = locate(&mut e, &typed);
-        let photo = self.photo_url.trim();
-        let photo_url = if photo.is_empty() {
-            None
-        } else {
-            https_url(photo).or_else(|| {
-                e.add("photo_url", "error.url");
-                None
-            })
-        };
-        let photos: Vec<String> = self
-            .photos
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .filter_map(|l| {
-                https_url(l).or_else(|| {
-                    e.add("photos", "error.url");
-                    None
-                })
-            })
-            .collect();
-        if photos.len() > MAX_PHOTOS {
-            e.add("photos", "error.too_many_photos");
-        }
         match (name, address, located) {
             (Some(name), Some(address), Some(located)) if e.is_empty() => Ok(ProducerInput {
                 name,
@@ -150,8 +106,6 @@ impl ProducerForm {
                 address,
                 place: located.label(),
                 coords: located.coords,
-                photo_url,
-                photos,
             }),
             _ => Err(e),
         }
@@ -322,4 +276,12 @@ impl StockForm {
             AppError::Invalid(e)
         })
     }
+}
+
+/// A photo upload, as the API document describes it: one file, JPEG, PNG or WebP, at most 10 MB.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Read by `extract::Upload`; this only describes the body.
+pub struct PhotoUpload {
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
 }

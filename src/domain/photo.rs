@@ -1,0 +1,3 @@
+//! Photos as uploaded: decoded, turned upright, resized and re-encoded by the `photo` crate.
+
+pub use photo::*;
