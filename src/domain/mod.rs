@@ -19,7 +19,7 @@ pub mod search;
 pub mod settlement;
 pub mod spreadsheet;
 pub mod state;
-
+pub mod weight;
 
 pub use account::{Email, Locale, Password};
 pub use approval::ApprovalStatus;
