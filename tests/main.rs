@@ -36,4 +36,5 @@ mod security;
 mod shop;
 mod stock;
 mod stripe;
+mod weight;
 mod workers;

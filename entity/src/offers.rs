@@ -18,6 +18,10 @@ pub struct Model {
     pub vat_rate_bps: i32,
     pub quantity_cap: Option<i64>,
     pub quantity_reserved: i64,
+    /// `unit`, or `weight`: then `price_cents` is the heaviest piece's price, charged at checkout.
+    pub sold_by: String,
+    pub piece_grams: Option<i32>,
+    pub price_per_kg_cents: Option<i64>,
     pub created_at: DateTimeUtc,
 }
 

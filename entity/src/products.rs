@@ -19,6 +19,10 @@ pub struct Model {
     pub active: bool,
     /// Units still to sell across every distribution; `None` for no shared limit.
     pub stock: Option<i64>,
+    /// `unit`, or `weight`: then `price_cents` is per kilogram.
+    pub sold_by: String,
+    /// For a product sold by weight, the most one piece weighs.
+    pub piece_grams: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

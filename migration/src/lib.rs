@@ -21,6 +21,7 @@ mod m20261207_000001_reminders;
 mod m20261208_000001_product_stock;
 mod m20261208_000002_standing_offers;
 mod m20261208_000003_photos;
+mod m20261208_000004_sold_by_weight;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000001_product_stock::Migration),
             Box::new(m20261208_000002_standing_offers::Migration),
             Box::new(m20261208_000003_photos::Migration),
+            Box::new(m20261208_000004_sold_by_weight::Migration),
         ]
     }
 }

@@ -106,6 +106,11 @@ struct ProductSeed {
     /// What is left to sell across every hive, for a product with one shared stock.
     #[serde(default)]
     stock: Option<i64>,
+    /// `weight` for a product priced per kilogram, with the most a piece weighs.
+    #[serde(default)]
+    sold_by: Option<String>,
+    #[serde(default)]
+    piece_grams: Option<i32>,
 }
 
 #[derive(Deserialize)]
@@ -293,6 +298,8 @@ pub async fn run(state: &AppState) -> AppResult<SeedReport> {
                     price_cents: Set(item.price_cents),
                     vat_rate_bps: Set(item.vat_rate_bps),
                     stock: Set(item.stock),
+                    sold_by: Set(item.sold_by.clone().unwrap_or_else(|| "unit".into())),
+                    piece_grams: Set(item.piece_grams),
                     active: Set(true),
                     created_at: Set(now),
                     updated_at: Set(now),

@@ -5,6 +5,7 @@ use super::{distributions, producers};
 use crate::domain::distribution::DistributionStatus;
 use crate::domain::geo::round_km;
 use crate::domain::order::remaining;
+use crate::domain::weight::{SoldBy, price_per_piece};
 use crate::domain::{
     ApprovalStatus, Cents, Coordinates, DistributionId, OfferId, ProducerId, ProductId,
 };
@@ -84,6 +85,13 @@ pub struct OfferView {
     pub unit_price_cents: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_price_per: Option<crate::domain::catalogue::Measure>,
+    /// `weight`: `price_cents` is what checkout charges for the heaviest piece, and the member
+    /// pays the real weight at `price_per_kg_cents` once it is weighed.
+    pub sold_by: SoldBy,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_per_kg_cents: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub piece_grams: Option<i64>,
     /// The product's first photo, if it has one.
     #[schema(value_type = Vec<super::photos::PhotoView>)]
     pub photos: Vec<std::sync::Arc<super::photos::PhotoView>>,
@@ -185,6 +193,13 @@ pub fn snapshot(
     cap: Option<i64>,
     now: DateTime<Utc>,
 ) -> offers::ActiveModel {
+    // Sold by weight, an offer charges the heaviest piece at checkout and keeps the price per kilogram.
+    let piece = product
+        .piece_grams
+        .filter(|_| product.sold_by == SoldBy::Weight.as_str());
+    let price = piece.map_or(product.price_cents, |g| {
+        price_per_piece(Cents(product.price_cents), i64::from(g)).0
+    });
     offers::ActiveModel {
         distribution_id: Set(distribution),
         producer_id: Set(product.producer_id),
@@ -192,7 +207,16 @@ pub fn snapshot(
         name: Set(product.name.clone()),
         unit: Set(product.unit.clone()),
         category: Set(product.category.clone()),
-        price_cents: Set(product.price_cents),
+        price_cents: Set(price),
+        sold_by: Set(if piece.is_some() {
+            SoldBy::Weight
+        } else {
+            SoldBy::Unit
+        }
+        .as_str()
+        .to_owned()),
+        piece_grams: Set(piece),
+        price_per_kg_cents: Set(piece.map(|_| product.price_cents)),
         vat_rate_bps: Set(product.vat_rate_bps),
         quantity_cap: Set(cap),
         quantity_reserved: Set(0),
@@ -357,7 +381,22 @@ pub struct FixedOffer {
     /// The product's first photo, as it was when the offers were read: a new photo moves the version.
     pub photo: Option<std::sync::Arc<super::photos::PhotoView>>,
     pub unit_price: Option<(Cents, crate::domain::catalogue::Measure)>,
+    /// Sold by weight: the price per kilogram and the most a piece weighs.
+    pub by_weight: Option<(i64, i64)>,
 }
+
+type FixedRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    i32,
+    Option<i32>,
+    Option<i64>,
+);
 
 /// Fixed parts of the offers of open (or later) distributions, kept per process: an offer never
 /// changes once ordering is open, and one added then bumps its distribution's `offers_version`,
@@ -402,15 +441,32 @@ async fn fixed_offers(db: &DatabaseConnection, distribution: i64) -> AppResult<V
             offers::Column::Category,
             offers::Column::PriceCents,
             offers::Column::VatRateBps,
+            offers::Column::PieceGrams,
+            offers::Column::PricePerKgCents,
         ])
         .filter(offers::Column::DistributionId.eq(distribution))
-        .into_tuple::<(i64, i64, i64, String, String, String, i64, i32)>()
+        .into_tuple::<FixedRow>()
         .all(db)
         .await?
         .into_iter()
         .map(
-            |(id, producer_id, product_id, name, unit, category, price_cents, vat_rate_bps)| {
-                let unit_price = crate::domain::catalogue::unit_price(&unit, Cents(price_cents));
+            |(
+                id,
+                producer_id,
+                product_id,
+                name,
+                unit,
+                category,
+                price_cents,
+                vat_rate_bps,
+                piece_grams,
+                per_kg,
+            )| {
+                let by_weight = per_kg.zip(piece_grams.map(i64::from));
+                let unit_price = match by_weight {
+                    Some(_) => None,
+                    None => crate::domain::catalogue::unit_price(&unit, Cents(price_cents)),
+                };
                 FixedOffer {
                     id,
                     producer_id,
@@ -422,6 +478,7 @@ async fn fixed_offers(db: &DatabaseConnection, distribution: i64) -> AppResult<V
                     vat_rate_bps,
                     photo: None,
                     unit_price,
+                    by_weight,
                 }
             },
         )
@@ -557,6 +614,13 @@ pub async fn list(
                 sold_out: left == Some(0),
                 distance_km: f.map_or(0.0, |f| f.1),
                 photos: o.photo.iter().cloned().collect(),
+                sold_by: if o.by_weight.is_some() {
+                    SoldBy::Weight
+                } else {
+                    SoldBy::Unit
+                },
+                price_per_kg_cents: o.by_weight.map(|(k, _)| k),
+                piece_grams: o.by_weight.map(|(_, g)| g),
                 unit_price_cents: o.unit_price.map(|(c, _)| c.0),
                 unit_price_per: o.unit_price.map(|(_, m)| m),
             }

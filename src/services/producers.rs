@@ -90,6 +90,9 @@ pub struct ProductInput {
     pub price: Cents,
     pub vat: VatRate,
     pub active: bool,
+    pub sold_by: crate::domain::weight::SoldBy,
+    /// The most a piece weighs, for a product sold by weight.
+    pub piece_grams: Option<i64>,
 }
 
 impl ProductInput {
@@ -102,6 +105,8 @@ impl ProductInput {
         row.price_cents = Set(self.price.0);
         row.vat_rate_bps = Set(self.vat.bps());
         row.active = Set(self.active);
+        row.sold_by = Set(self.sold_by.as_str().to_owned());
+        row.piece_grams = Set(self.piece_grams.and_then(|g| i32::try_from(g).ok()));
         row.updated_at = Set(now);
     }
 }
@@ -124,6 +129,13 @@ pub struct ProductView {
     pub stock: Option<i64>,
     /// Oldest first; the first is the one the shop shows.
     pub photos: Vec<super::photos::PhotoView>,
+    /// `weight`: `price_cents` is per kilogram, and checkout charges `price_per_piece_cents`.
+    pub sold_by: crate::domain::weight::SoldBy,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub piece_grams: Option<i64>,
+    /// What checkout charges for one piece sold by weight: the price of its largest weight.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_per_piece_cents: Option<i64>,
     /// Price per kilogram or litre of a packed product ("pot 500 g" → per kg), as EU shops show it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_price_cents: Option<i64>,
@@ -133,8 +145,21 @@ pub struct ProductView {
 
 impl From<products::Model> for ProductView {
     fn from(p: products::Model) -> Self {
-        let unit_price = crate::domain::catalogue::unit_price(&p.unit, Cents(p.price_cents));
+        let sold_by = crate::domain::weight::SoldBy::parse(&p.sold_by).unwrap_or_default();
+        let piece_grams = p
+            .piece_grams
+            .map(i64::from)
+            .filter(|_| sold_by == crate::domain::weight::SoldBy::Weight);
+        // A price per kilogram is its own unit price; packed goods get theirs from their unit.
+        let unit_price = match piece_grams {
+            Some(_) => None,
+            None => crate::domain::catalogue::unit_price(&p.unit, Cents(p.price_cents)),
+        };
         ProductView {
+            sold_by,
+            piece_grams,
+            price_per_piece_cents: piece_grams
+                .map(|g| crate::domain::weight::price_per_piece(Cents(p.price_cents), g).0),
             unit_price_cents: unit_price.map(|(c, _)| c.0),
             unit_price_per: unit_price.map(|(_, m)| m),
             id: ProductId(p.id),

@@ -159,12 +159,22 @@ pub fn render(offers: &[&OfferView], page: &ShelfPage) -> String {
                     esc(&mut out, &unit_price_text(lang, Cents(c), per));
                     out.push(')');
                 }
-                out.push_str("</small> <span class=\"price\">");
+                out.push_str(if o.price_per_kg_cents.is_some() {
+                    "</small> <span class=\"price by-weight\">"
+                } else {
+                    "</small> <span class=\"price\">"
+                });
                 let extra = page.extra.get(&o.id.0).copied().unwrap_or(0);
                 let remaining = o.quantity_remaining.map(|n| n + extra);
                 let sold_out = remaining == Some(0);
                 let price = Cents(o.price_cents);
-                esc(&mut out, &crate::i18n::format::money(lang, price));
+                match o.price_per_kg_cents.zip(o.piece_grams) {
+                    // "12,50 €/kg · env. 1,8 kg · 22,50 € max": the member sees what is charged now.
+                    Some((per_kg, grams)) => {
+                        esc(&mut out, &by_weight_text(lang, Cents(per_kg), grams, price))
+                    }
+                    None => esc(&mut out, &crate::i18n::format::money(lang, price)),
+                }
                 out.push_str("</span>");
                 if sold_out {
                     out.push_str(" <span class=\"stock sold-out\">");
@@ -235,6 +245,23 @@ pub fn render(offers: &[&OfferView], page: &ShelfPage) -> String {
     out
 }
 
+/// "12,50 €/kg · env. 1,8 kg · 22,50 € max".
+pub fn by_weight_text(lang: Locale, per_kg: Cents, piece_grams: i64, most: Cents) -> String {
+    i18n::t_args(
+        lang,
+        "shop.by_weight",
+        &[
+            ("per_kg", crate::i18n::format::money(lang, per_kg)),
+            // A weight shown to people, never money: a float is fine here.
+            (
+                "kg",
+                crate::i18n::format::decimal(lang, piece_grams as f64 / 1000.0, 3),
+            ),
+            ("most", crate::i18n::format::money(lang, most)),
+        ],
+    )
+}
+
 /// "24,00 €/kg", "12,67 €/L".
 pub fn unit_price_text(lang: crate::domain::Locale, price: Cents, per: Measure) -> String {
     let symbol = match per {
@@ -268,6 +295,9 @@ mod tests {
             photos: Vec::new(),
             unit_price_cents: None,
             unit_price_per: None,
+            sold_by: crate::domain::weight::SoldBy::Unit,
+            price_per_kg_cents: None,
+            piece_grams: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Decoders of a producer's page, its products, and its request to sell in a hive.
 
 use super::*;
+use crate::domain::weight::{SoldBy, parse_piece_grams, price_per_piece};
 
 #[derive(Debug, Default, Deserialize, Serialize, Validate, utoipa::ToSchema)]
 #[serde(default)]
@@ -143,6 +144,14 @@ pub struct ProductForm {
     #[serde(deserialize_with = "loose_opt")]
     #[schema(value_type = Option<bool>)]
     pub active: Option<String>,
+    /// `unit` (the default) or `weight`: then the price is per kilogram.
+    #[schema(value_type = Option<crate::domain::weight::SoldBy>)]
+    pub sold_by: String,
+    /// For `weight`: the most one piece weighs, in grams; checkout charges that much.
+    #[serde(deserialize_with = "loose")]
+    #[validate(length(max = 10))]
+    #[schema(schema_with = doc::optional_integer)]
+    pub piece_grams: String,
 }
 
 impl ProductForm {
@@ -159,6 +168,8 @@ impl ProductForm {
             price_cents: String::new(),
             vat_rate_bps: p.vat_rate_bps.to_string(),
             active: Some(p.active.to_string()),
+            sold_by: p.sold_by.as_str().to_owned(),
+            piece_grams: p.piece_grams.map(|g| g.to_string()).unwrap_or_default(),
         }
     }
 
@@ -226,8 +237,27 @@ impl ProductForm {
                 false
             }
         };
-        match (name, category, unit, price, vat) {
-            (Some(name), Some(category), Some(unit), Some(price), Some(vat)) if e.is_empty() => {
+        let sold_by = match self.sold_by.trim() {
+            "" => Some(SoldBy::Unit),
+            s => e.check("sold_by", SoldBy::parse(s).ok_or("error.invalid")),
+        };
+        // A piece's weight matters only when selling by weight; then its price must be a price too.
+        let piece_grams = match sold_by {
+            Some(SoldBy::Weight) => e
+                .check("piece_grams", parse_piece_grams(&self.piece_grams))
+                .filter(|g| {
+                    let fits = price.is_none_or(|p| Cents::price(price_per_piece(p, *g).0).is_ok());
+                    if !fits {
+                        e.add("piece_grams", "error.piece_price");
+                    }
+                    fits
+                }),
+            _ => None,
+        };
+        match (name, category, unit, price, vat, sold_by) {
+            (Some(name), Some(category), Some(unit), Some(price), Some(vat), Some(sold_by))
+                if e.is_empty() =>
+            {
                 Ok(ProductInput {
                     name,
                     description,
@@ -236,6 +266,8 @@ impl ProductForm {
                     price,
                     vat,
                     active,
+                    sold_by,
+                    piece_grams,
                 })
             }
             _ => Err(e),
