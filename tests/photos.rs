@@ -371,3 +371,44 @@ async fn producers_add_photos_from_their_pages_and_show_their_farm() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_product_deleted_from_the_catalogue_takes_its_photos_with_it() {
+    each_backend(|app| async move {
+        let sale = open_sale(&app).await;
+        let turnips = sale.producer.product(&sale.farm, "Navets", 240).await;
+        let (s, v) = sale
+            .producer
+            .upload(
+                &format!("/api/v1/products/{turnips}/photos"),
+                png(700, 500),
+                "navets.png",
+                "image/png",
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let url = v["url"].as_str().expect("url").to_owned();
+        let (s, v) = sale
+            .producer
+            .delete(&format!("/api/v1/products/{turnips}"))
+            .await;
+        assert_eq!(
+            (s, v["result"].clone()),
+            (StatusCode::OK, serde_json::json!("deleted")),
+            "{v}"
+        );
+        let gone = reqwest::Client::new()
+            .get(app.url(&url))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        let left = entity::photo_blobs::Entity::find()
+            .count(&app.state.db)
+            .await
+            .expect("count");
+        assert_eq!(left, 0, "no bytes are left behind");
+    })
+    .await;
+}

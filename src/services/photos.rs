@@ -223,19 +223,50 @@ pub async fn remove(db: &DatabaseConnection, actor: &CurrentUser, id: PhotoId) -
         .await?
         .ok_or(AppError::NotFound)?;
     producers::owned(db, actor, ProducerId(photo.producer_id)).await?;
-    let hashes: Vec<String> = photo_sizes::Entity::find()
+    let txn = db.begin().await?;
+    forget(&txn, &[photo.id]).await?;
+    if let Some(p) = photo.product_id {
+        refresh_shops(&txn, ProductId(p)).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Removes every photo of a product being deleted, in the caller's transaction.
+pub(crate) async fn remove_of_product<C: ConnectionTrait>(
+    db: &C,
+    product: ProductId,
+) -> AppResult<()> {
+    let ids: Vec<i64> = photos::Entity::find()
         .select_only()
-        .column(photo_sizes::Column::Hash)
-        .filter(photo_sizes::Column::PhotoId.eq(photo.id))
+        .column(photos::Column::Id)
+        .filter(photos::Column::ProductId.eq(product.0))
         .into_tuple()
         .all(db)
         .await?;
-    let txn = db.begin().await?;
-    photo_sizes::Entity::delete_many()
-        .filter(photo_sizes::Column::PhotoId.eq(photo.id))
-        .exec(&txn)
+    forget(db, &ids).await
+}
+
+/// Deletes photos with their sizes, then the bytes no remaining size names.
+async fn forget<C: ConnectionTrait>(db: &C, ids: &[i64]) -> AppResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let hashes: Vec<String> = photo_sizes::Entity::find()
+        .select_only()
+        .column(photo_sizes::Column::Hash)
+        .filter(photo_sizes::Column::PhotoId.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
         .await?;
-    photos::Entity::delete_by_id(photo.id).exec(&txn).await?;
+    photo_sizes::Entity::delete_many()
+        .filter(photo_sizes::Column::PhotoId.is_in(ids.iter().copied()))
+        .exec(db)
+        .await?;
+    photos::Entity::delete_many()
+        .filter(photos::Column::Id.is_in(ids.iter().copied()))
+        .exec(db)
+        .await?;
     photo_blobs::Entity::delete_many()
         .filter(photo_blobs::Column::Hash.is_in(hashes))
         .filter(
@@ -246,12 +277,8 @@ pub async fn remove(db: &DatabaseConnection, actor: &CurrentUser, id: PhotoId) -
                     .to_owned(),
             ),
         )
-        .exec(&txn)
+        .exec(db)
         .await?;
-    if let Some(p) = photo.product_id {
-        refresh_shops(&txn, ProductId(p)).await?;
-    }
-    txn.commit().await?;
     Ok(())
 }
 

@@ -357,6 +357,7 @@ pub async fn delete_product(
         row.update(&txn).await?;
         Removal::Archived
     } else {
+        super::photos::remove_of_product(&txn, id).await?;
         products::Entity::delete_by_id(id.0).exec(&txn).await?;
         Removal::Deleted
     };
