@@ -287,17 +287,9 @@ pub async fn of_products<C: ConnectionTrait>(
     db: &C,
     ids: &[i64],
 ) -> AppResult<HashMap<i64, Vec<PhotoView>>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows = photos::Entity::find()
-        .filter(photos::Column::ProductId.is_in(ids.iter().copied()))
-        .order_by_asc(photos::Column::Id)
-        .all(db)
-        .await?;
-    let views = views(db, &rows).await?;
+    let rows = rows_of_products(db, ids).await?;
     let mut out: HashMap<i64, Vec<PhotoView>> = HashMap::new();
-    for (row, v) in rows.iter().zip(views) {
+    for (row, v) in rows.iter().zip(views(db, &rows).await?) {
         if let Some(p) = row.product_id {
             out.entry(p).or_default().push(v);
         }
@@ -305,32 +297,41 @@ pub async fn of_products<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// The first photo of each product that has one, for shop cards; read in one pass whatever the count.
+/// The first photo of each product that has one, for shop cards.
 pub async fn first_of_products<C: ConnectionTrait>(
     db: &C,
     ids: &[i64],
 ) -> AppResult<HashMap<i64, PhotoView>> {
-    let mut out = HashMap::new();
+    let mut seen = std::collections::HashSet::new();
+    let first: Vec<photos::Model> = rows_of_products(db, ids)
+        .await?
+        .into_iter()
+        .filter(|r| r.product_id.is_some_and(|p| seen.insert(p)))
+        .collect();
+    let views = views(db, &first).await?;
+    Ok(first
+        .iter()
+        .zip(views)
+        .filter_map(|(row, v)| row.product_id.map(|p| (p, v)))
+        .collect())
+}
+
+/// The photo rows of the products, oldest first, read a thousand products at a time.
+async fn rows_of_products<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i64],
+) -> AppResult<Vec<photos::Model>> {
+    let mut rows = Vec::new();
     for chunk in ids.chunks(1000) {
-        let rows = photos::Entity::find()
-            .filter(photos::Column::ProductId.is_in(chunk.iter().copied()))
-            .order_by_asc(photos::Column::Id)
-            .all(db)
-            .await?;
-        let mut first: Vec<photos::Model> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for r in rows {
-            if r.product_id.is_some_and(|p| seen.insert(p)) {
-                first.push(r);
-            }
-        }
-        for (row, v) in first.iter().zip(views(db, &first).await?) {
-            if let Some(p) = row.product_id {
-                out.insert(p, v);
-            }
-        }
+        rows.extend(
+            photos::Entity::find()
+                .filter(photos::Column::ProductId.is_in(chunk.iter().copied()))
+                .order_by_asc(photos::Column::Id)
+                .all(db)
+                .await?,
+        );
     }
-    Ok(out)
+    Ok(rows)
 }
 
 /// The photos of the farm itself, oldest first: the first is the producer's portrait.
