@@ -18,6 +18,10 @@ pub struct Model {
     pub status: String,
     /// Money given back for this line so far; never more than quantity × unit price.
     pub refunded_cents: i64,
+    /// The real weight of a line sold by weight, in grams, once the producer has weighed it.
+    pub weighed_grams: Option<i64>,
+    /// What the weighed line costs: its weight at the price per kilogram, at most what was paid.
+    pub weighed_cents: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -22,6 +22,7 @@ mod m20261208_000001_product_stock;
 mod m20261208_000002_standing_offers;
 mod m20261208_000003_photos;
 mod m20261208_000004_sold_by_weight;
+mod m20261208_000005_weighing;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000002_standing_offers::Migration),
             Box::new(m20261208_000003_photos::Migration),
             Box::new(m20261208_000004_sold_by_weight::Migration),
+            Box::new(m20261208_000005_weighing::Migration),
         ]
     }
 }

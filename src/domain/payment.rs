@@ -79,6 +79,8 @@ pub enum RefundReason {
     BelowMinimum,
     /// Missing at the pickup.
     Shortage,
+    /// Weighed lighter than the most a piece weighs, which checkout charged.
+    Weight,
 }
 
 states!(RefundReason {
@@ -88,6 +90,7 @@ states!(RefundReason {
     DistributionCancelled => "distribution_cancelled",
     BelowMinimum => "below_minimum",
     Shortage => "shortage",
+    Weight => "weight",
 });
 
 impl PayoutStatus {

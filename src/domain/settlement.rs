@@ -5,6 +5,7 @@
 
 use super::ids::{ProducerId, ProductId};
 use super::money::{Cents, div_half_up};
+use super::weight::{SoldBy, Weighed};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -22,6 +23,8 @@ pub struct Line {
     pub delivered: Option<i64>,
     /// Cancelled because the producer did not reach its minimum.
     pub cancelled: bool,
+    /// The real weight of a line sold by weight; `None` until weighed, when it costs what was paid.
+    pub weighed: Option<Weighed>,
 }
 
 impl Line {
@@ -40,9 +43,18 @@ impl Line {
         }
     }
 
+    /// What the member finally pays for this line: the units kept, or the weighed charge.
+    pub fn kept_amount(&self) -> Cents {
+        let kept = self.kept() * self.unit_price.0;
+        match self.weighed {
+            Some(w) if !self.cancelled => Cents(w.charge.0.clamp(0, kept)),
+            _ => Cents(kept),
+        }
+    }
+
     /// Money owed back to the member for this line.
     pub fn refund(&self) -> Cents {
-        Cents((self.quantity - self.kept()) * self.unit_price.0)
+        Cents(self.amount().0 - self.kept_amount().0)
     }
 }
 
@@ -156,6 +168,9 @@ pub struct ProductTotal {
     pub name: String,
     pub unit: String,
     pub quantity: i64,
+    /// Filled when read for a reader; a product sold by weight is weighed after the close.
+    #[serde(default)]
+    pub sold_by: SoldBy,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -165,6 +180,8 @@ pub struct BagLine {
     pub name: String,
     pub unit: String,
     pub quantity: i64,
+    #[serde(default)]
+    pub sold_by: SoldBy,
 }
 
 /// One bag to fill: a member's basket number and name, and what goes in.
@@ -183,6 +200,31 @@ pub struct PickList {
     pub products: Vec<ProductTotal>,
     /// Bags by basket number.
     pub members: Vec<Bag>,
+    /// The lines of products sold by weight, each to be weighed; filled when read, never stored.
+    #[serde(default)]
+    pub weigh: Vec<WeighLine>,
+}
+
+/// One order line of a product sold by weight, as the producer weighs it after the close.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WeighLine {
+    pub order_line_id: i64,
+    pub sold_by: SoldBy,
+    pub basket: i32,
+    /// The member, as on the bag.
+    pub name: String,
+    pub product_id: ProductId,
+    pub product: String,
+    /// Pieces in the line.
+    pub quantity: i64,
+    /// The most the line may weigh: its pieces at their largest weight.
+    pub max_grams: i64,
+    pub price_per_kg_cents: Cents,
+    /// What the member paid at checkout.
+    pub paid_cents: Cents,
+    /// The weight typed so far, and what it costs; `None` until weighed.
+    pub grams: Option<i64>,
+    pub charged_cents: Option<Cents>,
 }
 
 /// A pick list as stored: `[producer, [[product, name, unit, quantity]…], [[basket, name,
@@ -239,6 +281,7 @@ impl PickList {
                             name: name.to_owned(),
                             unit: unit.to_owned(),
                             quantity,
+                            sold_by: SoldBy::Unit,
                         }
                     })
                     .collect(),
@@ -251,12 +294,14 @@ impl PickList {
                 name,
                 unit,
                 quantity,
+                sold_by: SoldBy::Unit,
             })
             .collect();
         Ok(PickList {
             producer_id: ProducerId(producer),
             products,
             members,
+            weigh: Vec::new(),
         })
     }
 }
@@ -293,7 +338,7 @@ pub fn payout(producer: i64, lines: &[Line], fees: FeeRates) -> Payout {
     for l in lines.iter().filter(|l| l.producer == producer) {
         sales += l.amount().0;
         refunds += l.refund().0;
-        *kept.entry(l.vat_rate_bps).or_default() += l.kept() * l.unit_price.0;
+        *kept.entry(l.vat_rate_bps).or_default() += l.kept_amount().0;
     }
     let vat: Vec<VatShare> = kept
         .into_iter()
@@ -385,6 +430,7 @@ pub fn settle(
                         name: String::new(),
                         unit: String::new(),
                         quantity,
+                        sold_by: SoldBy::Unit,
                     }),
                 }
             }
@@ -397,6 +443,7 @@ pub fn settle(
                 name: product(&id).name.clone(),
                 unit: product(&id).unit.clone(),
                 quantity,
+                sold_by: SoldBy::Unit,
             })
             .collect();
         products_out.sort_by(|a, b| a.name.cmp(&b.name).then(a.product_id.cmp(&b.product_id)));
@@ -404,6 +451,7 @@ pub fn settle(
             producer_id: ProducerId(*producer),
             products: products_out,
             members: members_out,
+            weigh: Vec::new(),
         });
     }
     Settlement {
@@ -563,6 +611,7 @@ mod tests {
             vat_rate_bps: 550,
             delivered: None,
             cancelled: false,
+            weighed: None,
         }
     }
 
@@ -752,6 +801,9 @@ mod properties {
         orders: Vec<Order>,
         /// Per product: the share delivered in percent, when short.
         shortages: Vec<Option<i64>>,
+        /// Per product sold by weight (its price per kg, a piece at most 1 kg): the real weight
+        /// in percent of the most, weighed after the close.
+        weighings: Vec<Option<i64>>,
     }
 
     fn case() -> impl Strategy<Value = Case> {
@@ -769,9 +821,17 @@ mod properties {
                     0..25,
                 ),
                 prop::collection::vec(prop::option::weighted(0.3, 0i64..=100), products),
+                prop::collection::vec(prop::option::weighted(0.3, 0i64..=120), products),
             )
                 .prop_map(
-                    |((host_bps, platform_bps), minimums, products, orders, shortages)| Case {
+                    |(
+                        (host_bps, platform_bps),
+                        minimums,
+                        products,
+                        orders,
+                        shortages,
+                        weighings,
+                    )| Case {
                         fees: FeeRates {
                             host_bps,
                             platform_bps,
@@ -780,6 +840,7 @@ mod properties {
                         products,
                         orders,
                         shortages,
+                        weighings,
                     },
                 )
         })
@@ -806,6 +867,7 @@ mod properties {
                         vat_rate_bps: VAT_RATES[vat],
                         delivered: None,
                         cancelled: false,
+                        weighed: None,
                     }
                 }).collect();
                 let total: i64 = order_lines.iter().map(|l| l.amount().0).sum();
@@ -837,6 +899,20 @@ mod properties {
                     prop_assert!(s.delivered <= l.quantity && s.delivered >= 0);
                     l.delivered = Some(s.delivered);
                     balance.refunds.0 += (l.quantity - s.delivered) * l.unit_price.0;
+                }
+            }
+            // A product is either short or weighed: shortage reports refuse products sold by weight.
+            for (product, weighed) in c.weighings.iter().enumerate() {
+                let Some(percent) = weighed else { continue };
+                if c.shortages[product].is_some() {
+                    continue;
+                }
+                for l in lines.iter_mut().filter(|l| l.product == product as i64 && !l.cancelled) {
+                    let grams = l.quantity * 1000 * percent / 100;
+                    let charge = crate::domain::weight::weighed_charge(l.unit_price, grams, l.amount());
+                    prop_assert!(charge.0 >= 0 && charge.0 <= l.amount().0);
+                    l.weighed = Some(Weighed { grams, charge });
+                    balance.refunds.0 += l.amount().0 - charge.0;
                 }
             }
             let members = HashMap::new();

@@ -35,6 +35,48 @@ pub fn weighed_charge(per_kg: Cents, grams: i64, paid: Cents) -> Cents {
     Cents(div_half_up(per_kg.0 * grams.max(0), 1000).min(paid.0))
 }
 
+/// A weighed line: its real weight and what it costs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Weighed {
+    pub grams: i64,
+    pub charge: Cents,
+}
+
+/// A weight as typed on the scale's side: grams (`1630`, `1630 g`) or kilograms with a point or a
+/// comma (`1,63 kg`), from 0 (not handed over) to `MAX_LINE_GRAMS`.
+pub fn parse_weighed_grams(input: &str) -> Result<i64, &'static str> {
+    let text = input.trim().to_lowercase().replace(['\u{a0}', ' '], "");
+    let grams = if let Some(kg) = text.strip_suffix("kg") {
+        let (whole, frac) = kg.split_once([',', '.']).unwrap_or((kg, ""));
+        if whole.is_empty() && frac.is_empty()
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+            || frac.len() > 3
+            || whole.len() > 6
+        {
+            return Err("error.grams");
+        }
+        let whole: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| "error.grams")?
+        };
+        let frac: i64 = format!("{frac:0<3}").parse().map_err(|_| "error.grams")?;
+        whole * 1000 + frac
+    } else {
+        let g = text.strip_suffix('g').unwrap_or(&text);
+        if g.is_empty() || g.len() > 9 || !g.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("error.grams");
+        }
+        g.parse().map_err(|_| "error.grams")?
+    };
+    if (0..=MAX_LINE_GRAMS).contains(&grams) {
+        Ok(grams)
+    } else {
+        Err("error.grams")
+    }
+}
+
 /// The most a piece weighs as typed in grams: a whole number from 1 to `MAX_PIECE_GRAMS`.
 pub fn parse_piece_grams(input: &str) -> Result<i64, &'static str> {
     match input.trim().parse::<i64>() {
@@ -78,6 +120,35 @@ mod tests {
         assert_eq!(parse_piece_grams(" 1800 "), Ok(1800));
         for bad in ["", "0", "-3", "1.8", "50001", "env. 2 kg"] {
             assert_eq!(parse_piece_grams(bad), Err("error.piece_grams"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn weights_are_read_in_grams_or_kilograms() {
+        for (typed, grams) in [
+            ("1630", 1630),
+            (" 1630 g", 1630),
+            ("1,63 kg", 1630),
+            ("1.6kg", 1600),
+            ("2 kg", 2000),
+            ("0,005 KG", 5),
+            ("0", 0),
+            ("1\u{a0}630 g", 1630),
+        ] {
+            assert_eq!(parse_weighed_grams(typed), Ok(grams), "{typed}");
+        }
+        for bad in [
+            "",
+            "kg",
+            "g",
+            "-3",
+            "1,6305 kg",
+            "1.5",
+            "deux",
+            "10000001",
+            "1,2,3 kg",
+        ] {
+            assert_eq!(parse_weighed_grams(bad), Err("error.grams"), "{bad}");
         }
     }
 

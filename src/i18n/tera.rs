@@ -87,6 +87,15 @@ pub fn with_language(mut tera: Tera, lang: Locale) -> Tera {
             ))
         },
     );
+    // Grams written as kilograms: 1630 → "1,63 kg".
+    tera.register_filter("kg", move |v: &Value, _: &HashMap<String, Value>| {
+        // A weight shown to people, never money: a float is fine here.
+        let kg = v.as_i64().unwrap_or(0) as f64 / 1000.0;
+        Ok(Value::String(format!(
+            "{}\u{a0}kg",
+            format::decimal(lang, kg, 3)
+        )))
+    });
     tera.register_filter("km", move |v: &Value, _: &HashMap<String, Value>| {
         let km = v.as_f64().unwrap_or(0.0);
         let digits = if km < 10.0 { 1 } else { 0 };

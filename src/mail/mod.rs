@@ -23,6 +23,8 @@ pub enum Template {
     PickList,
     BasketConfirmed,
     ShortageRefund,
+    /// To a member: lines sold by weight weighed lighter than what checkout charged, refunded.
+    WeightRefund,
     News,
     /// To a hive's manager: a producer asks to sell in the hive.
     ProducerRequest,
@@ -48,6 +50,7 @@ impl Template {
             Template::PickList => "pick_list",
             Template::BasketConfirmed => "basket_confirmed",
             Template::ShortageRefund => "shortage_refund",
+            Template::WeightRefund => "weight_refund",
             Template::News => "news",
             Template::ProducerRequest => "producer_request",
             Template::ProducerApproved => "producer_approved",
@@ -90,7 +93,7 @@ impl Template {
     }
 
     /// The kinds a member chooses to receive or not.
-    pub const ALL: [Template; 14] = [
+    pub const ALL: [Template; 15] = [
         Template::OrderConfirmed,
         Template::OrderCancelled,
         Template::DistributionCancelled,
@@ -102,6 +105,7 @@ impl Template {
         Template::PickList,
         Template::BasketConfirmed,
         Template::ShortageRefund,
+        Template::WeightRefund,
         Template::News,
         Template::ProducerRequest,
         Template::ProducerApproved,

@@ -190,6 +190,7 @@ pub(super) async fn weekly_history(
         // A week whose pickup is still to come stays closed, with its pick lists, as on the eve of a pickup.
         let settled = crate::services::distributions::get(db, id).await?;
         if settled.pickup_ends_at < now {
+            weigh(state, id, &mut rng).await?;
             crate::services::complete::complete(state, &settled).await?;
         }
     }
@@ -279,6 +280,53 @@ fn week_row(
         created_at: Set(at(day - Duration::days(w.open_days_before + 1), start)),
         ..Default::default()
     }
+}
+
+/// Each producer weighs its lines sold by weight at the pickup, a little under their most.
+async fn weigh(
+    state: &AppState,
+    id: crate::domain::DistributionId,
+    rng: &mut impl rand::Rng,
+) -> AppResult<()> {
+    let producers: std::collections::BTreeSet<i64> = offers::Entity::find()
+        .filter(offers::Column::DistributionId.eq(id.0))
+        .filter(offers::Column::SoldBy.eq(crate::domain::weight::SoldBy::Weight.as_str()))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|o| o.producer_id)
+        .collect();
+    for producer in producers {
+        let lines = crate::services::weighing::lines_to_weigh(&state.db, id, &[producer]).await?;
+        if lines.is_empty() {
+            continue;
+        }
+        let p =
+            crate::services::producers::get(&state.db, crate::domain::ProducerId(producer)).await?;
+        let owner: crate::services::accounts::CurrentUser = users::Entity::find_by_id(p.owner_id)
+            .one(&state.db)
+            .await?
+            .ok_or(AppError::NotFound)?
+            .into();
+        let report: Vec<(i64, i64)> = lines
+            .iter()
+            .map(|l| {
+                (
+                    l.line.order_line_id,
+                    l.line.max_grams * rng.random_range(82..=100) / 100,
+                )
+            })
+            .collect();
+        crate::services::weighing::record(
+            state,
+            &owner,
+            id,
+            crate::domain::ProducerId(producer),
+            &report,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Reserves up to `want` units of an offer, as far as its cap allows; the units reserved.

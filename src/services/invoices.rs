@@ -34,6 +34,9 @@ pub struct InvoiceLine {
     #[schema(value_type = crate::domain::VatRate)]
     pub vat_rate_bps: i32,
     pub amount_cents: i64,
+    /// A line sold by weight: its real weight; its unit price is then per kilogram.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weighed_grams: Option<i64>,
 }
 
 /// What an invoice says, fixed when it is issued.
@@ -123,9 +126,22 @@ fn fee_body(seller: Party, buyer: Party, pickup: DateTime<Utc>, name: &str, fee:
             unit_price_cents: fee,
             vat_rate_bps: FEE_VAT_BPS,
             amount_cents: fee,
+            weighed_grams: None,
         }],
         vat: totals(&[line]).vat,
     }
+}
+
+/// The price per kilogram of the distribution's products sold by weight.
+async fn prices_per_kg<C: ConnectionTrait>(db: &C, d: i64) -> AppResult<HashMap<i64, i64>> {
+    Ok(entity::offers::Entity::find()
+        .filter(entity::offers::Column::DistributionId.eq(d))
+        .filter(entity::offers::Column::PricePerKgCents.is_not_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|o| Some((o.product_id, o.price_per_kg_cents?)))
+        .collect())
 }
 
 /// Issues every invoice of a completed distribution that is not issued yet; returns how many.
@@ -178,11 +194,14 @@ pub async fn issue(state: &AppState, id: DistributionId) -> AppResult<usize> {
         address: String::new(),
     };
     let mut sales: BTreeMap<(i64, i64), Vec<InvoiceLine>> = BTreeMap::new();
-    for l in lines.iter().filter(|l| l.kept() > 0) {
+    let per_kg = prices_per_kg(&txn, d.id).await?;
+    for l in lines.iter().filter(|l| l.kept_amount().0 > 0) {
         let (name, unit) = offers
             .get(&l.product)
             .map(|p| (p.name.clone(), p.unit.clone()))
             .unwrap_or_default();
+        // A weighed line is billed at its weight and price per kilogram; unweighed, at its maximum.
+        let weighed = l.weighed.zip(per_kg.get(&l.product).copied());
         sales
             .entry((l.producer, l.order))
             .or_default()
@@ -190,9 +209,10 @@ pub async fn issue(state: &AppState, id: DistributionId) -> AppResult<usize> {
                 name,
                 unit,
                 quantity: l.kept(),
-                unit_price_cents: l.unit_price.0,
+                unit_price_cents: weighed.map_or(l.unit_price.0, |(_, per_kg)| per_kg),
                 vat_rate_bps: l.vat_rate_bps,
-                amount_cents: l.kept() * l.unit_price.0,
+                amount_cents: l.kept_amount().0,
+                weighed_grams: weighed.map(|(w, _)| w.grams),
             });
     }
     let member_of: HashMap<i64, i64> = lines.iter().map(|l| (l.order, l.member)).collect();
@@ -203,12 +223,13 @@ pub async fn issue(state: &AppState, id: DistributionId) -> AppResult<usize> {
             continue;
         }
         let issuer = format!("producer:{producer}");
+        // Priced by amount, since a weighed line's amount is no multiple of a unit price.
         let priced: Vec<PricedLine> = items
             .iter()
             .map(|i| PricedLine {
                 producer_id: producer,
-                unit_price: Cents(i.unit_price_cents),
-                quantity: i.quantity,
+                unit_price: Cents(i.amount_cents),
+                quantity: 1,
                 vat_rate_bps: i.vat_rate_bps,
             })
             .collect();

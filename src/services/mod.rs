@@ -33,10 +33,12 @@ pub mod refunds;
 pub mod reminders;
 pub mod repeat;
 pub mod settings;
+pub mod shortages;
 pub mod standing;
 pub mod statements;
 pub mod stock;
 pub mod webhooks;
+pub mod weighing;
 
 use crate::error::{AppError, Conflict};
 use sea_orm::{DatabaseBackend, DbErr, SqlErr, Statement, Value};

@@ -1,29 +1,25 @@
-//! After the close: pick lists, the pickup sheet and payouts for those allowed to see them; shortages and collected baskets.
+//! After the close: pick lists, the pickup sheet and payouts for those allowed to see them, and collected baskets.
 
 use super::accounts::CurrentUser;
-use super::outbox;
-use super::{close, distributions, hives, refunds};
+use super::{close, distributions, hives, weighing};
 use crate::AppState;
 use crate::domain::distribution::DistributionStatus;
 use crate::domain::order::LineStatus;
-use crate::domain::refund::Ask;
-use crate::domain::settlement::{self, FeeRates, PickList, PickupSheet, VatShare};
+use crate::domain::settlement::{self, PickList, PickupSheet, VatShare, WeighLine};
 use crate::domain::spreadsheet::{Csv, Layout};
+use crate::domain::weight::SoldBy;
 use crate::domain::{Cents, DistributionId, HiveId, OrderId, OrderStatus, ProducerId};
-use crate::error::{AppError, AppResult, Conflict, FieldErrors};
-use crate::mail::{Outgoing, Template};
+use crate::error::{AppError, AppResult, Conflict};
 use entity::{
-    distribution_producers, distributions as distribution_rows, hives as hive_rows, order_lines,
+    distribution_producers, distributions as distribution_rows, hives as hive_rows,
     orders as orders_rows, payouts, pick_lists, producers,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
 };
 use serde::Serialize;
-use serde_json::json;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Who is reading: the hive's manager (or an admin) sees every producer; a producer's owner only theirs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,11 +100,14 @@ pub async fn pick_lists(
     }
     let rows = q.all(db).await?;
     let names = producer_names(db, rows.iter().map(|r| r.producer_id)).await?;
+    let producer_ids: Vec<i64> = rows.iter().map(|r| r.producer_id).collect();
+    let mut to_weigh = weigh_lines_by_producer(db, id, &producer_ids).await?;
     let mut out = rows
         .iter()
         .map(|r| {
-            let pl = PickList::from_stored(&r.body)
+            let mut pl = PickList::from_stored(&r.body)
                 .map_err(|e| AppError::Internal(format!("pick list {}: {e}", r.id)))?;
+            with_weighing(&mut pl, to_weigh.remove(&r.producer_id).unwrap_or_default());
             Ok((names.get(&r.producer_id).cloned().unwrap_or_default(), pl))
         })
         .collect::<AppResult<Vec<_>>>()?;
@@ -133,13 +132,50 @@ pub async fn pick_list(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let pl = PickList::from_stored(&row.body)
+    let mut pl = PickList::from_stored(&row.body)
         .map_err(|e| AppError::Internal(format!("pick list {}: {e}", row.id)))?;
+    let weigh = weigh_lines_by_producer(db, id, &[producer.0])
+        .await?
+        .remove(&producer.0)
+        .unwrap_or_default();
+    with_weighing(&mut pl, weigh);
     let name = producer_names(db, [producer.0])
         .await?
         .remove(&producer.0)
         .unwrap_or_default();
     Ok((s, name, pl))
+}
+
+/// The lines to weigh of these producers, per producer.
+async fn weigh_lines_by_producer(
+    db: &DatabaseConnection,
+    id: DistributionId,
+    producers: &[i64],
+) -> AppResult<HashMap<i64, Vec<WeighLine>>> {
+    let mut out: HashMap<i64, Vec<WeighLine>> = HashMap::new();
+    for w in weighing::lines_to_weigh(db, id, producers).await? {
+        out.entry(w.producer).or_default().push(w.line);
+    }
+    Ok(out)
+}
+
+/// Marks the products sold by weight on a pick list and adds its lines to weigh.
+fn with_weighing(pl: &mut PickList, weigh: Vec<WeighLine>) {
+    let by_weight: HashSet<i64> = weigh.iter().map(|w| w.product_id.0).collect();
+    let sold_by = |product: i64| {
+        if by_weight.contains(&product) {
+            SoldBy::Weight
+        } else {
+            SoldBy::Unit
+        }
+    };
+    for p in &mut pl.products {
+        p.sold_by = sold_by(p.product_id.0);
+    }
+    for l in pl.members.iter_mut().flat_map(|b| &mut b.lines) {
+        l.sold_by = sold_by(l.product_id.0);
+    }
+    pl.weigh = weigh;
 }
 
 async fn producer_names(
@@ -282,287 +318,8 @@ pub async fn payouts(
     Ok((s, out))
 }
 
-/// What a shortage report gave back, per order, and the producer's statement after it.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct ShortageOutcome {
-    pub refunds: Vec<OrderRefundView>,
-    pub payout: PayoutView,
-}
-
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct OrderRefundView {
-    pub order_id: OrderId,
-    pub amount_cents: Cents,
-}
-
-/// One line of a producer as a shortage touches it.
-struct ShortLine {
-    id: i64,
-    order: i64,
-    member: i64,
-    product: i64,
-    name: String,
-    unit: String,
-    quantity: i64,
-    price: i64,
-    delivered: i64,
-}
-
-/// The producer reports what it could bring of each product: members are refunded the missing
-/// units (shared in proportion to what each ordered), told by mail, and the payout follows.
-/// A delivered quantity can only go down, since a refund is never taken back.
-pub async fn record_shortages(
-    state: &AppState,
-    actor: &CurrentUser,
-    id: DistributionId,
-    producer: ProducerId,
-    report: &[(i64, i64)],
-) -> AppResult<ShortageOutcome> {
-    let applied = apply_shortages(state, actor, id, producer, report, true).await?;
-    let (_, views) = payouts(&state.db, actor, id).await?;
-    let payout = views
-        .into_iter()
-        .find(|v| v.producer_id == producer)
-        .ok_or(AppError::NotFound)?;
-    Ok(ShortageOutcome {
-        refunds: applied
-            .per_order
-            .into_iter()
-            .map(|(o, a)| OrderRefundView {
-                order_id: OrderId(o),
-                amount_cents: Cents(a),
-            })
-            .collect(),
-        payout,
-    })
-}
-
-/// What a shortage report would do, worked out by the same code and rolled back.
-pub async fn preview_shortages(
-    state: &AppState,
-    actor: &CurrentUser,
-    id: DistributionId,
-    producer: ProducerId,
-    report: &[(i64, i64)],
-) -> AppResult<ShortagePreview> {
-    let applied = apply_shortages(state, actor, id, producer, report, false).await?;
-    Ok(ShortagePreview {
-        members: applied.members,
-        refund_cents: applied.per_order.values().sum(),
-    })
-}
-
-/// Who a shortage report refunds, before it is recorded.
-#[derive(Clone, Debug, Serialize)]
-pub struct ShortagePreview {
-    pub members: usize,
-    pub refund_cents: i64,
-}
-
-struct Applied {
-    per_order: BTreeMap<i64, i64>,
-    members: usize,
-}
-
-async fn apply_shortages(
-    state: &AppState,
-    actor: &CurrentUser,
-    id: DistributionId,
-    producer: ProducerId,
-    report: &[(i64, i64)],
-    commit: bool,
-) -> AppResult<Applied> {
-    let p = super::producers::get(&state.db, producer).await?;
-    if !super::producers::can_edit(actor, &p) {
-        return Err(AppError::Forbidden);
-    }
-    let d = distributions::get(&state.db, id).await?;
-    at_pickup(&d)?;
-    if d.close_step < close::SETTLED {
-        return Err(AppError::Conflict(Conflict::NotSettled));
-    }
-    let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
-    let now = state.now();
-    let txn = state.db.begin().await?;
-    // Taking the payout row first makes two reports of one producer wait for each other.
-    let held = payouts::Entity::update_many()
-        .col_expr(payouts::Column::UpdatedAt, Expr::value(now))
-        .filter(payouts::Column::DistributionId.eq(d.id))
-        .filter(payouts::Column::ProducerId.eq(producer.0))
-        .exec(&txn)
-        .await?;
-    if held.rows_affected == 0 {
-        return Err(AppError::field("lines", "error.not_on_pick_list"));
-    }
-    let rows = txn
-        .query_all_raw(super::raw(
-            txn.get_database_backend(),
-            &format!(
-                "SELECT ol.id, ol.order_id, o.user_id, f.product_id, f.name, f.unit, ol.quantity, \
-                        ol.unit_price_cents, ol.delivered_quantity \
-                 FROM order_lines ol JOIN orders o ON o.id = ol.order_id JOIN offers f ON f.id = ol.offer_id \
-                 WHERE o.distribution_id = $1 AND o.status = '{}' AND ol.producer_id = $2 AND ol.status = '{}' \
-                 ORDER BY ol.order_id, ol.id",
-                OrderStatus::Paid,
-                LineStatus::Ordered
-            ),
-            vec![d.id.into(), producer.0.into()],
-        ))
-        .await?;
-    let mut lines = Vec::with_capacity(rows.len());
-    for r in rows {
-        let quantity: i64 = r.try_get_by_index(6)?;
-        let delivered: Option<i64> = r.try_get_by_index(8)?;
-        lines.push(ShortLine {
-            id: r.try_get_by_index(0)?,
-            order: r.try_get_by_index(1)?,
-            member: r.try_get_by_index(2)?,
-            product: r.try_get_by_index(3)?,
-            name: r.try_get_by_index(4)?,
-            unit: r.try_get_by_index(5)?,
-            quantity,
-            price: r.try_get_by_index(7)?,
-            delivered: delivered.unwrap_or(quantity),
-        });
-    }
-    let mut e = FieldErrors::default();
-    for (i, (product, delivered)) in report.iter().enumerate() {
-        let ordered: i64 = lines
-            .iter()
-            .filter(|l| l.product == *product)
-            .map(|l| l.quantity)
-            .sum();
-        if ordered == 0 {
-            e.add(&format!("lines[{i}].product_id"), "error.not_on_pick_list");
-        } else if *delivered > ordered {
-            e.add_with(
-                &format!("lines[{i}].delivered_quantity"),
-                "error.more_than_ordered",
-                vec![("ordered", ordered.to_string())],
-            );
-        }
-    }
-    if !e.is_empty() {
-        return Err(AppError::Invalid(e));
-    }
-    // Per order: the refund, and per member what changed, for the mail.
-    let mut owed: BTreeMap<(i64, i64, i64), Vec<(i64, Cents)>> = BTreeMap::new();
-    let mut told: BTreeMap<i64, Vec<serde_json::Value>> = BTreeMap::new();
-    let mut restocked = Vec::new();
-    for (product, delivered) in report {
-        let idx: Vec<usize> = (0..lines.len())
-            .filter(|&i| lines[i].product == *product)
-            .collect();
-        let before: i64 = idx.iter().map(|&i| lines[i].delivered).sum();
-        if *delivered > before {
-            return Err(AppError::Conflict(Conflict::AlreadyRefunded));
-        }
-        if *delivered == before {
-            continue;
-        }
-        restocked.push((*product, before - delivered));
-        let shares = settlement::share_shortage(
-            &idx.iter()
-                .map(|&i| (i as i64, lines[i].delivered))
-                .collect::<Vec<_>>(),
-            *delivered,
-        );
-        for s in shares {
-            let l = &mut lines[usize::try_from(s.line).unwrap_or_default()];
-            if s.delivered == l.delivered {
-                continue;
-            }
-            let missing = l.delivered - s.delivered;
-            owed.entry((l.order, *product, *delivered))
-                .or_default()
-                .push((l.id, Cents(missing * l.price)));
-            told.entry(l.member).or_default().push(json!({
-                "name": l.name, "unit": l.unit, "ordered": l.quantity,
-                "delivered": s.delivered, "refund_cents": missing * l.price,
-            }));
-            l.delivered = s.delivered;
-            order_lines::Entity::update_many()
-                .col_expr(
-                    order_lines::Column::DeliveredQuantity,
-                    Expr::value(Some(s.delivered)),
-                )
-                .filter(order_lines::Column::Id.eq(l.id))
-                .exec(&txn)
-                .await?;
-        }
-    }
-    // Units not handed over go back to the product's shared stock, for the hives still selling it.
-    super::stock::restock(&txn, &restocked).await?;
-    let order_ids: Vec<i64> = owed.keys().map(|(o, _, _)| *o).collect();
-    let mut per_order: BTreeMap<i64, i64> = BTreeMap::new();
-    for ((order, product, delivered), lines) in owed {
-        let refund = refunds::record(
-            &txn,
-            order,
-            Ask::Lines(lines),
-            crate::domain::payment::RefundReason::Shortage,
-            format!("refund-{order}-short-{product}-{delivered}"),
-            now,
-        )
-        .await?;
-        if let Some(r) = refund {
-            *per_order.entry(order).or_default() += r.amount_cents;
-        }
-    }
-    let after = close::paid_lines(&txn, d.id, Some(&[producer.0])).await?;
-    let fees = FeeRates {
-        host_bps: hive.host_fee_bps,
-        platform_bps: state.config.platform_fee_bps,
-    };
-    let statement = settlement::payout(producer.0, &after, fees);
-    close::write_payouts(&txn, d.id, std::slice::from_ref(&statement), now).await?;
-    close::check_balance(&txn, d.id).await?;
-    refunds::check(&txn, d.id).await?;
-    let members: Vec<i64> = told.keys().copied().collect();
-    if !commit {
-        txn.rollback().await?;
-        return Ok(Applied {
-            per_order,
-            members: members.len(),
-        });
-    }
-    let people = close::members_of(&txn, d.id, Some(&members)).await?;
-    let mut mails = Vec::new();
-    for (member, changes) in told {
-        let Some((to, first)) = people.get(&member) else {
-            continue;
-        };
-        let refund: i64 = changes
-            .iter()
-            .filter_map(|c| c["refund_cents"].as_i64())
-            .sum();
-        mails.push(Outgoing {
-            to: to.email.clone(),
-            lang: to.lang,
-            template: Template::ShortageRefund,
-            payload: json!({
-                "name": to.name,
-                "producer": p.name,
-                "hive": hive.name,
-                "pickup": distributions::local_time(&hive, d.pickup_starts_at, to.lang),
-                "lines": changes,
-                "refund_cents": refund,
-                "order_url": format!("{}/orders/{first}", state.config.base_url),
-            }),
-        });
-    }
-    outbox::enqueue_all(&txn, now, &mails).await?;
-    txn.commit().await?;
-    state.mail_wakeup.notify_one();
-    refunds::send_pending(state, &order_ids).await;
-    Ok(Applied {
-        per_order,
-        members: members.len(),
-    })
-}
-
 /// Baskets are handed out and shortages reported between the close and the completion.
-fn at_pickup(d: &distribution_rows::Model) -> AppResult<()> {
+pub(crate) fn at_pickup(d: &distribution_rows::Model) -> AppResult<()> {
     match distributions::status_of(d) {
         DistributionStatus::Closed => Ok(()),
         DistributionStatus::Completed => Err(AppError::Conflict(Conflict::Completed)),

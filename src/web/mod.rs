@@ -30,6 +30,7 @@ pub mod settings;
 pub mod shelves;
 pub mod shop;
 pub mod statements;
+pub mod weighing;
 
 use crate::AppState;
 use crate::error::AppError;
@@ -68,6 +69,7 @@ fn routes() -> Routes {
         .merge(distributions::routes())
         .merge(offers::routes())
         .merge(pickup::routes())
+        .merge(weighing::routes())
         .merge(calendar::routes())
         .merge(planning::routes())
         .merge(statements::routes())

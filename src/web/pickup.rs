@@ -6,6 +6,7 @@ use super::forms::{ShortageForm, ShortageLineForm};
 use super::render::{render, render_invalid};
 use crate::AppState;
 use crate::domain::job::Job;
+use crate::domain::weight::SoldBy;
 use crate::domain::{DistributionId, ProducerId};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::jobs;
@@ -13,6 +14,7 @@ use crate::services::distributions::{self, DistributionView};
 use crate::services::hives::HiveView;
 use crate::services::pickup::{self, Reader};
 use crate::services::previews;
+use crate::services::shortages;
 use crate::web::extract::AuthUser;
 use crate::web::extract::Path;
 use crate::web::routes::{Routes, get, post};
@@ -256,9 +258,11 @@ async fn pick_list_context(
 ) -> AppResult<tera::Context> {
     let (s, name, pl) = pickup::pick_list(&state.db, user, id, producer).await?;
     let totals = pickup::delivered_totals(&state.db, id, producer).await?;
+    // Products sold by weight are weighed instead: a missing piece weighs 0.
     let deliveries: Vec<Delivery> = pl
         .products
         .iter()
+        .filter(|p| p.sold_by == SoldBy::Unit)
         .map(|p| {
             let (ordered, delivered) = totals
                 .get(&p.product_id.0)
@@ -277,6 +281,11 @@ async fn pick_list_context(
         })
         .collect();
     let mut c = base_context(&s, state.now());
+    c.insert(
+        "weighed_count",
+        &pl.weigh.iter().filter(|w| w.grams.is_some()).count(),
+    );
+    c.insert("weigh_total", &pl.weigh.len());
     c.insert("producer_id", &producer.to_string());
     c.insert(
         "own",
@@ -342,10 +351,10 @@ async fn shortages(
     let confirmed = form.get("confirm").is_some_and(|v| v == "yes");
     let (d, p) = (id, producer);
     let outcome = match report.parse() {
-        Ok(lines) if confirmed => pickup::record_shortages(&state, &user, d, p, &lines)
+        Ok(lines) if confirmed => shortages::record(&state, &user, d, p, &lines)
             .await
             .map(|_| ()),
-        Ok(lines) => match pickup::preview_shortages(&state, &user, d, p, &lines).await {
+        Ok(lines) => match shortages::preview(&state, &user, d, p, &lines).await {
             Ok(preview) => return ask_shortages(&state, &ctx, d, p, &preview, form),
             Err(e) => Err(e),
         },
@@ -364,7 +373,7 @@ async fn shortages(
         Err(AppError::Conflict(code)) => {
             errors.add("delivered", AppError::Conflict(code).message_key());
         }
-        Err(AppError::Invalid(e)) => errors = on_page(e, &products),
+        Err(AppError::Invalid(e)) => errors = on_page(e, &products, "delivered_", "delivered"),
         Err(e) => return Err(e),
     }
     let c = pick_list_context(&state, &user, id, producer, Some(&form), &errors, &ctx).await?;
@@ -377,7 +386,7 @@ fn ask_shortages(
     ctx: &Ctx,
     d: DistributionId,
     producer: ProducerId,
-    p: &pickup::ShortagePreview,
+    p: &shortages::ShortagePreview,
     form: HashMap<String, String>,
 ) -> AppResult<Response> {
     let consequences = if p.refund_cents == 0 {
@@ -410,16 +419,17 @@ fn ask_shortages(
     )
 }
 
-/// Field messages of the API's `lines[i].…` moved to the page's `delivered_<product>` fields.
-fn on_page(e: FieldErrors, products: &[i64]) -> FieldErrors {
+/// Field messages of the API's `lines[i].…` moved to the page's `<prefix><id>` fields, where `ids`
+/// are the lines' ids in the order sent; the rest go to `general`.
+pub(super) fn on_page(e: FieldErrors, ids: &[i64], prefix: &str, general: &str) -> FieldErrors {
     let mut out = FieldErrors::default();
     for (field, messages) in e.0 {
-        let product = field
+        let id = field
             .strip_prefix("lines[")
             .and_then(|rest| rest.split_once(']'))
             .and_then(|(i, _)| i.parse::<usize>().ok())
-            .and_then(|i| products.get(i));
-        let name = product.map_or_else(|| "delivered".to_owned(), |p| format!("delivered_{p}"));
+            .and_then(|i| ids.get(i));
+        let name = id.map_or_else(|| general.to_owned(), |id| format!("{prefix}{id}"));
         out.0.entry(name).or_default().extend(messages);
     }
     out

@@ -50,6 +50,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "producer/distributions.html",
     "producer/offers.html",
     "producer/pick_list.html",
+    "producer/weights.html",
     "producer/plan.html",
     "producer/statements.html",
     "hive/pickup.html",

@@ -291,6 +291,14 @@ pub fn rules() -> BTreeMap<&'static str, Rule> {
             "POST /distributions/{id}/producers/{producer_id}/shortages",
             rule(PRODUCER).on(Closed),
         ),
+        (
+            "GET /distributions/{id}/producers/{producer_id}/weights",
+            rule(PICKUP).on(Closed),
+        ),
+        (
+            "POST /distributions/{id}/producers/{producer_id}/weights",
+            rule(PRODUCER).on(Closed),
+        ),
         ("GET /invoices/{id}", rule(INVOICE).on(Done).hidden()),
         // The platform's administrator.
         ("GET /admin/bank-transfers.csv", rule(ADMIN).on(Done)),
@@ -414,6 +422,12 @@ pub fn rules() -> BTreeMap<&'static str, Rule> {
             rule(PRODUCER)
                 .on(Closed)
                 .body(r#"{"lines": [{"product_id": "{product_id}", "delivered_quantity": "1"}]}"#),
+        ),
+        (
+            "POST /api/v1/distributions/{id}/producers/{producer_id}/weights",
+            rule(PRODUCER)
+                .on(Closed)
+                .body(r#"{"lines": [{"order_line_id": "1", "grams": "1000"}]}"#),
         ),
         (
             "POST /api/v1/orders/{id}/collected",

@@ -1,6 +1,7 @@
 //! The close's reads and writes: the paid lines, who is to be told, minimums missed, basket numbers, pick lists, payouts and the money check.
 
 use super::*;
+use crate::domain::weight::Weighed;
 
 /// The lines of the distribution's paid orders; only those of `producers` when given.
 pub(crate) async fn paid_lines<C: ConnectionTrait>(
@@ -48,7 +49,7 @@ fn line_columns() -> String {
     format!(
         "ol.order_id, o.user_id, ol.producer_id, f.product_id, ol.quantity, \
          ol.unit_price_cents, ol.vat_rate_bps, ol.delivered_quantity, \
-         CASE WHEN ol.status = '{}' THEN 1 ELSE 0 END",
+         CASE WHEN ol.status = '{}' THEN 1 ELSE 0 END, ol.weighed_grams, ol.weighed_cents",
         LineStatus::BelowMinimum
     )
 }
@@ -62,7 +63,19 @@ fn lines_from() -> String {
     )
 }
 
-type LineRow = (i64, i64, i64, i64, i64, i64, i32, Option<i64>, i32);
+type LineRow = (
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i32,
+    Option<i64>,
+    i32,
+    Option<i64>,
+    Option<i64>,
+);
 
 fn line_of(r: LineRow) -> Line {
     Line {
@@ -75,6 +88,13 @@ fn line_of(r: LineRow) -> Line {
         vat_rate_bps: r.6,
         delivered: r.7,
         cancelled: r.8 == 1,
+        weighed: match (r.9, r.10) {
+            (Some(grams), Some(charge)) => Some(Weighed {
+                grams,
+                charge: Cents(charge),
+            }),
+            _ => None,
+        },
     }
 }
 

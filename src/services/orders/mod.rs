@@ -71,6 +71,9 @@ pub struct LineView {
     pub status: String,
     /// Units handed over, when the producer reported a shortage.
     pub delivered_quantity: Option<i64>,
+    /// The real weight of a line sold by weight, once weighed, and what it finally costs.
+    pub weighed_grams: Option<i64>,
+    pub weighed_cents: Option<i64>,
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]

@@ -348,6 +348,8 @@ impl Prepared<'_> {
                     amount_cents: o.price_cents * quantity,
                     status: LineStatus::Ordered.as_str().to_owned(),
                     delivered_quantity: None,
+                    weighed_grams: None,
+                    weighed_cents: None,
                 })
             })
             .collect();

@@ -148,6 +148,8 @@ pub async fn views<C: ConnectionTrait>(
             amount_cents: l.unit_price_cents * l.quantity,
             status: l.status.clone(),
             delivered_quantity: l.delivered_quantity,
+            weighed_grams: l.weighed_grams,
+            weighed_cents: l.weighed_cents,
         });
     }
     let mut out = Vec::with_capacity(rows.len());

@@ -1,4 +1,4 @@
-//! API after the close: pick lists (JSON and CSV), the pickup sheet and payouts.
+//! API after the close: pick lists (JSON and CSV), shortages, weights, the pickup sheet and payouts.
 
 use crate::AppState;
 use crate::domain::job::Job;
@@ -11,7 +11,7 @@ use crate::services::invoices::InvoiceView;
 use crate::services::pickup;
 use crate::web::extract::AuthUser;
 use crate::web::extract::{Json, Path, Query};
-use crate::web::forms::ShortageForm;
+use crate::web::forms::{ShortageForm, WeightsForm};
 use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -54,7 +54,15 @@ pub fn routes() -> Routes {
             post(shortages)
                 .summary("A producer reports what it could not deliver; the members are refunded")
                 .body::<ShortageForm>()
-                .ok::<pickup::ShortageOutcome>()
+                .ok::<crate::services::shortages::ShortageOutcome>()
+                .refuses(&[403, 409]),
+        )
+        .route(
+            "/distributions/{id}/producers/{producer_id}/weights",
+            post(weights)
+                .summary("A producer types the real weight of lines sold by weight; the difference is refunded")
+                .body::<WeightsForm>()
+                .ok::<crate::services::weighing::WeighingOutcome>()
                 .refuses(&[403, 409]),
         )
         .route(
@@ -284,7 +292,19 @@ async fn shortages(
 ) -> AppResult<impl IntoResponse> {
     crate::services::producers::owned(&state.db, &user, producer).await?;
     let report = form.parse().map_err(AppError::Invalid)?;
-    let outcome = pickup::record_shortages(&state, &user, id, producer, &report).await?;
+    let outcome = crate::services::shortages::record(&state, &user, id, producer, &report).await?;
+    Ok(axum::Json(outcome))
+}
+
+async fn weights(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((id, producer)): Path<(DistributionId, ProducerId)>,
+    Json(form): Json<WeightsForm>,
+) -> AppResult<impl IntoResponse> {
+    crate::services::producers::owned(&state.db, &user, producer).await?;
+    let report = form.parse().map_err(AppError::Invalid)?;
+    let outcome = crate::services::weighing::record(&state, &user, id, producer, &report).await?;
     Ok(axum::Json(outcome))
 }
 

@@ -382,3 +382,56 @@ impl ShortageForm {
         if e.is_empty() { Ok(out) } else { Err(e) }
     }
 }
+
+/// Weights in the API: `{lines: [{order_line_id, grams}]}`.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct WeightsForm {
+    #[schema(required, min_items = 1)]
+    pub lines: Vec<WeightLineForm>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct WeightLineForm {
+    #[serde(deserialize_with = "loose")]
+    #[schema(required, schema_with = doc::id)]
+    pub order_line_id: String,
+    /// The line's real weight: grams, or kilograms as text (`"1,63 kg"`).
+    #[serde(deserialize_with = "loose")]
+    #[schema(required, schema_with = doc::integer)]
+    pub grams: String,
+}
+
+impl WeightsForm {
+    /// `(order line, grams)` pairs, each line once.
+    pub fn parse(&self) -> Result<Vec<(i64, i64)>, FieldErrors> {
+        let mut e = FieldErrors::default();
+        let mut out = Vec::with_capacity(self.lines.len());
+        for (i, l) in self.lines.iter().enumerate() {
+            let line = l
+                .order_line_id
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|v| *v > 0);
+            if line.is_none() {
+                e.add(&format!("lines[{i}].order_line_id"), "error.invalid");
+            }
+            let grams = crate::domain::weight::parse_weighed_grams(&l.grams);
+            if let Err(key) = grams {
+                e.add(&format!("lines[{i}].grams"), key);
+            }
+            if let (Some(line), Ok(grams)) = (line, grams) {
+                if out.iter().any(|(seen, _)| *seen == line) {
+                    e.add(&format!("lines[{i}].order_line_id"), "error.duplicate");
+                }
+                out.push((line, grams));
+            }
+        }
+        if self.lines.is_empty() {
+            e.add("lines", "error.required");
+        }
+        if e.is_empty() { Ok(out) } else { Err(e) }
+    }
+}
