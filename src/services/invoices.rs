@@ -35,7 +35,7 @@ pub struct InvoiceLine {
     pub vat_rate_bps: i32,
     pub amount_cents: i64,
     /// A line sold by weight: its real weight; its unit price is then per kilogram.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub weighed_grams: Option<i64>,
 }
 

@@ -355,8 +355,8 @@ pub async fn assert_known_results(app: &TestApp, m: &Market) {
     assert_eq!(
         garden["products"],
         json!([
-            {"product_id": garden["products"][0]["product_id"], "name": "Carottes", "unit": "pièce", "quantity": 5},
-            {"product_id": garden["products"][1]["product_id"], "name": "Poireaux", "unit": "pièce", "quantity": 3},
+            {"product_id": garden["products"][0]["product_id"], "name": "Carottes", "unit": "pièce", "quantity": 5, "sold_by": "unit"},
+            {"product_id": garden["products"][1]["product_id"], "name": "Poireaux", "unit": "pièce", "quantity": 3, "sold_by": "unit"},
         ])
     );
     let bags: Vec<(i64, String, Vec<i64>)> = garden["members"]
