@@ -261,6 +261,8 @@ pub enum Conflict {
     AlreadyRefunded,
     /// A line weighed again heavier than before: its difference is already refunded.
     WeighedLighter,
+    /// The wallet's balance does not cover the debit.
+    WalletShort,
     BasketsCollected,
     BasketToCollect,
     HiveMoneyPending,
@@ -293,6 +295,7 @@ impl Conflict {
             Conflict::StripeOff => "stripe_off",
             Conflict::AlreadyRefunded => "already_refunded",
             Conflict::WeighedLighter => "weighed_lighter",
+            Conflict::WalletShort => "wallet_short",
             Conflict::BasketsCollected => "baskets_collected",
             Conflict::BasketToCollect => "basket_to_collect",
             Conflict::HiveMoneyPending => "hive_money_pending",
@@ -323,6 +326,7 @@ impl Conflict {
             Conflict::StripeOff => "error.stripe_off",
             Conflict::AlreadyRefunded => "error.already_refunded",
             Conflict::WeighedLighter => "error.weighed_lighter",
+            Conflict::WalletShort => "error.wallet_short",
             Conflict::BasketsCollected => "error.baskets_collected",
             Conflict::BasketToCollect => "error.basket_to_collect",
             Conflict::HiveMoneyPending => "error.hive_money_pending",

@@ -36,5 +36,6 @@ mod security;
 mod shop;
 mod stock;
 mod stripe;
+mod wallet;
 mod weight;
 mod workers;

@@ -32,3 +32,5 @@ pub mod sessions;
 pub mod settings;
 pub mod standing_offers;
 pub mod users;
+pub mod wallet_entries;
+pub mod wallets;

@@ -16,6 +16,8 @@ pub struct Model {
     pub status: String,
     pub idempotency_key: String,
     pub created_at: DateTimeUtc,
+    /// Kept as credit in the member's wallet rather than sent back to the card.
+    pub to_wallet: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

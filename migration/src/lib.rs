@@ -23,6 +23,7 @@ mod m20261208_000002_standing_offers;
 mod m20261208_000003_photos;
 mod m20261208_000004_sold_by_weight;
 mod m20261208_000005_weighing;
+mod m20261208_000006_wallets;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000003_photos::Migration),
             Box::new(m20261208_000004_sold_by_weight::Migration),
             Box::new(m20261208_000005_weighing::Migration),
+            Box::new(m20261208_000006_wallets::Migration),
         ]
     }
 }

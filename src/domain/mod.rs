@@ -19,6 +19,7 @@ pub mod search;
 pub mod settlement;
 pub mod spreadsheet;
 pub mod state;
+pub mod wallet;
 pub mod weight;
 
 pub use account::{Email, Locale, Password};

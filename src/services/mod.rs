@@ -37,6 +37,7 @@ pub mod shortages;
 pub mod standing;
 pub mod statements;
 pub mod stock;
+pub mod wallet;
 pub mod webhooks;
 pub mod weighing;
 

@@ -1,12 +1,13 @@
 //! Refunds: recorded under the one rule of `domain::refund` inside the transaction that causes them,
 //! sent to the provider after it commits, retried until the provider has done them.
 
-use super::raw;
+use super::{raw, wallet};
 use crate::AppState;
 use crate::domain::Cents;
 use crate::domain::DistributionId;
 use crate::domain::payment::{PaymentStatus, RefundReason, RefundStatus};
 use crate::domain::refund::{self, Ask, HeldLine};
+use crate::domain::wallet::{EntryKind, RefundsTo};
 use crate::error::{AppError, AppResult};
 use crate::payments::{PaymentProvider, RefundRequest};
 use chrono::{DateTime, Utc};
@@ -100,7 +101,74 @@ pub async fn record<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    Ok(Some(row))
+    let kept = keep_as_credit(db, std::slice::from_ref(&row.idempotency_key), now).await?;
+    Ok(Some(if kept > 0 {
+        refunds::Entity::find_by_id(row.id)
+            .one(db)
+            .await?
+            .unwrap_or(row)
+    } else {
+        row
+    }))
+}
+
+/// The refunds just recorded under these keys, of members who keep refunds as credit, go to their
+/// wallets at once instead of their cards; returns how many did.
+pub async fn keep_as_credit<C: ConnectionTrait>(
+    db: &C,
+    keys: &[String],
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
+    let mut kept = 0;
+    for chunk in keys.chunks(500) {
+        let rows = db
+            .query_all_raw(raw(
+                db.get_database_backend(),
+                &format!(
+                    "SELECT r.id, r.order_id, r.amount_cents, o.user_id FROM refunds r \
+                     JOIN orders o ON o.id = r.order_id JOIN wallets w ON w.user_id = o.user_id \
+                     WHERE r.status = '{}' AND w.refunds_to = '{}' AND r.idempotency_key IN ({})",
+                    RefundStatus::Pending,
+                    RefundsTo::Wallet,
+                    (1..=chunk.len())
+                        .map(|i| format!("${i}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                chunk.iter().map(|k| k.clone().into()).collect(),
+            ))
+            .await?;
+        for r in rows {
+            let id: i64 = r.try_get_by_index(0)?;
+            let order: i64 = r.try_get_by_index(1)?;
+            let amount: i64 = r.try_get_by_index(2)?;
+            let user: i64 = r.try_get_by_index(3)?;
+            refunds::Entity::update_many()
+                .col_expr(
+                    refunds::Column::Status,
+                    Expr::value(RefundStatus::Succeeded.as_str()),
+                )
+                .col_expr(refunds::Column::ToWallet, Expr::value(true))
+                .filter(refunds::Column::Id.eq(id))
+                .exec(db)
+                .await?;
+            wallet::apply(
+                db,
+                wallet::Movement {
+                    user,
+                    amount: Cents(amount),
+                    kind: EntryKind::Refund,
+                    order: Some(order),
+                    refund: Some(id),
+                    key: format!("refund-{id}"),
+                },
+                now,
+            )
+            .await?;
+            kept += 1;
+        }
+    }
+    Ok(kept)
 }
 
 /// Everything still held for an order, given back: the key names the order and the reason.
@@ -161,6 +229,10 @@ pub async fn check<C: ConnectionTrait>(db: &C, d: i64) -> AppResult<()> {
 
 /// Sends a recorded refund to the provider; a refund that fails stays pending and is retried later.
 pub async fn send(state: &AppState, refund: refunds::Model) -> AppResult<()> {
+    // Credit kept in the wallet, or a refund already done, has nothing to send.
+    if refund.to_wallet || RefundStatus::parse(&refund.status) != Some(RefundStatus::Pending) {
+        return Ok(());
+    }
     let payment = payments::Entity::find_by_id(refund.payment_id)
         .one(&state.db)
         .await?

@@ -30,6 +30,7 @@ pub mod settings;
 pub mod shelves;
 pub mod shop;
 pub mod statements;
+pub mod wallet;
 pub mod weighing;
 
 use crate::AppState;
@@ -70,6 +71,7 @@ fn routes() -> Routes {
         .merge(offers::routes())
         .merge(pickup::routes())
         .merge(weighing::routes())
+        .merge(wallet::routes())
         .merge(calendar::routes())
         .merge(planning::routes())
         .merge(statements::routes())

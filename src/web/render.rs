@@ -51,6 +51,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "producer/offers.html",
     "producer/pick_list.html",
     "producer/weights.html",
+    "account/wallet.html",
     "producer/plan.html",
     "producer/statements.html",
     "hive/pickup.html",

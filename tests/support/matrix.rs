@@ -175,6 +175,10 @@ pub fn rules() -> BTreeMap<&'static str, Rule> {
         ("GET /api/v1/me/export", rule(SIGNED_IN)),
         ("POST /api/v1/me/email-confirmations", rule(SIGNED_IN)),
         ("POST /account/mail", rule(SIGNED_IN)),
+        ("GET /account/wallet", rule(SIGNED_IN)),
+        ("POST /account/wallet", rule(SIGNED_IN)),
+        ("GET /api/v1/me/wallet", rule(SIGNED_IN)),
+        ("PUT /api/v1/me/wallet", rule(SIGNED_IN)),
         ("GET /orders", rule(SIGNED_IN)),
         ("GET /hives/new", rule(SIGNED_IN)),
         ("POST /hives/new", rule(SIGNED_IN)),
@@ -765,6 +769,8 @@ pub async fn fingerprint(app: &TestApp) -> BTreeMap<&'static str, Vec<Value>> {
         outbox,
         standing_offers,
         photos,
-        photo_sizes
+        photo_sizes,
+        wallets,
+        wallet_entries
     )
 }

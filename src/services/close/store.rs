@@ -335,6 +335,8 @@ pub(super) async fn write_minimums(
             [doc.into(), now.into()],
         ))
         .await?;
+        let keys: Vec<String> = rows.into_iter().map(|r| r.3).collect();
+        crate::services::refunds::keep_as_credit(txn, &keys, now).await?;
     }
     txn.execute_raw(raw(
         backend,

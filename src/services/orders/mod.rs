@@ -81,6 +81,8 @@ pub struct RefundView {
     pub amount_cents: i64,
     pub reason: String,
     pub status: String,
+    /// Kept as credit in the member's wallet rather than sent back to the card.
+    pub to_wallet: bool,
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]

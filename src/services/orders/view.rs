@@ -98,6 +98,7 @@ pub async fn views<C: ConnectionTrait>(
             amount_cents: r.amount_cents,
             reason: r.reason,
             status: r.status,
+            to_wallet: r.to_wallet,
         });
     }
     let payment_of: HashMap<i64, payments::Model> = payments::Entity::find()

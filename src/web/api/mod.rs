@@ -7,6 +7,7 @@ mod pickup;
 mod planning;
 pub use pickup::pick_list_csv;
 mod distributions;
+mod wallet;
 mod webhooks;
 
 use crate::web::routes::Routes;
@@ -19,5 +20,6 @@ pub fn routes() -> Routes {
         .merge(distributions::routes())
         .merge(pickup::routes())
         .merge(planning::routes())
+        .merge(wallet::routes())
         .merge(webhooks::routes())
 }

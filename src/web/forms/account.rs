@@ -298,3 +298,21 @@ impl ProfileForm {
         }
     }
 }
+
+/// Where refunds go: `{refunds_to: "card" | "wallet"}`.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct WalletForm {
+    #[schema(required, value_type = crate::domain::wallet::RefundsTo)]
+    pub refunds_to: String,
+}
+
+impl WalletForm {
+    pub fn parse(&self) -> Result<crate::domain::wallet::RefundsTo, FieldErrors> {
+        crate::domain::wallet::RefundsTo::parse(self.refunds_to.trim()).ok_or_else(|| {
+            let mut e = FieldErrors::default();
+            e.add("refunds_to", "error.refunds_to");
+            e
+        })
+    }
+}
