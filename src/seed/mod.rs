@@ -42,6 +42,9 @@ struct Person {
     name: String,
     #[serde(default)]
     locale: Option<String>,
+    /// `wallet` for a member who keeps refunds as credit.
+    #[serde(default)]
+    refunds_to: Option<String>,
 }
 
 /// A seeded commune, which must be one the place search knows.
@@ -192,6 +195,7 @@ pub async fn run(state: &AppState) -> AppResult<SeedReport> {
         email: hive_file.hive.manager_email.clone(),
         name: hive_file.hive.manager_name.clone(),
         locale: Some("fr".into()),
+        refunds_to: None,
     };
     let manager_id = user(&txn, &manager, &hash, false, &mut report, now).await?;
 
@@ -232,6 +236,7 @@ pub async fn run(state: &AppState) -> AppResult<SeedReport> {
             email: p.owner_email.clone(),
             name: p.owner_name.clone(),
             locale: Some("fr".into()),
+            refunds_to: None,
         };
         let owner_id = user(&txn, &owner, &hash, false, &mut report, now).await?;
         let producer_id = match producers::Entity::find()
@@ -313,6 +318,11 @@ pub async fn run(state: &AppState) -> AppResult<SeedReport> {
 
     for m in &member_file.member {
         let id = user(&txn, m, &hash, false, &mut report, now).await?;
+        if let Some(to) = m.refunds_to.as_deref() {
+            let to = crate::domain::wallet::RefundsTo::parse(to)
+                .ok_or_else(|| AppError::Internal(format!("members.toml: refunds_to {to}")))?;
+            crate::services::wallet::choose(&txn, id, to, now).await?;
+        }
         let joined = hive_members::Entity::find()
             .filter(hive_members::Column::HiveId.eq(hive_id))
             .filter(hive_members::Column::UserId.eq(id))

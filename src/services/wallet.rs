@@ -152,14 +152,25 @@ pub async fn set_refunds_to(
     to: RefundsTo,
     now: DateTime<Utc>,
 ) -> AppResult<WalletView> {
-    ensure(db, actor.id.0, now).await?;
+    choose(db, actor.id.0, to, now).await?;
+    view(db, actor).await
+}
+
+/// Where a member's refunds go, for callers that act for the member (the demo's seed).
+pub(crate) async fn choose<C: ConnectionTrait>(
+    db: &C,
+    user: i64,
+    to: RefundsTo,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    ensure(db, user, now).await?;
     wallets::Entity::update_many()
         .col_expr(wallets::Column::RefundsTo, Expr::value(to.as_str()))
         .col_expr(wallets::Column::UpdatedAt, Expr::value(now))
-        .filter(wallets::Column::UserId.eq(actor.id.0))
+        .filter(wallets::Column::UserId.eq(user))
         .exec(db)
         .await?;
-    view(db, actor).await
+    Ok(())
 }
 
 /// Members whose balance row differs from the sum of their entries: none, or the ledger is wrong.
