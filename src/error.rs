@@ -263,6 +263,8 @@ pub enum Conflict {
     WeighedLighter,
     /// The wallet's balance does not cover the debit.
     WalletShort,
+    /// The payout or host fee is not (or no longer) waiting for a bank transfer.
+    NotOwedByTransfer,
     BasketsCollected,
     BasketToCollect,
     HiveMoneyPending,
@@ -296,6 +298,7 @@ impl Conflict {
             Conflict::AlreadyRefunded => "already_refunded",
             Conflict::WeighedLighter => "weighed_lighter",
             Conflict::WalletShort => "wallet_short",
+            Conflict::NotOwedByTransfer => "not_owed_by_transfer",
             Conflict::BasketsCollected => "baskets_collected",
             Conflict::BasketToCollect => "basket_to_collect",
             Conflict::HiveMoneyPending => "hive_money_pending",
@@ -327,6 +330,7 @@ impl Conflict {
             Conflict::AlreadyRefunded => "error.already_refunded",
             Conflict::WeighedLighter => "error.weighed_lighter",
             Conflict::WalletShort => "error.wallet_short",
+            Conflict::NotOwedByTransfer => "error.not_owed_by_transfer",
             Conflict::BasketsCollected => "error.baskets_collected",
             Conflict::BasketToCollect => "error.basket_to_collect",
             Conflict::HiveMoneyPending => "error.hive_money_pending",

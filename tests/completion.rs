@@ -266,6 +266,128 @@ async fn with_stripe_unpaid_orders_expire_at_close_and_unlinked_payees_go_to_ban
     let csv = admin.get("/admin/bank-transfers.csv").await.body;
     assert!(csv.contains(",\"Les Jardins\",\"producer\",9.76,"), "{csv}");
     assert!(csv.contains(",\"Claire\",\"host_fee\",0.92,"), "{csv}");
+
+    // The admin records the transfers made: from the page for the farm, over the API for the hive.
+    let ids: Vec<String> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["id"].as_str().unwrap_or("").to_owned())
+        .collect();
+    let page = admin.get("/admin/bank-transfers").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.texts("li.transfer").len(), 2, "{}", page.body);
+    let form = format!("/admin/bank-transfers/{}/paid", ids[0]);
+    let long = "x".repeat(141);
+    let bad = admin.post(&form, &[("reference", long.as_str())]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.field_error(&format!("reference-{}", ids[0]))
+            .is_some_and(|e| e.contains("140 characters")),
+        "{}",
+        bad.body
+    );
+    assert_eq!(bad.value_of("reference").as_deref(), Some(long.as_str()));
+    let done = admin.post(&form, &[("reference", "VIR-2026-118")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let after = admin.follow(&done).await;
+    assert!(after.contains("Transfer recorded"), "{}", after.body);
+    assert_eq!(after.texts("li.transfer").len(), 1, "{}", after.body);
+    let again = admin.post(&form, &[("reference", "VIR-2026-118")]).await;
+    assert!(admin.follow(&again).await.contains("already recorded"));
+    let (s, e) = sale
+        .producer
+        .post(
+            &format!("/api/v1/admin/bank-transfers/{}/paid", ids[1]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    for (id, status) in [
+        ("payout-999999", StatusCode::NOT_FOUND),
+        ("nonsense", StatusCode::NOT_FOUND),
+    ] {
+        let (s, e) = sale
+            .manager
+            .post(
+                &format!("/api/v1/admin/bank-transfers/{id}/paid"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, status, "{id}: {e}");
+    }
+    let (s, v) = sale
+        .manager
+        .post(
+            &format!("/api/v1/admin/bank-transfers/{}/paid", ids[1]),
+            json!({"reference": "VIR-2026-119"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("paid")),
+        "{v}"
+    );
+    let (s, e) = sale
+        .manager
+        .post(
+            &format!("/api/v1/admin/bank-transfers/{}/paid", ids[1]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("not_owed_by_transfer"))
+    );
+    assert!(
+        alveole::services::bank_transfers::list(&app.state.db)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+
+    // Each payee sees it paid by transfer, with the bank's reference.
+    let (_, list) = sale
+        .producer
+        .get(&format!(
+            "/api/v1/distributions/{}/payouts",
+            sale.distribution
+        ))
+        .await;
+    assert_eq!(
+        (
+            list[0]["status"].as_str(),
+            list[0]["bank_reference"].as_str()
+        ),
+        (Some("paid"), Some("VIR-2026-118")),
+        "{list}"
+    );
+    let farmer = app.browser().await;
+    farmer
+        .login("julien@example.fr", "correct horse battery")
+        .await;
+    let statements = farmer
+        .get(&format!("/producers/{}/statements", sale.farm))
+        .await;
+    assert!(
+        statements.contains("paid by bank transfer · VIR-2026-118"),
+        "{}",
+        statements.body
+    );
+    let payouts = admin
+        .get(&format!("/distributions/{}/payouts", sale.distribution))
+        .await;
+    assert_eq!(
+        payouts.texts("#host-fee-status"),
+        vec!["paid"],
+        "{}",
+        payouts.body
+    );
+    assert!(
+        payouts.contains("paid by bank transfer · VIR-2026-119"),
+        "{}",
+        payouts.body
+    );
     app.finish().await;
 }
 
@@ -472,7 +594,7 @@ async fn with_stripe_a_connected_producer_is_paid_by_one_transfer_even_after_a_f
         .expect("row");
     assert_eq!(row.transfer_ref, Some(format!("tr_standin_{key}")));
     // Only the host fee is left for the bank.
-    let kinds: Vec<&'static str> = alveole::services::complete::bank_transfers(&app.state.db)
+    let kinds: Vec<&'static str> = alveole::services::bank_transfers::list(&app.state.db)
         .await
         .expect("list")
         .iter()
@@ -587,7 +709,7 @@ async fn with_stripe_producers_and_hives_link_accounts_and_are_paid_by_transfers
     );
     assert_eq!(transfers[0].field("destination"), Some(account.as_str()));
     assert!(
-        alveole::services::complete::bank_transfers(&app.state.db)
+        alveole::services::bank_transfers::list(&app.state.db)
             .await
             .expect("list")
             .is_empty()

@@ -1,7 +1,7 @@
 //! Completing a distribution: payouts become final and are paid, by the payment provider or by bank transfer.
 
 use super::accounts::CurrentUser;
-use super::{close, distributions, raw};
+use super::{close, distributions};
 use crate::AppState;
 use crate::domain::Cents;
 use crate::domain::DistributionId;
@@ -10,13 +10,10 @@ use crate::domain::job::Job;
 use crate::domain::payment::PayoutStatus;
 use crate::error::{AppError, AppResult, Conflict};
 use crate::payments::{PaymentProvider, TransferRequest};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use entity::{distributions as distribution_rows, payouts, producers};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
-};
-use serde::Serialize;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
 /// A distribution completes by itself this long after its pickup ends.
 pub const COMPLETE_AFTER: Duration = Duration::days(3);
@@ -188,101 +185,4 @@ async fn pay(
             None
         }
     }
-}
-
-/// One bank transfer the admin still has to make.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct BankTransfer {
-    pub distribution_id: i64,
-    pub pickup: DateTime<Utc>,
-    pub hive: String,
-    pub payee: String,
-    pub kind: &'static str,
-    pub amount_cents: i64,
-    pub reference: String,
-}
-
-/// A row of either bank-transfer query: distribution, pickup, hive, payee, amount, reference.
-fn transfer(r: &sea_orm::QueryResult, kind: &'static str) -> Result<BankTransfer, sea_orm::DbErr> {
-    Ok(BankTransfer {
-        distribution_id: r.try_get_by_index(0)?,
-        pickup: r.try_get_by_index(1)?,
-        hive: r.try_get_by_index(2)?,
-        payee: r.try_get_by_index(3)?,
-        kind,
-        amount_cents: r.try_get_by_index(4)?,
-        reference: r.try_get_by_index::<Option<String>>(5)?.unwrap_or_default(),
-    })
-}
-
-/// Everything to pay by bank transfer: producers' payouts and hosts' fees without a connected account.
-pub async fn bank_transfers(db: &DatabaseConnection) -> AppResult<Vec<BankTransfer>> {
-    let backend = db.get_database_backend();
-    let mut out = Vec::new();
-    for r in db
-        .query_all_raw(raw(
-            backend,
-            &format!(
-                "SELECT d.id, d.pickup_starts_at, h.name, p.name, y.payout_cents, y.transfer_ref \
-                 FROM payouts y JOIN distributions d ON d.id = y.distribution_id \
-                 JOIN hives h ON h.id = d.hive_id JOIN producers p ON p.id = y.producer_id \
-                 WHERE y.status = '{}' ORDER BY d.id, p.name",
-                PayoutStatus::BankTransfer
-            ),
-            vec![],
-        ))
-        .await?
-    {
-        out.push(transfer(&r, "producer")?);
-    }
-    for r in db
-        .query_all_raw(raw(
-            backend,
-            &format!(
-                "SELECT d.id, d.pickup_starts_at, h.name, u.name, \
-                        CAST(COALESCE(SUM(y.host_fee_cents), 0) AS BIGINT), d.host_fee_transfer_ref \
-                 FROM distributions d JOIN hives h ON h.id = d.hive_id JOIN users u ON u.id = h.manager_id \
-                 JOIN payouts y ON y.distribution_id = d.id \
-                 WHERE d.host_fee_status = '{}' \
-                 GROUP BY d.id, d.pickup_starts_at, h.name, u.name, d.host_fee_transfer_ref ORDER BY d.id",
-                PayoutStatus::BankTransfer
-            ),
-            vec![],
-        ))
-        .await?
-    {
-        out.push(transfer(&r, "host_fee")?);
-    }
-    Ok(out)
-}
-
-/// The bank transfers as CSV for the admin's bank: amounts in euros with a dot.
-pub fn bank_transfers_csv(
-    rows: &[BankTransfer],
-    layout: crate::domain::spreadsheet::Layout,
-) -> String {
-    let mut out = crate::domain::spreadsheet::Csv::with_layout(
-        &[
-            "distribution_id",
-            "pickup",
-            "hive",
-            "payee",
-            "kind",
-            "amount_eur",
-            "reference",
-        ],
-        layout,
-    );
-    for r in rows {
-        out.row([
-            r.distribution_id.to_string(),
-            r.pickup.format("%Y-%m-%d").to_string(),
-            r.hive.clone(),
-            r.payee.clone(),
-            r.kind.to_string(),
-            crate::domain::Cents(r.amount_cents).to_input(),
-            r.reference.clone(),
-        ]);
-    }
-    out.finish()
 }

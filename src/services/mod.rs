@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admins;
 pub mod approvals;
+pub mod bank_transfers;
 pub mod basket;
 pub mod calendar;
 pub mod close;

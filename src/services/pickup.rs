@@ -283,6 +283,8 @@ pub struct PayoutView {
     pub platform_fee_cents: Cents,
     pub payout_cents: Cents,
     pub status: String,
+    /// Paid by a bank transfer the admin recorded: its reference (empty when none was typed).
+    pub bank_reference: Option<String>,
     pub vat: Vec<VatShare>,
 }
 
@@ -310,6 +312,8 @@ pub async fn payouts(
             host_fee_cents: Cents(r.host_fee_cents),
             platform_fee_cents: Cents(r.platform_fee_cents),
             payout_cents: Cents(r.payout_cents),
+            bank_reference: super::bank_transfers::bank_reference(r.transfer_ref.as_deref())
+                .map(str::to_owned),
             status: r.status,
             vat: serde_json::from_str(&r.detail).unwrap_or_default(),
         })

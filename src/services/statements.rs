@@ -32,6 +32,8 @@ pub struct Statement {
     pub payout_cents: i64,
     /// `pending`, `paid`, `bank_transfer` or `cancelled`.
     pub status: String,
+    /// Paid by a bank transfer the admin recorded: its reference (empty when none was typed).
+    pub bank_reference: Option<String>,
     pub invoices: Vec<InvoiceItem>,
 }
 
@@ -100,6 +102,8 @@ pub async fn of_producer(
             pickup_starts_at: d.pickup_starts_at,
             sales_cents: r.sales_cents,
             payout_cents: r.payout_cents,
+            bank_reference: super::bank_transfers::bank_reference(r.transfer_ref.as_deref())
+                .map(str::to_owned),
             status: r.status,
             invoices: invoices_of.remove(&d.id).unwrap_or_default(),
         });

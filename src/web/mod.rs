@@ -3,6 +3,7 @@
 pub mod account;
 pub mod api;
 pub mod assets;
+pub mod bank_transfers;
 pub mod calendar;
 pub mod chart;
 pub mod confirm;
@@ -72,6 +73,7 @@ fn routes() -> Routes {
         .merge(pickup::routes())
         .merge(weighing::routes())
         .merge(wallet::routes())
+        .merge(bank_transfers::routes())
         .merge(calendar::routes())
         .merge(planning::routes())
         .merge(statements::routes())

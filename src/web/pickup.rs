@@ -46,7 +46,6 @@ pub fn routes() -> Routes {
         )
         .route("/distributions/{id}/payouts", get(payouts))
         .route("/distributions/{id}/complete", post(complete))
-        .route("/admin/bank-transfers.csv", get(bank_transfers_csv))
         .route("/invoices/{id}", get(invoice))
 }
 
@@ -131,23 +130,6 @@ async fn complete(
         )),
         Err(e) => Err(e),
     }
-}
-
-/// The admin's bank transfers as CSV, for the bank's bulk transfer import.
-async fn bank_transfers_csv(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    crate::web::extract::Query(layout): crate::web::extract::Query<super::forms::LayoutQuery>,
-) -> AppResult<Response> {
-    if !user.is_admin {
-        return Err(AppError::Forbidden);
-    }
-    let layout = layout.parse()?;
-    let rows = crate::services::complete::bank_transfers(&state.db).await?;
-    Ok(super::render::csv_download(
-        "bank-transfers.csv",
-        crate::services::complete::bank_transfers_csv(&rows, layout),
-    ))
 }
 
 /// The manager closes ordering now from the distribution page.
@@ -501,5 +483,12 @@ async fn payouts(
         }),
     );
     c.insert("payouts", &rows);
+    c.insert("host_fee_status", &s.distribution.host_fee_status);
+    c.insert(
+        "host_fee_bank_reference",
+        &crate::services::bank_transfers::bank_reference(
+            s.distribution.host_fee_transfer_ref.as_deref(),
+        ),
+    );
     render(&state, &ctx, "hive/payouts.html", c)
 }

@@ -52,6 +52,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "producer/pick_list.html",
     "producer/weights.html",
     "account/wallet.html",
+    "admin/bank_transfers.html",
     "producer/plan.html",
     "producer/statements.html",
     "hive/pickup.html",

@@ -306,7 +306,16 @@ pub fn rules() -> BTreeMap<&'static str, Rule> {
         ("GET /invoices/{id}", rule(INVOICE).on(Done).hidden()),
         // The platform's administrator.
         ("GET /admin/bank-transfers.csv", rule(ADMIN).on(Done)),
+        ("GET /admin/bank-transfers", rule(ADMIN).on(Done)),
+        (
+            "POST /admin/bank-transfers/{transfer_id}/paid",
+            rule(ADMIN).on(Done),
+        ),
         // The API.
+        (
+            "POST /api/v1/admin/bank-transfers/{transfer_id}/paid",
+            rule(ADMIN).on(Done),
+        ),
         ("POST /api/v1/users", rule(EVERYONE)),
         ("POST /api/v1/session", rule(EVERYONE)),
         ("DELETE /api/v1/session", rule(SIGNED_IN)),
@@ -477,6 +486,8 @@ pub struct World {
     /// A photo of the product, and the file name its largest size is served under.
     pub photo: String,
     pub photo_file: String,
+    /// The producer's payout, owed by bank transfer once the pickup is completed.
+    pub transfer: Option<String>,
 }
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -671,6 +682,13 @@ pub async fn world(app: &TestApp, roles: &BTreeMap<Who, Role>, stage: Stage) -> 
         .await)
     .await;
     w.invoice = invoices[0]["id"].as_str().map(str::to_owned);
+    // In test mode payouts are paid by (simulated) transfers: the admin's mark then finds it paid.
+    let payout = entity::payouts::Entity::find()
+        .one(&app.state.db)
+        .await
+        .expect("payout")
+        .expect("a payout");
+    w.transfer = Some(format!("payout-{}", payout.id));
     assert!(w.invoice.is_some(), "an invoice: {invoices}");
     w
 }
@@ -700,6 +718,7 @@ pub fn fill(
             "{photo_id}" => w.photo.clone(),
             "{name}" => w.photo_file.clone(),
             "{basket}" => w.basket.clone().expect("a basket at this stage"),
+            "{transfer_id}" => w.transfer.clone().expect("a bank transfer at this stage"),
             "{file}" => format!(
                 "{}.ics",
                 alveole::services::calendar::member_key(&app.state.secret, member)

@@ -5,13 +5,13 @@ use crate::domain::job::Job;
 use crate::domain::settlement::PickList;
 use crate::domain::{DistributionId, HiveId, OrderId, ProducerId};
 use crate::error::{AppError, AppResult};
-use crate::services::complete::BankTransfer;
+use crate::services::bank_transfers::BankTransfer;
 use crate::services::distributions::DistributionView;
 use crate::services::invoices::InvoiceView;
 use crate::services::pickup;
 use crate::web::extract::AuthUser;
 use crate::web::extract::{Json, Path, Query};
-use crate::web::forms::{ShortageForm, WeightsForm};
+use crate::web::forms::{ShortageForm, TransferPaidForm, WeightsForm};
 use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -86,6 +86,14 @@ pub fn routes() -> Routes {
                 .summary("Payouts and host fees still to pay by bank transfer (admin)")
                 .ok_list::<BankTransfer>()
                 .refuses(&[403]),
+        )
+        .route(
+            "/admin/bank-transfers/{transfer_id}/paid",
+            post(transfer_paid)
+                .summary("The admin records a bank transfer as made {reference?}; its payee sees it paid")
+                .body::<TransferPaidForm>()
+                .ok::<TransferPaid>()
+                .refuses(&[403, 404, 409]),
         )
         .route(
             "/invoices/{id}",
@@ -222,7 +230,7 @@ async fn bank_transfers(
         return Err(AppError::Forbidden);
     }
     Ok(axum::Json(
-        crate::services::complete::bank_transfers(&state.db).await?,
+        crate::services::bank_transfers::list(&state.db).await?,
     ))
 }
 
@@ -294,6 +302,36 @@ async fn shortages(
     let report = form.parse().map_err(AppError::Invalid)?;
     let outcome = crate::services::shortages::record(&state, &user, id, producer, &report).await?;
     Ok(axum::Json(outcome))
+}
+
+/// A bank transfer recorded as made.
+#[derive(Serialize, ToSchema)]
+struct TransferPaid {
+    id: String,
+    status: String,
+    reference: String,
+}
+
+async fn transfer_paid(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    Json(form): Json<TransferPaidForm>,
+) -> AppResult<impl IntoResponse> {
+    use crate::services::bank_transfers::{self, TransferId};
+    if !user.is_admin {
+        return Err(AppError::Forbidden);
+    }
+    let transfer = TransferId::parse(&id).ok_or(AppError::NotFound)?;
+    let reference = form.parse().map_err(AppError::Invalid)?;
+    bank_transfers::mark_paid(&state.db, &user, transfer, &reference, state.now()).await?;
+    Ok(axum::Json(TransferPaid {
+        id,
+        status: crate::domain::payment::PayoutStatus::Paid
+            .as_str()
+            .to_owned(),
+        reference,
+    }))
 }
 
 async fn weights(

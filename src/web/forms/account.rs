@@ -316,3 +316,24 @@ impl WalletForm {
         })
     }
 }
+
+/// A bank transfer made: `{reference}`, the bank's reference, optional.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct TransferPaidForm {
+    pub reference: String,
+}
+
+impl TransferPaidForm {
+    pub fn parse(&self) -> Result<String, FieldErrors> {
+        let reference = self.reference.trim();
+        if reference.chars().count() > crate::services::bank_transfers::MAX_REFERENCE
+            || reference.chars().any(char::is_control)
+        {
+            let mut e = FieldErrors::default();
+            e.add("reference", "error.transfer_reference");
+            return Err(e);
+        }
+        Ok(reference.to_owned())
+    }
+}
