@@ -3,7 +3,7 @@
 use crate::AppState;
 use crate::domain::DistributionId;
 use crate::error::AppResult;
-use crate::services::{close, complete, distributions, orders, refunds};
+use crate::services::{close, complete, distributions, orders, refunds, withdrawals};
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Tick {
@@ -15,6 +15,8 @@ pub struct Tick {
     /// Charges of expired orders stopped at the provider (or found paid, and refunded).
     pub charges_cancelled: usize,
     pub refunds_pending: usize,
+    /// Card refunds of wallet withdrawals the provider has not done yet.
+    pub withdrawals_pending: usize,
     /// Sessions past their end, deleted.
     pub sessions_purged: u64,
     pub completed: usize,
@@ -54,6 +56,7 @@ pub async fn tick(state: &AppState) -> AppResult<Tick> {
     t.reminders = crate::services::reminders::send_due(state).await?;
     t.completed = complete::complete_due(state).await?;
     t.refunds_pending = refunds::retry(state).await?;
+    t.withdrawals_pending = withdrawals::retry(state).await?;
     t.sessions_purged = crate::services::accounts::purge_expired_sessions(&state.db, now).await?;
     crate::services::limits::purge(&state.db, now).await?;
     Ok(t)

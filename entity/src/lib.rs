@@ -33,4 +33,5 @@ pub mod settings;
 pub mod standing_offers;
 pub mod users;
 pub mod wallet_entries;
+pub mod wallet_withdrawals;
 pub mod wallets;

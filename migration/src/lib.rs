@@ -24,6 +24,7 @@ mod m20261208_000003_photos;
 mod m20261208_000004_sold_by_weight;
 mod m20261208_000005_weighing;
 mod m20261208_000006_wallets;
+mod m20261208_000007_wallet_withdrawals;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000004_sold_by_weight::Migration),
             Box::new(m20261208_000005_weighing::Migration),
             Box::new(m20261208_000006_wallets::Migration),
+            Box::new(m20261208_000007_wallet_withdrawals::Migration),
         ]
     }
 }

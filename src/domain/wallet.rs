@@ -42,6 +42,29 @@ states!(RefundsTo {
     Wallet => "wallet",
 });
 
+/// Where one part of a withdrawal stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WithdrawalStatus {
+    /// A card refund not yet done by the provider; retried until it is.
+    Pending,
+    Succeeded,
+    /// For the admin to pay by bank transfer: no card can take it back any more.
+    BankTransfer,
+    /// The admin made the bank transfer.
+    Paid,
+}
+
+states!(WithdrawalStatus {
+    Pending => "pending",
+    Succeeded => "succeeded",
+    BankTransfer => "bank_transfer",
+    Paid => "paid",
+});
+
+/// Card payments older than this are not refunded to the card: the bank may refuse it.
+pub const CARD_REFUND_DAYS: i64 = 180;
+
 /// The most one top-up may add: prepaid credit for a season of baskets, not a bank account.
 pub const MAX_TOP_UP: Cents = Cents(100_000);
 /// The least one top-up may add, below which a card payment costs more than it carries.

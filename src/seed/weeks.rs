@@ -190,7 +190,10 @@ pub(super) async fn weekly_history(
         // A week whose pickup is still to come stays closed, with its pick lists, as on the eve of a pickup.
         let settled = crate::services::distributions::get(db, id).await?;
         if settled.pickup_ends_at < now {
-            weigh(state, id, &mut rng).await?;
+            // The latest weeks are weighed; older ones count at their most, as unweighed lines do.
+            if week <= WEIGHED_WEEKS {
+                weigh(state, id, &mut rng).await?;
+            }
             crate::services::complete::complete(state, &settled).await?;
         }
     }
@@ -281,6 +284,10 @@ fn week_row(
         ..Default::default()
     }
 }
+
+/// How many of the latest past weeks the demo's producers weighed; weighing every week of the
+/// history would slow the demo's start for pages nobody reads.
+const WEIGHED_WEEKS: u32 = 8;
 
 /// Each producer weighs its lines sold by weight at the pickup, a little under their most.
 async fn weigh(

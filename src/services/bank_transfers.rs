@@ -4,9 +4,10 @@
 use super::accounts::CurrentUser;
 use super::raw;
 use crate::domain::payment::PayoutStatus;
+use crate::domain::wallet::WithdrawalStatus;
 use crate::error::{AppError, AppResult, Conflict};
 use chrono::{DateTime, Utc};
-use entity::{distributions as distribution_rows, payouts};
+use entity::{distributions as distribution_rows, payouts, wallet_withdrawals};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Serialize;
@@ -86,6 +87,30 @@ pub async fn list(db: &DatabaseConnection) -> AppResult<Vec<BankTransfer>> {
     {
         out.push(transfer(&r, "host_fee")?);
     }
+    for r in db
+        .query_all_raw(raw(
+            backend,
+            &format!(
+                "SELECT w.id, w.created_at, u.name, w.amount_cents FROM wallet_withdrawals w \
+                 JOIN users u ON u.id = w.user_id WHERE w.status = '{}' ORDER BY w.id",
+                WithdrawalStatus::BankTransfer
+            ),
+            vec![],
+        ))
+        .await?
+    {
+        let id: i64 = r.try_get_by_index(0)?;
+        out.push(BankTransfer {
+            id: format!("withdrawal-{id}"),
+            distribution_id: 0,
+            pickup: r.try_get_by_index(1)?,
+            hive: String::new(),
+            payee: r.try_get_by_index(2)?,
+            kind: "withdrawal",
+            amount_cents: r.try_get_by_index(3)?,
+            reference: format!("wallet_{id}"),
+        });
+    }
     Ok(out)
 }
 
@@ -122,6 +147,7 @@ pub fn csv(rows: &[BankTransfer], layout: crate::domain::spreadsheet::Layout) ->
 pub enum TransferId {
     Payout(i64),
     HostFee(i64),
+    Withdrawal(i64),
 }
 
 impl TransferId {
@@ -131,6 +157,7 @@ impl TransferId {
         match kind {
             "payout" => Some(TransferId::Payout(id)),
             "host_fee" => Some(TransferId::HostFee(id)),
+            "withdrawal" => Some(TransferId::Withdrawal(id)),
             _ => None,
         }
     }
@@ -188,6 +215,32 @@ pub async fn mark_paid(
                 .filter(
                     distribution_rows::Column::HostFeeStatus
                         .eq(PayoutStatus::BankTransfer.as_str()),
+                )
+                .exec(db)
+                .await?
+                .rows_affected
+        }
+        TransferId::Withdrawal(w) => {
+            if wallet_withdrawals::Entity::find_by_id(w)
+                .one(db)
+                .await?
+                .is_none()
+            {
+                return Err(AppError::NotFound);
+            }
+            wallet_withdrawals::Entity::update_many()
+                .col_expr(
+                    wallet_withdrawals::Column::Status,
+                    Expr::value(WithdrawalStatus::Paid.as_str()),
+                )
+                .col_expr(
+                    wallet_withdrawals::Column::ProviderRef,
+                    Expr::value(Some(reference)),
+                )
+                .col_expr(wallet_withdrawals::Column::UpdatedAt, Expr::value(now))
+                .filter(wallet_withdrawals::Column::Id.eq(w))
+                .filter(
+                    wallet_withdrawals::Column::Status.eq(WithdrawalStatus::BankTransfer.as_str()),
                 )
                 .exec(db)
                 .await?

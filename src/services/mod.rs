@@ -41,6 +41,7 @@ pub mod stock;
 pub mod wallet;
 pub mod webhooks;
 pub mod weighing;
+pub mod withdrawals;
 
 use crate::error::{AppError, Conflict};
 use sea_orm::{DatabaseBackend, DbErr, SqlErr, Statement, Value};
@@ -87,6 +88,13 @@ where
 pub fn listed<S: std::fmt::Display>(states: &[S]) -> String {
     let quoted: Vec<String> = states.iter().map(|s| format!("'{s}'")).collect();
     quoted.join(", ")
+}
+
+/// A key no other request will draw: 128 random bits in hex.
+pub(crate) fn random_key() -> String {
+    let mut b = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut b);
+    hex::encode(b)
 }
 
 /// A raw statement written with PostgreSQL's `$1` placeholders, numbered `?1` for SQLite.

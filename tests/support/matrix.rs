@@ -179,6 +179,8 @@ pub fn rules() -> BTreeMap<&'static str, Rule> {
         ("POST /account/wallet", rule(SIGNED_IN)),
         ("GET /api/v1/me/wallet", rule(SIGNED_IN)),
         ("PUT /api/v1/me/wallet", rule(SIGNED_IN)),
+        ("POST /api/v1/me/wallet/withdraw", rule(SIGNED_IN)),
+        ("POST /account/wallet/withdraw", rule(SIGNED_IN)),
         ("GET /orders", rule(SIGNED_IN)),
         ("GET /hives/new", rule(SIGNED_IN)),
         ("POST /hives/new", rule(SIGNED_IN)),
@@ -790,6 +792,7 @@ pub async fn fingerprint(app: &TestApp) -> BTreeMap<&'static str, Vec<Value>> {
         photos,
         photo_sizes,
         wallets,
-        wallet_entries
+        wallet_entries,
+        wallet_withdrawals
     )
 }

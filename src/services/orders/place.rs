@@ -75,7 +75,10 @@ pub async fn place(
         })
         .collect();
     let total = totals(&priced).total;
-    let key = new.idempotency_key.clone().unwrap_or_else(random_key);
+    let key = new
+        .idempotency_key
+        .clone()
+        .unwrap_or_else(crate::services::random_key);
     let pickup =
         distributions::local_span(&hive, d.pickup_starts_at, d.pickup_ends_at, user.locale);
     let facts = Arc::new(Facts {
@@ -371,12 +374,6 @@ impl Prepared<'_> {
             now,
         )
     }
-}
-
-fn random_key() -> String {
-    let mut b = [0u8; 16];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut b);
-    hex::encode(b)
 }
 
 pub async fn find_by_key(

@@ -3,9 +3,10 @@
 use crate::AppState;
 use crate::error::{AppError, AppResult};
 use crate::services::wallet::{self, WalletView};
+use crate::services::withdrawals::{self, WithdrawalView};
 use crate::web::extract::{AuthUser, Json};
 use crate::web::forms::WalletForm;
-use crate::web::routes::{Routes, get};
+use crate::web::routes::{Routes, get, post};
 use axum::extract::State;
 use axum::response::IntoResponse;
 
@@ -20,6 +21,21 @@ pub fn routes() -> Routes {
             .body::<WalletForm>()
             .ok::<WalletView>(),
     )
+    .route(
+        "/me/wallet/withdraw",
+        post(withdraw)
+            .summary("The caller's whole balance goes back to the cards that funded it, or by bank transfer")
+            .accepted::<WithdrawalView>()
+            .refuses(&[409]),
+    )
+}
+
+async fn withdraw(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> AppResult<impl IntoResponse> {
+    let done = withdrawals::request(&state, &user).await?;
+    Ok((axum::http::StatusCode::ACCEPTED, axum::Json(done)))
 }
 
 async fn show(
