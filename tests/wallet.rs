@@ -121,6 +121,15 @@ async fn a_member_who_keeps_refunds_as_credit_finds_them_in_the_wallet_at_once()
             .await
             .expect("balance");
         assert!(b.holds(), "{b:?}");
+        // The account's export holds the wallet as it is.
+        let (s, doc) = sale.member.get("/api/v1/me/export").await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(doc["wallet"]["balance_cents"], paid + leeks, "{doc}");
+        assert_eq!(
+            doc["wallet"]["entries"].as_array().map(Vec::len),
+            Some(2),
+            "{doc}"
+        );
     })
     .await;
 }

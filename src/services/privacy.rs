@@ -113,7 +113,7 @@ pub async fn export(state: &AppState, user: &CurrentUser) -> AppResult<Value> {
         "memberships": memberships,
         "orders": orders_out,
         "invoices": invoices_out,
-        "wallet": {"balance_cents": 0, "entries": []},
+        "wallet": super::wallet::view_of(&state.db, row.id, None).await?,
         "mail_choices": mail_choices,
         "farms": farms_out,
         "hives": hives_out,

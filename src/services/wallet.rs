@@ -123,11 +123,20 @@ pub async fn balance<C: ConnectionTrait>(db: &C, user: i64) -> AppResult<(Cents,
 
 /// The caller's wallet: balance, refund choice and latest entries.
 pub async fn view(db: &DatabaseConnection, actor: &CurrentUser) -> AppResult<WalletView> {
-    let (balance_cents, refunds_to) = balance(db, actor.id.0).await?;
+    view_of(db, actor.id.0, Some(SHOWN_ENTRIES)).await
+}
+
+/// A member's wallet with its latest `limit` entries, or all of them (the account's export).
+pub async fn view_of(
+    db: &DatabaseConnection,
+    user: i64,
+    limit: Option<u64>,
+) -> AppResult<WalletView> {
+    let (balance_cents, refunds_to) = balance(db, user).await?;
     let entries = wallet_entries::Entity::find()
-        .filter(wallet_entries::Column::UserId.eq(actor.id.0))
+        .filter(wallet_entries::Column::UserId.eq(user))
         .order_by_desc(wallet_entries::Column::Id)
-        .limit(SHOWN_ENTRIES)
+        .limit(limit)
         .all(db)
         .await?
         .into_iter()
