@@ -158,10 +158,15 @@ async fn a_member_has_a_private_feed_of_the_pickups_they_ordered_for() {
                 .and_then(|n| n.parse().ok())
                 .expect("a pickup uid");
             assert!(ordered.contains(&id), "{uid}");
-            // A settled pickup names the member's basket.
+            // A settled pickup names the member's basket, in the member's language.
+            let said = if member.locale == "en" {
+                "Your basket: №"
+            } else {
+                "Votre panier : n°"
+            };
             let basket = e
                 .property_value("DESCRIPTION")
-                .is_some_and(|d| d.contains("Votre panier : n°"));
+                .is_some_and(|d| d.contains(said));
             assert_eq!(basket, settled.contains(&id), "{uid}");
             named += usize::from(basket);
         }
