@@ -322,6 +322,56 @@ pub async fn payouts(
     Ok((s, out))
 }
 
+/// A producer's settled distribution at its pickup, for a change of its payout (a shortage report,
+/// a weighing): Forbidden unless `actor` owns the producer, a conflict outside the pickup.
+pub(crate) async fn payout_change(
+    db: &DatabaseConnection,
+    actor: &CurrentUser,
+    id: DistributionId,
+    producer: ProducerId,
+) -> AppResult<(producers::Model, distribution_rows::Model, hive_rows::Model)> {
+    let p = super::producers::owned(db, actor, producer).await?;
+    let d = distributions::get(db, id).await?;
+    at_pickup(&d)?;
+    if d.close_step < close::SETTLED {
+        return Err(AppError::Conflict(Conflict::NotSettled));
+    }
+    let hive = hives::get(db, HiveId(d.hive_id)).await?;
+    Ok((p, d, hive))
+}
+
+/// Takes the producer's payout row first, so two changes of one producer wait for each other;
+/// false when the producer has no payout in the distribution.
+pub(crate) async fn hold_payout<C: ConnectionTrait>(
+    txn: &C,
+    d: i64,
+    producer: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<bool> {
+    let held = payouts::Entity::update_many()
+        .col_expr(payouts::Column::UpdatedAt, Expr::value(now))
+        .filter(payouts::Column::DistributionId.eq(d))
+        .filter(payouts::Column::ProducerId.eq(producer))
+        .exec(txn)
+        .await?;
+    Ok(held.rows_affected > 0)
+}
+
+/// Writes the producer's payout again from its lines and checks the money before the commit.
+pub(crate) async fn restate_payout<C: ConnectionTrait>(
+    txn: &C,
+    d: i64,
+    producer: i64,
+    fees: settlement::FeeRates,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    let after = close::paid_lines(txn, d, Some(&[producer])).await?;
+    let statement = settlement::payout(producer, &after, fees);
+    close::write_payouts(txn, d, std::slice::from_ref(&statement), now).await?;
+    close::check_balance(txn, d).await?;
+    super::refunds::check(txn, d).await
+}
+
 /// Baskets are handed out and shortages reported between the close and the completion.
 pub(crate) fn at_pickup(d: &distribution_rows::Model) -> AppResult<()> {
     match distributions::status_of(d) {

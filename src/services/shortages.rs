@@ -3,16 +3,16 @@
 
 use super::accounts::CurrentUser;
 use super::pickup::{self, PayoutView};
-use super::{close, distributions, hives, outbox, refunds};
+use super::{close, distributions, outbox, refunds};
 use crate::AppState;
 use crate::domain::order::LineStatus;
 use crate::domain::refund::Ask;
 use crate::domain::settlement::{self, FeeRates};
 use crate::domain::weight::SoldBy;
-use crate::domain::{Cents, DistributionId, HiveId, OrderId, OrderStatus, ProducerId};
+use crate::domain::{Cents, DistributionId, OrderId, OrderStatus, ProducerId};
 use crate::error::{AppError, AppResult, Conflict, FieldErrors};
 use crate::mail::{Outgoing, Template};
-use entity::{order_lines, payouts};
+use entity::order_lines;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde::Serialize;
@@ -110,26 +110,10 @@ async fn apply_shortages(
     report: &[(i64, i64)],
     commit: bool,
 ) -> AppResult<Applied> {
-    let p = super::producers::get(&state.db, producer).await?;
-    if !super::producers::can_edit(actor, &p) {
-        return Err(AppError::Forbidden);
-    }
-    let d = distributions::get(&state.db, id).await?;
-    pickup::at_pickup(&d)?;
-    if d.close_step < close::SETTLED {
-        return Err(AppError::Conflict(Conflict::NotSettled));
-    }
-    let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
+    let (p, d, hive) = pickup::payout_change(&state.db, actor, id, producer).await?;
     let now = state.now();
     let txn = state.db.begin().await?;
-    // Taking the payout row first makes two reports of one producer wait for each other.
-    let held = payouts::Entity::update_many()
-        .col_expr(payouts::Column::UpdatedAt, Expr::value(now))
-        .filter(payouts::Column::DistributionId.eq(d.id))
-        .filter(payouts::Column::ProducerId.eq(producer.0))
-        .exec(&txn)
-        .await?;
-    if held.rows_affected == 0 {
+    if !pickup::hold_payout(&txn, d.id, producer.0, now).await? {
         return Err(AppError::field("lines", "error.not_on_pick_list"));
     }
     let rows = txn
@@ -251,15 +235,11 @@ async fn apply_shortages(
             *per_order.entry(order).or_default() += r.amount_cents;
         }
     }
-    let after = close::paid_lines(&txn, d.id, Some(&[producer.0])).await?;
     let fees = FeeRates {
         host_bps: hive.host_fee_bps,
         platform_bps: state.config.platform_fee_bps,
     };
-    let statement = settlement::payout(producer.0, &after, fees);
-    close::write_payouts(&txn, d.id, std::slice::from_ref(&statement), now).await?;
-    close::check_balance(&txn, d.id).await?;
-    refunds::check(&txn, d.id).await?;
+    pickup::restate_payout(&txn, d.id, producer.0, fees, now).await?;
     let members: Vec<i64> = told.keys().copied().collect();
     if !commit {
         txn.rollback().await?;

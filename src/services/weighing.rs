@@ -3,17 +3,17 @@
 
 use super::accounts::CurrentUser;
 use super::pickup::{self, PayoutView};
-use super::{close, distributions, hives, outbox, raw, refunds};
+use super::{close, distributions, outbox, raw, refunds};
 use crate::AppState;
 use crate::domain::order::LineStatus;
 use crate::domain::payment::RefundReason;
 use crate::domain::refund::Ask;
-use crate::domain::settlement::{self, FeeRates, WeighLine};
+use crate::domain::settlement::{FeeRates, WeighLine};
 use crate::domain::weight::{SoldBy, weighed_charge};
-use crate::domain::{Cents, DistributionId, HiveId, OrderStatus, ProducerId, ProductId};
+use crate::domain::{Cents, DistributionId, OrderStatus, ProducerId, ProductId};
 use crate::error::{AppError, AppResult, Conflict, FieldErrors};
 use crate::mail::{Outgoing, Template};
-use entity::{order_lines, payouts};
+use entity::order_lines;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde::Serialize;
@@ -167,23 +167,10 @@ async fn apply(
     report: &[(i64, i64)],
     commit: bool,
 ) -> AppResult<Applied> {
-    let p = super::producers::owned(&state.db, actor, producer).await?;
-    let d = distributions::get(&state.db, id).await?;
-    pickup::at_pickup(&d)?;
-    if d.close_step < close::SETTLED {
-        return Err(AppError::Conflict(Conflict::NotSettled));
-    }
-    let hive = hives::get(&state.db, HiveId(d.hive_id)).await?;
+    let (p, d, hive) = pickup::payout_change(&state.db, actor, id, producer).await?;
     let now = state.now();
     let txn = state.db.begin().await?;
-    // Taking the payout row first makes two reports of one producer wait for each other.
-    let held = payouts::Entity::update_many()
-        .col_expr(payouts::Column::UpdatedAt, Expr::value(now))
-        .filter(payouts::Column::DistributionId.eq(d.id))
-        .filter(payouts::Column::ProducerId.eq(producer.0))
-        .exec(&txn)
-        .await?;
-    if held.rows_affected == 0 {
+    if !pickup::hold_payout(&txn, d.id, producer.0, now).await? {
         return Err(AppError::field("lines", "error.not_to_weigh"));
     }
     let lines: BTreeMap<i64, ToWeigh> = lines_to_weigh(&txn, id, &[producer.0])
@@ -256,15 +243,11 @@ async fn apply(
             refund_cents: refund,
         });
     }
-    let after = close::paid_lines(&txn, d.id, Some(&[producer.0])).await?;
     let fees = FeeRates {
         host_bps: hive.host_fee_bps,
         platform_bps: state.config.platform_fee_bps,
     };
-    let statement = settlement::payout(producer.0, &after, fees);
-    close::write_payouts(&txn, d.id, std::slice::from_ref(&statement), now).await?;
-    close::check_balance(&txn, d.id).await?;
-    refunds::check(&txn, d.id).await?;
+    pickup::restate_payout(&txn, d.id, producer.0, fees, now).await?;
     if !commit {
         txn.rollback().await?;
         return Ok(Applied {
