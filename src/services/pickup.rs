@@ -372,6 +372,49 @@ pub(crate) async fn restate_payout<C: ConnectionTrait>(
     super::refunds::check(txn, d).await
 }
 
+/// Writes to the outbox, in the change's transaction, one mail of `template` per member told:
+/// the lines that changed for them and what they got back.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn tell_members<C: ConnectionTrait>(
+    state: &AppState,
+    txn: &C,
+    d: &distribution_rows::Model,
+    hive: &hive_rows::Model,
+    producer: &str,
+    template: crate::mail::Template,
+    told: &BTreeMap<i64, Vec<serde_json::Value>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    let members: Vec<i64> = told.keys().copied().collect();
+    let people = close::members_of(txn, d.id, Some(&members)).await?;
+    let mut mails = Vec::with_capacity(told.len());
+    for (member, changes) in told {
+        let Some((to, first)) = people.get(member) else {
+            continue;
+        };
+        let refund: i64 = changes
+            .iter()
+            .filter_map(|c| c["refund_cents"].as_i64())
+            .sum();
+        mails.push(crate::mail::Outgoing {
+            to: to.email.clone(),
+            lang: to.lang,
+            template,
+            payload: serde_json::json!({
+                "name": to.name,
+                "producer": producer,
+                "hive": hive.name,
+                "pickup": distributions::local_time(hive, d.pickup_starts_at, to.lang),
+                "lines": changes,
+                "refund_cents": refund,
+                "order_url": format!("{}/orders/{first}", state.config.base_url),
+            }),
+        });
+    }
+    super::outbox::enqueue_all(txn, now, &mails).await?;
+    Ok(())
+}
+
 /// Baskets are handed out and shortages reported between the close and the completion.
 pub(crate) fn at_pickup(d: &distribution_rows::Model) -> AppResult<()> {
     match distributions::status_of(d) {

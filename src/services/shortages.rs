@@ -3,7 +3,7 @@
 
 use super::accounts::CurrentUser;
 use super::pickup::{self, PayoutView};
-use super::{close, distributions, outbox, refunds};
+use super::refunds;
 use crate::AppState;
 use crate::domain::order::LineStatus;
 use crate::domain::refund::Ask;
@@ -11,7 +11,7 @@ use crate::domain::settlement::{self, FeeRates};
 use crate::domain::weight::SoldBy;
 use crate::domain::{Cents, DistributionId, OrderId, OrderStatus, ProducerId};
 use crate::error::{AppError, AppResult, Conflict, FieldErrors};
-use crate::mail::{Outgoing, Template};
+use crate::mail::Template;
 use entity::order_lines;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
@@ -240,45 +240,29 @@ async fn apply_shortages(
         platform_bps: state.config.platform_fee_bps,
     };
     pickup::restate_payout(&txn, d.id, producer.0, fees, now).await?;
-    let members: Vec<i64> = told.keys().copied().collect();
     if !commit {
         txn.rollback().await?;
         return Ok(Applied {
             per_order,
-            members: members.len(),
+            members: told.len(),
         });
     }
-    let people = close::members_of(&txn, d.id, Some(&members)).await?;
-    let mut mails = Vec::new();
-    for (member, changes) in told {
-        let Some((to, first)) = people.get(&member) else {
-            continue;
-        };
-        let refund: i64 = changes
-            .iter()
-            .filter_map(|c| c["refund_cents"].as_i64())
-            .sum();
-        mails.push(Outgoing {
-            to: to.email.clone(),
-            lang: to.lang,
-            template: Template::ShortageRefund,
-            payload: json!({
-                "name": to.name,
-                "producer": p.name,
-                "hive": hive.name,
-                "pickup": distributions::local_time(&hive, d.pickup_starts_at, to.lang),
-                "lines": changes,
-                "refund_cents": refund,
-                "order_url": format!("{}/orders/{first}", state.config.base_url),
-            }),
-        });
-    }
-    outbox::enqueue_all(&txn, now, &mails).await?;
+    pickup::tell_members(
+        state,
+        &txn,
+        &d,
+        &hive,
+        &p.name,
+        Template::ShortageRefund,
+        &told,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     state.mail_wakeup.notify_one();
     refunds::send_pending(state, &order_ids).await;
     Ok(Applied {
         per_order,
-        members: members.len(),
+        members: told.len(),
     })
 }

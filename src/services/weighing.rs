@@ -3,7 +3,7 @@
 
 use super::accounts::CurrentUser;
 use super::pickup::{self, PayoutView};
-use super::{close, distributions, outbox, raw, refunds};
+use super::{raw, refunds};
 use crate::AppState;
 use crate::domain::order::LineStatus;
 use crate::domain::payment::RefundReason;
@@ -12,7 +12,7 @@ use crate::domain::settlement::{FeeRates, WeighLine};
 use crate::domain::weight::{SoldBy, weighed_charge};
 use crate::domain::{Cents, DistributionId, OrderStatus, ProducerId, ProductId};
 use crate::error::{AppError, AppResult, Conflict, FieldErrors};
-use crate::mail::{Outgoing, Template};
+use crate::mail::Template;
 use entity::order_lines;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
@@ -255,33 +255,17 @@ async fn apply(
             members: told.len(),
         });
     }
-    let members: Vec<i64> = told.keys().copied().collect();
-    let people = close::members_of(&txn, d.id, Some(&members)).await?;
-    let mut mails = Vec::new();
-    for (member, changes) in &told {
-        let refund: i64 = changes
-            .iter()
-            .filter_map(|c| c["refund_cents"].as_i64())
-            .sum();
-        let Some((to, first)) = people.get(member) else {
-            continue;
-        };
-        mails.push(Outgoing {
-            to: to.email.clone(),
-            lang: to.lang,
-            template: Template::WeightRefund,
-            payload: json!({
-                "name": to.name,
-                "producer": p.name,
-                "hive": hive.name,
-                "pickup": distributions::local_time(&hive, d.pickup_starts_at, to.lang),
-                "lines": changes,
-                "refund_cents": refund,
-                "order_url": format!("{}/orders/{first}", state.config.base_url),
-            }),
-        });
-    }
-    outbox::enqueue_all(&txn, now, &mails).await?;
+    pickup::tell_members(
+        state,
+        &txn,
+        &d,
+        &hive,
+        &p.name,
+        Template::WeightRefund,
+        &told,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     state.mail_wakeup.notify_one();
     refunds::send_pending(state, &order_ids).await;
